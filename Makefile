@@ -1,0 +1,36 @@
+# Borgerting — two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+UV     := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+
+.PHONY: setup demo test lock stack clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) pip install --quiet --python $(PY) --require-hashes -r requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	touch $@
+
+## The main job: a whole simulated assembly on the embedded stack. KEEP=1 leaves it running.
+demo: setup
+	$(PY) -m borgerting.demo $(if $(KEEP),--keep,) $(DEMO_ARGS)
+
+## Unit, contract, integration and end-to-end tests (starts the embedded stack itself).
+test: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## Start the embedded stack in the foreground (PostgreSQL, Valkey, Tansu) and print its URLs.
+stack: setup
+	$(VENV)/bin/borgerting stack up
+
+## Re-resolve requirements.lock from pyproject.toml (needs network).
+lock:
+	$(UV) pip compile --quiet --python-version 3.11 --extra dev --generate-hashes pyproject.toml -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .state out
