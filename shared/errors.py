@@ -1,0 +1,114 @@
+"""One error shape for every 4xx/5xx of every service:
+
+    {"error": {"status": 404, "code": "not_found", "message": "...", "details": [...], "request_id": "..."}}
+
+Handlers raise `ApiError` (or its helpers) with a message that says what to fix. Unexpected
+exceptions become a 500 with the same shape and no stack trace (the trace goes to the log).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or _CODES.get(status, "error")
+        self.details = details or []
+        self.headers = headers
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, f"{what} not found")
+
+
+def conflict(message: str, code: str = "conflict") -> ApiError:
+    return ApiError(409, message, code=code)
+
+
+def invalid(message: str, details: list[dict[str, Any]] | None = None) -> ApiError:
+    return ApiError(422, message, details=details)
+
+
+def error_body(status: int, code: str, message: str, details: list | None, request: Request) -> dict:
+    return {
+        "error": {
+            "status": status,
+            "code": code,
+            "message": message,
+            "details": details or [],
+            "request_id": getattr(request.state, "request_id", None),
+        }
+    }
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.status, exc.code, exc.message, exc.details, request),
+            status_code=exc.status,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "request refused"
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no route {request.method} {request.url.path}"
+        return JSONResponse(
+            error_body(exc.status_code, _CODES.get(exc.status_code, "error"), message, None, request),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            details.append({"field": loc or "body", "problem": err.get("msg", "invalid")})
+        summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:5])
+        return JSONResponse(
+            error_body(422, "invalid_input", f"invalid input — {summary}", details, request), status_code=422
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        structlog.get_logger().error("unhandled error", exc_info=exc)
+        return JSONResponse(
+            error_body(500, "internal_error", "internal error; the request id identifies it in the logs", None, request),
+            status_code=500,
+        )

@@ -1,0 +1,229 @@
+"""Versioned event contracts (payloads). A breaking change is a new class with version + 1.
+
+JSON Schemas and one example per event are committed under shared/events/schemas/ and checked
+by tests/contract (regenerate with `python -m shared.events.export`). No personal data: ids are
+pseudonymous, features are the stratification answers only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- recruitment -------------------------------------------------------------------------
+
+
+class RegionV1(Contract):
+    code: str
+    name: str
+    population: int = Field(ge=0)
+
+
+class QuotaV1(Contract):
+    value: str
+    min: int = Field(ge=0)
+    max: int = Field(ge=0)
+
+
+class StratumV1(Contract):
+    category: str
+    quotas: list[QuotaV1]
+
+
+class AssemblyCreatedV1(Contract):
+    assembly_id: uuid.UUID
+    name: str
+    panel_size: int = Field(ge=1)
+    regions: list[RegionV1]
+    strata: list[StratumV1] = Field(description="Panel quotas per category value (region is a category too)")
+
+
+class InvitationsSentV1(Contract):
+    assembly_id: uuid.UUID
+    batch_id: uuid.UUID
+    count: int = Field(ge=0)
+    per_region: dict[str, int] = Field(description="Letters per region code")
+
+
+class RespondentRegisteredV1(Contract):
+    assembly_id: uuid.UUID
+    respondent_id: uuid.UUID = Field(description="Pseudonymous id; the identity stays in recruitment")
+    region: str
+    features: dict[str, str] = Field(description="Stratification answers, category -> value")
+    household: str | None = Field(None, description="Opaque household key (hash), for one-per-household")
+
+
+class RespondentWithdrewV1(Contract):
+    assembly_id: uuid.UUID
+    respondent_id: uuid.UUID
+
+
+# ---- sortition ---------------------------------------------------------------------------
+
+
+class PanelDrawnV1(Contract):
+    assembly_id: uuid.UUID
+    panel_id: uuid.UUID
+    algorithm: str
+    members: list[uuid.UUID]
+    reserves: list[uuid.UUID] = []
+    pool_size: int = Field(ge=0)
+    min_probability: float | None = None
+    transcript_hash: str | None = None
+
+
+class ReplacementDrawnV1(Contract):
+    assembly_id: uuid.UUID
+    panel_id: uuid.UUID
+    dropped: list[uuid.UUID]
+    added: list[uuid.UUID]
+
+
+# ---- sessions ----------------------------------------------------------------------------
+
+Phase = Literal["learning", "hearing", "values", "vision", "recommendations", "voting", "other"]
+
+
+class SessionScheduledV1(Contract):
+    assembly_id: uuid.UUID
+    session_id: uuid.UUID
+    title: str
+    starts_at: datetime
+    mode: Literal["physical", "digital", "hybrid"]
+    phase: Phase
+    duration_hours: float = Field(gt=0)
+
+
+class AttendanceRecordedV1(Contract):
+    assembly_id: uuid.UUID
+    session_id: uuid.UUID
+    member_id: uuid.UUID
+    present: bool
+
+
+class SessionHeldV1(Contract):
+    assembly_id: uuid.UUID
+    session_id: uuid.UUID
+    present: int = Field(ge=0)
+    absent: int = Field(ge=0)
+    duration_hours: float = Field(gt=0)
+
+
+# ---- voting ------------------------------------------------------------------------------
+
+
+class QuestionV1(Contract):
+    question_id: uuid.UUID
+    recommendation: str
+
+
+class BallotOpenedV1(Contract):
+    assembly_id: uuid.UUID
+    ballot_id: uuid.UUID
+    title: str
+    threshold: float = Field(gt=0, le=1)
+    eligible: int = Field(ge=0)
+    questions: list[QuestionV1]
+
+
+class VoteCastV1(Contract):
+    assembly_id: uuid.UUID
+    ballot_id: uuid.UUID
+    question_id: uuid.UUID
+    vote_id: uuid.UUID = Field(description="Random id of the vote; never the member's id")
+    choice: Literal["yes", "no", "abstain"]
+
+
+class BallotClosedV1(Contract):
+    assembly_id: uuid.UUID
+    ballot_id: uuid.UUID
+    votes: int = Field(ge=0)
+
+
+class QuestionResultV1(Contract):
+    question_id: uuid.UUID
+    recommendation: str
+    yes: int = Field(ge=0)
+    no: int = Field(ge=0)
+    abstain: int = Field(ge=0)
+    support: float = Field(ge=0, le=1, description="yes / (yes + no); abstentions are not valid votes")
+    passed: bool
+
+
+class ResultsTalliedV1(Contract):
+    assembly_id: uuid.UUID
+    ballot_id: uuid.UUID
+    threshold: float
+    results: list[QuestionResultV1]
+
+
+# ---- reporting ---------------------------------------------------------------------------
+
+
+class ReportPublishedV1(Contract):
+    assembly_id: uuid.UUID
+    report_id: uuid.UUID
+    sha256: str = Field(description="Hash of the published HTML report")
+
+
+# ---- the catalogue -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    source: str
+    type: str
+    version: int
+    model: type[Contract]
+    description: str
+
+    @property
+    def topic(self) -> str:
+        return f"{self.source}.{self.type}.v{self.version}"
+
+
+CATALOGUE: list[EventSpec] = [
+    EventSpec("recruitment", "assembly-created", 1, AssemblyCreatedV1, "An assembly with its regions, panel size and quotas"),
+    EventSpec("recruitment", "invitations-sent", 1, InvitationsSentV1, "A batch of invitation letters with single-use codes"),
+    EventSpec("recruitment", "respondent-registered", 1, RespondentRegisteredV1, "An invited citizen registered (pseudonymous)"),
+    EventSpec("recruitment", "respondent-withdrew", 1, RespondentWithdrewV1, "A respondent withdrew from the pool"),
+    EventSpec("sortition", "panel-drawn", 1, PanelDrawnV1, "The panel (and reserves) drawn from the pool"),
+    EventSpec("sortition", "replacement-drawn", 1, ReplacementDrawnV1, "Drop-outs replaced so that quotas still hold"),
+    EventSpec("sessions", "session-scheduled", 1, SessionScheduledV1, "A session was put on the agenda"),
+    EventSpec("sessions", "attendance-recorded", 1, AttendanceRecordedV1, "A member's attendance at a session"),
+    EventSpec("sessions", "session-held", 1, SessionHeldV1, "A session took place (attendance closed)"),
+    EventSpec("voting", "ballot-opened", 1, BallotOpenedV1, "A ballot on recommendations opened"),
+    EventSpec("voting", "vote-cast", 1, VoteCastV1, "A vote was accepted (no member id)"),
+    EventSpec("voting", "ballot-closed", 1, BallotClosedV1, "A ballot closed"),
+    EventSpec("voting", "results-tallied", 1, ResultsTalliedV1, "Support per recommendation after close"),
+    EventSpec("reporting", "report-published", 1, ReportPublishedV1, "The handover report was published"),
+]
+
+_BY_MODEL = {s.model: s for s in CATALOGUE}
+_BY_TYPE = {(s.type, s.version): s for s in CATALOGUE}
+_BY_TOPIC = {s.topic: s for s in CATALOGUE}
+
+
+def spec_for_model(model: type[BaseModel]) -> EventSpec:
+    return _BY_MODEL[model]
+
+
+def spec_for_type(type_: str, version: int) -> EventSpec | None:
+    return _BY_TYPE.get((type_, version))
+
+
+def spec_for_topic(topic: str) -> EventSpec | None:
+    return _BY_TOPIC.get(topic)
+
+
+def topics(*models: type[Contract]) -> list[str]:
+    return [spec_for_model(m).topic for m in models]

@@ -1,0 +1,53 @@
+"""Settings from the environment (pydantic-settings), with safe defaults for a laptop.
+
+The three infrastructure URLs use their conventional names (DATABASE_URL, REDIS_URL,
+KAFKA_BOOTSTRAP_SERVERS); everything else is prefixed BORGERTING_.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BORGERTING_", extra="ignore")
+
+    env: str = "development"  # development | test | production
+    database_url: str = Field(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/borgerting",
+        validation_alias=AliasChoices("DATABASE_URL", "BORGERTING_DATABASE_URL"),
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", validation_alias=AliasChoices("REDIS_URL", "BORGERTING_REDIS_URL")
+    )
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "BORGERTING_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_json: bool = True
+    log_level: str = "INFO"
+
+    # Delivery
+    relay_batch_size: int = 200
+    relay_idle_seconds: float = 0.2
+    consumer_max_attempts: int = 3
+    consumer_session_timeout_ms: int = 10000
+    # A named point where the process kills itself (os._exit) — used only by fault tests.
+    fault_point: str = ""
+
+    # Rate limits (requests per window) on the public registration endpoint
+    register_window_seconds: int = 60
+    register_limit_per_ip: int = 30
+    register_limit_global: int = 2000
+    register_failures_per_ip: int = 10  # unknown/reused codes per IP per window
+    register_attempts_per_code: int = 5
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
