@@ -1,0 +1,1 @@
+"""Recruitment rules without I/O: letters per region, the invitation sample, codes, answers."""

@@ -1,0 +1,180 @@
+"""Recruitment's HTTP API: assemblies, the register extract, invitations, and public registration."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from services.recruitment import handlers as h
+from services.recruitment.domain.answers import questionnaire
+from shared.errors import ApiError, invalid
+from shared.runtime import Runtime, get_runtime
+
+router = APIRouter()
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+MAX_EXTRACT_BYTES = 50 * 1024 * 1024
+
+
+class Region(BaseModel):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    population: int = Field(gt=0)
+
+
+class Quota(BaseModel):
+    value: str = Field(min_length=1, max_length=100)
+    min: int = Field(ge=0)
+    max: int = Field(ge=0)
+
+
+class Stratum(BaseModel):
+    category: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+    quotas: list[Quota] = Field(min_length=1)
+
+
+class AssemblyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    panel_size: int = Field(ge=1, le=5000)
+    regions: list[Region] = Field(min_length=1)
+    strata: list[Stratum] = Field(min_length=1)
+
+
+class AssemblyOut(AssemblyIn):
+    id: uuid.UUID
+
+
+class ImportOut(BaseModel):
+    imported: int
+
+
+class InvitationsIn(BaseModel):
+    count: int = Field(gt=0, le=1_000_000)
+    seed: int | None = Field(None, ge=0, lt=2**62, description="Fix for a reproducible sample; random if omitted")
+
+
+class Letter(BaseModel):
+    name: str
+    address: str
+    region: str
+    code: str
+
+
+class InvitationsOut(BaseModel):
+    batch_id: uuid.UUID
+    count: int
+    per_region: dict[str, int]
+    letters: list[Letter] = Field(description="For the mail merge; codes are not stored in clear and cannot be fetched again")
+
+
+class RegistrationIn(BaseModel):
+    code: str = Field(min_length=1, max_length=64)
+    consent: bool
+    answers: dict[str, str] = Field(default_factory=dict)
+    contact: str | None = Field(None, max_length=200)
+
+
+class RegistrationOut(BaseModel):
+    status: str
+    message: str
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _register(rt: Runtime, request: Request, body: RegistrationIn) -> None:
+    s = rt.settings
+    ip, window = client_ip(request), s.register_window_seconds
+    await rt.limiter.hit("registration", "global", limit=s.register_limit_global, window=window)
+    await rt.limiter.hit("registration", ip, limit=s.register_limit_per_ip, window=window)
+    if await rt.limiter.peek("failed_code", ip) >= s.register_failures_per_ip:
+        raise ApiError(429, f"too many unknown or used codes from this address; try again in {window} s",
+                       headers={"Retry-After": str(window)})
+    await rt.limiter.hit("code", body.code.upper().replace("-", "").replace(" ", ""),
+                         limit=s.register_attempts_per_code, window=window * 60)
+    try:
+        async with rt.transaction() as tx:
+            await h.register(tx, code=body.code, consent=body.consent, answers=body.answers, contact=body.contact)
+    except h.CodeRefused:
+        await rt.limiter.hit("failed_code", ip, limit=s.register_failures_per_ip + 1_000_000, window=window)
+        raise
+
+
+@router.post("/assemblies", status_code=201, response_model=AssemblyOut, tags=["assemblies"])
+async def create_assembly(body: AssemblyIn, rt: Runtime = Depends(get_runtime)) -> AssemblyOut:
+    data = body.model_dump()
+    async with rt.transaction() as tx:
+        assembly_id = await h.create_assembly(tx, **data)
+    return AssemblyOut(id=assembly_id, **data)
+
+
+@router.get("/assemblies/{assembly_id}", response_model=AssemblyOut, tags=["assemblies"])
+async def get_assembly(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> AssemblyOut:
+    async with rt.transaction() as tx:
+        a = await h.load_assembly(tx, assembly_id)
+    return AssemblyOut(id=a.id, name=a.name, panel_size=a.panel_size, regions=a.regions, strata=a.strata)
+
+
+@router.get("/assemblies/{assembly_id}/stats", tags=["assemblies"])
+async def assembly_stats(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> dict:
+    async with rt.transaction() as tx:
+        return await h.stats(tx, assembly_id)
+
+
+@router.post("/assemblies/{assembly_id}/register-extract", status_code=201, response_model=ImportOut,
+             tags=["invitations"], summary="Import a population-register extract (CSV: person_id,name,address,region)")
+async def import_register(assembly_id: uuid.UUID, request: Request, rt: Runtime = Depends(get_runtime)) -> ImportOut:
+    if not request.headers.get("content-type", "").startswith("text/csv"):
+        raise ApiError(415, "send the extract as a CSV body with Content-Type: text/csv")
+    raw = await request.body()
+    if len(raw) > MAX_EXTRACT_BYTES:
+        raise ApiError(413, f"the extract is larger than {MAX_EXTRACT_BYTES // 2**20} MiB; split it into parts")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise invalid("the extract must be UTF-8 text") from exc
+    async with rt.transaction() as tx:
+        n = await h.import_register(tx, assembly_id, text)
+    return ImportOut(imported=n)
+
+
+@router.post("/assemblies/{assembly_id}/invitation-batches", status_code=201, response_model=InvitationsOut,
+             tags=["invitations"], summary="Draw the invitation sample across regions and issue single-use codes")
+async def send_invitations(assembly_id: uuid.UUID, body: InvitationsIn, rt: Runtime = Depends(get_runtime)) -> InvitationsOut:
+    async with rt.transaction() as tx:
+        batch_id, per_region, letters = await h.send_invitations(tx, assembly_id, body.count, body.seed)
+    return InvitationsOut(batch_id=batch_id, count=len(letters), per_region=per_region, letters=letters)
+
+
+@router.post("/registrations", status_code=201, response_model=RegistrationOut, tags=["public"],
+             summary="Register with the code from the invitation letter (public, rate-limited)")
+async def register(body: RegistrationIn, request: Request, rt: Runtime = Depends(get_runtime)) -> RegistrationOut:
+    await _register(rt, request, body)
+    return RegistrationOut(status="registered", message="Thank you — you are in the pool for the draw.")
+
+
+@router.get("/register", response_class=HTMLResponse, tags=["public"], summary="Registration page")
+async def register_page(request: Request, assembly: uuid.UUID | None = None, rt: Runtime = Depends(get_runtime)):
+    questions = {}
+    if assembly is not None:
+        async with rt.transaction() as tx:
+            questions = questionnaire((await h.load_assembly(tx, assembly)).strata)
+    return templates.TemplateResponse(request, "register.html", {"questions": questions, "assembly": assembly})
+
+
+@router.post("/register", response_class=HTMLResponse, tags=["public"], summary="Registration form submit")
+async def register_form(request: Request, code: str = Form(...), consent: bool = Form(False),
+                        rt: Runtime = Depends(get_runtime)):
+    form = await request.form()
+    answers = {k[2:]: str(v) for k, v in form.items() if k.startswith("q_")}
+    try:
+        await _register(rt, request, RegistrationIn(code=code, consent=consent, answers=answers))
+    except ApiError as exc:
+        return templates.TemplateResponse(request, "register_done.html", {"ok": False, "message": exc.message},
+                                          status_code=exc.status)
+    return templates.TemplateResponse(request, "register_done.html", {"ok": True, "message": ""}, status_code=201)

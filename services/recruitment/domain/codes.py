@@ -1,0 +1,31 @@
+"""Single-use invitation codes: 100 random bits, printed as 5 groups of 4 Crockford base-32
+characters (no I, L, O, U), stored only as a SHA-256 hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+LENGTH = 20  # 20 * 5 bits = 100 bits
+_CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0", "U": "V"})
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    return "-".join(raw[i : i + 4] for i in range(0, LENGTH, 4))
+
+
+def normalise(code: str) -> str | None:
+    """Upper-case, drop spaces and dashes, map look-alikes; None if it cannot be a code."""
+    cleaned = "".join(ch for ch in code.upper() if ch not in " -\t").translate(_CONFUSABLE)
+    if len(cleaned) != LENGTH or any(ch not in ALPHABET for ch in cleaned):
+        return None
+    return cleaned
+
+
+def code_hash(code: str) -> str:
+    norm = normalise(code)
+    if norm is None:
+        raise ValueError("not an invitation code")
+    return hashlib.sha256(norm.encode()).hexdigest()

@@ -1,0 +1,206 @@
+"""Recruitment's commands: each runs in one transaction with the events it causes."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+import uuid
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from services.recruitment import models as m
+from services.recruitment.domain.allocation import AllocationError, allocate, draw_sample
+from services.recruitment.domain.answers import check_answers, check_strata
+from services.recruitment.domain.codes import code_hash, new_code, normalise
+from shared.bus.outbox import Tx
+from shared.errors import ApiError, conflict, invalid, not_found
+from shared.events import contracts as ev
+
+REGISTER_COLUMNS = ("person_id", "name", "address", "region")
+
+
+async def load_assembly(tx: Tx, assembly_id: uuid.UUID):
+    row = (await tx.session.execute(sa.select(m.assemblies).where(m.assemblies.c.id == assembly_id))).first()
+    if row is None:
+        raise not_found("assembly")
+    return row
+
+
+async def create_assembly(tx: Tx, *, name: str, panel_size: int, regions: list[dict], strata: list[dict]) -> uuid.UUID:
+    problems = check_strata(regions, strata, panel_size)
+    if problems:
+        raise invalid("the mandate cannot be met: " + "; ".join(problems), [{"field": "strata", "problem": p} for p in problems])
+    assembly_id = uuid.uuid4()
+    await tx.session.execute(
+        sa.insert(m.assemblies).values(id=assembly_id, name=name, panel_size=panel_size, regions=regions, strata=strata)
+    )
+    await tx.emit(
+        ev.AssemblyCreatedV1(assembly_id=assembly_id, name=name, panel_size=panel_size, regions=regions, strata=strata),
+        subject=assembly_id,
+    )
+    return assembly_id
+
+
+def parse_register_csv(text: str, region_codes: set[str]) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in REGISTER_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise invalid(f"the register extract needs the columns {', '.join(REGISTER_COLUMNS)}; missing: {', '.join(missing)}")
+    rows, seen = [], set()
+    for line, rec in enumerate(reader, start=2):
+        if any(not (rec.get(c) or "").strip() for c in REGISTER_COLUMNS):
+            raise invalid(f"line {line}: every row needs {', '.join(REGISTER_COLUMNS)}")
+        if rec["region"] not in region_codes:
+            raise invalid(f"line {line}: region '{rec['region']}' is not one of {', '.join(sorted(region_codes))}")
+        if rec["person_id"] in seen:
+            raise invalid(f"line {line}: the same person_id appears twice in the extract")
+        seen.add(rec["person_id"])
+        rows.append({"person_ref": rec["person_id"].strip(), "name": rec["name"].strip(),
+                     "address": rec["address"].strip(), "region": rec["region"]})
+    if not rows:
+        raise invalid("the register extract has no rows")
+    return rows
+
+
+async def import_register(tx: Tx, assembly_id: uuid.UUID, text: str) -> int:
+    assembly = await load_assembly(tx, assembly_id)
+    rows = parse_register_csv(text, {r["code"] for r in assembly.regions})
+    existing = (
+        await tx.session.execute(
+            sa.select(sa.func.count()).where(
+                m.register_entries.c.assembly_id == assembly_id,
+                m.register_entries.c.person_ref.in_([r["person_ref"] for r in rows]),
+            )
+        )
+    ).scalar_one()
+    if existing:
+        raise conflict(f"{existing} people in this extract were already imported for this assembly")
+    for r in rows:
+        r["assembly_id"] = assembly_id
+    await tx.session.execute(sa.insert(m.register_entries), rows)
+    return len(rows)
+
+
+async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int | None) -> tuple[uuid.UUID, dict, list[dict]]:
+    """Draw `count` people across regions in proportion to population and issue their codes.
+
+    Returns the batch id, letters per region, and the letters (name, address, code) for printing:
+    the codes exist in clear only in this response; the database keeps their hashes.
+    """
+    assembly = await load_assembly(tx, assembly_id)
+    await tx.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"invite:{assembly_id}"})
+    rows = (
+        await tx.session.execute(
+            sa.select(m.register_entries.c.id, m.register_entries.c.region).where(
+                m.register_entries.c.assembly_id == assembly_id, m.register_entries.c.invited.is_(False)
+            )
+        )
+    ).all()
+    candidates: dict[str, list[int]] = {}
+    for rid, region in rows:
+        candidates.setdefault(region, []).append(rid)
+    populations = {r["code"]: r["population"] for r in assembly.regions}
+    try:
+        per_region = allocate(count, populations, {r: len(c) for r, c in candidates.items()})
+    except AllocationError as exc:
+        raise invalid(str(exc)) from exc
+    seed = seed if seed is not None else secrets.randbits(62)
+    chosen = draw_sample(candidates, per_region, seed)
+    batch_id = uuid.uuid4()
+    await tx.session.execute(
+        sa.insert(m.invitation_batches).values(id=batch_id, assembly_id=assembly_id, count=count,
+                                               per_region=per_region, seed=seed)
+    )
+    people = {
+        r.id: r
+        for r in (
+            await tx.session.execute(
+                sa.select(m.register_entries.c.id, m.register_entries.c.name, m.register_entries.c.address,
+                          m.register_entries.c.region).where(m.register_entries.c.id.in_(chosen))
+            )
+        ).all()
+    }
+    letters, inv_rows = [], []
+    for entry_id in chosen:
+        code = new_code()
+        p = people[entry_id]
+        inv_rows.append({"id": uuid.uuid4(), "assembly_id": assembly_id, "batch_id": batch_id,
+                         "register_entry_id": entry_id, "region": p.region, "code_hash": code_hash(code)})
+        letters.append({"name": p.name, "address": p.address, "region": p.region, "code": code})
+    if inv_rows:
+        await tx.session.execute(sa.insert(m.invitations), inv_rows)
+        await tx.session.execute(
+            sa.update(m.register_entries).where(m.register_entries.c.id.in_(chosen)).values(invited=True)
+        )
+    await tx.emit(ev.InvitationsSentV1(assembly_id=assembly_id, batch_id=batch_id, count=len(chosen),
+                                       per_region=per_region), subject=assembly_id)
+    return batch_id, per_region, letters
+
+
+class CodeRefused(ApiError):
+    """An unknown or used code: counts towards the per-IP failure limit."""
+
+
+async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str], contact: str | None) -> uuid.UUID:
+    if not consent:
+        raise invalid("consent is required to register: tick the consent box")
+    norm = normalise(code)
+    if norm is None:
+        raise CodeRefused(404, "this is not a valid invitation code: it has 20 letters and digits, as printed in your letter")
+    inv = (
+        await tx.session.execute(
+            sa.select(m.invitations).where(m.invitations.c.code_hash == code_hash(norm)).with_for_update()
+        )
+    ).first()
+    if inv is None:
+        raise CodeRefused(404, "this invitation code is not recognised: check it against your letter")
+    if inv.used_at is not None:
+        raise CodeRefused(409, "this invitation code has already been used to register", code="code_used")
+    assembly = await load_assembly(tx, inv.assembly_id)
+    problems = check_answers(assembly.strata, answers)
+    if problems:
+        raise invalid("please answer every question with one of the offered options", problems)
+    features = dict(answers)
+    features["region"] = inv.region
+    respondent_id = uuid.uuid4()
+    now = datetime.now(timezone.utc)
+    await tx.session.execute(sa.update(m.invitations).where(m.invitations.c.id == inv.id).values(used_at=now))
+    await tx.session.execute(
+        sa.insert(m.respondents).values(id=respondent_id, assembly_id=inv.assembly_id, invitation_id=inv.id,
+                                        region=inv.region, features=features, contact=contact, consented_at=now)
+    )
+    address = (
+        await tx.session.execute(
+            sa.select(m.register_entries.c.address).where(m.register_entries.c.id == inv.register_entry_id)
+        )
+    ).scalar_one()
+    household = hashlib.sha256(f"{inv.assembly_id}:{address.lower()}".encode()).hexdigest()[:32]
+    await tx.emit(
+        ev.RespondentRegisteredV1(assembly_id=inv.assembly_id, respondent_id=respondent_id, region=inv.region,
+                                  features=features, household=household),
+        subject=inv.assembly_id,
+        region=inv.region,
+    )
+    return respondent_id
+
+
+async def stats(tx: Tx, assembly_id: uuid.UUID) -> dict:
+    await load_assembly(tx, assembly_id)
+    inv = dict(
+        (await tx.session.execute(
+            sa.select(m.invitations.c.region, sa.func.count()).where(m.invitations.c.assembly_id == assembly_id)
+            .group_by(m.invitations.c.region))).all()
+    )
+    reg = dict(
+        (await tx.session.execute(
+            sa.select(m.respondents.c.region, sa.func.count()).where(m.respondents.c.assembly_id == assembly_id)
+            .group_by(m.respondents.c.region))).all()
+    )
+    return {
+        "invitations": sum(inv.values()),
+        "registrations": sum(reg.values()),
+        "per_region": {r: {"invitations": inv.get(r, 0), "registrations": reg.get(r, 0)} for r in sorted(inv)},
+    }

@@ -1,0 +1,72 @@
+"""Recruitment's tables (schema `recruitment`). The only place personal data lives."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from shared.db import delivery_tables
+
+metadata = sa.MetaData(schema="recruitment")
+outbox, inbox = delivery_tables(metadata)
+
+assemblies = sa.Table(
+    "assemblies",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("panel_size", sa.Integer, nullable=False),
+    sa.Column("regions", JSONB, nullable=False),
+    sa.Column("strata", JSONB, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+)
+
+# The population-register extract (personal data: never leaves this service).
+register_entries = sa.Table(
+    "register_entries",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), sa.ForeignKey("assemblies.id"), nullable=False, index=True),
+    sa.Column("person_ref", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("region", sa.Text, nullable=False),
+    sa.Column("invited", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("assembly_id", "person_ref", name="uq_register_person"),
+)
+
+invitation_batches = sa.Table(
+    "invitation_batches",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), sa.ForeignKey("assemblies.id"), nullable=False, index=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("per_region", JSONB, nullable=False),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+)
+
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), sa.ForeignKey("assemblies.id"), nullable=False, index=True),
+    sa.Column("batch_id", UUID(as_uuid=True), sa.ForeignKey("invitation_batches.id"), nullable=False),
+    sa.Column("register_entry_id", sa.BigInteger, sa.ForeignKey("register_entries.id"), nullable=False),
+    sa.Column("region", sa.Text, nullable=False),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+)
+
+respondents = sa.Table(
+    "respondents",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),  # pseudonymous id used everywhere else
+    sa.Column("assembly_id", UUID(as_uuid=True), sa.ForeignKey("assemblies.id"), nullable=False, index=True),
+    sa.Column("invitation_id", UUID(as_uuid=True), sa.ForeignKey("invitations.id"), nullable=False, unique=True),
+    sa.Column("region", sa.Text, nullable=False),
+    sa.Column("features", JSONB, nullable=False),
+    sa.Column("contact", sa.Text),  # personal data
+    sa.Column("consented_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("withdrawn_at", sa.DateTime(timezone=True)),
+)

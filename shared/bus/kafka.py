@@ -1,0 +1,71 @@
+"""aiokafka clients with the safe settings stated explicitly, and topic creation."""
+
+from __future__ import annotations
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.events.contracts import CATALOGUE
+
+log = structlog.get_logger()
+
+
+def dlq_topic(service: str) -> str:
+    return f"{service}.dlq.v1"
+
+
+def all_topics(services: list[str] | None = None) -> list[str]:
+    topics = [s.topic for s in CATALOGUE]
+    services = services or sorted({s.source for s in CATALOGUE})
+    return topics + [dlq_topic(s) for s in services]
+
+
+def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        acks="all",  # the write is durable on every in-sync replica before we mark it sent
+        # Idempotence needs broker support the embedded broker lacks; duplicates from retries are
+        # absorbed by the consumers' inbox, which is the guarantee we rely on anyway.
+        enable_idempotence=False,
+        linger_ms=5,
+        request_timeout_ms=30000,
+        retry_backoff_ms=200,
+        compression_type=None,
+    )
+
+
+def make_consumer(bootstrap: str, group_id: str, topics: list[str], session_timeout_ms: int) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=group_id,
+        client_id=group_id,
+        enable_auto_commit=False,  # offsets are committed only after the effect is in the database
+        auto_offset_reset="earliest",  # a new consumer group reads the whole history
+        isolation_level="read_uncommitted",  # Kafka transactions are not used
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=max(1000, session_timeout_ms // 3),
+        max_poll_records=500,
+        metadata_max_age_ms=30000,
+    )
+
+
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 1) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="borgerting-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(name=t, num_partitions=partitions, replication_factor=1) for t in missing]
+                )
+            except TopicAlreadyExistsError:
+                pass
+            log.info("topics created", count=len(missing))
+    finally:
+        await admin.close()

@@ -1,0 +1,41 @@
+"""Unit of work: a state change and the events it causes, written in ONE database transaction."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import AsyncIterator
+
+import sqlalchemy as sa
+import structlog
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.events.envelope import Envelope, new_event
+
+
+@dataclass
+class Tx:
+    """What a handler gets: the session, and `emit` to add an event to the outbox."""
+
+    session: AsyncSession
+    outbox: sa.Table
+    emitted: list[Envelope] = field(default_factory=list)
+
+    async def emit(self, payload: BaseModel, *, subject: uuid.UUID, region: str | None = None) -> Envelope:
+        ctx = structlog.contextvars.get_contextvars()
+        env = new_event(payload, subject=subject, region=region, correlation_id=ctx.get("correlation_id"))
+        await self.session.execute(
+            sa.insert(self.outbox).values(
+                event_id=env.id, topic=env.topic, key=str(env.subject), envelope=env.model_dump(mode="json")
+            )
+        )
+        self.emitted.append(env)
+        return env
+
+
+@asynccontextmanager
+async def transaction(sessionmaker: async_sessionmaker, outbox: sa.Table) -> AsyncIterator[Tx]:
+    async with sessionmaker() as session, session.begin():
+        yield Tx(session=session, outbox=outbox)

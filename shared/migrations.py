@@ -1,0 +1,52 @@
+"""Alembic per service: each service keeps its migrations in services/<name>/migrations and its
+version table in its own schema. env.py of every service is one call to `run_env(metadata)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def alembic_config(migrations_dir: Path, url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    cfg.set_main_option("sqlalchemy.url", url)
+    return cfg
+
+
+def upgrade(migrations_dir: Path, url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(migrations_dir, url), revision)
+
+
+def run_env(metadata: sa.MetaData) -> None:
+    """Body of a service's migrations/env.py (online, async engine)."""
+    schema = metadata.schema
+    url = context.config.get_main_option("sqlalchemy.url")
+
+    def do_run(connection) -> None:
+        connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table_schema=schema,
+            include_schemas=True,
+            include_name=lambda name, type_, parent: type_ != "schema" or name == schema,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run() -> None:
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            # one migrator at a time per service (replicas may start together)
+            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
+            await conn.run_sync(do_run)
+        await engine.dispose()
+
+    asyncio.run(run())

@@ -1,0 +1,186 @@
+"""One service = one `ServiceSpec`; this module turns it into processes:
+
+    python -m services.<name>.app migrate     # Alembic upgrade of the service's own schema
+    python -m services.<name>.app api         # the HTTP API (FastAPI/uvicorn)
+    python -m services.<name>.app consumer    # the Kafka consumer (+ /healthz /readyz /metrics)
+    python -m services.<name>.app relay       # the outbox relay (+ /healthz /readyz /metrics)
+    python -m services.<name>.app all         # all three in one process (laptop, demo, tests)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import AsyncIterator, Callable
+
+import sqlalchemy as sa
+import structlog
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from shared.bus.consumer import Consumer, Handler
+from shared.bus.kafka import all_topics, ensure_topics, make_consumer, make_producer
+from shared.bus.outbox import Tx, transaction
+from shared.bus.relay import Relay
+from shared.db import make_engine, make_sessionmaker
+from shared.log import configure_logging
+from shared.migrations import upgrade
+from shared.redis import RateLimiter, make_redis
+from shared.settings import Settings, get_settings
+from shared.web import create_app
+
+log = structlog.get_logger()
+
+ROLES = ("api", "consumer", "relay", "all", "migrate")
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    metadata: sa.MetaData
+    outbox: sa.Table
+    inbox: sa.Table
+    migrations_dir: Path
+    routers: list[APIRouter] = field(default_factory=list)
+    handlers: dict[str, Handler] = field(default_factory=dict)  # topic -> handler
+    configure_app: Callable[[FastAPI], None] | None = None  # e.g. mount static files
+
+
+class Runtime:
+    """What a request or a message handler can reach: settings, database, cache."""
+
+    def __init__(self, spec: ServiceSpec, settings: Settings) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.engine: AsyncEngine = make_engine(settings.database_url)
+        self.sessionmaker: async_sessionmaker = make_sessionmaker(self.engine)
+        self.redis = make_redis(settings.redis_url)
+        self.limiter = RateLimiter(self.redis, f"borgerting:{spec.name}")
+
+    def transaction(self):
+        return transaction(self.sessionmaker, self.spec.outbox)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+    # readiness checks
+    async def check_db(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def check_cache(self) -> None:
+        await self.redis.ping()
+
+    async def check_broker(self) -> None:
+        host, _, port = self.settings.kafka_bootstrap_servers.split(",")[0].rpartition(":")
+        _, writer = await asyncio.open_connection(host or "127.0.0.1", int(port))
+        writer.close()
+        await writer.wait_closed()
+
+    def checks(self) -> dict:
+        return {"database": self.check_db, "broker": self.check_broker, "cache": self.check_cache}
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.rt
+
+
+async def _run_consumer(rt: Runtime, stop: asyncio.Event) -> None:
+    s = rt.settings
+    spec = rt.spec
+    if not spec.handlers:
+        await stop.wait()
+        return
+    await ensure_topics(s.kafka_bootstrap_servers, all_topics())
+    kc = make_consumer(s.kafka_bootstrap_servers, spec.name, sorted(spec.handlers), s.consumer_session_timeout_ms)
+    dlq = make_producer(s.kafka_bootstrap_servers, f"{spec.name}-dlq")
+    await dlq.start()
+    await kc.start()
+    try:
+        consumer = Consumer(spec.name, rt.sessionmaker, spec.outbox, spec.inbox, spec.handlers, kc, dlq,
+                            max_attempts=s.consumer_max_attempts)
+        log.info("consumer started", topics=len(spec.handlers))
+        await consumer.run(stop)
+    finally:
+        await kc.stop()
+        await dlq.stop()
+
+
+async def _run_relay(rt: Runtime, stop: asyncio.Event) -> None:
+    s = rt.settings
+    await ensure_topics(s.kafka_bootstrap_servers, all_topics())
+    producer = make_producer(s.kafka_bootstrap_servers, f"{rt.spec.name}-relay")
+    await producer.start()
+    try:
+        relay = Relay(rt.spec.name, rt.sessionmaker, rt.spec.outbox, producer,
+                      batch_size=s.relay_batch_size, idle_seconds=s.relay_idle_seconds)
+        log.info("relay started")
+        await relay.run(stop)
+    finally:
+        await producer.stop()
+
+
+def build_app(spec: ServiceSpec, role: str, settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    rt = Runtime(spec, settings)
+    workers = {"consumer": [_run_consumer], "relay": [_run_relay], "all": [_run_consumer, _run_relay]}.get(role, [])
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(w(rt, stop), name=w.__name__) for w in workers]
+
+        def _crash(task: asyncio.Task) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("worker died; exiting so the supervisor restarts us", worker=task.get_name(),
+                          error=repr(task.exception()))
+                sys.stderr.flush()
+                import os
+
+                os._exit(3)
+
+        for t in tasks:
+            t.add_done_callback(_crash)
+        try:
+            yield
+        finally:
+            stop.set()
+            for t in tasks:
+                t.remove_done_callback(_crash)
+            await asyncio.wait(tasks, timeout=10) if tasks else None
+            for t in tasks:
+                t.cancel()
+            await rt.close()
+
+    app = create_app(spec.name, title=f"{spec.title} ({role})", checks=rt.checks(), lifespan=lifespan)
+    app.state.rt = rt
+    if role in ("api", "all"):
+        for router in spec.routers:
+            app.include_router(router)
+        if spec.configure_app:
+            spec.configure_app(app)
+    return app
+
+
+def main(spec: ServiceSpec, argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    role = argv[0] if argv else "all"
+    if role not in ROLES:
+        sys.exit(f"usage: python -m services.{spec.name}.app [{'|'.join(ROLES)}]")
+    settings = get_settings()
+    configure_logging(spec.name, json=settings.log_json, level=settings.log_level)
+    structlog.contextvars.bind_contextvars(role=role)
+    if role == "migrate":
+        upgrade(spec.migrations_dir, settings.database_url)
+        log.info("migrated")
+        return
+    app = build_app(spec, role, settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                lifespan="on", timeout_graceful_shutdown=10)
