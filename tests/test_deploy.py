@@ -1,0 +1,388 @@
+"""deploy/ stays in step with the code: manifests parse, every service has its three roles with
+probes, kustomizations point at files that exist, and dashboards/alerts use only exported metrics.
+
+No cluster needed. If `kubectl` (or `kustomize`) is on PATH, the overlays are also rendered and the
+rendered objects checked; otherwise those tests are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+SERVICES = ["recruitment", "sortition", "sessions", "voting", "reporting"]
+ROLES = ["api", "consumer", "relay"]
+OVERLAYS = ["production", "staging"]
+
+# The metric contract (shared/metrics.py). A rename on either side must break this test.
+METRICS = {
+    "borgerting_http_requests_total": "counter",
+    "borgerting_http_request_duration_seconds": "histogram",
+    "borgerting_outbox_published_total": "counter",
+    "borgerting_outbox_backlog": "gauge",
+    "borgerting_events_consumed_total": "counter",
+    "borgerting_events_in_flight": "gauge",
+    "borgerting_consumer_lag": "gauge",
+    "borgerting_dead_letters_total": "counter",
+    "borgerting_events_published_total": "counter",
+}
+# Series that do not come from Borgerting: Prometheus' own scrape health and kube-state-metrics.
+EXTERNAL_METRICS = {"up", "kube_pod_status_ready"}
+
+
+def known_series() -> set[str]:
+    names = set()
+    for name, kind in METRICS.items():
+        if kind == "histogram":
+            names |= {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
+        else:
+            names.add(name)
+    return names
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def yaml_files() -> list[Path]:
+    return sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_all(path: Path) -> list[dict]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+
+
+def kustomizations() -> list[Path]:
+    return sorted(DEPLOY.rglob("kustomization.yaml"))
+
+
+def template_objects() -> dict[tuple[str, str], dict]:
+    objs = {}
+    for path in (K8S / "base" / "service").glob("*.yaml"):
+        for doc in load_all(path):
+            if doc.get("kind") != "Kustomization":
+                objs[(doc["kind"], doc["metadata"]["name"])] = doc
+    return objs
+
+
+def app_container(deployment: dict) -> dict:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    return next(c for c in containers if c["name"] == "app")
+
+
+_PROMQL_WORDS = {
+    "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool",
+    "offset", "inf", "nan",
+}
+
+
+def metric_names(expr: str) -> set[str]:
+    """Metric names used in a PromQL expression (good enough for our own expressions)."""
+    e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # string literals
+    e = re.sub(r"\$\{[^}]*\}|\$\w+", "", e)  # Grafana variables
+    e = re.sub(r"\{[^}]*\}", "", e)  # label matchers
+    e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", e)  # label lists
+    e = re.sub(r"\[[^\]]*\]", "", e)  # range selectors
+    names = set()
+    for m in re.finditer(r"(?<![\w.])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?", e):
+        word, call = m.group(1), m.group(2)
+        if call or word.lower() in _PROMQL_WORDS:
+            continue
+        names.add(word)
+    return names
+
+
+def dashboard_exprs() -> list[str]:
+    exprs = []
+    for path in (DEPLOY / "grafana").rglob("*.json"):
+        dash = json.loads(path.read_text())
+
+        def walk(panels):
+            for p in panels:
+                exprs.extend(t["expr"] for t in p.get("targets", []) if "expr" in t)
+                walk(p.get("panels", []))
+
+        walk(dash["panels"])
+    return exprs
+
+
+def alert_groups() -> list[dict]:
+    return yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())["groups"]
+
+
+def renderer() -> list[str] | None:
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize"]
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    return None
+
+
+def render(overlay: str) -> list[dict]:
+    cmd = renderer()
+    if cmd is None:
+        pytest.skip("neither kubectl nor kustomize on PATH")
+    out = subprocess.run([*cmd, str(K8S / "overlays" / overlay)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return [d for d in yaml.safe_load_all(out.stdout) if d is not None]
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_every_yaml_file_parses():
+    files = yaml_files()
+    assert len(files) > 20
+    for path in files:
+        try:
+            docs = load_all(path)
+        except yaml.YAMLError as exc:  # pragma: no cover - message for the reader
+            pytest.fail(f"{path.relative_to(ROOT)}: {exc}")
+        for doc in docs:
+            assert isinstance(doc, dict), f"{path.relative_to(ROOT)}: a document is not a mapping"
+        if path.parent.parent == DEPLOY / "k8s" or "k8s" in path.parts:
+            for doc in docs:
+                if doc.get("kind") not in (None, "Kustomization", "Component"):
+                    assert doc.get("apiVersion") and doc.get("metadata", {}).get("name"), path
+
+
+def test_every_json_file_parses():
+    for path in DEPLOY.rglob("*.json"):
+        json.loads(path.read_text())
+
+
+def test_dockerfile_installs_from_the_lockfile_as_non_root():
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim", text, re.M)
+    assert "pip install --require-hashes -r requirements.lock" in text
+    assert "pip install --no-deps ." in text
+    user = re.findall(r"^USER\s+(\S+)", text, re.M)
+    assert user and not user[-1].startswith(("root", "0")), "the image must not run as root"
+    assert not re.search(r"(SECRET|PASSWORD|TOKEN)\w*=", text), "no secrets in the image"
+
+
+@pytest.mark.parametrize("kfile", kustomizations(), ids=lambda p: str(p.relative_to(DEPLOY)))
+def test_kustomization_references_exist(kfile: Path):
+    k = yaml.safe_load(kfile.read_text())
+    here = kfile.parent
+    refs = list(k.get("resources", [])) + list(k.get("components", []))
+    for ref in refs:
+        target = (here / ref).resolve()
+        assert target.exists(), f"{kfile.relative_to(ROOT)}: {ref} does not exist"
+        if target.is_dir():
+            assert (target / "kustomization.yaml").exists(), f"{ref} has no kustomization.yaml"
+    for gen in k.get("configMapGenerator", []) + k.get("secretGenerator", []):
+        for f in gen.get("files", []) + gen.get("envs", []):
+            f = f.split("=", 1)[-1]
+            assert (here / f).exists(), f"{kfile.relative_to(ROOT)}: generator file {f} missing"
+    for patch in k.get("patches", []):
+        if "path" in patch:
+            assert (here / patch["path"]).exists()
+
+
+def test_every_manifest_is_used_by_a_kustomization():
+    """A YAML file under deploy/k8s that no kustomization lists is dead (except the Secret template)."""
+    used = set()
+    for kfile in kustomizations():
+        k = yaml.safe_load(kfile.read_text())
+        for ref in k.get("resources", []):
+            used.add((kfile.parent / ref).resolve())
+    for path in K8S.rglob("*.yaml"):
+        if path.name in ("kustomization.yaml", "secret.template.yaml"):
+            continue
+        assert path.resolve() in used, f"{path.relative_to(ROOT)} is not listed in any kustomization"
+
+
+# --------------------------------------------------------------------------- services and roles
+
+
+def test_base_lists_every_service():
+    base = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text())
+    for svc in SERVICES:
+        assert f"services/{svc}" in base["resources"]
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_service_kustomization_names_the_service(svc: str):
+    k = yaml.safe_load((K8S / "base" / "services" / svc / "kustomization.yaml").read_text())
+    assert "../../service" in k["resources"]
+    assert k["namePrefix"] == f"{svc}-"
+    label = next(l for l in k["labels"] if "app.kubernetes.io/name" in l["pairs"])
+    assert label["pairs"]["app.kubernetes.io/name"] == svc and label["includeSelectors"] is True
+    assert k.get("replacements"), "the SERVICE placeholder must be replaced"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_template_deployment_has_probes_and_hardening(role: str):
+    dep = template_objects()[("Deployment", role)]
+    c = app_container(dep)
+    assert c["command"] == ["python"]
+    assert c["args"] == ["-m", "services.SERVICE.app", role]
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert {p["containerPort"] for p in c["ports"]} == {8000}
+    assert c["resources"]["requests"] and c["resources"]["limits"]
+    sc = c["securityContext"]
+    assert sc["runAsNonRoot"] is True and sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"]["drop"] == ["ALL"]
+    env = {e["name"]: e for e in c["env"]}
+    for name in ("DATABASE_URL", "REDIS_URL", "BORGERTING_SECRET_KEY"):
+        assert "secretKeyRef" in env[name]["valueFrom"], f"{name} must come from a Secret"
+    migrate = dep["spec"]["template"]["spec"]["initContainers"][0]
+    assert migrate["args"] == ["-m", "services.SERVICE.app", "migrate"]
+
+
+def test_template_has_service_hpa_and_pdb():
+    objs = template_objects()
+    assert ("Service", "api") in objs
+    assert ("HorizontalPodAutoscaler", "api") in objs and ("HorizontalPodAutoscaler", "consumer") in objs
+    for name in ("api", "consumer"):
+        assert objs[("HorizontalPodAutoscaler", name)]["spec"]["scaleTargetRef"]["name"] == name
+    assert ("PodDisruptionBudget", "api") in objs
+    assert objs[("Deployment", "relay")]["spec"]["replicas"] == 1
+
+
+def test_secret_template_holds_placeholders_only():
+    docs = load_all(K8S / "base" / "secret.template.yaml")
+    (secret,) = docs
+    assert secret["kind"] == "Secret"
+    keys = set(secret["stringData"])
+    assert {"secret-key", "redis-url"} | {f"{s}-database-url" for s in SERVICES} == keys
+    for key, value in secret["stringData"].items():
+        assert "CHANGE-ME" in value, f"{key} must be a placeholder"
+    for kfile in kustomizations():
+        assert "secret.template.yaml" not in yaml.safe_load(kfile.read_text()).get("resources", [])
+
+
+def test_config_is_not_secret():
+    text = (K8S / "base" / "config.env").read_text()
+    settings = dict(l.split("=", 1) for l in text.splitlines() if l and not l.startswith("#"))
+    assert settings["BORGERTING_ENV"] == "production" and settings["BORGERTING_LOG_JSON"] == "true"
+    assert "KAFKA_BOOTSTRAP_SERVERS" in settings
+    assert not {"DATABASE_URL", "REDIS_URL", "BORGERTING_SECRET_KEY"} & set(settings)
+
+
+# --------------------------------------------------------------------------- rendered overlays
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlay_renders_every_service_role(overlay: str):
+    objs = render(overlay)
+    by_kind: dict[str, dict[str, dict]] = {}
+    for o in objs:
+        by_kind.setdefault(o["kind"], {})[o["metadata"]["name"]] = o
+    assert "SERVICE" not in yaml.safe_dump_all(objs), "a SERVICE placeholder survived"
+    assert not by_kind.get("Secret"), "overlays must not ship Secrets"
+    deps = by_kind["Deployment"]
+    assert len(deps) == len(SERVICES) * len(ROLES)
+    for svc in SERVICES:
+        for role in ROLES:
+            dep = deps[f"{svc}-{role}"]
+            c = app_container(dep)
+            assert c["args"] == ["-m", f"services.{svc}.app", role]
+            assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+            assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            db = next(e for e in c["env"] if e["name"] == "DATABASE_URL")
+            assert db["valueFrom"]["secretKeyRef"]["key"] == f"{svc}-database-url"
+            init = dep["spec"]["template"]["spec"]["initContainers"][0]
+            assert init["args"] == ["-m", f"services.{svc}.app", "migrate"]
+            labels = dep["spec"]["template"]["metadata"]["labels"]
+            assert labels["app.kubernetes.io/name"] == svc and labels["app.kubernetes.io/component"] == role
+            assert dep["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == svc
+            assert "/" in c["image"], "overlays set a registry image"
+        assert f"{svc}-api" in by_kind["Service"]
+        for role in ("api", "consumer"):
+            hpa = by_kind["HorizontalPodAutoscaler"][f"{svc}-{role}"]
+            assert hpa["spec"]["scaleTargetRef"]["name"] == f"{svc}-{role}"
+        assert f"{svc}-api" in by_kind["PodDisruptionBudget"]
+    assert by_kind["ServiceMonitor"] and by_kind["PrometheusRule"] and by_kind["Ingress"]
+    assert {"borgerting-default-deny"} <= set(by_kind["NetworkPolicy"])
+    backends = {
+        p["backend"]["service"]["name"]
+        for rule in next(iter(by_kind["Ingress"].values()))["spec"]["rules"]
+        for p in rule["http"]["paths"]
+    }
+    assert backends == {"recruitment-api", "voting-api", "reporting-api"}
+    assert backends <= set(by_kind["Service"])
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def test_metric_name_extraction():
+    assert metric_names(
+        'sum by (service, le) (rate(borgerting_http_request_duration_seconds_bucket{status=~"5.."}[5m])) > 0'
+    ) == {"borgerting_http_request_duration_seconds_bucket"}
+    assert metric_names("up{job=~\"b.*\"} == 0 and on(service) x_total") == {"up", "x_total"}
+
+
+def test_dashboard_uses_only_exported_metrics():
+    exprs = dashboard_exprs()
+    assert exprs
+    used = set().union(*(metric_names(e) for e in exprs))
+    unknown = used - known_series()
+    assert not unknown, f"dashboard uses unknown metrics: {sorted(unknown)}"
+    # and it shows every one of them
+    missing = {n for n in METRICS if not any(s.startswith(n) for s in used)}
+    assert not missing, f"dashboard does not show {sorted(missing)}"
+
+
+def test_alert_rules_use_only_exported_metrics():
+    used = set()
+    for group in alert_groups():
+        for rule in group["rules"]:
+            used |= metric_names(rule["expr"])
+            assert rule["labels"]["severity"] in ("warning", "critical")
+            assert rule["annotations"]["summary"]
+    unknown = used - known_series() - EXTERNAL_METRICS
+    assert not unknown, f"alert rules use unknown metrics: {sorted(unknown)}"
+    for needed in ("borgerting_outbox_backlog", "borgerting_consumer_lag", "borgerting_dead_letters_total",
+                   "borgerting_http_requests_total"):
+        assert needed in used
+
+
+def test_prometheus_rule_is_the_alerts_file():
+    rule = load_all(K8S / "base" / "prometheusrule.yaml")[0]
+    assert rule["kind"] == "PrometheusRule"
+    assert rule["spec"]["groups"] == alert_groups(), "deploy/prometheus/alerts.yml and prometheusrule.yaml differ"
+
+
+def test_prometheus_config_loads_the_rules_and_honours_labels():
+    cfg = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    assert "alerts.yml" in cfg["rule_files"]
+    for job in cfg["scrape_configs"]:
+        assert job["honor_labels"] is True, "the app's `service` label must win"
+    sm = load_all(K8S / "base" / "servicemonitor.yaml")[0]
+    assert all(ep["honorLabels"] is True for ep in sm["spec"]["endpoints"])
+
+
+def _python_sources() -> str:
+    return "\n".join(p.read_text() for d in ("shared", "services") for p in (ROOT / d).rglob("*.py"))
+
+
+def test_services_export_the_metrics_the_dashboards_use():
+    """If the code defines Prometheus metrics, each contract metric must be among them."""
+    source = _python_sources()
+    if "prometheus_client" not in source:
+        pytest.skip("no metrics defined in the code yet")
+    for name in METRICS:
+        stem = name.removeprefix("borgerting_").removesuffix("_total")
+        assert stem in source, f"{name} is not defined in shared/ or services/ (renamed?)"
+
+
+def test_kafka_topics_match_the_event_catalogue():
+    try:
+        from shared.events.contracts import CATALOGUE
+    except ImportError:
+        pytest.skip("shared.events.contracts not importable")
+    declared = {d["metadata"]["name"] for d in load_all(K8S / "infra" / "kafka-topics.yaml")}
+    expected = {s.topic for s in CATALOGUE} | {f"{s}.dlq.v1" for s in SERVICES}
+    assert declared == expected
