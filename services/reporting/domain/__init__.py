@@ -1,0 +1,1 @@
+"""Reporting figures without I/O."""

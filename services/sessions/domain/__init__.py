@@ -1,0 +1,1 @@
+"""Sessions rules without I/O."""

@@ -1,0 +1,121 @@
+"""Reporting's read models (schema `reporting`), built only from events. Facts are stored one row
+per fact, and the figures are computed from them, so the order events arrive in does not matter."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from shared.db import delivery_tables
+
+metadata = sa.MetaData(schema="reporting")
+outbox, inbox = delivery_tables(metadata)
+
+assemblies = sa.Table(
+    "assemblies",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("panel_size", sa.Integer, nullable=False),
+    sa.Column("regions", JSONB, nullable=False),
+    sa.Column("strata", JSONB, nullable=False),
+)
+
+invitation_batches = sa.Table(
+    "invitation_batches",
+    metadata,
+    sa.Column("batch_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("per_region", JSONB, nullable=False),
+)
+
+respondents = sa.Table(
+    "respondents",
+    metadata,
+    sa.Column("respondent_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("region", sa.Text, nullable=False),
+    sa.Column("features", JSONB, nullable=False),
+    sa.Column("withdrawn", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+panels = sa.Table(
+    "panels",
+    metadata,
+    sa.Column("panel_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("algorithm", sa.Text, nullable=False),
+    sa.Column("pool_size", sa.Integer, nullable=False),
+    sa.Column("min_probability", sa.Float),
+    sa.Column("transcript_hash", sa.Text),
+)
+
+panel_members = sa.Table(
+    "panel_members",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("member_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("role", sa.Text, nullable=False),  # member | reserve | replaced
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("session_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("title", sa.Text),
+    sa.Column("phase", sa.Text),
+    sa.Column("mode", sa.Text),
+    sa.Column("starts_at", sa.DateTime(timezone=True)),
+    sa.Column("duration_hours", sa.Float),
+    sa.Column("held", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("present", sa.Integer),
+    sa.Column("absent", sa.Integer),
+)
+
+ballots = sa.Table(
+    "ballots",
+    metadata,
+    sa.Column("ballot_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("eligible", sa.Integer, nullable=False),
+    sa.Column("closed", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+questions = sa.Table(
+    "questions",
+    metadata,
+    sa.Column("question_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("ballot_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("recommendation", sa.Text, nullable=False),
+    # filled by results-tallied
+    sa.Column("yes", sa.Integer),
+    sa.Column("no", sa.Integer),
+    sa.Column("abstain", sa.Integer),
+    sa.Column("support", sa.Float),
+    sa.Column("passed", sa.Boolean),
+)
+
+votes = sa.Table(
+    "votes",
+    metadata,
+    sa.Column("vote_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("question_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("choice", sa.Text, nullable=False),
+)
+
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("report_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("html", sa.Text, nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+)

@@ -1,0 +1,22 @@
+"""Sessions: the roster from the panel, the agenda, attendance."""
+
+from pathlib import Path
+
+from services.sessions import models
+from services.sessions.api import router
+from services.sessions.handlers import HANDLERS
+from shared.runtime import ServiceSpec, main
+
+SPEC = ServiceSpec(
+    name="sessions",
+    title="Borgerting sessions",
+    metadata=models.metadata,
+    outbox=models.outbox,
+    inbox=models.inbox,
+    migrations_dir=Path(__file__).parent / "migrations",
+    routers=[router],
+    handlers=HANDLERS,
+)
+
+if __name__ == "__main__":
+    main(SPEC)

@@ -1,0 +1,109 @@
+"""Sessions' event handlers (the roster from sortition) and commands (schedule, attend, hold)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.sessions import models as m
+from services.sessions.domain.attendance import held_counts, unknown_members
+from shared.bus.outbox import Tx
+from shared.errors import conflict, invalid, not_found
+from shared.events import contracts as ev
+from shared.events.envelope import Envelope
+
+
+async def on_panel_drawn(tx: Tx, event: Envelope, p: ev.PanelDrawnV1) -> None:
+    if p.members:
+        await tx.session.execute(
+            pg_insert(m.roster).values([{"assembly_id": p.assembly_id, "member_id": x} for x in p.members])
+            .on_conflict_do_nothing()
+        )
+
+
+async def on_replacement_drawn(tx: Tx, event: Envelope, p: ev.ReplacementDrawnV1) -> None:
+    await tx.session.execute(
+        sa.update(m.roster).where(m.roster.c.assembly_id == p.assembly_id, m.roster.c.member_id.in_(p.dropped))
+        .values(active=False)
+    )
+    if p.added:
+        await tx.session.execute(
+            pg_insert(m.roster).values([{"assembly_id": p.assembly_id, "member_id": x} for x in p.added])
+            .on_conflict_do_update(index_elements=["assembly_id", "member_id"], set_={"active": True})
+        )
+
+
+HANDLERS = {
+    "sortition.panel-drawn.v1": on_panel_drawn,
+    "sortition.replacement-drawn.v1": on_replacement_drawn,
+}
+
+
+async def active_roster(tx: Tx, assembly_id: uuid.UUID) -> set[uuid.UUID]:
+    rows = await tx.session.execute(
+        sa.select(m.roster.c.member_id).where(m.roster.c.assembly_id == assembly_id, m.roster.c.active.is_(True))
+    )
+    return {r[0] for r in rows}
+
+
+async def schedule(tx: Tx, assembly_id: uuid.UUID, *, title: str, starts_at: datetime, mode: str, phase: str,
+                   duration_hours: float) -> uuid.UUID:
+    session_id = uuid.uuid4()
+    await tx.session.execute(
+        sa.insert(m.sessions).values(id=session_id, assembly_id=assembly_id, title=title, starts_at=starts_at,
+                                     mode=mode, phase=phase, duration_hours=duration_hours)
+    )
+    await tx.emit(ev.SessionScheduledV1(assembly_id=assembly_id, session_id=session_id, title=title,
+                                        starts_at=starts_at, mode=mode, phase=phase, duration_hours=duration_hours),
+                  subject=assembly_id)
+    return session_id
+
+
+async def load_session(tx: Tx, session_id: uuid.UUID, *, lock: bool = False):
+    q = sa.select(m.sessions).where(m.sessions.c.id == session_id)
+    row = (await tx.session.execute(q.with_for_update() if lock else q)).first()
+    if row is None:
+        raise not_found("session")
+    return row
+
+
+async def record_attendance(tx: Tx, session_id: uuid.UUID, records: list[tuple[uuid.UUID, bool]]) -> int:
+    s = await load_session(tx, session_id, lock=True)
+    if s.held_at is not None:
+        raise conflict("this session is already closed; attendance can no longer change")
+    roster = await active_roster(tx, s.assembly_id)
+    unknown = unknown_members((mid for mid, _ in records), roster)
+    if unknown:
+        raise invalid(f"{len(unknown)} member id(s) are not on this assembly's roster",
+                      [{"field": "records.member_id", "problem": f"{u} is not a panel member"} for u in unknown[:20]])
+    for member_id, present in records:
+        await tx.session.execute(
+            pg_insert(m.attendance).values(session_id=session_id, member_id=member_id, present=present)
+            .on_conflict_do_update(index_elements=["session_id", "member_id"], set_={"present": present})
+        )
+        await tx.emit(ev.AttendanceRecordedV1(assembly_id=s.assembly_id, session_id=session_id, member_id=member_id,
+                                              present=present), subject=s.assembly_id)
+    return len(records)
+
+
+async def hold(tx: Tx, session_id: uuid.UUID) -> dict:
+    s = await load_session(tx, session_id, lock=True)
+    if s.held_at is not None:
+        raise conflict("this session has already been closed")
+    roster = await active_roster(tx, s.assembly_id)
+    if not roster:
+        raise conflict("the assembly has no panel yet; draw the panel before holding sessions")
+    marks = dict(
+        (await tx.session.execute(
+            sa.select(m.attendance.c.member_id, m.attendance.c.present).where(m.attendance.c.session_id == session_id)
+        )).all()
+    )
+    present, absent = held_counts(roster, marks)
+    await tx.session.execute(sa.update(m.sessions).where(m.sessions.c.id == session_id)
+                             .values(held_at=datetime.now(timezone.utc)))
+    await tx.emit(ev.SessionHeldV1(assembly_id=s.assembly_id, session_id=session_id, present=present, absent=absent,
+                                   duration_hours=s.duration_hours), subject=s.assembly_id)
+    return {"session_id": session_id, "present": present, "absent": absent}
