@@ -386,3 +386,24 @@ def test_kafka_topics_match_the_event_catalogue():
     declared = {d["metadata"]["name"] for d in load_all(K8S / "infra" / "kafka-topics.yaml")}
     expected = {s.topic for s in CATALOGUE} | {f"{s}.dlq.v1" for s in SERVICES}
     assert declared == expected
+
+
+def test_ingress_exposes_public_routes_only():
+    (ingress,) = load_all(K8S / "base" / "ingress.yaml")
+    routes = [
+        (re.compile("^" + p["path"]), p["backend"]["service"]["name"])
+        for rule in ingress["spec"]["rules"]
+        for p in rule["http"]["paths"]
+    ]
+
+    def backend(url: str) -> str | None:
+        return next((svc for rx, svc in routes if rx.match(url)), None)
+
+    assert backend("/register") == "recruitment-api"
+    assert backend("/registrations") == "recruitment-api"
+    assert backend("/ballots/b1") == "voting-api"
+    assert backend("/ballots/b1/votes") == "voting-api"
+    assert backend("/assemblies/a1/report") == "reporting-api"
+    for private in ("/assemblies", "/assemblies/a1", "/assemblies/a1/register-extract", "/ballots/b1/close",
+                    "/assemblies/a1/report/publish", "/assemblies/a1/draws", "/metrics", "/readyz"):
+        assert backend(private) is None, f"{private} must not be public"
