@@ -130,6 +130,8 @@ def _load(doc: Any) -> tuple[str, str, dict[str, _BallotInfo]]:
             ballot = Ballot.from_dict(b.get("definition"))
         except VotingError as exc:
             raise Problem(f"ballot #{i}: invalid definition: {exc}") from None
+        except (TypeError, ValueError, AttributeError, KeyError):
+            raise Problem(f"ballot #{i}: malformed definition") from None
         if ballot.id in ballots:
             raise Problem(f"ballot {ballot.id} is published twice")
         tk = b.get("token_key")
@@ -184,7 +186,7 @@ def _check_entries(board_id: str, entries: list[Any], ballots: dict[str, _Ballot
             raise Problem(f"entry {pos}: prev_hash does not match {before} (chain broken)")
         hashes.append(e["hash"])
 
-        info = ballots.get(e["ballot_id"])
+        info = ballots.get(e["ballot_id"]) if isinstance(e["ballot_id"], str) else None
         if info is None:
             raise Problem(f"entry {pos}: unknown ballot {e['ballot_id']!r}")
         try:
@@ -301,4 +303,7 @@ def verify_export(doc: Any, *, receipts: Iterable[tuple[int, str]] = ()) -> Repo
             raise Problem("export signature invalid (document altered after it was signed)")
     except Problem as p:
         return Report(False, str(p), summary)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as exc:
+        # Hostile or broken input the checks above did not foresee: still a clear failure.
+        return Report(False, f"malformed export ({type(exc).__name__}: {exc})", summary)
     return Report(True, None, summary)
