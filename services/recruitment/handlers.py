@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.recruitment import models as m
 from services.recruitment.domain.allocation import AllocationError, allocate, draw_sample
@@ -20,6 +21,11 @@ from shared.errors import ApiError, conflict, invalid, not_found
 from shared.events import contracts as ev
 
 REGISTER_COLUMNS = ("person_id", "name", "address", "region")
+
+
+def _array(values: list, item_type) -> sa.BindParameter:
+    """One array parameter instead of one parameter per value (PostgreSQL caps those at 32767)."""
+    return sa.bindparam(None, values, type_=ARRAY(item_type))
 
 
 async def load_assembly(tx: Tx, assembly_id: uuid.UUID):
@@ -72,7 +78,7 @@ async def import_register(tx: Tx, assembly_id: uuid.UUID, text: str) -> int:
         await tx.session.execute(
             sa.select(sa.func.count()).where(
                 m.register_entries.c.assembly_id == assembly_id,
-                m.register_entries.c.person_ref.in_([r["person_ref"] for r in rows]),
+                m.register_entries.c.person_ref == sa.any_(_array([r["person_ref"] for r in rows], sa.Text)),
             )
         )
     ).scalar_one()
@@ -119,7 +125,7 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
         for r in (
             await tx.session.execute(
                 sa.select(m.register_entries.c.id, m.register_entries.c.name, m.register_entries.c.address,
-                          m.register_entries.c.region).where(m.register_entries.c.id.in_(chosen))
+                          m.register_entries.c.region).where(m.register_entries.c.id == sa.any_(_array(chosen, sa.BigInteger)))
             )
         ).all()
     }
@@ -133,7 +139,8 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
     if inv_rows:
         await tx.session.execute(sa.insert(m.invitations), inv_rows)
         await tx.session.execute(
-            sa.update(m.register_entries).where(m.register_entries.c.id.in_(chosen)).values(invited=True)
+            sa.update(m.register_entries).where(m.register_entries.c.id == sa.any_(_array(chosen, sa.BigInteger)))
+            .values(invited=True)
         )
     await tx.emit(ev.InvitationsSentV1(assembly_id=assembly_id, batch_id=batch_id, count=len(chosen),
                                        per_region=per_region), subject=assembly_id)

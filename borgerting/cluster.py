@@ -1,0 +1,110 @@
+"""Start the whole system on one machine: the embedded stack, each service's migrations, and the
+five services as separate processes (role `all`: API + consumer + relay) on free ports.
+
+Used by `make demo` and by the end-to-end tests. Service logs go to <state>/logs/<service>.log.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.devstack import DevStack, free_port
+from shared.migrations import upgrade
+
+SERVICES = ("recruitment", "sortition", "sessions", "voting", "reporting")
+
+
+@dataclass
+class Cluster:
+    state_dir: Path
+    fast: bool = False
+    extra_env: dict[str, str] = field(default_factory=dict)
+    stack: DevStack | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def start(self, progress=lambda msg: None) -> dict[str, str]:
+        self.state_dir = self.state_dir.resolve()
+        (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
+        progress("starting PostgreSQL, Valkey and the Tansu broker")
+        self.stack = DevStack(self.state_dir / "stack", fast=self.fast)
+        self.env = {**os.environ, **self.stack.start(), "BORGERTING_LOG_JSON": "true", **self.extra_env}
+        try:
+            progress("migrating the five schemas")
+            self.migrate()
+            progress("starting the five services")
+            for name in SERVICES:
+                self.start_service(name)
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self.urls
+
+    def migrate(self) -> None:
+        """Each service's Alembic migrations, in this process (one import instead of five)."""
+        for name in SERVICES:
+            spec = importlib.import_module(f"services.{name}.app").SPEC
+            upgrade(spec.migrations_dir, self.env["DATABASE_URL"])
+
+    def start_service(self, name: str, env: dict[str, str] | None = None, role: str = "all") -> str:
+        port = free_port()
+        log = open(self.state_dir / "logs" / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}.app", role],
+            env={**self.env, "BORGERTING_PORT": str(port), **(env or {})},
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.urls[name] = f"http://127.0.0.1:{port}"
+        return self.urls[name]
+
+    def wait_ready(self, names=SERVICES, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for name in names:
+            while True:
+                proc = self.procs[name]
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with code {proc.returncode}; see {self.state_dir}/logs/{name}.log")
+                try:
+                    if httpx.get(self.urls[name] + "/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} not ready after {timeout:.0f} s; see {self.state_dir}/logs/{name}.log")
+                time.sleep(0.2)
+
+    def stop_service(self, name: str, sig: int = signal.SIGTERM) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            self.stop_service(name)
+        if self.stack is not None:
+            self.stack.stop()
+
+    def __enter__(self) -> "Cluster":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,292 @@
+"""A realistic multi-region assembly, driven through the services' HTTP APIs only.
+
+Synthetic but shaped like the Danish process: five regions weighted by population, a register
+extract, letters in proportion to population, a reply rate of a few per cent with self-selection
+(older and more educated people reply more), a stratified panel, sessions with absences, and a
+final vote on recommendations with a 70% threshold. Everything is seeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import httpx
+
+REGIONS = [  # Statistics Denmark, 2024, rounded
+    ("DK01", "Region Hovedstaden", 1_870_000),
+    ("DK02", "Region Sjælland", 850_000),
+    ("DK03", "Region Syddanmark", 1_230_000),
+    ("DK04", "Region Midtjylland", 1_360_000),
+    ("DK05", "Region Nordjylland", 595_000),
+]
+POPULATION_SHARES = {  # adult population shares used to draw the register and to set quotas
+    "gender": {"female": 0.505, "male": 0.495},
+    "age": {"18-29": 0.19, "30-44": 0.23, "45-59": 0.25, "60+": 0.33},
+    "education": {"basic": 0.27, "vocational": 0.37, "higher": 0.36},
+}
+REPLY_WEIGHT = {  # self-selection: relative propensity to reply
+    "age": {"18-29": 0.6, "30-44": 0.9, "45-59": 1.1, "60+": 1.3},
+    "education": {"basic": 0.55, "vocational": 0.9, "higher": 1.5},
+}
+RECOMMENDATIONS = [
+    "Introduce a CO2e tax on agriculture with a green transition fund",
+    "Make public transport free for people under 25",
+    "Require solar panels on all new public buildings",
+    "Phase out oil and gas boilers by 2030",
+    "Label the climate footprint of food in supermarkets",
+    "Raise the tax on frequent flying",
+    "Set aside 10% of farmland for nature and wetlands",
+    "Fund home insulation for low-income households",
+    "Build cycle highways between all larger towns",
+    "Teach climate literacy in every school year",
+    "Ban single-use plastics in public institutions",
+    "Let municipalities own local wind and solar parks",
+    "Electrify all municipal vehicle fleets by 2028",
+    "Reduce meat in public canteens by half",
+    "Give citizens a say in placing new energy parks",
+    "Support a repair economy with lower VAT on repairs",
+    "Invest in district heating in rural areas",
+    "Require climate accounts from larger companies",
+    "Create a citizens' climate council to follow up",
+    "Protect coastal areas against rising sea levels",
+]
+
+
+@dataclass
+class Params:
+    seed: int = 2027
+    register_size: int = 60_000
+    invitations: int = 20_000
+    base_reply_rate: float = 0.028
+    panel_size: int = 60
+    reserves: int = 20
+    sessions: int = 3
+    attendance: float = 0.92
+    recommendations: int = 20
+    threshold: float = 0.7
+    concurrency: int = 16
+
+
+@dataclass
+class Tally:
+    """What the driver did, to compare with what reporting counted from events."""
+
+    invitations_sent: int = 0
+    registrations: int = 0
+    refused_codes: int = 0
+    panel_size: int = 0
+    sessions_held: int = 0
+    votes_cast: int = 0
+    recommendations_passed: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def quotas(k: int) -> list[dict]:
+    def band(share: float, slack: int) -> tuple[int, int]:
+        t = round(share * k)
+        return max(0, t - slack), t + slack
+
+    total_pop = sum(p for _, _, p in REGIONS)
+    strata = []
+    for cat, shares in POPULATION_SHARES.items():
+        slack = 2 if cat == "gender" else 3
+        strata.append({"category": cat, "quotas": [dict(zip(("min", "max"), band(s, slack)), value=v)
+                                                   for v, s in shares.items()]})
+    strata.append({"category": "region", "quotas": [dict(zip(("min", "max"), band(p / total_pop, 2)), value=c)
+                                                    for c, _, p in REGIONS]})
+    return strata
+
+
+def register_extract(rng: random.Random, n: int) -> tuple[str, dict[str, dict[str, str]]]:
+    """A synthetic register extract (CSV) and each person's true answers (only the driver knows)."""
+    total_pop = sum(p for _, _, p in REGIONS)
+    lines = ["person_id,name,address,region"]
+    truth: dict[str, dict[str, str]] = {}
+    pid = 0
+    for code, _, pop in REGIONS:
+        for _ in range(round(n * pop / total_pop)):
+            pid += 1
+            person = f"{pid:010d}"
+            truth[person] = {cat: rng.choices(list(s), weights=list(s.values()))[0]
+                             for cat, s in POPULATION_SHARES.items()}
+            lines.append(f"{person},Person {pid},Vej {rng.randint(1, 400)} nr {rng.randint(1, 99)},{code}")
+    return "\n".join(lines) + "\n", truth
+
+
+async def _retry_until(fn, what: str, timeout: float = 90.0, interval: float = 0.3):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await fn()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+def _ok(resp: httpx.Response, *expected: int) -> dict:
+    if resp.status_code not in (expected or (200, 201)):
+        raise RuntimeError(f"{resp.request.method} {resp.request.url.path} -> {resp.status_code}: {resp.text[:300]}")
+    return resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
+
+
+async def run(urls: dict[str, str], params: Params, progress) -> tuple[str, Tally]:
+    """Drive one assembly; returns its id and what the driver did. `progress(step, done, total)`."""
+    rng = random.Random(params.seed)
+    t = Tally()
+    limits = httpx.Limits(max_connections=params.concurrency * 2)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        rec, sor, ses, vot, rep = (urls[s] for s in ("recruitment", "sortition", "sessions", "voting", "reporting"))
+
+        def step(name):
+            t.seconds[name] = time.monotonic()
+
+        def done(name):
+            t.seconds[name] = round(time.monotonic() - t.seconds[name], 2)
+
+        step("recruitment")
+        progress("create assembly", 0, 1)
+        a = _ok(await http.post(f"{rec}/assemblies", json={
+            "name": "Borgerting om klimaet 2027", "panel_size": params.panel_size,
+            "regions": [{"code": c, "name": n, "population": p} for c, n, p in REGIONS],
+            "strata": quotas(params.panel_size)}))
+        aid = a["id"]
+        progress("create assembly", 1, 1)
+
+        progress("import register extract", 0, 1)
+        csv_text, truth = register_extract(rng, params.register_size)
+        _ok(await http.post(f"{rec}/assemblies/{aid}/register-extract", content=csv_text.encode(),
+                            headers={"content-type": "text/csv"}))
+        progress("import register extract", 1, 1)
+
+        progress("send invitations", 0, 1)
+        inv = _ok(await http.post(f"{rec}/assemblies/{aid}/invitation-batches",
+                                  json={"count": params.invitations, "seed": params.seed}))
+        t.invitations_sent = inv["count"]
+        progress("send invitations", 1, 1)
+
+        # Who replies: the driver knows each person's true answers via the extract's person ids.
+        by_name = {f"Person {int(pid)}": ans for pid, ans in truth.items()}
+        replies = []
+        for letter in inv["letters"]:
+            ans = by_name[letter["name"]]
+            w = REPLY_WEIGHT["age"][ans["age"]] * REPLY_WEIGHT["education"][ans["education"]]
+            if rng.random() < params.base_reply_rate * w:
+                replies.append((letter["code"], ans))
+        sem = asyncio.Semaphore(params.concurrency)
+        count = 0
+
+        async def register(code, ans):
+            nonlocal count
+            async with sem:
+                _ok(await http.post(f"{rec}/registrations", json={"code": code, "consent": True, "answers": ans}), 201)
+                count += 1
+                progress("registrations", count, len(replies))
+
+        await asyncio.gather(*(register(c, a) for c, a in replies))
+        t.registrations = len(replies)
+        # A reused code and a mistyped one are refused (and counted towards the rate limit).
+        if replies:
+            _ok(await http.post(f"{rec}/registrations", json={"code": replies[0][0], "consent": True,
+                                                               "answers": replies[0][1]}), 409)
+            _ok(await http.post(f"{rec}/registrations", json={"code": "AAAA-BBBB-CCCC-DDDD-EEEE", "consent": True,
+                                                               "answers": replies[0][1]}), 404)
+            t.refused_codes = 2
+        done("recruitment")
+
+        step("sortition")
+
+        async def pool_complete():
+            r = await http.get(f"{sor}/assemblies/{aid}/pool")
+            return r.status_code == 200 and r.json()["size"] >= t.registrations
+        progress("sortition receives the pool", 0, 1)
+        await _retry_until(pool_complete, "sortition to receive every registration")
+        progress("sortition receives the pool", 1, 1)
+        progress("draw the panel", 0, 1)
+        panel = _ok(await http.post(f"{sor}/assemblies/{aid}/draws", json={"seed": params.seed,
+                                                                           "reserves": params.reserves}), 201)
+        members = panel["members"]
+        t.panel_size = len(members)
+        progress("draw the panel", 1, 1)
+        done("sortition")
+
+        step("sessions")
+
+        async def roster_complete():
+            r = await http.get(f"{ses}/assemblies/{aid}/roster")
+            return r.status_code == 200 and len(r.json()["members"]) == len(members)
+        await _retry_until(roster_complete, "sessions to receive the panel")
+        start = datetime(2027, 3, 6, 9, tzinfo=timezone.utc)
+        phases = ["learning", "hearing", "values", "vision", "recommendations", "voting"]
+        present_last: list[str] = []
+        for i in range(params.sessions):
+            progress("sessions", i, params.sessions)
+            s = _ok(await http.post(f"{ses}/assemblies/{aid}/sessions", json={
+                "title": f"Session {i + 1}: {phases[min(i, len(phases) - 1)]}",
+                "starts_at": (start + timedelta(days=14 * i)).isoformat(),
+                "mode": "digital" if i % 3 == 1 else "physical",
+                "phase": phases[min(i, len(phases) - 1)], "duration_hours": 7.5}), 201)
+            records = [{"member_id": m, "present": rng.random() < params.attendance} for m in members]
+            _ok(await http.post(f"{ses}/sessions/{s['id']}/attendance", json={"records": records}))
+            _ok(await http.post(f"{ses}/sessions/{s['id']}/held"))
+            t.sessions_held += 1
+            present_last = [r["member_id"] for r in records if r["present"]]
+        progress("sessions", params.sessions, params.sessions)
+        done("sessions")
+
+        step("voting")
+        recs = RECOMMENDATIONS[: params.recommendations]
+
+        async def open_ballot():
+            r = await http.post(f"{vot}/assemblies/{aid}/ballots", json={
+                "title": "Final vote on the recommendations", "threshold": params.threshold, "recommendations": recs})
+            return r.json() if r.status_code == 201 else None
+        ballot = await _retry_until(open_ballot, "voting to receive the panel")
+        support = {q["question_id"]: rng.uniform(0.45, 0.98) for q in ballot["questions"]}
+        jobs = []
+        for m in present_last:  # members at the final session vote
+            for q in ballot["questions"]:
+                x = rng.random()
+                choice = "yes" if x < support[q["question_id"]] else ("abstain" if x < support[q["question_id"]] + 0.03 else "no")
+                jobs.append((m, q["question_id"], choice))
+        voted = 0
+
+        async def vote(m, qid, choice):
+            nonlocal voted
+            async with sem:
+                _ok(await http.post(f"{vot}/ballots/{ballot['id']}/votes",
+                                    json={"member_id": m, "question_id": qid, "choice": choice}), 201)
+                voted += 1
+                progress("votes", voted, len(jobs))
+
+        await asyncio.gather(*(vote(*j) for j in jobs))
+        t.votes_cast = len(jobs)
+        if jobs:  # a second vote on the same recommendation is refused
+            _ok(await http.post(f"{vot}/ballots/{ballot['id']}/votes",
+                                json={"member_id": jobs[0][0], "question_id": jobs[0][1], "choice": "no"}), 409)
+        _ok(await http.get(f"{vot}/ballots/{ballot['id']}/results"), 409)  # hidden while open
+        results = _ok(await http.post(f"{vot}/ballots/{ballot['id']}/close"))
+        t.recommendations_passed = sum(1 for r in results["results"] if r["passed"])
+        done("voting")
+
+        step("reporting")
+
+        async def reported():
+            r = await http.get(f"{rep}/assemblies/{aid}/summary")
+            if r.status_code != 200:
+                return None
+            s = r.json()
+            ready = (s["votes_cast"] == t.votes_cast and s["sessions_held"] == t.sessions_held
+                     and s["recommendations_tallied"] == len(recs) and s["registrations"] == t.registrations
+                     and s["panel_size"] == t.panel_size)
+            return s if ready else None
+        progress("reporting catches up", 0, 1)
+        await _retry_until(reported, "reporting to count every event", timeout=120)
+        progress("reporting catches up", 1, 1)
+        _ok(await http.post(f"{rep}/assemblies/{aid}/report/publish"), 201)
+        done("reporting")
+    return aid, t
