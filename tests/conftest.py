@@ -1,0 +1,45 @@
+"""Test fixtures. Integration and end-to-end tests share ONE embedded stack (real PostgreSQL,
+Valkey and Tansu over sockets), started once per run by `stack_env`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from shared.settings import get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+STATE = ROOT / ".state" / "test"
+
+
+@pytest.fixture(scope="session")
+def stack_env():
+    import shutil
+
+    from borgerting.cluster import SERVICES
+    from shared.devstack import DevStack
+    from shared.migrations import upgrade
+
+    if STATE.exists():
+        shutil.rmtree(STATE, ignore_errors=True)
+    stack = DevStack(STATE / "stack", fast=True)
+    env = stack.start()
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    get_settings.cache_clear()
+    try:
+        import importlib
+
+        for name in SERVICES:
+            upgrade(importlib.import_module(f"services.{name}.app").SPEC.migrations_dir, env["DATABASE_URL"])
+        yield env
+    finally:
+        stack.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()

@@ -1,0 +1,66 @@
+import pytest
+
+from services.recruitment.domain.allocation import AllocationError, allocate, draw_sample
+from services.recruitment.domain.answers import check_answers, check_strata, questionnaire
+from services.recruitment.domain.codes import ALPHABET, code_hash, new_code, normalise
+
+STRATA = [
+    {"category": "gender", "quotas": [{"value": "f", "min": 2, "max": 3}, {"value": "m", "min": 2, "max": 3}]},
+    {"category": "region", "quotas": [{"value": "A", "min": 1, "max": 4}, {"value": "B", "min": 1, "max": 4}]},
+]
+REGIONS = [{"code": "A", "name": "A", "population": 10}, {"code": "B", "name": "B", "population": 5}]
+
+
+def test_allocation_is_proportional_and_exact():
+    alloc = allocate(20000, {"DK01": 1870, "DK02": 850, "DK03": 1230, "DK04": 1360, "DK05": 595})
+    assert sum(alloc.values()) == 20000
+    assert alloc["DK01"] == pytest.approx(20000 * 1870 / 5905, abs=1)
+    assert alloc["DK05"] == pytest.approx(20000 * 595 / 5905, abs=1)
+
+
+def test_allocation_moves_surplus_when_a_region_runs_out():
+    alloc = allocate(10, {"A": 50, "B": 50}, available={"A": 2, "B": 100})
+    assert alloc == {"A": 2, "B": 8}
+
+
+def test_allocation_refuses_more_letters_than_people():
+    with pytest.raises(AllocationError, match="only 3 people"):
+        allocate(5, {"A": 1}, available={"A": 3})
+
+
+def test_sample_is_seeded_and_within_regions():
+    cands = {"A": list(range(100)), "B": list(range(100, 150))}
+    s1 = draw_sample(cands, {"A": 10, "B": 5}, seed=7)
+    assert s1 == draw_sample(cands, {"A": 10, "B": 5}, seed=7)
+    assert s1 != draw_sample(cands, {"A": 10, "B": 5}, seed=8)
+    assert len(set(s1)) == 15 and sum(1 for x in s1 if x >= 100) == 5
+
+
+def test_codes_are_long_unique_and_forgiving_to_type():
+    codes = {new_code() for _ in range(2000)}
+    assert len(codes) == 2000
+    code = next(iter(codes))
+    assert len(code.replace("-", "")) * 5 >= 100 and all(c in ALPHABET for c in code.replace("-", ""))
+    sloppy = code.lower().replace("-", " ")
+    assert code_hash(sloppy) == code_hash(code)
+    assert normalise("too-short") is None
+    assert normalise(code.replace(code[0], "!", 1)) is None
+
+
+def test_answers_checked_against_strata():
+    assert questionnaire(STRATA) == {"gender": ["f", "m"]}
+    assert check_answers(STRATA, {"gender": "f"}) == []
+    problems = check_answers(STRATA, {"gender": "x", "shoe": "42"})
+    assert {p["field"] for p in problems} == {"answers.gender", "answers.shoe"}
+    assert "not one of f, m" in problems[0]["problem"]
+    assert check_answers(STRATA, {})[0]["problem"].startswith("missing")
+
+
+def test_strata_that_no_panel_can_meet_are_named():
+    assert check_strata(REGIONS, STRATA, 5) == []
+    problems = check_strata(REGIONS, STRATA, 7)
+    assert any("maximums add up to 6, less than the panel size 7" in p for p in problems)
+    bad = [{"category": "region", "quotas": [{"value": "A", "min": 3, "max": 1}]}]
+    problems = check_strata(REGIONS, bad, 2)
+    assert any("min 3 is above max 1" in p for p in problems)
+    assert any("exactly the assembly's region codes" in p for p in problems)
