@@ -1,0 +1,216 @@
+"""Delivery is proven, not assumed (real PostgreSQL and a real Kafka-protocol broker):
+(a) the relay dies after publishing and before marking sent -> the event is published twice and
+    applied once; (b) a consumer dies after its effect and before committing the offset -> the
+    redelivered event is skipped; (c) a malformed message goes to the dead-letter topic and the
+    consumer goes on with the next ones."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer
+
+from services.recruitment.app import SPEC as RECRUITMENT
+from services.reporting.app import SPEC as REPORTING
+from shared.bus import consumer as consumer_module
+from shared.bus.consumer import Consumer
+from shared.bus.kafka import dlq_topic, ensure_topics, all_topics, make_consumer, make_producer
+from shared.bus.outbox import transaction
+from shared.bus.relay import Relay
+from shared.devstack import free_port
+from shared.events import contracts as ev
+from shared.events.envelope import new_event
+
+pytestmark = pytest.mark.integration
+TOPIC = "recruitment.invitations-sent.v1"
+
+
+@pytest.fixture(scope="module")
+async def effects(engine, settings):
+    await ensure_topics(settings.kafka_bootstrap_servers, all_topics())
+    async with engine.begin() as conn:
+        await conn.execute(sa.text(
+            "CREATE TABLE IF NOT EXISTS public.delivery_effects (consumer text, event_id uuid, at timestamptz default now())"))
+    return None
+
+
+def effect_handler(consumer_name: str):
+    async def handler(tx, event, payload):
+        await tx.session.execute(sa.text("INSERT INTO public.delivery_effects (consumer, event_id) VALUES (:c, :e)"),
+                                 {"c": consumer_name, "e": event.id})
+    return handler
+
+
+async def count_effects(engine, consumer_name: str, event_id: uuid.UUID) -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(sa.text("SELECT count(*) FROM public.delivery_effects WHERE consumer=:c AND event_id=:e"),
+                                   {"c": consumer_name, "e": event_id})).scalar_one()
+
+
+async def emit_invitations(sessionmaker) -> uuid.UUID:
+    assembly = uuid.uuid4()
+    async with transaction(sessionmaker, RECRUITMENT.outbox) as tx:
+        env = await tx.emit(ev.InvitationsSentV1(assembly_id=assembly, batch_id=uuid.uuid4(), count=3,
+                                                 per_region={"DK01": 3}), subject=assembly)
+    return env.id
+
+
+async def publish_all(settings, sessionmaker) -> int:
+    producer = make_producer(settings.kafka_bootstrap_servers, "test-relay")
+    await producer.start()
+    try:
+        relay = Relay("recruitment", sessionmaker, RECRUITMENT.outbox, producer)
+        total = 0
+        while (n := await relay.publish_batch()) > 0:
+            total += n
+        return total
+    finally:
+        await producer.stop()
+
+
+class Recording(Consumer):
+    """A consumer that records each outcome per event id, and stops once it has seen `until`."""
+
+    def __init__(self, *a, until: set | None = None, stop: asyncio.Event | None = None, **kw):
+        super().__init__(*a, **kw)
+        self.outcomes: dict[str, list[str]] = {}
+        self.until, self.stop = until or set(), stop
+
+    async def process(self, msg):
+        outcome = await super().process(msg)
+        try:
+            key = json.loads(msg.value)["id"]
+        except Exception:
+            key = f"raw:{msg.offset}"
+        self.outcomes.setdefault(key, []).append(outcome)
+        if self.stop is not None and self.until <= set(self.outcomes):
+            self.stop.set()
+        return outcome
+
+
+async def make_recording(settings, sessionmaker, name, topic, group, **kw) -> Recording:
+    kc = make_consumer(settings.kafka_bootstrap_servers, group, [topic], 10000)
+    dlq = make_producer(settings.kafka_bootstrap_servers, f"{name}-dlq")
+    await kc.start()
+    await dlq.start()
+    return Recording(name, sessionmaker, REPORTING.outbox, REPORTING.inbox, {topic: effect_handler(name)}, kc, dlq, **kw)
+
+
+async def close(c: Consumer) -> None:
+    await c.consumer.stop()
+    await c.dlq.stop()
+
+
+async def test_relay_killed_between_publish_and_mark_is_applied_once(settings, sessionmaker, engine, effects):
+    event_id = await emit_invitations(sessionmaker)
+    env = {**os.environ, "BORGERTING_FAULT_POINT": "relay.after_publish", "BORGERTING_PORT": str(free_port())}
+    proc = subprocess.run([sys.executable, "-m", "services.recruitment.app", "relay"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 137, proc.stderr[-2000:]
+    assert "fault injected" in proc.stderr
+    async with sessionmaker() as s:
+        sent_at = (await s.execute(sa.select(RECRUITMENT.outbox.c.sent_at)
+                                   .where(RECRUITMENT.outbox.c.event_id == event_id))).scalar_one()
+    assert sent_at is None, "the killed relay must not have marked the row sent"
+    assert await publish_all(settings, sessionmaker) >= 1  # the next relay publishes it again
+
+    stop = asyncio.Event()
+    name = f"delivery-a-{uuid.uuid4().hex[:8]}"
+    c = await make_recording(settings, sessionmaker, name, TOPIC, name, until={str(event_id)}, stop=stop)
+    try:
+        async def both_copies_seen():
+            while c.outcomes.get(str(event_id), []).__len__() < 2:
+                await asyncio.sleep(0.1)
+        run = asyncio.create_task(c.run(asyncio.Event()))
+        await asyncio.wait_for(both_copies_seen(), timeout=60)
+        run.cancel()
+    finally:
+        await close(c)
+    assert c.outcomes[str(event_id)] == ["applied", "duplicate"]
+    assert await count_effects(engine, name, event_id) == 1
+
+
+async def test_consumer_killed_after_effect_before_commit_skips_redelivery(settings, sessionmaker, engine, effects,
+                                                                          monkeypatch):
+    event_id = await emit_invitations(sessionmaker)
+    await publish_all(settings, sessionmaker)
+    name = f"delivery-b-{uuid.uuid4().hex[:8]}"
+
+    class Crash(BaseException):
+        pass
+
+    def crash_before_commit(point):
+        if point == "consumer.before_commit":
+            raise Crash(point)
+
+    monkeypatch.setattr(consumer_module.faults, "hit", crash_before_commit)
+    first = await make_recording(settings, sessionmaker, name, TOPIC, name)
+    try:
+        with pytest.raises(Crash):
+            await asyncio.wait_for(first.run(asyncio.Event()), timeout=60)
+    finally:
+        await close(first)  # leaves the group without committing: like a killed process
+    assert first.outcomes[str(event_id)] == ["applied"]
+    assert await count_effects(engine, name, event_id) == 1
+
+    monkeypatch.undo()
+    stop = asyncio.Event()
+    second = await make_recording(settings, sessionmaker, name, TOPIC, name, until={str(event_id)}, stop=stop)
+    try:
+        await asyncio.wait_for(second.run(stop), timeout=60)
+    finally:
+        await close(second)
+    assert second.outcomes[str(event_id)] == ["duplicate"], "the event must be redelivered and skipped"
+    assert await count_effects(engine, name, event_id) == 1
+
+
+async def test_poison_messages_go_to_the_dead_letter_topic_and_the_consumer_goes_on(settings, sessionmaker, engine,
+                                                                                   effects):
+    topic = "recruitment.respondent-withdrew.v1"
+    assembly = uuid.uuid4()
+    good = new_event(ev.RespondentWithdrewV1(assembly_id=assembly, respondent_id=uuid.uuid4()), subject=assembly)
+    bad_payload = good.model_copy(update={"id": uuid.uuid4(), "payload": {"assembly_id": "not-a-uuid"}})
+    producer = make_producer(settings.kafka_bootstrap_servers, "poison")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, b"{not json", key=str(assembly).encode())
+        await producer.send_and_wait(topic, bad_payload.model_dump_json().encode(), key=str(assembly).encode())
+        await producer.send_and_wait(topic, good.model_dump_json().encode(), key=str(assembly).encode())
+    finally:
+        await producer.stop()
+
+    name = f"delivery-c-{uuid.uuid4().hex[:8]}"
+    stop = asyncio.Event()
+    c = await make_recording(settings, sessionmaker, name, topic, name, until={str(good.id)}, stop=stop)
+    try:
+        await asyncio.wait_for(c.run(stop), timeout=60)
+    finally:
+        await close(c)
+    assert c.outcomes[str(good.id)] == ["applied"]
+    assert c.outcomes[str(bad_payload.id)] == ["dead_lettered"]
+    assert any(v == ["dead_lettered"] for k, v in c.outcomes.items() if k.startswith("raw:"))
+    assert await count_effects(engine, name, good.id) == 1
+
+    reader = AIOKafkaConsumer(dlq_topic(name), bootstrap_servers=settings.kafka_bootstrap_servers,
+                              auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    await reader.start()
+    try:
+        seen = []
+        while len(seen) < 2:
+            batch = await asyncio.wait_for(reader.getmany(timeout_ms=1000), timeout=30)
+            for msgs in batch.values():
+                seen.extend(msgs)
+    finally:
+        await reader.stop()
+    errors = [dict(m.headers)["error"].decode() for m in seen]
+    assert errors[0].startswith("malformed envelope")
+    assert errors[1].startswith("invalid payload: assembly_id")
+    assert dict(seen[0].headers)["original_topic"] == topic.encode()
+    assert seen[0].value == b"{not json"
