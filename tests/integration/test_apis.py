@@ -1,0 +1,174 @@
+"""The services' HTTP APIs in-process (httpx ASGI transport) against the real database and cache:
+clear 4xx errors for bad input, single-use codes, rate limits, and the operations endpoints."""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+
+import httpx
+import pytest
+
+from borgerting.cluster import SERVICES
+from shared.runtime import build_app
+
+pytestmark = pytest.mark.integration
+
+STRATA = [
+    {"category": "gender", "quotas": [{"value": "female", "min": 1, "max": 2}, {"value": "male", "min": 1, "max": 2}]},
+    {"category": "region", "quotas": [{"value": "N", "min": 0, "max": 3}, {"value": "S", "min": 0, "max": 3}]},
+]
+REGIONS = [{"code": "N", "name": "North", "population": 300}, {"code": "S", "name": "South", "population": 100}]
+EXTRACT = "person_id,name,address,region\n" + "".join(f"{i},P{i},Road {i},{'N' if i % 4 else 'S'}\n" for i in range(40))
+
+
+def client(service: str, settings, role: str = "api", ip: str = "127.0.0.1") -> httpx.AsyncClient:
+    spec = importlib.import_module(f"services.{service}.app").SPEC
+    app = build_app(spec, role, settings)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 4321)), base_url="http://test")
+
+
+def assert_error(resp: httpx.Response, status: int, *fragments: str) -> dict:
+    assert resp.status_code == status, resp.text
+    body = resp.json()["error"]
+    assert body["status"] == status and body["request_id"]
+    for f in fragments:
+        assert f in body["message"] or any(f in d.get("problem", "") for d in body["details"]), body
+    return body
+
+
+@pytest.fixture
+async def rec(settings):
+    async with client("recruitment", settings) as c:
+        yield c
+
+
+async def make_assembly(rec) -> str:
+    r = await rec.post("/assemblies", json={"name": "Test", "panel_size": 4, "regions": REGIONS, "strata": STRATA})
+    assert r.status_code == 201, r.text
+    aid = r.json()["id"]
+    r = await rec.post(f"/assemblies/{aid}/register-extract", content=EXTRACT, headers={"content-type": "text/csv"})
+    assert r.status_code == 201 and r.json() == {"imported": 40}
+    return aid
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("role", ["api", "consumer", "relay"])
+async def test_every_process_has_health_readiness_and_metrics(settings, service, role):
+    async with client(service, settings, role) as c:
+        assert (await c.get("/healthz")).json() == {"status": "ok"}
+        ready = await c.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": "ok", "broker": "ok", "cache": "ok"}
+        metrics = (await c.get("/metrics")).text
+        assert "borgerting_http_requests_total" in metrics
+        assert 'route="/healthz"' in metrics
+        assert_error(await c.get("/no/such/route"), 404, "no route GET /no/such/route")
+
+
+async def test_readiness_reports_an_unreachable_dependency(settings):
+    broken = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    async with client("voting", broken, "api") as c:
+        r = await c.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["checks"]["cache"].startswith("unreachable")
+
+
+async def test_assembly_input_errors_say_what_to_fix(rec):
+    assert_error(await rec.post("/assemblies", json={"name": "x"}), 422, "panel_size: Field required")
+    assert_error(await rec.post("/assemblies", content=b"{", headers={"content-type": "application/json"}), 422)
+    impossible = {"name": "x", "panel_size": 9, "regions": REGIONS, "strata": STRATA}
+    assert_error(await rec.post("/assemblies", json=impossible), 422, "maximums add up to 4, less than the panel size 9")
+    assert_error(await rec.get(f"/assemblies/{uuid.uuid4()}"), 404, "assembly not found")
+    assert_error(await rec.get("/assemblies/not-a-uuid"), 422, "assembly_id")
+
+
+async def test_register_extract_errors(rec):
+    r = await rec.post("/assemblies", json={"name": "Test", "panel_size": 4, "regions": REGIONS, "strata": STRATA})
+    aid = r.json()["id"]
+    url = f"/assemblies/{aid}/register-extract"
+    assert_error(await rec.post(url, content="a,b\n1,2\n", headers={"content-type": "application/json"}), 415, "text/csv")
+    assert_error(await rec.post(url, content="person_id,name\n1,x\n", headers={"content-type": "text/csv"}), 422,
+                 "missing: address, region")
+    assert_error(await rec.post(url, content="person_id,name,address,region\n1,x,y,Z\n",
+                                headers={"content-type": "text/csv"}), 422, "line 2: region 'Z' is not one of N, S")
+    assert_error(await rec.post(url, content="person_id,name,address,region\n1,x,y,N\n1,x,y,N\n",
+                                headers={"content-type": "text/csv"}), 422, "line 3: the same person_id appears twice")
+    ok = await rec.post(url, content=EXTRACT, headers={"content-type": "text/csv"})
+    assert ok.status_code == 201
+    assert_error(await rec.post(url, content=EXTRACT, headers={"content-type": "text/csv"}), 409, "already imported")
+
+
+async def test_invitations_codes_are_single_use_and_answers_checked(rec):
+    aid = await make_assembly(rec)
+    assert_error(await rec.post(f"/assemblies/{aid}/invitation-batches", json={"count": 41}), 422, "only 40 people")
+    r = await rec.post(f"/assemblies/{aid}/invitation-batches", json={"count": 8, "seed": 3})
+    assert r.status_code == 201, r.text
+    batch = r.json()
+    assert batch["per_region"] == {"N": 6, "S": 2} and len(batch["letters"]) == 8
+    code = batch["letters"][0]["code"]
+    body = {"code": code, "consent": True, "answers": {"gender": "female"}}
+    assert_error(await rec.post("/registrations", json={**body, "consent": False}), 422, "consent is required")
+    assert_error(await rec.post("/registrations", json={**body, "answers": {"gender": "x"}}), 422,
+                 "'x' is not one of female, male")
+    assert_error(await rec.post("/registrations", json={**body, "answers": {}}), 422, "missing")
+    assert (await rec.post("/registrations", json=body)).status_code == 201
+    assert_error(await rec.post("/registrations", json=body), 409, "already been used")
+    assert_error(await rec.post("/registrations", json={**body, "code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ"}), 404, "not recognised")
+    stats = (await rec.get(f"/assemblies/{aid}/stats")).json()
+    assert stats["invitations"] == 8 and stats["registrations"] == 1
+    page = await rec.get(f"/register?assembly={aid}")
+    assert page.status_code == 200 and 'name="q_gender"' in page.text and 'name="code"' in page.text
+
+
+async def test_unknown_codes_are_rate_limited_per_address(settings):
+    limit = settings.register_failures_per_ip
+    async with client("recruitment", settings, ip="10.77.0.1") as c:
+        for i in range(limit):
+            r = await c.post("/registrations", json={"code": f"AAAA-AAAA-AAAA-AAAA-{i:04d}".replace("0", "B"),
+                                                     "consent": True})
+            assert r.status_code == 404, r.text
+        body = assert_error(await c.post("/registrations", json={"code": "AAAA-AAAA-AAAA-AAAA-CCCC", "consent": True}),
+                            429, "too many unknown or used codes")
+        assert body["code"] == "rate_limited"
+    async with client("recruitment", settings, ip="10.77.0.2") as other:  # another address is not affected
+        r = await other.post("/registrations", json={"code": "AAAA-AAAA-AAAA-AAAA-CCCC", "consent": True})
+        assert r.status_code == 404
+
+
+async def test_one_code_cannot_be_hammered(settings):
+    code = "QQQQ-QQQQ-QQQQ-QQQQ-QQQQ"
+    statuses = []
+    for i in range(settings.register_attempts_per_code + 1):
+        async with client("recruitment", settings, ip=f"10.78.0.{i + 1}") as c:
+            statuses.append((await c.post("/registrations", json={"code": code, "consent": True})).status_code)
+    assert statuses[:-1] == [404] * settings.register_attempts_per_code
+    assert statuses[-1] == 429
+
+
+async def test_other_services_refuse_bad_input_clearly(settings):
+    nobody = uuid.uuid4()
+    async with client("sortition", settings) as c:
+        assert_error(await c.post(f"/assemblies/{nobody}/draws", json={}), 404, "not yet known to sortition")
+        assert_error(await c.post(f"/assemblies/{nobody}/draws", json={"reserves": -1}), 422, "reserves")
+    async with client("sessions", settings) as c:
+        assert_error(await c.post(f"/assemblies/{nobody}/sessions", json={"title": "x"}), 422, "starts_at")
+        assert_error(await c.post(f"/sessions/{nobody}/attendance", json={"records": []}), 422, "records")
+        assert_error(await c.post(f"/sessions/{nobody}/held"), 404, "session not found")
+        r = await c.post(f"/assemblies/{nobody}/sessions", json={"title": "x", "starts_at": "2027-01-01T10:00:00Z"})
+        assert r.status_code == 201
+        assert_error(await c.post(f"/sessions/{r.json()['id']}/held"), 409, "no panel yet")
+        assert_error(await c.post(f"/sessions/{r.json()['id']}/attendance",
+                                  json={"records": [{"member_id": str(nobody), "present": True}]}), 422,
+                     "not on this assembly's roster")
+    async with client("voting", settings) as c:
+        assert_error(await c.post(f"/assemblies/{nobody}/ballots", json={"title": "t", "recommendations": ["a"]}), 409,
+                     "nobody is eligible")
+        assert_error(await c.post(f"/assemblies/{nobody}/ballots", json={"title": "t", "recommendations": [],
+                                                                          "threshold": 2}), 422, "threshold")
+        assert_error(await c.post(f"/ballots/{nobody}/votes", json={"member_id": str(nobody),
+                                                                    "question_id": str(nobody), "choice": "maybe"}),
+                     422, "choice")
+        assert_error(await c.get(f"/ballots/{nobody}/results"), 404, "ballot not found")
+    async with client("reporting", settings) as c:
+        assert_error(await c.get(f"/assemblies/{nobody}/summary"), 404, "no events seen")
