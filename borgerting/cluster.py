@@ -28,6 +28,7 @@ class Cluster:
     state_dir: Path
     fast: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
+    stack_env: dict[str, str] | None = None  # an already running stack (tests); else one is started
     stack: DevStack | None = None
     env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -36,9 +37,13 @@ class Cluster:
     def start(self, progress=lambda msg: None) -> dict[str, str]:
         self.state_dir = self.state_dir.resolve()
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
-        progress("starting PostgreSQL, Valkey and the Tansu broker")
-        self.stack = DevStack(self.state_dir / "stack", fast=self.fast)
-        self.env = {**os.environ, **self.stack.start(), "BORGERTING_LOG_JSON": "true", **self.extra_env}
+        if self.stack_env is None:
+            progress("starting PostgreSQL, Valkey and the Tansu broker")
+            self.stack = DevStack(self.state_dir / "stack", fast=self.fast)
+            stack_env = self.stack.start()
+        else:
+            stack_env = self.stack_env
+        self.env = {**os.environ, **stack_env, "BORGERTING_LOG_JSON": "true", **self.extra_env}
         try:
             progress("migrating the five schemas")
             self.migrate()

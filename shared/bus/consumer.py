@@ -120,7 +120,7 @@ class Consumer:
         finally:
             EVENTS_IN_FLIGHT.labels(self.service).dec()
         EVENTS_CONSUMED.labels(self.service, env.type, outcome).inc()
-        log.debug("event processed", outcome=outcome, event_type=env.type)
+        log.info("event processed", outcome=outcome, event_type=env.type)
         return outcome
 
     # ---- the loop ---------------------------------------------------------------------

@@ -1,0 +1,109 @@
+"""End to end: one citizen's registration travels recruitment -> sortition -> sessions -> voting
+-> reporting through the broker, with the five services running as separate processes."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+
+from borgerting.cluster import SERVICES, Cluster
+from tests.conftest import STATE
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_for(fn, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = fn()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def cluster(stack_env):
+    c = Cluster(STATE / "e2e", stack_env=stack_env)
+    c.start()
+    yield c
+    c.stop()
+
+
+def test_one_registration_reaches_every_service(cluster):
+    u = cluster.urls
+    http = httpx.Client(timeout=30)
+    a = http.post(f"{u['recruitment']}/assemblies", json={
+        "name": "One-citizen assembly", "panel_size": 1,
+        "regions": [{"code": "R1", "name": "Region 1", "population": 1000}],
+        "strata": [{"category": "gender", "quotas": [{"value": "female", "min": 0, "max": 1},
+                                                     {"value": "male", "min": 0, "max": 1}]}]}).json()
+    aid = a["id"]
+    r = http.post(f"{u['recruitment']}/assemblies/{aid}/register-extract",
+                  content="person_id,name,address,region\n0101011234,Karen Hansen,Algade 1,R1\n0202025678,Ole Berg,Algade 2,R1\n",
+                  headers={"content-type": "text/csv"})
+    assert r.status_code == 201
+    letters = http.post(f"{u['recruitment']}/assemblies/{aid}/invitation-batches", json={"count": 2, "seed": 1}).json()["letters"]
+    code = letters[0]["code"]
+    r = http.post(f"{u['recruitment']}/registrations", json={"code": code, "consent": True, "answers": {"gender": "female"}},
+                  headers={"x-correlation-id": "e2e-one-citizen"})
+    assert r.status_code == 201, r.text
+
+    pool = wait_for(lambda: (x := http.get(f"{u['sortition']}/assemblies/{aid}/pool")).status_code == 200
+                    and x.json()["size"] == 1 and x.json(), "sortition to receive the registration")
+    assert pool["per_category"]["gender"] == {"female": 1, "male": 0}
+    panel = http.post(f"{u['sortition']}/assemblies/{aid}/draws", json={"seed": 5}).json()
+    assert len(panel["members"]) == 1
+    member = panel["members"][0]
+
+    wait_for(lambda: http.get(f"{u['sessions']}/assemblies/{aid}/roster").json()["members"] == [member],
+             "sessions to receive the panel")
+    s = http.post(f"{u['sessions']}/assemblies/{aid}/sessions",
+                  json={"title": "Weekend 1", "starts_at": "2027-03-06T09:00:00Z", "duration_hours": 7}).json()
+    assert http.post(f"{u['sessions']}/sessions/{s['id']}/attendance",
+                     json={"records": [{"member_id": member, "present": True}]}).status_code == 200
+    assert http.post(f"{u['sessions']}/sessions/{s['id']}/held").json()["present"] == 1
+
+    ballot = wait_for(lambda: (x := http.post(f"{u['voting']}/assemblies/{aid}/ballots", json={
+        "title": "Final vote", "threshold": 0.7, "recommendations": ["Plant more trees"]})).status_code == 201 and x.json(),
+        "voting to receive the panel")
+    q = ballot["questions"][0]["question_id"]
+    assert http.post(f"{u['voting']}/ballots/{ballot['id']}/votes",
+                     json={"member_id": member, "question_id": q, "choice": "yes"}).status_code == 201
+    again = http.post(f"{u['voting']}/ballots/{ballot['id']}/votes", json={"member_id": member, "question_id": q, "choice": "no"})
+    assert again.status_code == 409
+    assert http.get(f"{u['voting']}/ballots/{ballot['id']}/results").status_code == 409
+    assert http.post(f"{u['voting']}/ballots/{ballot['id']}/close").json()["results"][0]["passed"] is True
+
+    def summary():
+        x = http.get(f"{u['reporting']}/assemblies/{aid}/summary")
+        return x.status_code == 200 and x.json()["recommendations_tallied"] == 1 and x.json()
+    s = wait_for(summary, "reporting to count every event")
+    assert (s["invitations_sent"], s["registrations"], s["panel_size"], s["sessions_held"], s["votes_cast"],
+            s["recommendations_passed"]) == (2, 1, 1, 1, 1, 1)
+    html = http.get(f"{u['reporting']}/assemblies/{aid}/report").text
+    assert "Plant more trees" in html and "adopted" in html
+
+    # Logs are JSON lines with correlation ids, and carry no personal data.
+    time.sleep(0.5)
+    for name in SERVICES:
+        lines = (STATE / "e2e" / "logs" / f"{name}.log").read_text().splitlines()
+        records = [json.loads(line) for line in lines if line.startswith("{")]
+        assert records, f"{name} wrote no JSON log lines"
+        text = "\n".join(lines)
+        assert "Karen Hansen" not in text and "0101011234" not in text and code not in text
+    rec_lines = [json.loads(x) for x in (STATE / "e2e" / "logs" / "recruitment.log").read_text().splitlines() if x.startswith("{")]
+    assert any(r.get("correlation_id") == "e2e-one-citizen" and r.get("route") == "/registrations" for r in rec_lines)
+    # the correlation id travels with the event into sortition's consumer log context
+    assert any(r.get("correlation_id") == "e2e-one-citizen" and r["event"] == "event processed" for r in
+               (json.loads(x) for x in (STATE / "e2e" / "logs" / "sortition.log").read_text().splitlines() if x.startswith("{")))
+
+
+def test_every_process_serves_metrics_health_and_readiness(cluster):
+    for name, url in cluster.urls.items():
+        assert httpx.get(f"{url}/healthz").status_code == 200
+        assert httpx.get(f"{url}/readyz").json()["status"] == "ready"
+        assert "borgerting_" in httpx.get(f"{url}/metrics").text
