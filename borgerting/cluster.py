@@ -89,6 +89,13 @@ class Cluster:
                     raise RuntimeError(f"{name} not ready after {timeout:.0f} s; see {self.state_dir}/logs/{name}.log")
                 time.sleep(0.2)
 
+    def memory_mib(self) -> dict[str, float]:
+        """Resident memory of each service process (MiB)."""
+        import psutil
+
+        return {name: round(psutil.Process(p.pid).memory_info().rss / 2**20, 1)
+                for name, p in self.procs.items() if p.poll() is None}
+
     def stop_service(self, name: str, sig: int = signal.SIGTERM) -> None:
         proc = self.procs.pop(name, None)
         if proc is None:

@@ -70,7 +70,12 @@ def main(
             console.print(f"[red]demo failed: {exc}\nservice logs: {state}/logs/")
             raise typer.Exit(1)
 
+    time.sleep(2)  # let the services settle, then measure them at rest
+    memory = cluster.memory_mib()
     out.mkdir(parents=True, exist_ok=True)
+    (out / "measurements.json").write_text(json.dumps(
+        {"seconds_total": round(time.monotonic() - started, 1), "seconds_per_step": tally.seconds,
+         "rss_mib_at_rest": memory}, indent=2) + "\n")
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     (out / "report.html").write_text(report)
     table = Table(title="Reporting (from events) vs the driver")
@@ -84,6 +89,7 @@ def main(
         table.add_row(key, str(summary[key]), str(driver[key]), "ok" if same else "MISMATCH")
     console.print(table)
     console.print(f"steps (s): {tally.seconds}; total {time.monotonic() - started:.1f} s")
+    console.print("memory at rest (RSS, MiB): " + ", ".join(f"{k} {v}" for k, v in memory.items()))
     console.print(f"wrote {out / 'summary.json'} and {out / 'report.html'}")
     if keep:
         for name, url in urls.items():

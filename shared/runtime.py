@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import asyncio
-import socket
+import os
 import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -92,13 +92,18 @@ def get_runtime(request: Request) -> Runtime:
     return request.app.state.rt
 
 
+async def _ensure_topics(s: Settings) -> None:
+    if s.create_topics:
+        await ensure_topics(s.kafka_bootstrap_servers, all_topics(), s.topic_partitions, s.topic_replication)
+
+
 async def _run_consumer(rt: Runtime, stop: asyncio.Event) -> None:
     s = rt.settings
     spec = rt.spec
     if not spec.handlers:
         await stop.wait()
         return
-    await ensure_topics(s.kafka_bootstrap_servers, all_topics())
+    await _ensure_topics(s)
     kc = make_consumer(s.kafka_bootstrap_servers, spec.name, sorted(spec.handlers), s.consumer_session_timeout_ms)
     dlq = make_producer(s.kafka_bootstrap_servers, f"{spec.name}-dlq")
     await dlq.start()
@@ -115,7 +120,7 @@ async def _run_consumer(rt: Runtime, stop: asyncio.Event) -> None:
 
 async def _run_relay(rt: Runtime, stop: asyncio.Event) -> None:
     s = rt.settings
-    await ensure_topics(s.kafka_bootstrap_servers, all_topics())
+    await _ensure_topics(s)
     producer = make_producer(s.kafka_bootstrap_servers, f"{rt.spec.name}-relay")
     await producer.start()
     try:
@@ -142,8 +147,6 @@ def build_app(spec: ServiceSpec, role: str, settings: Settings | None = None) ->
                 log.error("worker died; exiting so the supervisor restarts us", worker=task.get_name(),
                           error=repr(task.exception()))
                 sys.stderr.flush()
-                import os
-
                 os._exit(3)
 
         for t in tasks:

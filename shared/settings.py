@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,7 +32,13 @@ class Settings(BaseSettings):
     log_json: bool = True
     log_level: str = "INFO"
 
+    # Keys the HMAC of pseudonymous household keys. Set a long random value in production.
+    secret_key: str = "development-only-secret-change-me"
+
     # Delivery
+    create_topics: bool = True  # off in production, where topics are declared (deploy/k8s/infra)
+    topic_partitions: int = 1
+    topic_replication: int = 1
     relay_batch_size: int = 200
     relay_idle_seconds: float = 0.2
     consumer_max_attempts: int = 3
@@ -46,6 +52,12 @@ class Settings(BaseSettings):
     register_limit_global: int = 2000
     register_failures_per_ip: int = 10  # unknown/reused codes per IP per window
     register_attempts_per_code: int = 5
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> "Settings":
+        if self.env == "production" and self.secret_key.startswith("development-only"):
+            raise ValueError("BORGERTING_SECRET_KEY must be set to a long random value in production")
+        return self
 
 
 @lru_cache

@@ -99,7 +99,8 @@ async def _register(rt: Runtime, request: Request, body: RegistrationIn) -> None
                          limit=s.register_attempts_per_code, window=window * 60)
     try:
         async with rt.transaction() as tx:
-            await h.register(tx, code=body.code, consent=body.consent, answers=body.answers, contact=body.contact)
+            await h.register(tx, code=body.code, consent=body.consent, answers=body.answers, contact=body.contact,
+                             secret=s.secret_key)
     except h.CodeRefused:
         await rt.limiter.hit("failed_code", ip, limit=s.register_failures_per_ip + 1_000_000, window=window)
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import secrets
 import uuid
@@ -151,7 +152,8 @@ class CodeRefused(ApiError):
     """An unknown or used code: counts towards the per-IP failure limit."""
 
 
-async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str], contact: str | None) -> uuid.UUID:
+async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str], contact: str | None,
+                   secret: str) -> uuid.UUID:
     if not consent:
         raise invalid("consent is required to register: tick the consent box")
     norm = normalise(code)
@@ -184,7 +186,8 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
             sa.select(m.register_entries.c.address).where(m.register_entries.c.id == inv.register_entry_id)
         )
     ).scalar_one()
-    household = hashlib.sha256(f"{inv.assembly_id}:{address.lower()}".encode()).hexdigest()[:32]
+    household = hmac.new(secret.encode(), f"{inv.assembly_id}:{' '.join(address.lower().split())}".encode(),
+                         hashlib.sha256).hexdigest()[:32]
     await tx.emit(
         ev.RespondentRegisteredV1(assembly_id=inv.assembly_id, respondent_id=respondent_id, region=inv.region,
                                   features=features, household=household),

@@ -53,7 +53,7 @@ def make_consumer(bootstrap: str, group_id: str, topics: list[str], session_time
     )
 
 
-async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 1) -> None:
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 1, replication: int = 1) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="borgerting-admin")
     await admin.start()
     try:
@@ -62,7 +62,7 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 1) 
         if missing:
             try:
                 await admin.create_topics(
-                    [NewTopic(name=t, num_partitions=partitions, replication_factor=1) for t in missing]
+                    [NewTopic(name=t, num_partitions=partitions, replication_factor=replication) for t in missing]
                 )
             except TopicAlreadyExistsError:
                 pass

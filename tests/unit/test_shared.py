@@ -1,0 +1,41 @@
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from shared.errors import ApiError, install_error_handlers
+from shared.settings import Settings
+
+
+def test_production_refuses_the_development_secret(monkeypatch):
+    monkeypatch.setenv("BORGERTING_ENV", "production")
+    with pytest.raises(ValueError, match="BORGERTING_SECRET_KEY must be set"):
+        Settings()
+    monkeypatch.setenv("BORGERTING_SECRET_KEY", "x" * 40)
+    assert Settings().env == "production"
+
+
+def test_urls_come_from_the_conventional_variables(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://u@db:5432/x")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "k1:9092,k2:9092")
+    s = Settings()
+    assert s.database_url == "postgresql+asyncpg://u@db:5432/x" and s.kafka_bootstrap_servers == "k1:9092,k2:9092"
+
+
+def test_one_error_shape_and_no_stack_traces():
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/refuse")
+    async def refuse():
+        raise ApiError(409, "already done", code="already")
+
+    @app.get("/boom")
+    async def boom():
+        raise RuntimeError("secret internals")
+
+    c = TestClient(app, raise_server_exceptions=False)
+    r = c.get("/refuse")
+    assert r.status_code == 409 and r.json()["error"] == {"status": 409, "code": "already", "message": "already done",
+                                                           "details": [], "request_id": None}
+    r = c.get("/boom")
+    assert r.status_code == 500 and "secret internals" not in r.text and r.json()["error"]["code"] == "internal_error"
