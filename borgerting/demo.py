@@ -92,12 +92,13 @@ def main(
     console.print("memory at rest (RSS, MiB): " + ", ".join(f"{k} {v}" for k, v in memory.items()))
     console.print(f"wrote {out / 'summary.json'} and {out / 'report.html'}")
     if keep:
-        for name, url in urls.items():
-            console.print(f"  {name:<12} {url}   (docs: {url}/docs)")
-        console.print(f"  report       {urls['reporting']}/assemblies/{assembly_id}/report")
-        console.print(f"  registration {urls['recruitment']}/register?assembly={assembly_id}")
-        console.print("everything is running; Ctrl-C stops it")
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        lines = [f"  {name:<12} {url}   (API docs: {url}/docs)" for name, url in urls.items()]
+        lines.append(f"  report       {urls['reporting']}/assemblies/{assembly_id}/report")
+        lines.append(f"  registration {urls['recruitment']}/register?assembly={assembly_id}")
+        print("\n".join(lines), flush=True)  # plain print: long URLs must not be wrapped
+        console.print("everything is running; Ctrl-C (or SIGTERM) stops it")
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             while True:
                 time.sleep(1)
