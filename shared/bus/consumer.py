@@ -16,6 +16,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from shared import faults
@@ -30,6 +31,10 @@ log = structlog.get_logger()
 Handler = Callable[[Tx, Envelope, BaseModel], Awaitable[None]]
 
 
+# Errors that say the infrastructure is unavailable, not that the event is bad.
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, OSError, asyncio.TimeoutError)
+
+
 class PoisonMessage(Exception):
     """The message can never be applied (malformed, unknown type, invalid payload)."""
 
@@ -37,7 +42,7 @@ class PoisonMessage(Exception):
 class Consumer:
     def __init__(self, service: str, sessionmaker: async_sessionmaker, outbox: sa.Table, inbox: sa.Table,
                  handlers: dict[str, Handler], consumer: AIOKafkaConsumer, dlq_producer: AIOKafkaProducer,
-                 *, max_attempts: int = 3) -> None:
+                 *, max_attempts: int = 3, transient_backoff: float = 1.0) -> None:
         self.service = service
         self.sessionmaker = sessionmaker
         self.outbox = outbox
@@ -46,6 +51,7 @@ class Consumer:
         self.consumer = consumer
         self.dlq = dlq_producer
         self.max_attempts = max_attempts
+        self.transient_backoff = transient_backoff
 
     # ---- one message ------------------------------------------------------------------
 
@@ -105,18 +111,26 @@ class Consumer:
         structlog.contextvars.bind_contextvars(event_id=str(env.id), correlation_id=env.correlation_id)
         EVENTS_IN_FLIGHT.labels(self.service).inc()
         try:
-            for attempt in range(1, self.max_attempts + 1):
+            attempt = 0
+            while True:
                 try:
                     outcome = "applied" if await self.apply(msg.topic, env, payload) else "duplicate"
                     break
-                except Exception as exc:  # a handler bug or a transient DB error
+                except TRANSIENT as exc:
+                    # The database (or network) is down: not the event's fault. Wait and retry
+                    # without limit; the offset stays uncommitted and /readyz reports the outage.
+                    log.warning("infrastructure unavailable; retrying event", error=repr(exc))
+                    EVENTS_CONSUMED.labels(self.service, env.type, "failed").inc()
+                    await asyncio.sleep(self.transient_backoff)
+                except Exception as exc:  # a handler bug: give up after max_attempts
+                    attempt += 1
                     log.warning("event failed", attempt=attempt, error=repr(exc))
                     EVENTS_CONSUMED.labels(self.service, env.type, "failed").inc()
-                    if attempt == self.max_attempts:
+                    if attempt >= self.max_attempts:
                         await self.dead_letter(msg, f"failed {attempt} times: {exc!r}")
                         outcome = "dead_lettered"
-                    else:
-                        await asyncio.sleep(0.2 * attempt)
+                        break
+                    await asyncio.sleep(0.2 * attempt)
         finally:
             EVENTS_IN_FLIGHT.labels(self.service).dec()
         EVENTS_CONSUMED.labels(self.service, env.type, outcome).inc()

@@ -214,3 +214,70 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_the_consumer_goes
     assert errors[1].startswith("invalid payload: assembly_id")
     assert dict(seen[0].headers)["original_topic"] == topic.encode()
     assert seen[0].value == b"{not json"
+
+
+async def test_database_outage_is_retried_not_dead_lettered(settings, sessionmaker, engine, effects):
+    """An infrastructure error (here: the database refusing) is not the event's fault: the consumer
+    waits and retries past max_attempts instead of dead-lettering a good event."""
+    from sqlalchemy.exc import OperationalError
+
+    event_id = await emit_invitations(sessionmaker)
+    await publish_all(settings, sessionmaker)
+    name = f"delivery-d-{uuid.uuid4().hex[:8]}"
+    outage = {"left": 5}
+    real = effect_handler(name)
+
+    async def flaky(tx, event, payload):
+        if event.id == event_id and outage["left"] > 0:
+            outage["left"] -= 1
+            raise OperationalError("INSERT", {}, ConnectionRefusedError("database restarting"))
+        await real(tx, event, payload)
+
+    stop = asyncio.Event()
+    c = await make_recording(settings, sessionmaker, name, TOPIC, name, until={str(event_id)}, stop=stop)
+    c.handlers[TOPIC] = flaky
+    c.transient_backoff = 0.05
+    try:
+        await asyncio.wait_for(c.run(stop), timeout=60)
+    finally:
+        await close(c)
+    assert outage["left"] == 0 and c.max_attempts < 5
+    assert c.outcomes[str(event_id)] == ["applied"]
+    assert await count_effects(engine, name, event_id) == 1
+
+
+async def test_dead_letters_replay_after_the_bug_is_fixed(settings, sessionmaker, engine, effects):
+    from shared.bus.dlq import replay
+
+    event_id = await emit_invitations(sessionmaker)
+    await publish_all(settings, sessionmaker)
+    name = f"delivery-e-{uuid.uuid4().hex[:8]}"
+    fixed = {"yes": False}
+    real = effect_handler(name)
+
+    async def buggy_until_fixed(tx, event, payload):
+        if event.id == event_id and not fixed["yes"]:
+            raise ValueError("a handler bug")
+        await real(tx, event, payload)
+
+    stop = asyncio.Event()
+    c = await make_recording(settings, sessionmaker, name, TOPIC, name, until={str(event_id)}, stop=stop)
+    c.handlers[TOPIC] = buggy_until_fixed
+    try:
+        await asyncio.wait_for(c.run(stop), timeout=60)
+        assert c.outcomes[str(event_id)] == ["dead_lettered"]
+        assert await count_effects(engine, name, event_id) == 0
+
+        fixed["yes"] = True  # the fix is deployed; the operator replays the dead letters
+        report = await replay(settings.kafka_bootstrap_servers, name, idle_seconds=2)
+        assert report.replayed == 1 and report.by_topic == {TOPIC: 1}
+        again = await replay(settings.kafka_bootstrap_servers, name, idle_seconds=1)
+        assert again.replayed == 0, "a second replay must not resend what was replayed"
+
+        stop.clear()
+        c.outcomes.clear()
+        await asyncio.wait_for(c.run(stop), timeout=60)
+    finally:
+        await close(c)
+    assert c.outcomes[str(event_id)] == ["applied"]
+    assert await count_effects(engine, name, event_id) == 1
