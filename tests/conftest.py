@@ -43,3 +43,4 @@ def stack_env():
             else:
                 os.environ[k] = v
         get_settings.cache_clear()
+

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from borgerting.cluster import SERVICES, Cluster
+from borgerting.cluster import SERVICES
 from tests.conftest import STATE
 
 pytestmark = pytest.mark.e2e
@@ -23,14 +23,6 @@ def wait_for(fn, what: str, timeout: float = 60):
             return result
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture(scope="module")
-def cluster(stack_env):
-    c = Cluster(STATE / "e2e", stack_env=stack_env)
-    c.start()
-    yield c
-    c.stop()
 
 
 def test_one_registration_reaches_every_service(cluster):

@@ -22,7 +22,9 @@ REGIONS = [{"code": "N", "name": "North", "population": 300}, {"code": "S", "nam
 EXTRACT = "person_id,name,address,region\n" + "".join(f"{i},P{i},Road {i},{'N' if i % 4 else 'S'}\n" for i in range(40))
 
 
-def client(service: str, settings, role: str = "api", ip: str = "127.0.0.1") -> httpx.AsyncClient:
+def client(service: str, settings, role: str = "api", ip: str | None = None) -> httpx.AsyncClient:
+    """An in-process client; each gets its own address unless told, so rate limits do not leak."""
+    ip = ip or f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
     spec = importlib.import_module(f"services.{service}.app").SPEC
     app = build_app(spec, role, settings)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 4321)), base_url="http://test")
