@@ -14,6 +14,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 _CODES = {
@@ -103,6 +105,20 @@ def install_error_handlers(app: FastAPI) -> None:
         summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:5])
         return JSONResponse(
             error_body(422, "invalid_input", f"invalid input — {summary}", details, request), status_code=422
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(ConnectionError)
+    @app.exception_handler(TimeoutError)
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        structlog.get_logger().warning("dependency unavailable", error=type(exc).__name__)
+        return JSONResponse(
+            error_body(503, "unavailable", "a service this request needs is unavailable right now; try again shortly",
+                       None, request),
+            status_code=503,
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)

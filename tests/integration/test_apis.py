@@ -174,3 +174,17 @@ async def test_other_services_refuse_bad_input_clearly(settings):
         assert_error(await c.get(f"/ballots/{nobody}/results"), 404, "ballot not found")
     async with client("reporting", settings) as c:
         assert_error(await c.get(f"/assemblies/{nobody}/summary"), 404, "no events seen")
+
+
+async def test_an_unavailable_database_or_cache_is_a_503_not_a_500(settings):
+    body = {"name": "x", "panel_size": 1, "regions": [{"code": "A", "name": "A", "population": 1}],
+            "strata": [{"category": "region", "quotas": [{"value": "A", "min": 1, "max": 1}]}]}
+    no_db = settings.model_copy(update={"database_url": "postgresql+asyncpg://postgres@127.0.0.1:1/borgerting"})
+    async with client("recruitment", no_db) as c:
+        r = await c.post("/assemblies", json=body)
+    assert_error(r, 503, "unavailable right now")
+    assert r.headers["retry-after"] == "5"
+    no_cache = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    async with client("recruitment", no_cache) as c:
+        r = await c.post("/registrations", json={"code": "AAAA-AAAA-AAAA-AAAA-AAAA", "consent": True})
+    assert_error(r, 503, "unavailable right now")
