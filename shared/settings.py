@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     register_limit_per_ip: int = 30
     register_limit_global: int = 2000
     register_failures_per_ip: int = 10  # unknown/reused codes per IP per window
-    register_attempts_per_code: int = 5
+    register_attempts_per_code: int = 20  # per code per 60 windows: typos in the form are normal
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> "Settings":

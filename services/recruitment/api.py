@@ -159,6 +159,23 @@ async def register(body: RegistrationIn, request: Request, rt: Runtime = Depends
     return RegistrationOut(status="registered", message="Thank you — you are in the pool for the draw.")
 
 
+class WithdrawalIn(BaseModel):
+    code: str = Field(min_length=1, max_length=64)
+
+
+@router.post("/withdrawals", response_model=RegistrationOut, tags=["public"],
+             summary="Withdraw a registration with the code from the letter (public, rate-limited)")
+async def withdraw(body: WithdrawalIn, request: Request, rt: Runtime = Depends(get_runtime)) -> RegistrationOut:
+    s = rt.settings
+    ip, window = client_ip(request), s.register_window_seconds
+    await rt.limiter.hit("registration", ip, limit=s.register_limit_per_ip, window=window)
+    await rt.limiter.hit("code", body.code.upper().replace("-", "").replace(" ", ""),
+                         limit=s.register_attempts_per_code, window=window * 60)
+    async with rt.transaction() as tx:
+        await h.withdraw(tx, code=body.code)
+    return RegistrationOut(status="withdrawn", message="You have left the pool; your answers are deleted.")
+
+
 @router.get("/register", response_class=HTMLResponse, tags=["public"], summary="Registration page")
 async def register_page(request: Request, assembly: uuid.UUID | None = None, rt: Runtime = Depends(get_runtime)):
     questions = {}

@@ -197,6 +197,29 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
     return respondent_id
 
 
+async def withdraw(tx: Tx, *, code: str) -> None:
+    """A registered citizen leaves the pool (before or after the draw); their answers go with them."""
+    norm = normalise(code)
+    inv = None if norm is None else (
+        await tx.session.execute(sa.select(m.invitations).where(m.invitations.c.code_hash == code_hash(norm)))
+    ).first()
+    if inv is None:
+        raise CodeRefused(404, "this invitation code is not recognised: check it against your letter")
+    resp = (
+        await tx.session.execute(sa.select(m.respondents).where(m.respondents.c.invitation_id == inv.id).with_for_update())
+    ).first()
+    if resp is None:
+        raise conflict("nobody has registered with this code, so there is nothing to withdraw", code="not_registered")
+    if resp.withdrawn_at is not None:
+        raise conflict("this registration has already been withdrawn", code="already_withdrawn")
+    await tx.session.execute(
+        sa.update(m.respondents).where(m.respondents.c.id == resp.id)
+        .values(withdrawn_at=datetime.now(timezone.utc), features={}, contact=None)
+    )
+    await tx.emit(ev.RespondentWithdrewV1(assembly_id=resp.assembly_id, respondent_id=resp.id),
+                  subject=resp.assembly_id, region=resp.region)
+
+
 async def stats(tx: Tx, assembly_id: uuid.UUID) -> dict:
     await load_assembly(tx, assembly_id)
     inv = dict(
@@ -206,7 +229,8 @@ async def stats(tx: Tx, assembly_id: uuid.UUID) -> dict:
     )
     reg = dict(
         (await tx.session.execute(
-            sa.select(m.respondents.c.region, sa.func.count()).where(m.respondents.c.assembly_id == assembly_id)
+            sa.select(m.respondents.c.region, sa.func.count()).where(m.respondents.c.assembly_id == assembly_id,
+                                                                     m.respondents.c.withdrawn_at.is_(None))
             .group_by(m.respondents.c.region))).all()
     )
     return {

@@ -119,6 +119,11 @@ async def test_invitations_codes_are_single_use_and_answers_checked(rec):
     assert_error(await rec.post("/registrations", json={**body, "code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ"}), 404, "not recognised")
     stats = (await rec.get(f"/assemblies/{aid}/stats")).json()
     assert stats["invitations"] == 8 and stats["registrations"] == 1
+    assert_error(await rec.post("/withdrawals", json={"code": batch["letters"][1]["code"]}), 409, "nobody has registered")
+    r = await rec.post("/withdrawals", json={"code": code.lower()})
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    assert_error(await rec.post("/withdrawals", json={"code": code}), 409, "already been withdrawn")
+    assert (await rec.get(f"/assemblies/{aid}/stats")).json()["registrations"] == 0
     page = await rec.get(f"/register?assembly={aid}")
     assert page.status_code == 200 and 'name="q_gender"' in page.text and 'name="code"' in page.text
 
