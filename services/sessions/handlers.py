@@ -25,10 +25,13 @@ async def on_panel_drawn(tx: Tx, event: Envelope, p: ev.PanelDrawnV1) -> None:
 
 
 async def on_replacement_drawn(tx: Tx, event: Envelope, p: ev.ReplacementDrawnV1) -> None:
-    await tx.session.execute(
-        sa.update(m.roster).where(m.roster.c.assembly_id == p.assembly_id, m.roster.c.member_id.in_(p.dropped))
-        .values(active=False)
-    )
+    # Upsert, not update: if this overtakes the panel-drawn event, the dropped members must stay
+    # inactive when the panel arrives (its insert does not overwrite existing rows).
+    if p.dropped:
+        await tx.session.execute(
+            pg_insert(m.roster).values([{"assembly_id": p.assembly_id, "member_id": x, "active": False} for x in p.dropped])
+            .on_conflict_do_update(index_elements=["assembly_id", "member_id"], set_={"active": False})
+        )
     if p.added:
         await tx.session.execute(
             pg_insert(m.roster).values([{"assembly_id": p.assembly_id, "member_id": x} for x in p.added])

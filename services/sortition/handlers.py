@@ -33,7 +33,13 @@ async def on_respondent_registered(tx: Tx, event: Envelope, p: ev.RespondentRegi
 
 
 async def on_respondent_withdrew(tx: Tx, event: Envelope, p: ev.RespondentWithdrewV1) -> None:
-    await tx.session.execute(sa.update(m.pool).where(m.pool.c.respondent_id == p.respondent_id).values(withdrawn=True))
+    # The withdrawal may arrive before the registration (different topics): leave a tombstone
+    # that the later registration does not overwrite.
+    await tx.session.execute(
+        pg_insert(m.pool)
+        .values(respondent_id=p.respondent_id, assembly_id=p.assembly_id, features={}, withdrawn=True)
+        .on_conflict_do_update(index_elements=["respondent_id"], set_={"withdrawn": True, "features": {}})
+    )
 
 
 HANDLERS = {

@@ -281,3 +281,22 @@ async def test_dead_letters_replay_after_the_bug_is_fixed(settings, sessionmaker
         await close(c)
     assert c.outcomes[str(event_id)] == ["applied"]
     assert await count_effects(engine, name, event_id) == 1
+
+
+async def test_a_withdrawal_that_overtakes_its_registration_still_wins(sessionmaker):
+    """Registration and withdrawal travel on different topics; sortition must end with the
+    respondent out of the pool whichever arrives first."""
+    from services.sortition import handlers as sh
+    from services.sortition import models as sm_
+
+    for first_withdrawal in (True, False):
+        a, r = uuid.uuid4(), uuid.uuid4()
+        reg = ev.RespondentRegisteredV1(assembly_id=a, respondent_id=r, region="X", features={"g": "f"})
+        wd = ev.RespondentWithdrewV1(assembly_id=a, respondent_id=r)
+        steps = [(sh.on_respondent_withdrew, wd), (sh.on_respondent_registered, reg)]
+        for handler, payload in (steps if first_withdrawal else steps[::-1]):
+            async with transaction(sessionmaker, sm_.outbox) as tx:
+                await handler(tx, new_event(payload, subject=a), payload)
+        async with sessionmaker() as s:
+            row = (await s.execute(sa.select(sm_.pool).where(sm_.pool.c.respondent_id == r))).one()
+        assert row.withdrawn is True and row.features == {}
