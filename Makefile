@@ -9,10 +9,10 @@ UV_VERSION := 0.13.9
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock pyproject.toml
+$(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet "uv==$(UV_VERSION)"
-	$(UV) pip install --quiet --python $(PY) --require-hashes -r requirements.lock
+	$(UV) pip install --quiet --python $(PY) --require-hashes -r requirements-dev.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	touch $@
 
@@ -28,9 +28,11 @@ test: setup
 stack: setup
 	$(VENV)/bin/borgerting stack up
 
-## Re-resolve requirements.lock from pyproject.toml (needs network).
+## Re-resolve the lockfiles from pyproject.toml (needs network): requirements.lock is what the
+## services run with (the image); requirements-dev.lock adds the test tools, pinned to the same versions.
 lock:
-	$(UV) pip compile --quiet --python-version 3.11 --extra dev --generate-hashes pyproject.toml -o requirements.lock
+	$(UV) pip compile --quiet --python-version 3.11 --generate-hashes pyproject.toml -o requirements.lock
+	$(UV) pip compile --quiet --python-version 3.11 --extra dev --generate-hashes -c requirements.lock pyproject.toml -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .state out
