@@ -1,0 +1,25 @@
+"""Sortition domain: the pure selection engine (no I/O apart from the CSV readers in io_formats).
+
+Public API (see api.py): build_instance, select, make_lottery, final_draw, verify_transcript,
+replace_members, commitment, Contribution, SortitionInputError, VerificationError.
+"""
+
+from .api import (  # noqa: F401
+    Contribution,
+    Instance,
+    Lottery,
+    Person,
+    Quota,
+    Replacement,
+    SelectionResult,
+    SortitionInputError,
+    build_instance,
+    commitment,
+    final_draw,
+    make_lottery,
+    replace_members,
+    select,
+    verify_transcript,
+)
+from .draw import VerificationError  # noqa: F401
+from .engine import ALGORITHMS, ENGINE_VERSION  # noqa: F401

@@ -1,0 +1,194 @@
+"""Public entry points: run an algorithm on an Instance and report the result.
+
+    inst = build_instance(people_dicts, quotas, k)            # or io_formats.read_*
+    res = select(inst, "leximin")                              # LEXIMIN | MAXIMIN | NASH | LEGACY
+    res.probabilities, res.min_probability, res.to_dict()
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+
+from .baselines import legacy_types, nash_types
+from .expand import concrete_panels
+from .highs_util import INF, PanelOracle, new_highs
+from .leximin import Progress, TypeDistribution, leximin_types
+from .model import Instance, SortitionInputError
+
+ENGINE_VERSION = "borgerting-sortition 1.0"
+ALGORITHMS = ("leximin", "maximin", "nash", "legacy")
+
+
+def gini(p: np.ndarray) -> float:
+    p = np.sort(np.asarray(p, dtype=np.float64))
+    n = len(p)
+    s = p.sum()
+    if n == 0 or s <= 0:
+        return 0.0
+    i = np.arange(1, n + 1)
+    return float(np.sum((2 * i - n - 1) * p) / (n * s))
+
+
+def geometric_mean(p: np.ndarray) -> float:
+    p = np.asarray(p, dtype=np.float64)
+    if np.any(p <= 0):
+        return 0.0
+    return float(np.exp(np.mean(np.log(p))))
+
+
+@dataclass
+class SelectionResult:
+    instance: Instance
+    algorithm: str
+    distribution: TypeDistribution  # over type-count panels
+    seconds: float
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def type_probabilities(self) -> np.ndarray:
+        return self.distribution.type_probabilities(self.instance)
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """Selection probability of every volunteer, in input row order."""
+        return self.type_probabilities[self.instance.type_of]
+
+    @property
+    def min_probability(self) -> float:
+        return float(self.probabilities.min())
+
+    @property
+    def max_probability(self) -> float:
+        return float(self.probabilities.max())
+
+    @property
+    def gini(self) -> float:
+        return gini(self.probabilities)
+
+    @property
+    def geometric_mean(self) -> float:
+        return geometric_mean(self.probabilities)
+
+    def quota_check(self) -> list[dict]:
+        """Check every panel of the distribution (as type counts) against every constraint."""
+        return [{"panel": i, "ok": bool(self.instance.check_type_panel(x))}
+                for i, x in enumerate(self.distribution.panels)]
+
+    def all_panels_valid(self) -> bool:
+        return all(self.instance.check_type_panel(x) for x in self.distribution.panels)
+
+    def panels(self, max_panels: int | None = None) -> list[tuple[list[int], float]] | None:
+        """Concrete panels (row indices) with probabilities; exact marginals (see expand.py)."""
+        return concrete_panels(self.instance, self.distribution, max_panels)
+
+    def to_dict(self, *, max_panels: int | None = 200_000, include_panels: bool = True) -> dict:
+        inst = self.instance
+        probs = self.probabilities
+        out = {
+            "engine": ENGINE_VERSION,
+            "algorithm": self.algorithm,
+            "n": inst.n,
+            "k": inst.k,
+            "ids": [p.id for p in inst.people],
+            "probabilities": [float(v) for v in probs],
+            "min_probability": float(probs.min()),
+            "max_probability": float(probs.max()),
+            "mean_probability": float(probs.mean()),
+            "gini": self.gini,
+            "geometric_mean": self.geometric_mean,
+            "types": inst.n_types,
+            "type_panels": len(self.distribution.probs),
+            "all_panels_meet_quotas": self.all_panels_valid(),
+            "seconds": self.seconds,
+            "stats": {k: v for k, v in self.stats.items() if v is not None},
+            "pool_hash": inst.pool_hash(),
+            "quotas_hash": inst.quotas_hash(),
+        }
+        if include_panels:
+            panels = self.panels(max_panels)
+            if panels is None:
+                out["panels"] = None
+                out["panels_note"] = (f"more than {max_panels} concrete panels; see type_panel_list "
+                                      "(members of a type are interchangeable)")
+            else:
+                out["panels"] = [{"members": m, "probability": p,
+                                  "meets_quotas": not inst.check_panel(m)} for m, p in panels]
+            out["type_panel_list"] = [
+                {"counts": {str(t): int(v) for t, v in enumerate(x) if v}, "probability": float(p)}
+                for x, p in zip(self.distribution.panels, self.distribution.probs)
+            ]
+            out["type_members"] = inst.type_members
+        return out
+
+
+def diagnose_infeasible(inst: Instance) -> str:
+    """Smallest total relaxation of the quotas (slack IP) that makes some panel exist."""
+    T = inst.n_types
+    h = new_highs()
+    A = inst.quota_matrix
+    nq = A.shape[0]
+    # columns: x_t (T), s_lo_q (nq), s_hi_q (nq)
+    ncol = T + 2 * nq
+    lb = np.zeros(ncol)
+    ub = np.concatenate([inst.type_counts.astype(float), np.full(2 * nq, INF)])
+    h.addVars(ncol, lb, ub)
+    h.changeColsIntegrality(ncol, np.arange(ncol, dtype=np.int32),
+                            np.full(ncol, highspy.HighsVarType.kInteger, dtype=np.uint8))
+    cost = np.concatenate([np.zeros(T), np.ones(2 * nq)])
+    h.changeColsCost(ncol, np.arange(ncol, dtype=np.int32), cost)
+    h.addRow(inst.k, inst.k, T, np.arange(T, dtype=np.int32), np.ones(T))
+    for j in range(nq):
+        ts = np.nonzero(A[j])[0]
+        idx = np.concatenate([ts, [T + j]]).astype(np.int32)
+        h.addRow(inst.quota_lo[j], INF, len(idx), idx, np.concatenate([np.ones(len(ts)), [1.0]]))
+        idx = np.concatenate([ts, [T + nq + j]]).astype(np.int32)
+        h.addRow(-INF, inst.quota_hi[j], len(idx), idx, np.concatenate([np.ones(len(ts)), [-1.0]]))
+    for hh in inst.households:
+        h.addRow(-INF, 1.0, len(hh), np.array(hh, dtype=np.int32), np.ones(len(hh)))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return "no panel of this size exists even without quotas (households or pool too small)"
+    v = np.rint(np.array(h.getSolution().col_value)).astype(int)
+    parts = []
+    cats = set()
+    for j, q in enumerate(inst.quotas):
+        if v[T + j] > 0:
+            parts.append(f"{q.category}={q.value} min {q.min} -> {q.min - v[T + j]} (by {v[T + j]})")
+            cats.add(q.category)
+        if v[T + nq + j] > 0:
+            parts.append(f"{q.category}={q.value} max {q.max} -> {q.max + v[T + nq + j]} (by {v[T + nq + j]})")
+            cats.add(q.category)
+    return (f"no panel of {inst.k} meets all quotas together; the conflicting categories are "
+            f"{', '.join(sorted(cats))}; the smallest relaxation that works: " + "; ".join(parts))
+
+
+def check_feasible(inst: Instance) -> None:
+    oracle = PanelOracle(inst)
+    _, x, _ = oracle.solve(np.zeros(inst.n_types))
+    if x is None:
+        raise SortitionInputError(diagnose_infeasible(inst))
+
+
+def select(inst: Instance, algorithm: str = "leximin", *, progress: Progress | None = None,
+           legacy_samples: int = 1000, seed: int = 0) -> SelectionResult:
+    """Run ``algorithm`` (leximin, maximin, nash or legacy) on ``inst``."""
+    algorithm = algorithm.lower()
+    if algorithm not in ALGORITHMS:
+        raise SortitionInputError(f"unknown algorithm '{algorithm}' (choose from {', '.join(ALGORITHMS)})")
+    t0 = time.perf_counter()
+    check_feasible(inst)
+    if algorithm == "leximin":
+        dist = leximin_types(inst, progress=progress)
+    elif algorithm == "maximin":
+        dist = leximin_types(inst, maximin_only=True, progress=progress)
+    elif algorithm == "nash":
+        dist = nash_types(inst, progress=progress)
+    else:
+        dist = legacy_types(inst, samples=legacy_samples, seed=seed, progress=progress)
+    secs = time.perf_counter() - t0
+    return SelectionResult(inst, algorithm, dist, secs, dict(dist.stats))
