@@ -1,0 +1,229 @@
+"""`borgerting sortition ...`: select, draw, verify, replace, commit (offline tools)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from .domain import ALGORITHMS, Contribution, SortitionInputError, VerificationError, commitment
+from .domain.api import final_draw, replace_members
+from .domain.engine import select
+from .domain.io_formats import read_peer_format, read_replication
+from .domain.lottery import make_lottery
+
+app = typer.Typer(no_args_is_help=True, help="Fair selection: select, draw, verify.")
+err = Console(stderr=True)
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {msg}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _load(categories, respondents, features, people, k, id_column, address_columns):
+    if categories or respondents:
+        if not (categories and respondents):
+            _fail("--categories and --respondents go together")
+        if features or people:
+            _fail("give either --categories/--respondents or --features/--people, not both")
+        return read_replication(categories, respondents, k)
+    if features and people:
+        addr = [a.strip() for a in address_columns.split(",")] if address_columns else None
+        return read_peer_format(features, people, k, id_column=id_column, address_columns=addr)
+    _fail("give the pool: --categories C --respondents R, or --features F --people P")
+
+
+class _Progress:
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+
+    def __call__(self, msg: str, frac: float) -> None:
+        now = time.perf_counter()
+        if self.quiet or now - self.last < 1.0:
+            return
+        self.last = now
+        err.print(f"[dim]{now - self.t0:7.1f}s[/] {msg}", highlight=False)
+
+
+def _write_json(obj, path: Optional[Path]) -> None:
+    text = json.dumps(obj, indent=1, ensure_ascii=False)
+    if path is None or str(path) == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+_opt = dict(
+    categories=typer.Option(None, "--categories", help="replication format: categories.csv"),
+    respondents=typer.Option(None, "--respondents", help="replication format: respondents.csv"),
+    features=typer.Option(None, "--features", help="sortition-algorithms format: features CSV"),
+    people=typer.Option(None, "--people", help="sortition-algorithms format: people CSV"),
+    id_column=typer.Option(None, "--id-column", help="people CSV id column (default: first column)"),
+    address_columns=typer.Option(None, "--address-columns",
+                                 help="comma-separated people CSV columns; one member per address"),
+)
+
+
+@app.command("select")
+def select_cmd(
+    panel_size: int = typer.Option(..., "--panel-size", "-k", help="number of panel members"),
+    algorithm: str = typer.Option("leximin", "--algorithm", "-a", help="leximin | maximin | nash | legacy"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="write the result JSON here (default stdout)"),
+    categories: Optional[Path] = _opt["categories"],
+    respondents: Optional[Path] = _opt["respondents"],
+    features: Optional[Path] = _opt["features"],
+    people: Optional[Path] = _opt["people"],
+    id_column: Optional[str] = _opt["id_column"],
+    address_columns: Optional[str] = _opt["address_columns"],
+    max_panels: int = typer.Option(200_000, help="cap on concrete panels written to the JSON"),
+    legacy_samples: int = typer.Option(1000, help="LEGACY: number of simulated draws"),
+    seed: int = typer.Option(0, help="LEGACY: simulation seed"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress on stderr"),
+) -> None:
+    """Compute the selection distribution and fairness report."""
+    if algorithm.lower() not in ALGORITHMS:
+        _fail(f"unknown algorithm '{algorithm}' (choose from {', '.join(ALGORITHMS)})")
+    try:
+        inst = _load(categories, respondents, features, people, panel_size, id_column, address_columns)
+        res = select(inst, algorithm, progress=_Progress(quiet), legacy_samples=legacy_samples, seed=seed)
+    except SortitionInputError as exc:
+        _fail(str(exc))
+    out = res.to_dict(max_panels=max_panels)
+    _write_json(out, json_out)
+    if not quiet:
+        err.print(f"{res.algorithm}: n={inst.n} k={inst.k} min={res.min_probability:.5f} "
+                  f"max={res.max_probability:.5f} gini={res.gini:.5f} in {res.seconds:.2f}s", highlight=False)
+
+
+def _parse_contributions(commitments: Optional[Path], reveal: list[str]) -> list[Contribution]:
+    committed: dict[str, str] = {}
+    if commitments:
+        try:
+            data = json.loads(Path(commitments).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            _fail(f"cannot read commitments file {commitments}: {exc}")
+        committed = {str(k): str(v) for k, v in data.items()}
+    revealed: dict[str, str] = {}
+    for r in reveal:
+        if "=" not in r:
+            _fail(f"--reveal expects NAME=VALUE, got '{r}'")
+        name, value = r.split("=", 1)
+        revealed[name.strip()] = value
+    if not revealed:
+        _fail("at least one seed contribution is needed (--reveal NAME=VALUE)")
+    missing = sorted(set(committed) - set(revealed))
+    if missing:
+        _fail(f"committed contributions not revealed: {', '.join(missing)}")
+    out = []
+    for name, value in revealed.items():
+        if committed and name not in committed:
+            _fail(f"contribution '{name}' was never committed")
+        out.append(Contribution(name, committed.get(name, commitment(value)), value))
+    if not committed:
+        err.print("[yellow]warning:[/] no --commitments file: commitments are computed from the revealed "
+                  "values, which proves nothing about when they were chosen", highlight=False)
+    return out
+
+
+@app.command("draw")
+def draw_cmd(
+    panel_size: int = typer.Option(..., "--panel-size", "-k"),
+    transcript: Path = typer.Option(..., "--transcript", help="write the transcript JSON here"),
+    reveal: list[str] = typer.Option([], "--reveal", help="revealed seed contribution NAME=VALUE (repeat)"),
+    commitments: Optional[Path] = typer.Option(None, "--commitments",
+                                               help='JSON {"name": "sha256 hex"} published before the pool froze'),
+    beacon: Optional[str] = typer.Option(None, "--beacon", help="public beacon value (optional)"),
+    algorithm: str = typer.Option("leximin", "--algorithm", "-a"),
+    lottery_size: int = typer.Option(1000, "--lottery-size", "-m", help="panels in the uniform lottery"),
+    reserves: int = typer.Option(0, "--reserves", help="length of the ordered reserve list"),
+    categories: Optional[Path] = _opt["categories"],
+    respondents: Optional[Path] = _opt["respondents"],
+    features: Optional[Path] = _opt["features"],
+    people: Optional[Path] = _opt["people"],
+    id_column: Optional[str] = _opt["id_column"],
+    address_columns: Optional[str] = _opt["address_columns"],
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Select, round to an m-panel lottery, draw verifiably, write the transcript."""
+    contribs = _parse_contributions(commitments, reveal)
+    try:
+        inst = _load(categories, respondents, features, people, panel_size, id_column, address_columns)
+        res = select(inst, algorithm, progress=_Progress(quiet))
+        lot = make_lottery(inst, res.distribution, lottery_size)
+        t = final_draw(inst, res, contribs, beacon=beacon, n_reserves=reserves, lottery=lot)
+    except SortitionInputError as exc:
+        _fail(str(exc))
+    _write_json(t, transcript)
+    err.print(f"drew lottery panel {t['selected_index']} of {lot.m} (largest probability change "
+              f"{lot.max_deviation:.5f}); seed {t['seed']}", highlight=False)
+    sys.stdout.write(json.dumps({"selected": t["selected"], "reserves": t["reserves"]}) + "\n")
+
+
+@app.command("verify")
+def verify_cmd(
+    transcript: Path = typer.Argument(..., help="transcript JSON written by `draw`"),
+    categories: Optional[Path] = _opt["categories"],
+    respondents: Optional[Path] = _opt["respondents"],
+    features: Optional[Path] = _opt["features"],
+    people: Optional[Path] = _opt["people"],
+    id_column: Optional[str] = _opt["id_column"],
+    address_columns: Optional[str] = _opt["address_columns"],
+) -> None:
+    """Replay a draw from its transcript and the input files (exit 1 if anything differs)."""
+    from .domain.draw import verify_transcript
+
+    try:
+        t = json.loads(Path(transcript).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot read transcript {transcript}: {exc}")
+    try:
+        inst = _load(categories, respondents, features, people, int(t.get("k", 0)), id_column, address_columns)
+        out = verify_transcript(t, inst)
+    except SortitionInputError as exc:
+        _fail(f"verification failed: {exc}", 1)
+    except VerificationError as exc:
+        _fail(f"verification failed: {exc}", 1)
+    err.print("[green]verified[/]: the transcript replays bit for bit", highlight=False)
+    sys.stdout.write(json.dumps(out) + "\n")
+
+
+@app.command("replace")
+def replace_cmd(
+    transcript: Path = typer.Option(..., "--transcript", help="transcript of the original draw"),
+    dropped: list[str] = typer.Option(..., "--dropped", help="id of a member who dropped out (repeat)"),
+    from_reserves: bool = typer.Option(False, "--from-reserves", help="draw only from the reserve list"),
+    json_out: Optional[Path] = typer.Option(None, "--json"),
+    categories: Optional[Path] = _opt["categories"],
+    respondents: Optional[Path] = _opt["respondents"],
+    features: Optional[Path] = _opt["features"],
+    people: Optional[Path] = _opt["people"],
+    id_column: Optional[str] = _opt["id_column"],
+    address_columns: Optional[str] = _opt["address_columns"],
+) -> None:
+    """Replace drop-outs by a fair (LEXIMIN) draw conditioned on the members who stay."""
+    try:
+        t = json.loads(Path(transcript).read_text(encoding="utf-8"))
+        inst = _load(categories, respondents, features, people, int(t["k"]), id_column, address_columns)
+        rep = replace_members(inst, t["selected"], dropped, seed_hex=t["seed"],
+                              candidates=t["reserves"] if from_reserves else None)
+    except SortitionInputError as exc:
+        _fail(str(exc))
+    except (OSError, ValueError, KeyError) as exc:
+        _fail(f"cannot use transcript {transcript}: {exc}")
+    _write_json({"added": rep.added, "panel": rep.panel, "seed": rep.seed, "index": rep.index,
+                 "m": rep.m, "max_deviation": rep.max_deviation, "probabilities": rep.probabilities},
+                json_out)
+
+
+@app.command("commit")
+def commit_cmd(value: str = typer.Argument(..., help="your secret seed contribution")) -> None:
+    """Print the commitment (sha256 hex) to publish before the pool is frozen."""
+    sys.stdout.write(commitment(value) + "\n")
