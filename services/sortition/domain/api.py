@@ -109,8 +109,13 @@ def replace_members(
             raise SortitionInputError(f"the stayers already exceed {q.category}={q.value} max {q.max}")
         quotas.append(Quota(q.category, q.value, max(0, q.min - f), q.max - f))
     people = [inst.people[i] for i in cand]
-    sub = build_instance(people, quotas, len(dropped), source="replacement candidates")
-    res = select(sub, algorithm, progress=progress)
+    if not people:
+        raise SortitionInputError("no replacement candidates left")
+    try:
+        sub = build_instance(people, quotas, len(dropped), source="replacement candidates")
+        res = select(sub, algorithm, progress=progress)
+    except SortitionInputError as exc:
+        raise SortitionInputError(f"the candidates cannot complete the panel: {exc}") from None
     lot = make_lottery(sub, res.distribution, m)
     ids = [[sub.people[i].id for i in p] for p in lot.panels]
     rseed = sha256_json({"seed": seed_hex, "stayers": sorted(inst.people[i].id for i in stay),
