@@ -175,22 +175,30 @@ class _Master:
 def _initial_panels(inst: Instance, oracle: PanelOracle, progress: Progress | None) -> tuple[list[np.ndarray], np.ndarray]:
     """Panels covering every selectable type; returns (panels, mask of unselectable types).
 
-    Repeatedly maximise the number of not-yet-covered types in a panel (weighted so that small
-    types count fully); when the optimum covers nothing new, the rest can never be selected.
+    Repeatedly look for a panel with as many not-yet-covered types as possible (weighted so
+    that small types count fully): first by swap search from the last panel, and when that
+    adds nothing new by the exact IP.  When the IP optimum covers nothing new, the remaining
+    types can never be selected.
     """
     T = inst.n_types
     covered = np.zeros(T, dtype=bool)
     panels: list[np.ndarray] = []
     c = inst.type_counts.astype(np.float64)
     rng = np.random.default_rng(12345)
+    search = SwapSearch(inst)
     while not covered.all():
-        # reward covering a new type (1 for the first member), tiny random tie-breaking
         w = np.where(covered, 0.0, 1.0) * (1.0 + 1e-3 * rng.random(T))
         w = w / np.minimum(c, float(inst.k))
         w += 1e-6 * rng.random(T) / c
-        val, x, _ = oracle.solve(w)
+        x = None
+        if panels:
+            x = search.improve(panels[-1], w)
+            if not ((x > 0) & ~covered).any():
+                x = None
         if x is None:
-            raise RuntimeError("no panel satisfies the quotas")
+            val, x, _ = oracle.solve(w)
+            if x is None:
+                raise RuntimeError("no panel satisfies the quotas")
         new = (x > 0) & ~covered
         if not new.any():
             break

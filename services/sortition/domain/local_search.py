@@ -42,7 +42,7 @@ class SwapSearch:
         # same value matrices per category (G, T, T) would be too big for many types; compare
         # rows on the fly instead.
 
-    def improve(self, x: np.ndarray, w: np.ndarray, max_moves: int = 200) -> np.ndarray:
+    def improve(self, x: np.ndarray, w: np.ndarray, max_moves: int = 400, max_outs: int = 256) -> np.ndarray:
         x = x.copy()
         q, lo, hi, c = self.q, self.lo, self.hi, self.c
         s = self.A @ x
@@ -57,21 +57,39 @@ class SwapSearch:
             outs = np.nonzero(room)[0]
             if len(ins) == 0 or len(outs) == 0:
                 break
+            if len(outs) > max_outs:  # only the most valuable candidates can give the best swap
+                outs = outs[np.argpartition(-w[outs], max_outs - 1)[:max_outs]]
             gain = w[outs][None, :] - w[ins][:, None]
             if gain.max() <= 1e-12:
                 break
-            rem_ok = (s[q[:, ins]] - 1 >= lo[q[:, ins]])  # (G, |ins|)
-            add_ok = (s[q[:, outs]] + 1 <= hi[q[:, outs]])  # (G, |outs|)
-            same = q[:, ins][:, :, None] == q[:, outs][:, None, :]  # (G, |ins|, |outs|)
-            ok = np.all(same | (rem_ok[:, :, None] & add_ok[:, None, :]), axis=0)
-            if self.has_hh:
-                # a shared-household person can replace a member of its own household
-                pass
-            gain = np.where(ok, gain, -np.inf)
-            j = int(np.argmax(gain))
-            ia, ib = divmod(j, len(outs))
-            if gain[ia, ib] <= 1e-12:
-                break
+            qi = q[:, ins]
+            qo = q[:, outs]
+            rem_ok = (s[qi] - 1 >= lo[qi])  # (G, |ins|)
+            add_ok = (s[qo] + 1 <= hi[qo])  # (G, |outs|)
+            # check the most valuable swaps first; fall back to all swaps when none is feasible
+            flat = gain.ravel()
+            npos = int((flat > 1e-12).sum())
+            found = False
+            if npos > 0:
+                top = min(64, npos)
+                cand = np.argpartition(-flat, top - 1)[:top]
+                cand = cand[np.argsort(-flat[cand])]
+                ia_c, ib_c = np.divmod(cand, len(outs))
+                ok = np.all((qi[:, ia_c] == qo[:, ib_c]) | (rem_ok[:, ia_c] & add_ok[:, ib_c]), axis=0)
+                if ok.any():
+                    j = int(np.argmax(ok))
+                    ia, ib = int(ia_c[j]), int(ib_c[j])
+                    found = True
+            if not found:
+                if npos <= 64:
+                    break
+                same = qi[:, :, None] == qo[:, None, :]  # (G, |ins|, |outs|)
+                ok = np.all(same | (rem_ok[:, :, None] & add_ok[:, None, :]), axis=0)
+                gain = np.where(ok, gain, -np.inf)
+                j = int(np.argmax(gain))
+                ia, ib = divmod(j, len(outs))
+                if gain[ia, ib] <= 1e-12:
+                    break
             a, b = ins[ia], outs[ib]
             x[a] -= 1
             x[b] += 1
