@@ -112,6 +112,9 @@ async def _run_consumer(rt: Runtime, stop: asyncio.Event) -> None:
         consumer = Consumer(spec.name, rt.sessionmaker, spec.outbox, spec.inbox, spec.handlers, kc, dlq,
                             max_attempts=s.consumer_max_attempts)
         log.info("consumer started", topics=len(spec.handlers))
+        pruned = await consumer.prune_inbox(s.inbox_retention_hours)
+        if pruned:
+            log.info("inbox pruned", rows=pruned)
         await consumer.run(stop)
     finally:
         await kc.stop()
@@ -125,7 +128,8 @@ async def _run_relay(rt: Runtime, stop: asyncio.Event) -> None:
     await producer.start()
     try:
         relay = Relay(rt.spec.name, rt.sessionmaker, rt.spec.outbox, producer,
-                      batch_size=s.relay_batch_size, idle_seconds=s.relay_idle_seconds)
+                      batch_size=s.relay_batch_size, idle_seconds=s.relay_idle_seconds,
+                      retention_hours=s.outbox_retention_hours)
         log.info("relay started")
         await relay.run(stop)
     finally:

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     relay_batch_size: int = 200
     relay_idle_seconds: float = 0.2
     consumer_max_attempts: int = 3
+    # Sent outbox rows and inbox rows are pruned after these ages. The inbox must outlive the
+    # topics' retention, or a very late redelivery could be applied twice.
+    outbox_retention_hours: float = 24 * 7
+    inbox_retention_hours: float = 24 * 30
     consumer_session_timeout_ms: int = 10000
     # A named point where the process kills itself (os._exit) — used only by fault tests.
     fault_point: str = ""

@@ -137,6 +137,15 @@ class Consumer:
         log.info("event processed", outcome=outcome, event_type=env.type)
         return outcome
 
+    async def prune_inbox(self, retention_hours: float) -> int:
+        i = self.inbox
+        async with self.sessionmaker() as session, session.begin():
+            result = await session.execute(
+                sa.delete(i).where(i.c.consumer == self.service,
+                                   i.c.processed_at < sa.func.now() - sa.text(f"interval '{float(retention_hours)} hours'"))
+            )
+        return result.rowcount
+
     # ---- the loop ---------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event | None = None) -> None:

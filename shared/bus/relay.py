@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import sqlalchemy as sa
 import structlog
@@ -22,13 +23,16 @@ log = structlog.get_logger()
 
 class Relay:
     def __init__(self, service: str, sessionmaker: async_sessionmaker, outbox: sa.Table,
-                 producer: AIOKafkaProducer, *, batch_size: int = 200, idle_seconds: float = 0.2) -> None:
+                 producer: AIOKafkaProducer, *, batch_size: int = 200, idle_seconds: float = 0.2,
+                 retention_hours: float = 24 * 7) -> None:
         self.service = service
         self.sessionmaker = sessionmaker
         self.outbox = outbox
         self.producer = producer
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
+        self.retention_hours = retention_hours
+        self._last_prune = 0.0
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many rows were published and marked sent."""
@@ -69,6 +73,18 @@ class Relay:
         OUTBOX_BACKLOG.labels(self.service).set(n)
         return n
 
+    async def prune(self) -> int:
+        """Delete sent rows older than the retention; unsent rows are never deleted."""
+        o = self.outbox
+        async with self.sessionmaker() as session, session.begin():
+            result = await session.execute(
+                sa.delete(o).where(o.c.sent_at.is_not(None),
+                                   o.c.sent_at < sa.func.now() - sa.text(f"interval '{float(self.retention_hours)} hours'"))
+            )
+        if result.rowcount:
+            log.info("outbox pruned", rows=result.rowcount)
+        return result.rowcount
+
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
         while not stop.is_set():
@@ -76,6 +92,9 @@ class Relay:
                 n = await self.publish_batch()
                 if n < self.batch_size:
                     await self.backlog()
+                    if time.monotonic() - self._last_prune > 3600:
+                        self._last_prune = time.monotonic()
+                        await self.prune()
                     try:
                         await asyncio.wait_for(stop.wait(), timeout=self.idle_seconds)
                     except asyncio.TimeoutError:

@@ -300,3 +300,28 @@ async def test_a_withdrawal_that_overtakes_its_registration_still_wins(sessionma
         async with sessionmaker() as s:
             row = (await s.execute(sa.select(sm_.pool).where(sm_.pool.c.respondent_id == r))).one()
         assert row.withdrawn is True and row.features == {}
+
+
+async def test_pruning_keeps_unsent_outbox_rows_and_recent_inbox_rows(sessionmaker, engine):
+    o, i = RECRUITMENT.outbox, RECRUITMENT.inbox
+    old_sent, old_unsent, new_sent = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with engine.begin() as conn:
+        for eid, sent, age in ((old_sent, True, 200), (old_unsent, False, 200), (new_sent, True, 1)):
+            await conn.execute(sa.insert(o).values(
+                event_id=eid, topic="t", key="k", envelope={},
+                created_at=sa.func.now() - sa.text(f"interval '{age} hours'"),
+                sent_at=(sa.func.now() - sa.text(f"interval '{age} hours'")) if sent else None))
+        old_in, new_in = uuid.uuid4(), uuid.uuid4()
+        for eid, age in ((old_in, 800), (new_in, 1)):
+            await conn.execute(sa.insert(i).values(consumer="prune-test", event_id=eid, topic="t",
+                                                   processed_at=sa.func.now() - sa.text(f"interval '{age} hours'")))
+    relay = Relay("recruitment", sessionmaker, o, producer=None, retention_hours=168)
+    assert await relay.prune() >= 1
+    c = Consumer("prune-test", sessionmaker, o, i, {}, consumer=None, dlq_producer=None)
+    assert await c.prune_inbox(720) == 1
+    async with engine.connect() as conn:
+        left = {r[0] for r in await conn.execute(sa.select(o.c.event_id).where(
+            o.c.event_id.in_([old_sent, old_unsent, new_sent])))}
+        inbox_left = {r[0] for r in await conn.execute(sa.select(i.c.event_id).where(i.c.consumer == "prune-test"))}
+    assert left == {old_unsent, new_sent}
+    assert inbox_left == {new_in}
