@@ -68,6 +68,7 @@ class PanelOracle:
         h.setOptionValue("mip_abs_gap", 1e-10)
         h.setOptionValue("mip_feasibility_tolerance", 1e-9)
         h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+        h.setOptionValue("mip_improving_solution_save", True)
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         lb = np.zeros(T) if lower is None else np.asarray(lower, dtype=np.float64)
         ub = inst.type_counts.astype(np.float64)
@@ -96,6 +97,13 @@ class PanelOracle:
         T = self.T
         self.h.changeColsBounds(T, np.arange(T, dtype=np.int32), np.asarray(lower, dtype=np.float64),
                                 self.inst.type_counts.astype(np.float64))
+
+    def saved(self) -> list[np.ndarray]:
+        """The improving panels HiGHS found during the last solve (extra columns for free)."""
+        try:
+            return [np.rint(np.array(s.col_value)).astype(np.int64) for s in self.h.getSavedMipSolutions()]
+        except Exception:  # pragma: no cover - older highspy
+            return []
 
     def solve(self, w: np.ndarray) -> tuple[float, np.ndarray | None, float]:
         """Return (best value, x, proven upper bound); x is None when infeasible."""

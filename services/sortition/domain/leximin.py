@@ -295,7 +295,9 @@ def leximin_types(
             val, x, bound = oracle.solve(w)
             if bound <= yhat + EPS_PRICE:
                 break
-            if master.add_panels([x]) == 0:
+            extra = [x2 for x2 in oracle.saved() if float(w @ x2) > yhat + EPS_PRICE
+                     and inst.check_type_panel(x2)]
+            if master.add_panels([x] + extra) == 0:
                 # the best panel is already present: LP tolerance issue; accept
                 break
         z = obj
@@ -327,7 +329,7 @@ def leximin_types(
         "ip_seconds": round(oracle.seconds, 3),
         "panels_generated": master.n_panels,
         "types": T,
-        "levels": levels[:1] if maximin_only else None,
+        "levels": [round(v, 8) for v in levels],
         "seconds": time.perf_counter() - t_start,
     }
     return dist
