@@ -74,3 +74,15 @@ def test_reporting_figures():
                        "pool_share": 2 / 3, "panel": 1, "panel_share": 0.5, "within_quota": True}
     assert reply_rate(5, 200) == 0.025 and reply_rate(1, 0) == 0.0
     assert attendance_rate([{"present": 9, "absent": 1}, {"present": 8, "absent": 2}]) == 0.85
+
+
+def test_baseline_draw_and_leximin_share_one_process():
+    """HiGHS' thread pool is process-wide; the service runs both, so both must configure it alike."""
+    from services.sortition.domain import Quota, build_instance, select
+
+    pool = _pool(40, seed=4)
+    draw(pool, STRATA, 4, seed=1)
+    people = [{"id": str(i), **p} for i, p in enumerate(pool)]
+    quotas = [Quota(s["category"], q["value"], q["min"], q["max"]) for s in STRATA for q in s["quotas"]]
+    res = select(build_instance(people, quotas, 4), "leximin")
+    assert res.all_panels_valid() and abs(sum(res.probabilities) - 4) < 1e-6

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 import highspy
 import numpy as np
 
+from services.sortition.domain.highs_util import new_highs
+
 
 class Infeasible(ValueError):
     pass
@@ -43,8 +45,7 @@ def draw(pool: Sequence[Mapping[str, str]], strata: Sequence[Mapping], k: int, s
         raise Infeasible("; ".join(problems))
     rng = random.Random(seed)
     n = len(pool)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()  # HiGHS' thread pool is process-wide: every instance must use the same settings
     h.setOptionValue("random_seed", seed % 2**31)
     weights = [rng.random() for _ in range(n)]
     for i in range(n):
