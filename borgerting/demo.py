@@ -11,7 +11,6 @@ import asyncio
 import json
 import shutil
 import signal
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path

@@ -10,11 +10,8 @@ import sys
 
 import structlog
 
-_configured = False
-
 
 def configure_logging(service: str, *, json: bool = True, level: str = "INFO") -> None:
-    global _configured
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=getattr(logging, level.upper(), 20))
     for noisy in ("aiokafka", "uvicorn.access", "kafka"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -33,7 +30,6 @@ def configure_logging(service: str, *, json: bool = True, level: str = "INFO") -
     )
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
-    _configured = True
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from shared.bus.consumer import Consumer, Handler
 from shared.bus.kafka import all_topics, ensure_topics, make_consumer, make_producer
-from shared.bus.outbox import Tx, transaction
+from shared.bus.outbox import transaction
 from shared.bus.relay import Relay
 from shared.db import make_engine, make_sessionmaker
 from shared.log import configure_logging

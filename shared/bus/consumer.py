@@ -8,7 +8,6 @@ A handler is `async def handler(tx: Tx, event: Envelope, payload: Contract) -> N
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Awaitable, Callable
 
 import sqlalchemy as sa
