@@ -13,36 +13,10 @@ from services.sessions.domain.attendance import held_counts, unknown_members
 from shared.bus.outbox import Tx
 from shared.errors import conflict, invalid, not_found
 from shared.events import contracts as ev
-from shared.events.envelope import Envelope
+from shared.projections import panel_membership_handlers
 
 
-async def on_panel_drawn(tx: Tx, event: Envelope, p: ev.PanelDrawnV1) -> None:
-    if p.members:
-        await tx.session.execute(
-            pg_insert(m.roster).values([{"assembly_id": p.assembly_id, "member_id": x} for x in p.members])
-            .on_conflict_do_nothing()
-        )
-
-
-async def on_replacement_drawn(tx: Tx, event: Envelope, p: ev.ReplacementDrawnV1) -> None:
-    # Upsert, not update: if this overtakes the panel-drawn event, the dropped members must stay
-    # inactive when the panel arrives (its insert does not overwrite existing rows).
-    if p.dropped:
-        await tx.session.execute(
-            pg_insert(m.roster).values([{"assembly_id": p.assembly_id, "member_id": x, "active": False} for x in p.dropped])
-            .on_conflict_do_update(index_elements=["assembly_id", "member_id"], set_={"active": False})
-        )
-    if p.added:
-        await tx.session.execute(
-            pg_insert(m.roster).values([{"assembly_id": p.assembly_id, "member_id": x} for x in p.added])
-            .on_conflict_do_update(index_elements=["assembly_id", "member_id"], set_={"active": True})
-        )
-
-
-HANDLERS = {
-    "sortition.panel-drawn.v1": on_panel_drawn,
-    "sortition.replacement-drawn.v1": on_replacement_drawn,
-}
+HANDLERS = panel_membership_handlers(m.roster)
 
 
 async def active_roster(tx: Tx, assembly_id: uuid.UUID) -> set[uuid.UUID]:

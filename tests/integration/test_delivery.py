@@ -325,3 +325,27 @@ async def test_pruning_keeps_unsent_outbox_rows_and_recent_inbox_rows(sessionmak
         inbox_left = {r[0] for r in await conn.execute(sa.select(i.c.event_id).where(i.c.consumer == "prune-test"))}
     assert left == {old_unsent, new_sent}
     assert inbox_left == {new_in}
+
+
+async def test_a_replacement_that_overtakes_the_panel_still_wins(sessionmaker):
+    """panel-drawn and replacement-drawn travel on different topics; the roster must end with the
+    replacement applied whichever arrives first (sessions' roster and voting's electorate)."""
+    from services.sessions import handlers as sh
+    from services.sessions import models as sm_
+    from services.voting import handlers as vh
+    from services.voting import models as vm_
+
+    for handlers, models, table in ((sh.HANDLERS, sm_, sm_.roster), (vh.HANDLERS, vm_, vm_.eligible)):
+        for replacement_first in (True, False):
+            a, stay, drop, new = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+            panel = ev.PanelDrawnV1(assembly_id=a, panel_id=uuid.uuid4(), algorithm="t", members=[stay, drop],
+                                    pool_size=3)
+            repl = ev.ReplacementDrawnV1(assembly_id=a, panel_id=panel.panel_id, dropped=[drop], added=[new])
+            steps = [("sortition.panel-drawn.v1", panel), ("sortition.replacement-drawn.v1", repl)]
+            for topic, payload in (steps[::-1] if replacement_first else steps):
+                async with transaction(sessionmaker, models.outbox) as tx:
+                    await handlers[topic](tx, new_event(payload, subject=a), payload)
+            async with sessionmaker() as s:
+                active = {r[0] for r in await s.execute(
+                    sa.select(table.c.member_id).where(table.c.assembly_id == a, table.c.active.is_(True)))}
+            assert active == {stay, new}, (table.name, replacement_first)

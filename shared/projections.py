@@ -1,0 +1,42 @@
+"""Read-model projections that several services keep alike.
+
+`panel_membership_handlers(table)`: who is on an assembly's panel now, from sortition's
+panel-drawn and replacement-drawn events, into a service's own table with the columns
+(assembly_id, member_id, active). Sessions keeps its roster and voting its electorate this way.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from shared.bus.outbox import Tx
+from shared.events import contracts as ev
+from shared.events.envelope import Envelope
+
+
+async def _upsert(tx: Tx, table: sa.Table, assembly_id, member_ids, *, active: bool, overwrite: bool) -> None:
+    if not member_ids:
+        return
+    stmt = pg_insert(table).values([{"assembly_id": assembly_id, "member_id": x, "active": active} for x in member_ids])
+    if overwrite:
+        stmt = stmt.on_conflict_do_update(index_elements=["assembly_id", "member_id"], set_={"active": active})
+    else:
+        stmt = stmt.on_conflict_do_nothing()
+    await tx.session.execute(stmt)
+
+
+def panel_membership_handlers(table: sa.Table) -> dict:
+    async def on_panel_drawn(tx: Tx, event: Envelope, p: ev.PanelDrawnV1) -> None:
+        # Does not overwrite: a replacement that overtook this event has already set its rows.
+        await _upsert(tx, table, p.assembly_id, p.members, active=True, overwrite=False)
+
+    async def on_replacement_drawn(tx: Tx, event: Envelope, p: ev.ReplacementDrawnV1) -> None:
+        # Upsert, not update: if this overtakes panel-drawn, the dropped members stay inactive.
+        await _upsert(tx, table, p.assembly_id, p.dropped, active=False, overwrite=True)
+        await _upsert(tx, table, p.assembly_id, p.added, active=True, overwrite=True)
+
+    return {
+        "sortition.panel-drawn.v1": on_panel_drawn,
+        "sortition.replacement-drawn.v1": on_replacement_drawn,
+    }
