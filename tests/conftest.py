@@ -11,7 +11,8 @@ import pytest
 from shared.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-STATE = ROOT / ".state" / "test"
+# BORGERTING_TEST_STATE lets two test runs share a checkout without sharing a stack.
+STATE = Path(os.environ.get("BORGERTING_TEST_STATE") or ROOT / ".state" / "test").resolve()
 
 
 @pytest.fixture(scope="session")
