@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +21,13 @@ from typing import AsyncIterator, Callable
 import sqlalchemy as sa
 import structlog
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from shared.audit import export as audit_export
+from shared.auth import AUDITOR, ORGANISER, Principal, allow, check_routes
+from shared.auth.dev_issuer import refuse_unless_enabled
+from shared.auth.tokens import TokenVerifier
 from shared.bus.consumer import Consumer, Handler
 from shared.bus.kafka import all_topics, ensure_topics, make_consumer, make_producer
 from shared.bus.outbox import transaction
@@ -50,6 +55,12 @@ class ServiceSpec:
     routers: list[APIRouter] = field(default_factory=list)
     handlers: dict[str, Handler] = field(default_factory=dict)  # topic -> handler
     configure_app: Callable[[FastAPI], None] | None = None  # e.g. mount static files
+    # Keys of issuers this service signs for itself (recruitment: the members' issuer).
+    own_jwks: Callable[[Settings], dict[str, dict]] | None = None
+
+    @property
+    def audit(self) -> sa.Table | None:
+        return self.metadata.tables.get(f"{self.metadata.schema}.audit")
 
 
 class Runtime:
@@ -62,9 +73,14 @@ class Runtime:
         self.sessionmaker: async_sessionmaker = make_sessionmaker(self.engine)
         self.redis = make_redis(settings.redis_url)
         self.limiter = RateLimiter(self.redis, f"borgerting:{spec.name}")
+        refuse_unless_enabled(settings.auth_issuers, settings.auth_dev_issuer)
+        self.auth = TokenVerifier(settings.auth_issuers, audience=settings.auth_audience,
+                                  algorithms=settings.auth_algorithms, leeway=settings.auth_leeway_seconds,
+                                  ttl=settings.auth_jwks_ttl_seconds, member_issuer=settings.auth_member_issuer,
+                                  static_jwks=spec.own_jwks(settings) if spec.own_jwks else None)
 
     def transaction(self):
-        return transaction(self.sessionmaker, self.spec.outbox)
+        return transaction(self.sessionmaker, self.spec.outbox, self.spec.audit)
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -110,7 +126,7 @@ async def _run_consumer(rt: Runtime, stop: asyncio.Event) -> None:
     await kc.start()
     try:
         consumer = Consumer(spec.name, rt.sessionmaker, spec.outbox, spec.inbox, spec.handlers, kc, dlq,
-                            max_attempts=s.consumer_max_attempts)
+                            max_attempts=s.consumer_max_attempts, audit=spec.audit)
         log.info("consumer started", topics=len(spec.handlers))
         pruned = await consumer.prune_inbox(s.inbox_retention_hours)
         if pruned:
@@ -168,12 +184,29 @@ def build_app(spec: ServiceSpec, role: str, settings: Settings | None = None) ->
 
     app = create_app(spec.name, title=f"{spec.title} ({role})", checks=rt.checks(), lifespan=lifespan)
     app.state.rt = rt
+    app.state.auth = rt.auth
     if role in ("api", "all"):
         for router in spec.routers:
             app.include_router(router)
+        if spec.audit is not None:
+            app.include_router(audit_router(spec))
         if spec.configure_app:
             spec.configure_app(app)
+    check_routes(app)
     return app
+
+
+def audit_router(spec: ServiceSpec) -> APIRouter:
+    router = APIRouter(tags=["audit"])
+
+    @router.get("/assemblies/{assembly_id}/audit", summary=f"Export {spec.name}'s audit trail of one assembly",
+                description="Verify it with `borgerting audit verify EXPORT`.")
+    async def export_audit(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                           who: Principal = Depends(allow(AUDITOR, ORGANISER))) -> dict:
+        async with rt.transaction() as tx:
+            return await audit_export(tx.session, spec.audit, spec.name, assembly_id)
+
+    return router
 
 
 def main(spec: ServiceSpec, argv: list[str] | None = None) -> None:

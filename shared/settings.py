@@ -12,6 +12,11 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+# Asymmetric signatures only: no "none", and no HMAC (HS*), which would let anyone who knows a
+# public key forge tokens when a library confuses key types.
+ALLOWED_ALGORITHMS = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BORGERTING_", extra="ignore")
 
@@ -57,10 +62,30 @@ class Settings(BaseSettings):
     register_failures_per_ip: int = 10  # unknown/reused codes per IP per window
     register_attempts_per_code: int = 20  # per code per 60 windows: typos in the form are normal
 
+    # Authentication (OpenID Connect bearer tokens). Trusted issuers and where their keys are:
+    # BORGERTING_AUTH_ISSUERS='{"https://idp.example/realms/agency": "https://idp.example/.../certs"}'
+    auth_issuers: dict[str, str] = {}
+    auth_audience: str = "borgerting"
+    auth_algorithms: list[str] = ["RS256", "PS256", "ES256", "EdDSA"]  # never "none", never HS*
+    auth_leeway_seconds: int = 30
+    auth_jwks_ttl_seconds: int = 600
+    # The built-in development issuer (laptops, tests, the demo). Refused unless set; never in production.
+    auth_dev_issuer: bool = False
+    # Members log in with the one-time code of their selection letter; recruitment then signs a
+    # member token as this issuer (its keys: recruitment's /.well-known/jwks.json).
+    auth_member_issuer: str = "urn:borgerting:members"
+    member_token_minutes: int = 12 * 60
+    member_login_attempts_per_code: int = 10
+
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> "Settings":
         if self.env == "production" and self.secret_key.startswith("development-only"):
             raise ValueError("BORGERTING_SECRET_KEY must be set to a long random value in production")
+        if self.env == "production" and self.auth_dev_issuer:
+            raise ValueError("BORGERTING_AUTH_DEV_ISSUER must not be set in production")
+        bad = sorted(set(self.auth_algorithms) - ALLOWED_ALGORITHMS)
+        if bad:
+            raise ValueError(f"BORGERTING_AUTH_ALGORITHMS may hold only {sorted(ALLOWED_ALGORITHMS)}, not {bad}")
         return self
 
 

@@ -9,9 +9,10 @@ import uuid
 from typing import Awaitable, Callable
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from shared.auth import PUBLIC, allow
 from shared.errors import install_error_handlers
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, render
 
@@ -20,7 +21,8 @@ log = structlog.get_logger()
 
 
 def ops_router(checks: dict[str, ReadyCheck]) -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    # Public here; the deployment keeps them off the public ingress (deploy/).
+    router = APIRouter(tags=["operations"], dependencies=[Depends(allow(PUBLIC))])
 
     @router.get("/healthz", summary="Liveness: the process runs")
     async def healthz() -> dict:

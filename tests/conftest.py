@@ -13,6 +13,7 @@ from shared.settings import get_settings
 ROOT = Path(__file__).resolve().parents[1]
 # BORGERTING_TEST_STATE lets two test runs share a checkout without sharing a stack.
 STATE = Path(os.environ.get("BORGERTING_TEST_STATE") or ROOT / ".state" / "test").resolve()
+_RUN: dict = {}
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +21,7 @@ def stack_env():
     import shutil
 
     from borgerting.cluster import SERVICES
+    from shared.auth.dev_issuer import DevIssuer
     from shared.devstack import DevStack
     from shared.migrations import upgrade
 
@@ -27,6 +29,9 @@ def stack_env():
         shutil.rmtree(STATE, ignore_errors=True)
     stack = DevStack(STATE / "stack", fast=True)
     env = stack.start()
+    issuer = DevIssuer(STATE / "dev-issuer.pem").serve_in_thread()
+    env.update(issuer.settings_env())
+    _RUN["issuer"] = issuer
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     get_settings.cache_clear()
@@ -37,6 +42,7 @@ def stack_env():
             upgrade(importlib.import_module(f"services.{name}.app").SPEC.migrations_dir, env["DATABASE_URL"])
         yield env
     finally:
+        issuer.stop()
         stack.stop()
         for k, v in saved.items():
             if v is None:
@@ -45,3 +51,9 @@ def stack_env():
                 os.environ[k] = v
         get_settings.cache_clear()
 
+
+
+@pytest.fixture(scope="session")
+def auth(stack_env):
+    """The development issuer every service of the test run trusts: `auth.headers(role, assembly_id)`."""
+    return _RUN["issuer"]

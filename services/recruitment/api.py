@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from services.recruitment import handlers as h
 from services.recruitment.domain.answers import questionnaire
+from shared.auth import AUDITOR, FACILITATOR, OPERATOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
 from shared.errors import ApiError, invalid
 from shared.runtime import Runtime, get_runtime
 
@@ -107,7 +108,8 @@ async def _register(rt: Runtime, request: Request, body: RegistrationIn) -> None
 
 
 @router.post("/assemblies", status_code=201, response_model=AssemblyOut, tags=["assemblies"])
-async def create_assembly(body: AssemblyIn, rt: Runtime = Depends(get_runtime)) -> AssemblyOut:
+async def create_assembly(body: AssemblyIn, rt: Runtime = Depends(get_runtime),
+        who: Principal = Depends(allow(OPERATOR))) -> AssemblyOut:
     data = body.model_dump()
     async with rt.transaction() as tx:
         assembly_id = await h.create_assembly(tx, **data)
@@ -115,21 +117,24 @@ async def create_assembly(body: AssemblyIn, rt: Runtime = Depends(get_runtime)) 
 
 
 @router.get("/assemblies/{assembly_id}", response_model=AssemblyOut, tags=["assemblies"])
-async def get_assembly(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> AssemblyOut:
+async def get_assembly(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+        who: Principal = Depends(allow(ORGANISER, REGISTRAR, FACILITATOR, AUDITOR))) -> AssemblyOut:
     async with rt.transaction() as tx:
         a = await h.load_assembly(tx, assembly_id)
     return AssemblyOut(id=a.id, name=a.name, panel_size=a.panel_size, regions=a.regions, strata=a.strata)
 
 
 @router.get("/assemblies/{assembly_id}/stats", tags=["assemblies"])
-async def assembly_stats(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> dict:
+async def assembly_stats(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+        who: Principal = Depends(allow(ORGANISER, REGISTRAR, AUDITOR))) -> dict:
     async with rt.transaction() as tx:
         return await h.stats(tx, assembly_id)
 
 
 @router.post("/assemblies/{assembly_id}/register-extract", status_code=201, response_model=ImportOut,
              tags=["invitations"], summary="Import a population-register extract (CSV: person_id,name,address,region)")
-async def import_register(assembly_id: uuid.UUID, request: Request, rt: Runtime = Depends(get_runtime)) -> ImportOut:
+async def import_register(assembly_id: uuid.UUID, request: Request, rt: Runtime = Depends(get_runtime),
+        who: Principal = Depends(allow(REGISTRAR))) -> ImportOut:
     if not request.headers.get("content-type", "").startswith("text/csv"):
         raise ApiError(415, "send the extract as a CSV body with Content-Type: text/csv")
     raw = await request.body()
@@ -146,7 +151,8 @@ async def import_register(assembly_id: uuid.UUID, request: Request, rt: Runtime 
 
 @router.post("/assemblies/{assembly_id}/invitation-batches", status_code=201, response_model=InvitationsOut,
              tags=["invitations"], summary="Draw the invitation sample across regions and issue single-use codes")
-async def send_invitations(assembly_id: uuid.UUID, body: InvitationsIn, rt: Runtime = Depends(get_runtime)) -> InvitationsOut:
+async def send_invitations(assembly_id: uuid.UUID, body: InvitationsIn, rt: Runtime = Depends(get_runtime),
+        who: Principal = Depends(allow(REGISTRAR))) -> InvitationsOut:
     async with rt.transaction() as tx:
         batch_id, per_region, letters = await h.send_invitations(tx, assembly_id, body.count, body.seed)
     return InvitationsOut(batch_id=batch_id, count=len(letters), per_region=per_region, letters=letters)
@@ -154,7 +160,8 @@ async def send_invitations(assembly_id: uuid.UUID, body: InvitationsIn, rt: Runt
 
 @router.post("/registrations", status_code=201, response_model=RegistrationOut, tags=["public"],
              summary="Register with the code from the invitation letter (public, rate-limited)")
-async def register(body: RegistrationIn, request: Request, rt: Runtime = Depends(get_runtime)) -> RegistrationOut:
+async def register(body: RegistrationIn, request: Request, rt: Runtime = Depends(get_runtime),
+        who: Principal = Depends(allow(PUBLIC))) -> RegistrationOut:
     await _register(rt, request, body)
     return RegistrationOut(status="registered", message="Thank you — you are in the pool for the draw.")
 
@@ -165,7 +172,8 @@ class WithdrawalIn(BaseModel):
 
 @router.post("/withdrawals", response_model=RegistrationOut, tags=["public"],
              summary="Withdraw a registration with the code from the letter (public, rate-limited)")
-async def withdraw(body: WithdrawalIn, request: Request, rt: Runtime = Depends(get_runtime)) -> RegistrationOut:
+async def withdraw(body: WithdrawalIn, request: Request, rt: Runtime = Depends(get_runtime),
+        who: Principal = Depends(allow(PUBLIC))) -> RegistrationOut:
     s = rt.settings
     ip, window = client_ip(request), s.register_window_seconds
     await rt.limiter.hit("registration", ip, limit=s.register_limit_per_ip, window=window)
@@ -177,7 +185,8 @@ async def withdraw(body: WithdrawalIn, request: Request, rt: Runtime = Depends(g
 
 
 @router.get("/register", response_class=HTMLResponse, tags=["public"], summary="Registration page")
-async def register_page(request: Request, assembly: uuid.UUID | None = None, rt: Runtime = Depends(get_runtime)):
+async def register_page(request: Request, assembly: uuid.UUID | None = None, rt: Runtime = Depends(get_runtime),
+        who: Principal = Depends(allow(PUBLIC))):
     questions = {}
     if assembly is not None:
         async with rt.transaction() as tx:
@@ -187,7 +196,8 @@ async def register_page(request: Request, assembly: uuid.UUID | None = None, rt:
 
 @router.post("/register", response_class=HTMLResponse, tags=["public"], summary="Registration form submit")
 async def register_form(request: Request, code: str = Form(...), consent: bool = Form(False),
-                        rt: Runtime = Depends(get_runtime)):
+                        rt: Runtime = Depends(get_runtime),
+        who: Principal = Depends(allow(PUBLIC))):
     form = await request.form()
     answers = {k[2:]: str(v) for k, v in form.items() if k.startswith("q_")}
     try:

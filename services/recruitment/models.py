@@ -5,10 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from shared.audit import audit_table
 from shared.db import delivery_tables
 
 metadata = sa.MetaData(schema="recruitment")
 outbox, inbox = delivery_tables(metadata)
+audit = audit_table(metadata)
 
 assemblies = sa.Table(
     "assemblies",

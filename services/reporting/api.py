@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.reporting import handlers as h
+from shared.auth import AUDITOR, FACILITATOR, ORGANISER, Principal, allow
 from shared.runtime import Runtime, get_runtime
 
 router = APIRouter(tags=["reporting"])
@@ -21,19 +22,22 @@ def render_report(summary: dict) -> str:
 
 
 @router.get("/assemblies/{assembly_id}/summary", summary="Figures counted from events")
-async def summary(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> dict:
+async def summary(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                  who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR))) -> dict:
     async with rt.transaction() as tx:
         return await h.summary(tx, assembly_id)
 
 
 @router.get("/assemblies/{assembly_id}/report", response_class=HTMLResponse, summary="The handover report (live)")
-async def report(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> HTMLResponse:
+async def report(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                  who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR))) -> HTMLResponse:
     async with rt.transaction() as tx:
         return HTMLResponse(render_report(await h.summary(tx, assembly_id)))
 
 
 @router.post("/assemblies/{assembly_id}/report/publish", status_code=201, summary="Freeze and publish the report")
-async def publish(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> dict:
+async def publish(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                  who: Principal = Depends(allow(ORGANISER))) -> dict:
     async with rt.transaction() as tx:
         html = render_report(await h.summary(tx, assembly_id))
         return await h.publish(tx, assembly_id, html)

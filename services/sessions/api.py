@@ -12,9 +12,11 @@ from pydantic import BaseModel, Field
 
 from services.sessions import handlers as h
 from services.sessions import models as m
+from shared.auth import AUDITOR, FACILITATOR, MEMBER, ORGANISER, Principal, allow, scope_from
 from shared.runtime import Runtime, get_runtime
 
 router = APIRouter(tags=["sessions"])
+session_scope = scope_from(m.sessions, "session_id", "session")
 
 
 class SessionIn(BaseModel):
@@ -46,21 +48,24 @@ class HeldOut(BaseModel):
 
 
 @router.get("/assemblies/{assembly_id}/roster", summary="Active panel members (pseudonymous ids)")
-async def roster(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> dict:
+async def roster(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+        who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR))) -> dict:
     async with rt.transaction() as tx:
         members = sorted(str(x) for x in await h.active_roster(tx, assembly_id))
     return {"assembly_id": assembly_id, "members": members}
 
 
 @router.post("/assemblies/{assembly_id}/sessions", status_code=201, response_model=SessionOut)
-async def schedule(assembly_id: uuid.UUID, body: SessionIn, rt: Runtime = Depends(get_runtime)) -> SessionOut:
+async def schedule(assembly_id: uuid.UUID, body: SessionIn, rt: Runtime = Depends(get_runtime),
+        who: Principal = Depends(allow(ORGANISER))) -> SessionOut:
     async with rt.transaction() as tx:
         sid = await h.schedule(tx, assembly_id, **body.model_dump())
     return SessionOut(id=sid, **body.model_dump())
 
 
 @router.get("/assemblies/{assembly_id}/sessions", response_model=list[SessionOut])
-async def list_sessions(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> list[SessionOut]:
+async def list_sessions(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+        who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR, MEMBER))) -> list[SessionOut]:
     async with rt.transaction() as tx:
         rows = (await tx.session.execute(
             sa.select(m.sessions).where(m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at))).all()
@@ -69,13 +74,15 @@ async def list_sessions(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtim
 
 
 @router.post("/sessions/{session_id}/attendance", summary="Record attendance (check-in) for members")
-async def attendance(session_id: uuid.UUID, body: AttendanceIn, rt: Runtime = Depends(get_runtime)) -> dict:
+async def attendance(session_id: uuid.UUID, body: AttendanceIn, rt: Runtime = Depends(get_runtime),
+                     who: Principal = Depends(allow(ORGANISER, FACILITATOR, scope=session_scope))) -> dict:
     async with rt.transaction() as tx:
         n = await h.record_attendance(tx, session_id, [(r.member_id, r.present) for r in body.records])
     return {"recorded": n}
 
 
 @router.post("/sessions/{session_id}/held", response_model=HeldOut, summary="Close attendance: the session was held")
-async def held(session_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> HeldOut:
+async def held(session_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+               who: Principal = Depends(allow(ORGANISER, FACILITATOR, scope=session_scope))) -> HeldOut:
     async with rt.transaction() as tx:
         return HeldOut(**await h.hold(tx, session_id))

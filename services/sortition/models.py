@@ -1,4 +1,5 @@
-"""Sortition's tables (schema `sortition`): the pseudonymous pool and the panels drawn from it."""
+"""Sortition's tables (schema `sortition`): the pseudonymous pool, its frozen snapshot, the seed
+contributions, the draw jobs, the panels drawn from the pool and the replacements."""
 
 from __future__ import annotations
 
@@ -28,15 +29,91 @@ pool = sa.Table(
     sa.Column("withdrawn", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
+# The pool as it was frozen for the draw: the exact engine input (pseudonymous ids, answers,
+# household labels), the draw's fixed parameters, and the hashes published in pool-frozen.
+freezes = sa.Table(
+    "freezes",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("pool_hash", sa.Text, nullable=False),
+    sa.Column("quotas_hash", sa.Text, nullable=False),
+    sa.Column("pool_size", sa.Integer, nullable=False),
+    sa.Column("panel_size", sa.Integer, nullable=False),
+    sa.Column("algorithm", sa.Text, nullable=False),
+    sa.Column("engine", sa.Text, nullable=False),
+    sa.Column("lottery_size", sa.Integer, nullable=False),
+    sa.Column("reserves", sa.Integer, nullable=False),
+    sa.Column("beacon", sa.Text),  # the beacon (source and round) whose value enters the seed
+    sa.Column("people", JSONB, nullable=False),  # [{"id", "features", "household"}] in pool order
+    sa.Column("quotas", JSONB, nullable=False),  # [{"category", "value", "min", "max"}]
+    sa.Column("frozen_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+)
+
+seed_contributions = sa.Table(
+    "seed_contributions",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("commitment", sa.Text, nullable=False),
+    sa.Column("value", sa.Text),  # revealed after the freeze
+    sa.Column("committed_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.Column("revealed_at", sa.DateTime(timezone=True)),
+)
+
+# Background jobs (draws and replacements): the state lives here, so a job outlives the process
+# that ran it. A worker claims a pending job (or a running one whose heartbeat went stale) with
+# FOR UPDATE SKIP LOCKED; at most one job per assembly is pending or running.
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("kind", sa.Text, nullable=False),  # draw | replacement
+    sa.Column("status", sa.Text, nullable=False),  # pending | running | succeeded | failed
+    sa.Column("params", JSONB, nullable=False),
+    sa.Column("progress", sa.Float, nullable=False, server_default=sa.text("0")),
+    sa.Column("message", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("worker", sa.Text),
+    sa.Column("result", JSONB),
+    sa.Column("requested_by", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("heartbeat_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Index("ux_jobs_one_active_per_assembly", "assembly_id", unique=True,
+             postgresql_where=sa.text("status IN ('pending', 'running')")),
+    sa.Index("ix_jobs_claimable", "created_at", postgresql_where=sa.text("status IN ('pending', 'running')")),
+)
+
 panels = sa.Table(
     "panels",
     metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
     sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, unique=True),
     sa.Column("algorithm", sa.Text, nullable=False),
-    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("seed", sa.Text, nullable=False),  # hex seed of the verifiable draw
     sa.Column("pool_size", sa.Integer, nullable=False),
-    sa.Column("members", JSONB, nullable=False),
-    sa.Column("reserves", JSONB, nullable=False),
+    sa.Column("members", JSONB, nullable=False),  # the panel now (after replacements)
+    sa.Column("reserves", JSONB, nullable=False),  # the ordered reserve list not yet used
+    sa.Column("min_probability", sa.Float),
+    sa.Column("transcript", JSONB),  # the published transcript of the draw
+    sa.Column("transcript_hash", sa.Text),
+    sa.Column("fairness", JSONB),  # the fairness report
+    sa.Column("job_id", UUID(as_uuid=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+)
+
+replacements = sa.Table(
+    "replacements",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("panel_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("job_id", UUID(as_uuid=True)),
+    sa.Column("dropped", JSONB, nullable=False),
+    sa.Column("added", JSONB, nullable=False),
+    sa.Column("record", JSONB, nullable=False),  # seed, lottery index and size, candidates, probabilities
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
 )

@@ -1,15 +1,21 @@
-"""Voting's tables (schema `voting`). Who voted (participation) and what was voted (votes) are
-kept in separate tables with no link between them."""
+"""Voting's tables (schema `voting`).
+
+Who received a token (`issued`: member and ballot, no time, never the token) and what was voted
+(`entries`: the bulletin board, no member ids, no times) are kept apart with no link between
+them. Check-ins come from sessions' attendance events; the electorate from sortition's panel.
+"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from shared.audit import audit_table
 from shared.db import delivery_tables
 
 metadata = sa.MetaData(schema="voting")
 outbox, inbox = delivery_tables(metadata)
+audit = audit_table(metadata)
 
 eligible = sa.Table(
     "eligible",
@@ -19,40 +25,92 @@ eligible = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
+# From sessions.attendance-recorded.v1: present at a session = checked in there.
+checkins = sa.Table(
+    "checkins",
+    metadata,
+    sa.Column("session_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("member_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("present", sa.Boolean, nullable=False),
+)
+
 ballots = sa.Table(
     "ballots",
     metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
     sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
     sa.Column("title", sa.Text, nullable=False),
-    sa.Column("threshold", sa.Float, nullable=False),
-    sa.Column("eligible", sa.Integer, nullable=False),
-    sa.Column("opened_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    # The domain definition (Ballot.to_dict) without closed_at; what the board publishes.
+    sa.Column("definition", JSONB, nullable=False),
+    sa.Column("session_id", UUID(as_uuid=True)),  # check-in session (None: any session of the assembly)
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.Column("closed_at", sa.DateTime(timezone=True)),
-    sa.Column("results", JSONB),
+    sa.Column("token_key_pem", sa.Text, nullable=False),  # public (SPKI PEM)
+    sa.Column("token_key_id", sa.Text, nullable=False),
+    sa.Column("secret_key_pem", sa.Text, nullable=False),  # PKCS#8, encrypted with a key derived from the secret
+    sa.Column("result", JSONB),  # BallotResult.to_dict() once closed and tallied
 )
 
-questions = sa.Table(
-    "questions",
+# The issuer's record: who received a token (online) or a ballot sheet (paper/postal) for which
+# ballot. One row per member and ballot, whatever the channel: one member, one vote.
+issued = sa.Table(
+    "issued",
     metadata,
-    sa.Column("id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("ballot_id", UUID(as_uuid=True), sa.ForeignKey("ballots.id"), nullable=False, index=True),
-    sa.Column("position", sa.Integer, nullable=False),
-    sa.Column("recommendation", sa.Text, nullable=False),
-)
-
-participation = sa.Table(
-    "participation",
-    metadata,
-    sa.Column("question_id", UUID(as_uuid=True), sa.ForeignKey("questions.id"), primary_key=True),
+    sa.Column("ballot_id", UUID(as_uuid=True), sa.ForeignKey("ballots.id"), primary_key=True),
     sa.Column("member_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),  # online | paper | postal
 )
 
-votes = sa.Table(
-    "votes",
+# One bulletin board per assembly; the row is the head of its hash chain and the lock that
+# serialises appends.
+boards = sa.Table(
+    "boards",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("board_id", sa.Text, nullable=False),
+    sa.Column("head_position", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("head_hash", sa.Text, nullable=False),
+    sa.Column("last_checkpoint", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+entries = sa.Table(
+    "entries",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("position", sa.BigInteger, primary_key=True),
+    sa.Column("ballot_id", UUID(as_uuid=True), sa.ForeignKey("ballots.id"), nullable=False, index=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("token_hash", sa.Text, unique=True),  # a token is used once, ever
+    sa.Column("sheet_id", sa.Text),
+    sa.Column("hash", sa.Text, nullable=False),
+    sa.Column("entry", JSONB, nullable=False),  # the board entry exactly as hashed
+    sa.UniqueConstraint("ballot_id", "sheet_id", name="uq_entries_sheet"),
+)
+
+checkpoints = sa.Table(
+    "checkpoints",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("body", JSONB, nullable=False),  # board_id, position, head_hash, at, signature
+)
+
+official_entries = sa.Table(
+    "official_entries",
     metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
     sa.Column("ballot_id", UUID(as_uuid=True), sa.ForeignKey("ballots.id"), nullable=False, index=True),
-    sa.Column("question_id", UUID(as_uuid=True), sa.ForeignKey("questions.id"), nullable=False),
-    sa.Column("choice", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # paper | postal
+    sa.Column("sheet_id", sa.Text, nullable=False),
+    sa.Column("choices", JSONB, nullable=False),
+    sa.Column("choices_digest", sa.Text, nullable=False),
+    sa.Column("entered_by", sa.Text, nullable=False),
+    sa.Column("entered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.Text, nullable=False),  # pending | confirmed | rejected
+    sa.Column("decided_by", sa.Text),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Column("reason", sa.Text),
+    sa.Column("position", sa.BigInteger),  # on the board, once confirmed
 )

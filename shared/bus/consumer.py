@@ -41,8 +41,9 @@ class PoisonMessage(Exception):
 class Consumer:
     def __init__(self, service: str, sessionmaker: async_sessionmaker, outbox: sa.Table, inbox: sa.Table,
                  handlers: dict[str, Handler], consumer: AIOKafkaConsumer, dlq_producer: AIOKafkaProducer,
-                 *, max_attempts: int = 3, transient_backoff: float = 1.0) -> None:
+                 *, max_attempts: int = 3, transient_backoff: float = 1.0, audit: sa.Table | None = None) -> None:
         self.service = service
+        self.audit = audit
         self.sessionmaker = sessionmaker
         self.outbox = outbox
         self.inbox = inbox
@@ -84,7 +85,7 @@ class Consumer:
             ).first()
             if inserted is None:
                 return False
-            await self.handlers[topic](Tx(session=session, outbox=self.outbox), env, payload)
+            await self.handlers[topic](Tx(session=session, outbox=self.outbox, audit_table=self.audit), env, payload)
         faults.hit("consumer.after_effect")
         return True
 

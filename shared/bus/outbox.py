@@ -12,6 +12,8 @@ import structlog
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.audit import append
+from shared.auth.principal import current_principal
 from shared.events.envelope import Envelope, new_event
 
 
@@ -21,7 +23,19 @@ class Tx:
 
     session: AsyncSession
     outbox: sa.Table
+    audit_table: sa.Table | None = None
     emitted: list[Envelope] = field(default_factory=list)
+
+    async def audit(self, action: str, assembly_id: uuid.UUID, *, object_id=None, details: dict | None = None) -> dict:
+        """Add a state change of consequence to the assembly's audit trail, in this transaction.
+        The actor is the request's principal (or `system` for event handlers). No personal data."""
+        if self.audit_table is None:
+            raise RuntimeError("this transaction has no audit table (ServiceSpec.audit)")
+        principal = current_principal.get()
+        ctx = structlog.contextvars.get_contextvars()
+        return await append(self.session, self.audit_table, assembly_id=assembly_id,
+                            actor=principal.actor if principal else "system", action=action, object_id=object_id,
+                            details=details, correlation_id=ctx.get("correlation_id"))
 
     async def emit(self, payload: BaseModel, *, subject: uuid.UUID, region: str | None = None) -> Envelope:
         ctx = structlog.contextvars.get_contextvars()
@@ -36,6 +50,7 @@ class Tx:
 
 
 @asynccontextmanager
-async def transaction(sessionmaker: async_sessionmaker, outbox: sa.Table) -> AsyncIterator[Tx]:
+async def transaction(sessionmaker: async_sessionmaker, outbox: sa.Table,
+                      audit: sa.Table | None = None) -> AsyncIterator[Tx]:
     async with sessionmaker() as session, session.begin():
-        yield Tx(session=session, outbox=outbox)
+        yield Tx(session=session, outbox=outbox, audit_table=audit)
