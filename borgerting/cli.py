@@ -19,6 +19,7 @@ _SUBAPPS = [
     ("voting", "services.voting.cli", "Secret, verifiable ballots: verify a board export."),
     ("dlq", "shared.dlq_cli", "Dead letters: replay them after the cause is fixed."),
     ("audit", "shared.audit_cli", "Audit trails: verify an export."),
+    ("auth", "shared.auth.cli", "Development token issuer (laptops, tests, demo; never production)."),
 ]
 
 for _name, _module, _help in _SUBAPPS:

@@ -7,6 +7,7 @@ Used by `make demo` and by the end-to-end tests. Service logs go to <state>/logs
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from shared.auth.dev_issuer import DevIssuer
 from shared.devstack import DevStack, free_port
 from shared.migrations import upgrade
 
@@ -30,8 +32,10 @@ class Cluster:
     extra_env: dict[str, str] = field(default_factory=dict)
     stack_env: dict[str, str] | None = None  # an already running stack (tests); else one is started
     stack: DevStack | None = None
+    issuer: DevIssuer | None = None  # the development token issuer the services trust; else one is started
     env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
 
     def start(self, progress=lambda msg: None) -> dict[str, str]:
@@ -43,7 +47,16 @@ class Cluster:
             stack_env = self.stack.start()
         else:
             stack_env = self.stack_env
-        self.env = {**os.environ, **stack_env, "BORGERTING_LOG_JSON": "true", **self.extra_env}
+        if self.issuer is None:
+            self.issuer = DevIssuer(self.state_dir / "dev-issuer.pem").serve_in_thread()
+            self._own_issuer = True
+        # Services trust the development issuer (staff tokens) and recruitment's members' issuer.
+        self.ports = {name: free_port() for name in SERVICES}
+        member_issuer = os.environ.get("BORGERTING_AUTH_MEMBER_ISSUER", "urn:borgerting:members")
+        issuers = {self.issuer.issuer: self.issuer.jwks_url,
+                   member_issuer: f"http://127.0.0.1:{self.ports['recruitment']}/.well-known/jwks.json"}
+        self.env = {**os.environ, **stack_env, "BORGERTING_LOG_JSON": "true", "BORGERTING_AUTH_DEV_ISSUER": "true",
+                    "BORGERTING_AUTH_ISSUERS": json.dumps(issuers), **self.extra_env}
         try:
             progress("migrating the five schemas")
             self.migrate()
@@ -63,7 +76,8 @@ class Cluster:
             upgrade(spec.migrations_dir, self.env["DATABASE_URL"])
 
     def start_service(self, name: str, env: dict[str, str] | None = None, role: str = "all") -> str:
-        port = free_port()
+        port = self.ports.get(name) or free_port()  # a restarted service keeps its address
+        self.ports[name] = port
         log = open(self.state_dir / "logs" / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}.app", role],
@@ -113,6 +127,8 @@ class Cluster:
             self.stop_service(name)
         if self.stack is not None:
             self.stack.stop()
+        if getattr(self, "_own_issuer", False) and self.issuer is not None:
+            self.issuer.stop()
 
     def __enter__(self) -> "Cluster":
         self.start()

@@ -23,9 +23,21 @@ from rich.table import Table
 
 from borgerting.cluster import Cluster
 from borgerting.scenario import Params, run
+from shared.audit import verify as verify_audit
 
 CHECKED = ("invitations_sent", "registrations", "panel_size", "sessions_held", "votes_cast", "recommendations_passed")
 console = Console(stderr=True)
+
+
+def export_audit_trails(urls: dict[str, str], assembly_id: str, auditor: dict, folder: Path) -> dict:
+    """An auditor exports every service's audit trail of the assembly; each is verified."""
+    folder.mkdir(parents=True, exist_ok=True)
+    result = {}
+    for service, url in urls.items():
+        doc = httpx.get(f"{url}/assemblies/{assembly_id}/audit", headers=auditor, timeout=30).json()
+        (folder / f"{service}.json").write_text(json.dumps(doc, indent=1) + "\n")
+        result[service] = (len(doc.get("entries", [])), verify_audit(doc))
+    return result
 
 
 def main(
@@ -61,9 +73,14 @@ def main(
         try:
             params = Params(seed=seed, invitations=invitations, register_size=max(3 * invitations, 1000),
                             panel_size=panel_size)
-            assembly_id, tally = asyncio.run(run(urls, params, progress))
-            summary = httpx.get(f"{urls['reporting']}/assemblies/{assembly_id}/summary", timeout=30).json()
-            report = httpx.get(f"{urls['reporting']}/assemblies/{assembly_id}/report", timeout=30).text
+            assembly_id, tally = asyncio.run(run(urls, params, progress, cluster.issuer))
+            organiser = cluster.issuer.headers("organiser", assembly_id)
+            summary = httpx.get(f"{urls['reporting']}/assemblies/{assembly_id}/summary", headers=organiser,
+                                timeout=30).json()
+            report = httpx.get(f"{urls['reporting']}/assemblies/{assembly_id}/report", headers=organiser,
+                               timeout=30).text
+            audits = export_audit_trails(urls, assembly_id, cluster.issuer.headers("auditor", assembly_id),
+                                         out / "audit")
         except Exception as exc:
             cluster.stop()
             console.print(f"[red]demo failed: {exc}\nservice logs: {state}/logs/")
@@ -89,7 +106,12 @@ def main(
     console.print(table)
     console.print(f"steps (s): {tally.seconds}; total {time.monotonic() - started:.1f} s")
     console.print("memory at rest (RSS, MiB): " + ", ".join(f"{k} {v}" for k, v in memory.items()))
-    console.print(f"wrote {out / 'summary.json'} and {out / 'report.html'}")
+    for service, (entries, problems) in audits.items():
+        mismatches += bool(problems)
+        console.print(f"audit trail of {service}: {entries} entries, "
+                      + (f"[red]FAILS: {problems[0]}" if problems else "verifies"))
+    console.print(f"wrote {out / 'summary.json'}, {out / 'report.html'} and {out / 'audit'}/*.json "
+                  "(check one with `borgerting audit verify FILE`)")
     if keep:
         lines = [f"  {name:<12} {url}   (API docs: {url}/docs)" for name, url in urls.items()]
         lines.append(f"  report       {urls['reporting']}/assemblies/{assembly_id}/report")

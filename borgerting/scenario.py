@@ -134,8 +134,10 @@ def _ok(resp: httpx.Response, *expected: int) -> dict:
     return resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
 
 
-async def run(urls: dict[str, str], params: Params, progress) -> tuple[str, Tally]:
-    """Drive one assembly; returns its id and what the driver did. `progress(step, done, total)`."""
+async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str, Tally]:
+    """Drive one assembly; returns its id and what the driver did. `progress(step, done, total)`.
+    `auth.headers(role, assembly_id)` gives staff tokens (the development issuer); members log in
+    with the codes of their selection letters, like real members."""
     rng = random.Random(params.seed)
     t = Tally()
     limits = httpx.Limits(max_connections=params.concurrency * 2)
@@ -150,21 +152,24 @@ async def run(urls: dict[str, str], params: Params, progress) -> tuple[str, Tall
 
         step("recruitment")
         progress("create assembly", 0, 1)
-        a = _ok(await http.post(f"{rec}/assemblies", json={
+        a = _ok(await http.post(f"{rec}/assemblies", headers=auth.headers("operator"), json={
             "name": "Borgerting om klimaet 2027", "panel_size": params.panel_size,
             "regions": [{"code": c, "name": n, "population": p} for c, n, p in REGIONS],
             "strata": quotas(params.panel_size)}))
         aid = a["id"]
+        # The organiser runs the assembly; the registrar handles the letters (personal data).
+        http.headers.update(auth.headers("organiser", aid))
+        registrar = auth.headers("registrar", aid)
         progress("create assembly", 1, 1)
 
         progress("import register extract", 0, 1)
         csv_text, truth = register_extract(rng, params.register_size)
         _ok(await http.post(f"{rec}/assemblies/{aid}/register-extract", content=csv_text.encode(),
-                            headers={"content-type": "text/csv"}))
+                            headers={"content-type": "text/csv", **registrar}))
         progress("import register extract", 1, 1)
 
         progress("send invitations", 0, 1)
-        inv = _ok(await http.post(f"{rec}/assemblies/{aid}/invitation-batches",
+        inv = _ok(await http.post(f"{rec}/assemblies/{aid}/invitation-batches", headers=registrar,
                                   json={"count": params.invitations, "seed": params.seed}))
         t.invitations_sent = inv["count"]
         progress("send invitations", 1, 1)
@@ -213,6 +218,30 @@ async def run(urls: dict[str, str], params: Params, progress) -> tuple[str, Tall
         t.panel_size = len(members)
         progress("draw the panel", 1, 1)
         done("sortition")
+
+        step("selection letters")
+        # Recruitment learns the panel from sortition's event and prints a login code for each
+        # member; each member exchanges their code for a member token.
+        letters: list[dict] = []
+
+        async def all_letters():
+            r = _ok(await http.post(f"{rec}/assemblies/{aid}/member-letters", headers=registrar), 201)
+            letters.extend(r["letters"])
+            return len(letters) >= len(members)
+        progress("selection letters", 0, 1)
+        await _retry_until(all_letters, "recruitment to receive the panel")
+        progress("selection letters", 1, 1)
+        member_auth: dict[str, dict[str, str]] = {}
+
+        async def login(letter):
+            async with sem:
+                tok = _ok(await http.post(f"{rec}/member-login", json={"code": letter["code"]}))
+                member_auth[tok["member_id"]] = {"authorization": f"Bearer {tok['access_token']}"}
+                progress("member logins", len(member_auth), len(letters))
+
+        await asyncio.gather(*(login(x) for x in letters))
+        assert set(member_auth) == set(members), "every member logs in as themselves"
+        done("selection letters")
 
         step("sessions")
 

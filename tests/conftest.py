@@ -57,3 +57,28 @@ def stack_env():
 def auth(stack_env):
     """The development issuer every service of the test run trusts: `auth.headers(role, assembly_id)`."""
     return _RUN["issuer"]
+
+
+class Staff:
+    """httpx auth for tests that act as staff with several roles: each request carries a fresh
+    development token granting `roles` in the assembly named in its path, or in every assembly
+    registered with `know(...)` (for routes on objects like /sessions/{id})."""
+
+    def __init__(self, issuer, *roles: str) -> None:
+        self.issuer, self.roles, self.known = issuer, roles, set()
+
+    def know(self, assembly_id) -> None:
+        self.known.add(str(assembly_id))
+
+    def auth_flow(self, request):
+        import re
+
+        m = re.search(r"/assemblies/([0-9a-f-]{36})", request.url.path)
+        assemblies = {m.group(1)} if m else self.known
+        grants = [r for r in self.roles if r == "operator"]
+        grants += [f"{r}:{a}" for a in assemblies for r in self.roles if r != "operator"]
+        request.headers["authorization"] = f"Bearer {self.issuer.token('operator', grants=grants)}"
+        yield request
+
+
+STAFF_ROLES = ("operator", "organiser", "registrar", "facilitator")

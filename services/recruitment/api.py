@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 
 from services.recruitment import handlers as h
 from services.recruitment.domain.answers import questionnaire
-from shared.auth import AUDITOR, FACILITATOR, OPERATOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
+from shared.auth import AUDITOR, FACILITATOR, MEMBER, OPERATOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
+from shared.auth.keys import member_jwks, mint_member_token
 from shared.errors import ApiError, invalid
 from shared.runtime import Runtime, get_runtime
 
@@ -88,7 +89,9 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def _register(rt: Runtime, request: Request, body: RegistrationIn) -> None:
+async def limit_public(rt: Runtime, request: Request, code: str, *, per_code: int) -> str:
+    """Rate limits of the flows whose credential is a code from a letter: per address, globally,
+    per address for refused codes, and per code. Returns the client address."""
     s = rt.settings
     ip, window = client_ip(request), s.register_window_seconds
     await rt.limiter.hit("registration", "global", limit=s.register_limit_global, window=window)
@@ -96,14 +99,24 @@ async def _register(rt: Runtime, request: Request, body: RegistrationIn) -> None
     if await rt.limiter.peek("failed_code", ip) >= s.register_failures_per_ip:
         raise ApiError(429, f"too many unknown or used codes from this address; try again in {window} s",
                        headers={"Retry-After": str(window)})
-    await rt.limiter.hit("code", body.code.upper().replace("-", "").replace(" ", ""),
-                         limit=s.register_attempts_per_code, window=window * 60)
+    await rt.limiter.hit("code", code.upper().replace("-", "").replace(" ", ""), limit=per_code, window=window * 60)
+    return ip
+
+
+async def count_refusal(rt: Runtime, ip: str) -> None:
+    s = rt.settings
+    await rt.limiter.hit("failed_code", ip, limit=s.register_failures_per_ip + 1_000_000, window=s.register_window_seconds)
+
+
+async def _register(rt: Runtime, request: Request, body: RegistrationIn) -> None:
+    s = rt.settings
+    ip = await limit_public(rt, request, body.code, per_code=s.register_attempts_per_code)
     try:
         async with rt.transaction() as tx:
             await h.register(tx, code=body.code, consent=body.consent, answers=body.answers, contact=body.contact,
                              secret=s.secret_key)
     except h.CodeRefused:
-        await rt.limiter.hit("failed_code", ip, limit=s.register_failures_per_ip + 1_000_000, window=window)
+        await count_refusal(rt, ip)
         raise
 
 
@@ -174,13 +187,13 @@ class WithdrawalIn(BaseModel):
              summary="Withdraw a registration with the code from the letter (public, rate-limited)")
 async def withdraw(body: WithdrawalIn, request: Request, rt: Runtime = Depends(get_runtime),
         who: Principal = Depends(allow(PUBLIC))) -> RegistrationOut:
-    s = rt.settings
-    ip, window = client_ip(request), s.register_window_seconds
-    await rt.limiter.hit("registration", ip, limit=s.register_limit_per_ip, window=window)
-    await rt.limiter.hit("code", body.code.upper().replace("-", "").replace(" ", ""),
-                         limit=s.register_attempts_per_code, window=window * 60)
-    async with rt.transaction() as tx:
-        await h.withdraw(tx, code=body.code)
+    ip = await limit_public(rt, request, body.code, per_code=rt.settings.register_attempts_per_code)
+    try:
+        async with rt.transaction() as tx:
+            await h.withdraw(tx, code=body.code)
+    except h.CodeRefused:
+        await count_refusal(rt, ip)
+        raise
     return RegistrationOut(status="withdrawn", message="You have left the pool; your answers are deleted.")
 
 
@@ -206,3 +219,104 @@ async def register_form(request: Request, code: str = Form(...), consent: bool =
         return templates.TemplateResponse(request, "register_done.html", {"ok": False, "message": exc.message},
                                           status_code=exc.status)
     return templates.TemplateResponse(request, "register_done.html", {"ok": True, "message": ""}, status_code=201)
+
+
+# ---- panel members ---------------------------------------------------------------------------
+
+
+class MemberLetter(BaseModel):
+    member_id: uuid.UUID
+    name: str
+    address: str
+    contact: str | None
+    region: str
+    code: str
+
+
+class MemberLettersOut(BaseModel):
+    count: int
+    letters: list[MemberLetter] = Field(description="For the mail merge: each login code is shown here once only")
+
+
+class MemberLoginIn(BaseModel):
+    code: str = Field(min_length=1, max_length=64, description="The login code from the selection letter")
+
+
+class MemberTokenOut(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    assembly_id: uuid.UUID
+    member_id: uuid.UUID
+
+
+@router.post("/assemblies/{assembly_id}/member-letters", status_code=201, response_model=MemberLettersOut,
+             tags=["members"], summary="Login codes for panel members who have none yet (selection letters)")
+async def member_letters(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                         who: Principal = Depends(allow(REGISTRAR))) -> MemberLettersOut:
+    async with rt.transaction() as tx:
+        letters = await h.issue_member_letters(tx, assembly_id)
+    return MemberLettersOut(count=len(letters), letters=letters)
+
+
+@router.post("/member-login", response_model=MemberTokenOut, tags=["public", "members"],
+             summary="A panel member exchanges the login code from their letter for a member token (rate-limited)")
+async def member_login(body: MemberLoginIn, request: Request, rt: Runtime = Depends(get_runtime),
+                       who: Principal = Depends(allow(PUBLIC))) -> MemberTokenOut:
+    s = rt.settings
+    ip = await limit_public(rt, request, body.code, per_code=s.member_login_attempts_per_code)
+    try:
+        async with rt.transaction() as tx:
+            assembly_id, member_id = await h.member_login(tx, code=body.code)
+    except h.CodeRefused:
+        await count_refusal(rt, ip)
+        raise
+    token = mint_member_token(s.secret_key, issuer=s.auth_member_issuer, audience=s.auth_audience,
+                              assembly_id=assembly_id, member_id=member_id, minutes=s.member_token_minutes)
+    return MemberTokenOut(access_token=token, expires_in=s.member_token_minutes * 60, assembly_id=assembly_id,
+                          member_id=member_id)
+
+
+@router.get("/.well-known/jwks.json", tags=["public", "members"], summary="Public keys of the members' token issuer")
+async def member_jwks_endpoint(rt: Runtime = Depends(get_runtime), who: Principal = Depends(allow(PUBLIC))) -> dict:
+    return member_jwks(rt.settings.secret_key)
+
+
+# ---- registrations: what leaves depends on the role -------------------------------------------
+
+
+class RegistrationPseudonymous(BaseModel):
+    """For organisers and auditors: no personal data."""
+
+    respondent_id: uuid.UUID
+    region: str
+    features: dict[str, str]
+    withdrawn: bool
+
+
+class RegistrationFull(RegistrationPseudonymous):
+    """For registrars, who write to people: name, address and contact too."""
+
+    name: str
+    address: str
+    contact: str | None
+
+
+@router.get("/assemblies/{assembly_id}/registrations", tags=["registrations"],
+            response_model=list[RegistrationFull] | list[RegistrationPseudonymous],
+            summary="Registrations: registrars see names and contact details, organisers and auditors do not")
+async def list_registrations(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                             who: Principal = Depends(allow(REGISTRAR, ORGANISER, AUDITOR))) -> list:
+    async with rt.transaction() as tx:
+        rows = await h.registrations(tx, assembly_id)
+    model = RegistrationFull if REGISTRAR in who.roles_in(assembly_id) else RegistrationPseudonymous
+    return [model(respondent_id=r["id"], withdrawn=r["withdrawn_at"] is not None, **r) for r in rows]
+
+
+@router.get("/assemblies/{assembly_id}/members/me", response_model=RegistrationFull, tags=["members"],
+            summary="A member's own registration, as recruitment holds it")
+async def own_registration(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                           who: Principal = Depends(allow(MEMBER))) -> RegistrationFull:
+    async with rt.transaction() as tx:
+        r = await h.own_registration(tx, assembly_id, who.member_id)
+    return RegistrationFull(respondent_id=r["id"], withdrawn=r["withdrawn_at"] is not None, **r)

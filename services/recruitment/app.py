@@ -4,6 +4,8 @@ from pathlib import Path
 
 from services.recruitment import models
 from services.recruitment.api import router
+from services.recruitment.handlers import HANDLERS
+from shared.auth.keys import member_jwks
 from shared.runtime import ServiceSpec, main
 
 SPEC = ServiceSpec(
@@ -14,7 +16,9 @@ SPEC = ServiceSpec(
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
-    handlers={},
+    handlers=HANDLERS,
+    # recruitment signs member tokens itself, so it trusts its own members' issuer without a fetch
+    own_jwks=lambda s: {s.auth_member_issuer: member_jwks(s.secret_key)},
 )
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from services.recruitment.domain.codes import code_hash, new_code, normalise
 from shared.bus.outbox import Tx
 from shared.errors import ApiError, conflict, invalid, not_found
 from shared.events import contracts as ev
+from shared.projections import panel_membership_handlers
 
 REGISTER_COLUMNS = ("person_id", "name", "address", "region")
 
@@ -48,6 +49,7 @@ async def create_assembly(tx: Tx, *, name: str, panel_size: int, regions: list[d
         ev.AssemblyCreatedV1(assembly_id=assembly_id, name=name, panel_size=panel_size, regions=regions, strata=strata),
         subject=assembly_id,
     )
+    await tx.audit("assembly.created", assembly_id, object_id=assembly_id, details={"panel_size": panel_size})
     return assembly_id
 
 
@@ -88,6 +90,7 @@ async def import_register(tx: Tx, assembly_id: uuid.UUID, text: str) -> int:
     for r in rows:
         r["assembly_id"] = assembly_id
     await tx.session.execute(sa.insert(m.register_entries), rows)
+    await tx.audit("register.imported", assembly_id, details={"rows": len(rows)})
     return len(rows)
 
 
@@ -145,6 +148,7 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
         )
     await tx.emit(ev.InvitationsSentV1(assembly_id=assembly_id, batch_id=batch_id, count=len(chosen),
                                        per_region=per_region), subject=assembly_id)
+    await tx.audit("invitations.sent", assembly_id, object_id=batch_id, details={"count": len(chosen), "seed": seed})
     return batch_id, per_region, letters
 
 
@@ -194,6 +198,7 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
         subject=inv.assembly_id,
         region=inv.region,
     )
+    await tx.audit("respondent.registered", inv.assembly_id, object_id=respondent_id)
     return respondent_id
 
 
@@ -218,6 +223,7 @@ async def withdraw(tx: Tx, *, code: str) -> None:
     )
     await tx.emit(ev.RespondentWithdrewV1(assembly_id=resp.assembly_id, respondent_id=resp.id),
                   subject=resp.assembly_id, region=resp.region)
+    await tx.audit("respondent.withdrew", resp.assembly_id, object_id=resp.id)
 
 
 async def stats(tx: Tx, assembly_id: uuid.UUID) -> dict:
@@ -238,3 +244,74 @@ async def stats(tx: Tx, assembly_id: uuid.UUID) -> dict:
         "registrations": sum(reg.values()),
         "per_region": {r: {"invitations": inv.get(r, 0), "registrations": reg.get(r, 0)} for r in sorted(inv)},
     }
+
+
+# ---- panel members: selection letters with login codes, and member login ----------------------
+
+HANDLERS = panel_membership_handlers(m.members)
+
+
+async def issue_member_letters(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
+    """A login code for every active panel member who has none yet (first the panel, later the
+    replacements). The codes are returned once, for the letters, and stored only as hashes."""
+    await load_assembly(tx, assembly_id)
+    rows = (await tx.session.execute(
+        sa.select(m.members.c.member_id, m.register_entries.c.name, m.register_entries.c.address,
+                  m.respondents.c.contact, m.respondents.c.region)
+        .join(m.respondents, m.respondents.c.id == m.members.c.member_id)
+        .join(m.invitations, m.invitations.c.id == m.respondents.c.invitation_id)
+        .join(m.register_entries, m.register_entries.c.id == m.invitations.c.register_entry_id)
+        .outerjoin(m.member_codes, m.member_codes.c.member_id == m.members.c.member_id)
+        .where(m.members.c.assembly_id == assembly_id, m.members.c.active, m.member_codes.c.member_id.is_(None),
+               m.respondents.c.withdrawn_at.is_(None))
+        .order_by(m.register_entries.c.region, m.register_entries.c.name)
+        .with_for_update(of=m.members)
+    )).all()
+    letters = []
+    for r in rows:
+        code = new_code()
+        await tx.session.execute(sa.insert(m.member_codes).values(member_id=r.member_id, assembly_id=assembly_id,
+                                                                  code_hash=code_hash(normalise(code))))
+        letters.append({"member_id": r.member_id, "name": r.name, "address": r.address, "contact": r.contact,
+                        "region": r.region, "code": code})
+    await tx.audit("member-letters.issued", assembly_id, details={"letters": len(letters)})
+    return letters
+
+
+async def member_login(tx: Tx, *, code: str) -> tuple[uuid.UUID, uuid.UUID]:
+    norm = normalise(code)
+    row = None if norm is None else (await tx.session.execute(
+        sa.select(m.member_codes).where(m.member_codes.c.code_hash == code_hash(norm)).with_for_update())).first()
+    if row is None:
+        raise CodeRefused(404, "this login code is not recognised: check it against your selection letter")
+    active = (await tx.session.execute(
+        sa.select(m.members.c.active).where(m.members.c.assembly_id == row.assembly_id,
+                                            m.members.c.member_id == row.member_id))).scalar()
+    if not active:
+        raise ApiError(403, "you are no longer on this assembly's panel, so this code no longer logs in",
+                       code="not_a_member")
+    await tx.session.execute(sa.update(m.member_codes).where(m.member_codes.c.member_id == row.member_id)
+                             .values(last_login_at=datetime.now(timezone.utc)))
+    await tx.audit("member.logged-in", row.assembly_id, object_id=row.member_id)
+    return row.assembly_id, row.member_id
+
+
+async def registrations(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
+    """Everyone who registered, with personal data; the API decides per role what leaves."""
+    await load_assembly(tx, assembly_id)
+    rows = (await tx.session.execute(
+        sa.select(m.respondents.c.id, m.respondents.c.region, m.respondents.c.features, m.respondents.c.contact,
+                  m.respondents.c.consented_at, m.respondents.c.withdrawn_at, m.register_entries.c.name,
+                  m.register_entries.c.address)
+        .join(m.invitations, m.invitations.c.id == m.respondents.c.invitation_id)
+        .join(m.register_entries, m.register_entries.c.id == m.invitations.c.register_entry_id)
+        .where(m.respondents.c.assembly_id == assembly_id).order_by(m.respondents.c.consented_at)
+    )).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def own_registration(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) -> dict:
+    regs = [r for r in await registrations(tx, assembly_id) if r["id"] == member_id]
+    if not regs:
+        raise not_found("registration")
+    return regs[0]

@@ -72,3 +72,24 @@ respondents = sa.Table(
     sa.Column("consented_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("withdrawn_at", sa.DateTime(timezone=True)),
 )
+
+# The panel as sortition drew it (from panel-drawn / replacement-drawn), to send selection letters.
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("member_id", UUID(as_uuid=True), primary_key=True),  # = the respondent's pseudonymous id
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+# A member's login code (printed in the selection letter; stored only as a hash). Exchanged at
+# POST /member-login for a member token.
+member_codes = sa.Table(
+    "member_codes",
+    metadata,
+    sa.Column("member_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("code_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("issued_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.Column("last_login_at", sa.DateTime(timezone=True)),
+)

@@ -199,4 +199,5 @@ async def publish(tx: Tx, assembly_id: uuid.UUID, html: str) -> dict:
     await tx.session.execute(sa.insert(m.reports).values(report_id=report_id, assembly_id=assembly_id,
                                                          sha256=digest, html=html))
     await tx.emit(ev.ReportPublishedV1(assembly_id=assembly_id, report_id=report_id, sha256=digest), subject=assembly_id)
+    await tx.audit("report.published", assembly_id, object_id=report_id, details={"sha256": digest})
     return {"report_id": report_id, "sha256": digest}

@@ -36,6 +36,7 @@ async def schedule(tx: Tx, assembly_id: uuid.UUID, *, title: str, starts_at: dat
     await tx.emit(ev.SessionScheduledV1(assembly_id=assembly_id, session_id=session_id, title=title,
                                         starts_at=starts_at, mode=mode, phase=phase, duration_hours=duration_hours),
                   subject=assembly_id)
+    await tx.audit("session.scheduled", assembly_id, object_id=session_id, details={"phase": phase, "mode": mode})
     return session_id
 
 
@@ -63,6 +64,8 @@ async def record_attendance(tx: Tx, session_id: uuid.UUID, records: list[tuple[u
         )
         await tx.emit(ev.AttendanceRecordedV1(assembly_id=s.assembly_id, session_id=session_id, member_id=member_id,
                                               present=present), subject=s.assembly_id)
+    await tx.audit("attendance.recorded", s.assembly_id, object_id=session_id,
+                   details={"present": sum(p for _, p in records), "absent": sum(not p for _, p in records)})
     return len(records)
 
 
@@ -83,4 +86,5 @@ async def hold(tx: Tx, session_id: uuid.UUID) -> dict:
                              .values(held_at=datetime.now(timezone.utc)))
     await tx.emit(ev.SessionHeldV1(assembly_id=s.assembly_id, session_id=session_id, present=present, absent=absent,
                                    duration_hours=s.duration_hours), subject=s.assembly_id)
+    await tx.audit("session.held", s.assembly_id, object_id=session_id, details={"present": present, "absent": absent})
     return {"session_id": session_id, "present": present, "absent": absent}

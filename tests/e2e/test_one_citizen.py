@@ -25,15 +25,16 @@ def wait_for(fn, what: str, timeout: float = 60):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_one_registration_reaches_every_service(cluster):
+def test_one_registration_reaches_every_service(cluster, staff):
     u = cluster.urls
-    http = httpx.Client(timeout=30)
+    http = httpx.Client(timeout=30, auth=staff)
     a = http.post(f"{u['recruitment']}/assemblies", json={
         "name": "One-citizen assembly", "panel_size": 1,
         "regions": [{"code": "R1", "name": "Region 1", "population": 1000}],
         "strata": [{"category": "gender", "quotas": [{"value": "female", "min": 0, "max": 1},
                                                      {"value": "male", "min": 0, "max": 1}]}]}).json()
     aid = a["id"]
+    staff.know(aid)
     r = http.post(f"{u['recruitment']}/assemblies/{aid}/register-extract",
                   content="person_id,name,address,region\n0101011234,Karen Hansen,Algade 1,R1\n0202025678,Ole Berg,Algade 2,R1\n",
                   headers={"content-type": "text/csv"})

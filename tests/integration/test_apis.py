@@ -11,6 +11,7 @@ import pytest
 
 from borgerting.cluster import SERVICES
 from shared.runtime import build_app
+from tests.conftest import _RUN, STAFF_ROLES, Staff
 
 pytestmark = pytest.mark.integration
 
@@ -22,12 +23,14 @@ REGIONS = [{"code": "N", "name": "North", "population": 300}, {"code": "S", "nam
 EXTRACT = "person_id,name,address,region\n" + "".join(f"{i},P{i},Road {i},{'N' if i % 4 else 'S'}\n" for i in range(40))
 
 
-def client(service: str, settings, role: str = "api", ip: str | None = None) -> httpx.AsyncClient:
-    """An in-process client; each gets its own address unless told, so rate limits do not leak."""
+def client(service: str, settings, role: str = "api", ip: str | None = None, auth=None) -> httpx.AsyncClient:
+    """An in-process client; each gets its own address unless told, so rate limits do not leak.
+    Without `auth` it acts as staff with every staff role (authorisation is tested in test_authz)."""
     ip = ip or f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
     spec = importlib.import_module(f"services.{service}.app").SPEC
     app = build_app(spec, role, settings)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 4321)), base_url="http://test")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 4321)), base_url="http://test",
+                             auth=auth or Staff(_RUN["issuer"], *STAFF_ROLES))
 
 
 def assert_error(resp: httpx.Response, status: int, *fragments: str) -> dict:
@@ -81,7 +84,7 @@ async def test_assembly_input_errors_say_what_to_fix(rec):
     assert_error(await rec.post("/assemblies", content=b"{", headers={"content-type": "application/json"}), 422)
     impossible = {"name": "x", "panel_size": 9, "regions": REGIONS, "strata": STRATA}
     assert_error(await rec.post("/assemblies", json=impossible), 422, "maximums add up to 4, less than the panel size 9")
-    assert_error(await rec.get(f"/assemblies/{uuid.uuid4()}"), 404, "assembly not found")
+    assert_error(await rec.get(f"/assemblies/{uuid.uuid4()}"), 404, "not found")
     assert_error(await rec.get("/assemblies/not-a-uuid"), 422, "assembly_id")
 
 
@@ -160,10 +163,11 @@ async def test_other_services_refuse_bad_input_clearly(settings):
         assert_error(await c.post(f"/assemblies/{nobody}/draws", json={"reserves": -1}), 422, "reserves")
     async with client("sessions", settings) as c:
         assert_error(await c.post(f"/assemblies/{nobody}/sessions", json={"title": "x"}), 422, "starts_at")
-        assert_error(await c.post(f"/sessions/{nobody}/attendance", json={"records": []}), 422, "records")
         assert_error(await c.post(f"/sessions/{nobody}/held"), 404, "session not found")
         r = await c.post(f"/assemblies/{nobody}/sessions", json={"title": "x", "starts_at": "2027-01-01T10:00:00Z"})
         assert r.status_code == 201
+        c.auth.know(nobody)
+        assert_error(await c.post(f"/sessions/{r.json()['id']}/attendance", json={"records": []}), 422, "records")
         assert_error(await c.post(f"/sessions/{r.json()['id']}/held"), 409, "no panel yet")
         assert_error(await c.post(f"/sessions/{r.json()['id']}/attendance",
                                   json={"records": [{"member_id": str(nobody), "present": True}]}), 422,
