@@ -13,6 +13,11 @@ from shared.audit import verify
 app = typer.Typer(no_args_is_help=True)
 
 
+@app.callback()
+def _group() -> None:
+    """Audit trails."""
+
+
 @app.command("verify")
 def verify_cmd(export: Path = typer.Argument(..., exists=True, dir_okay=False,
                                              help="A file saved from GET /assemblies/{id}/audit")) -> None:
