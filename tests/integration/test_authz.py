@@ -1,0 +1,198 @@
+"""The authorisation matrix: EVERY route of every service (read from its OpenAPI document, so a
+new route cannot be forgotten) called by every role, from its own assembly and from another one.
+
+Expected, from the route's declared policy (`x-borgerting-policy`):
+- public routes: anyone gets past authorisation;
+- no token: 401;
+- a role the route allows, in the route's assembly: past authorisation;
+- another role in the route's assembly: 403;
+- any role in ANOTHER assembly: 404, as if the object did not exist (operators too, unless the
+  route is for operators);
+and, independent of what the routes declare: no write is open to auditors, and every write that
+is public is on the list of credential flows below.
+"""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+
+import httpx
+import pytest
+
+from borgerting.cluster import SERVICES
+from shared.auth.policy import api_routes, route_policies
+from shared.runtime import build_app
+
+pytestmark = pytest.mark.integration
+
+SCOPED = ("organiser", "registrar", "facilitator", "member", "auditor")
+# Writes anyone may call: each is protected by the credential in its body (a code from a letter,
+# a blind-signed voting token) and by rate limits.
+PUBLIC_WRITES = {
+    ("recruitment", "POST", "/registrations"),
+    ("recruitment", "POST", "/withdrawals"),
+    ("recruitment", "POST", "/register"),
+    ("recruitment", "POST", "/member-login"),
+    ("voting", "POST", "/ballots/{ballot_id}/votes"),
+    ("voting", "POST", "/ballots/{ballot_id}/cast"),
+    ("voting", "POST", "/votes"),
+}
+
+
+def app_for(service: str, settings):
+    return build_app(importlib.import_module(f"services.{service}.app").SPEC, "api", settings)
+
+
+async def call(app, method: str, path: str, token: str | None) -> httpx.Response:
+    ip = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 1)), base_url="http://t") as c:
+        return await c.request(method, path, headers=headers, json={} if method in ("POST", "PUT", "PATCH") else None)
+
+
+# ---- objects to put in the paths: one per path parameter, in a given assembly ---------------
+
+
+async def make_session(settings, auth, aid) -> str:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_for("sessions", settings)),
+                                 base_url="http://t") as c:
+        r = await c.post(f"/assemblies/{aid}/sessions", headers=auth.headers("organiser", aid),
+                         json={"title": "Matrix", "starts_at": "2027-01-01T10:00:00Z"})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+OBJECTS = {"session_id": make_session}
+
+
+def verdict(resp: httpx.Response, path: str) -> str:
+    if resp.status_code == 401:
+        return "401"
+    if resp.status_code == 403 and resp.json()["error"]["code"] == "forbidden":
+        return "403"
+    if resp.status_code == 404 and resp.json()["error"]["message"] == f"{path} not found":
+        return "404"
+    return "pass"
+
+
+def expected(roles: list[str], who: str, own: bool, scoped: bool) -> str:
+    if "public" in roles:
+        return "pass"
+    if who == "anonymous":
+        return "401"
+    if who == "operator" and "operator" in roles:
+        return "pass"
+    if not scoped:
+        return "403"
+    if who == "operator" or not own:
+        return "404"
+    return "pass" if who in roles else "403"
+
+
+def principals(auth, own: uuid.UUID, other: uuid.UUID):
+    yield "anonymous", None, True
+    yield "operator", auth.token("operator"), True
+    for role in SCOPED:
+        kw = {"member_id": uuid.uuid4()} if role == "member" else {}
+        yield role, auth.token(role, own, **kw), True
+        yield role, auth.token(role, other, **kw), False
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_every_route_allows_exactly_its_declared_roles(settings, auth, service):
+    app = app_for(service, settings)
+    doc = app.openapi()
+    own, other = uuid.uuid4(), uuid.uuid4()
+    objects: dict[str, str] = {}
+    mismatches, checked = [], 0
+    for path, ops in doc["paths"].items():
+        params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
+        concrete = path
+        for p in params:
+            if p == "assembly_id":
+                value = str(own)
+            else:
+                assert p in OBJECTS, f"{service} {path}: the matrix cannot make a {p}; add a maker to OBJECTS"
+                if p not in objects:
+                    objects[p] = await OBJECTS[p](settings, auth, own)
+                value = objects[p]
+            concrete = concrete.replace("{" + p + "}", value)
+        for method, op in ops.items():
+            policy = op.get("x-borgerting-policy")
+            assert policy, f"{service} {method.upper()} {path} has no declared policy in its OpenAPI document"
+            roles = policy["roles"]
+            scoped = policy["scope"] != "none"
+            for who, token, own_assembly in principals(auth, own, other):
+                resp = await call(app, method.upper(), concrete, token)
+                got = verdict(resp, concrete)
+                want = expected(roles, who, own_assembly, scoped)
+                checked += 1
+                if got != want:
+                    mismatches.append(f"{method.upper()} {path} as {who} ({'own' if own_assembly else 'other'} "
+                                      f"assembly): expected {want}, got {resp.status_code} {resp.text[:150]}")
+    assert checked > 20
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_write_is_open_to_auditors_or_the_public_unless_listed(settings, service):
+    app = app_for(service, settings)
+    for route in api_routes(app.routes):
+        (policy,) = route_policies(route)
+        for method in route.methods - {"GET", "HEAD", "OPTIONS"}:
+            assert "auditor" not in policy.roles, f"{method} {route.path} lets auditors write"
+            if "public" in policy.roles:
+                assert (service, method, route.path) in PUBLIC_WRITES, f"{method} {route.path} is a public write"
+
+
+def test_a_route_without_a_policy_stops_the_service_from_starting(settings):
+    from fastapi import APIRouter
+
+    from services.sessions.app import SPEC
+
+    stray = APIRouter()
+
+    @stray.post("/assemblies/{assembly_id}/forgotten")
+    async def forgotten(assembly_id: uuid.UUID) -> dict:
+        return {}
+
+    spec = type(SPEC)(**{**SPEC.__dict__, "routers": [*SPEC.routers, stray]})
+    with pytest.raises(RuntimeError, match=r"POST'\] /assemblies/\{assembly_id\}/forgotten declares 0 policies"):
+        build_app(spec, "api", settings)
+
+
+async def test_audit_trail_records_who_did_what_and_verifies(settings, auth):
+    from shared.audit import verify
+
+    aid = uuid.uuid4()
+    app = app_for("sessions", settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        for i in range(3):
+            r = await c.post(f"/assemblies/{aid}/sessions", headers=auth.headers("organiser", aid, subject="alice"),
+                             json={"title": f"S{i}", "starts_at": "2027-01-01T10:00:00Z"},
+                             )
+            assert r.status_code == 201
+        export = await c.get(f"/assemblies/{aid}/audit", headers=auth.headers("auditor", aid))
+        assert export.status_code == 200
+        doc = export.json()
+        assert verify(doc) == []
+        assert [e["action"] for e in doc["entries"]] == ["session.scheduled"] * 3
+        assert all(e["actor"].endswith("|alice") and e["correlation_id"] for e in doc["entries"])
+        # another assembly's auditor sees nothing of it
+        assert (await c.get(f"/assemblies/{aid}/audit", headers=auth.headers("auditor", uuid.uuid4()))).status_code == 404
+
+
+async def test_the_audit_table_is_append_only(engine):
+    import sqlalchemy as sa
+    from sqlalchemy.exc import DBAPIError
+
+    for statement in ("UPDATE sessions.audit SET actor = 'mallory'", "DELETE FROM sessions.audit",
+                      "TRUNCATE sessions.audit"):
+        async with engine.begin() as conn:
+            if (await conn.execute(sa.text("SELECT count(*) FROM sessions.audit"))).scalar() == 0 and "TRUNCATE" not in statement:
+                await conn.execute(sa.text("INSERT INTO sessions.audit VALUES (:a, 1, 'now', 'x', 'y', NULL, '{}', NULL, :g, :g)"),
+                                   {"a": uuid.uuid4(), "g": "0" * 64})
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with engine.begin() as conn:
+                await conn.execute(sa.text(statement))
