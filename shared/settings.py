@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     def _production_needs_real_secrets(self) -> "Settings":
         if self.env == "production" and self.secret_key.startswith("development-only"):
             raise ValueError("BORGERTING_SECRET_KEY must be set to a long random value in production")
+        if self.env == "production" and not self.auth_issuers:
+            raise ValueError("BORGERTING_AUTH_ISSUERS must name the trusted token issuers in production")
         if self.env == "production" and self.auth_dev_issuer:
             raise ValueError("BORGERTING_AUTH_DEV_ISSUER must not be set in production")
         bad = sorted(set(self.auth_algorithms) - ALLOWED_ALGORITHMS)

@@ -11,7 +11,11 @@ def test_production_refuses_the_development_secret(monkeypatch):
     with pytest.raises(ValueError, match="BORGERTING_SECRET_KEY must be set"):
         Settings()
     monkeypatch.setenv("BORGERTING_SECRET_KEY", "x" * 40)
+    with pytest.raises(ValueError, match="BORGERTING_AUTH_ISSUERS must name"):
+        Settings()
+    monkeypatch.setenv("BORGERTING_AUTH_ISSUERS", '{"https://login.example": "https://login.example/certs"}')
     assert Settings().env == "production"
+    assert Settings().auth_issuers == {"https://login.example": "https://login.example/certs"}
 
 
 def test_urls_come_from_the_conventional_variables(monkeypatch):

@@ -128,7 +128,7 @@ def test_the_development_issuer_is_refused_unless_enabled_and_never_in_productio
     refuse_unless_enabled(dev, enabled=True)
     refuse_unless_enabled({"https://idp.example": "https://idp.example/certs"}, enabled=False)
     with pytest.raises(ValueError, match="must not be set in production"):
-        Settings(env="production", secret_key="x" * 40, auth_dev_issuer=True)
+        Settings(env="production", secret_key="x" * 40, auth_dev_issuer=True, auth_issuers={"https://i": "https://i/k"})
     with pytest.raises(ValueError, match="may hold only"):
         Settings(auth_algorithms=["RS256", "HS256"])
 
