@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx
 import pytest
 
 from shared.settings import get_settings
@@ -59,7 +60,7 @@ def auth(stack_env):
     return _RUN["issuer"]
 
 
-class Staff:
+class Staff(httpx.Auth):
     """httpx auth for tests that act as staff with several roles: each request carries a fresh
     development token granting `roles` in the assembly named in its path, or in every assembly
     registered with `know(...)` (for routes on objects like /sessions/{id})."""
