@@ -1,46 +1,279 @@
-"""Sortition's HTTP API: the pool as sortition sees it, and the draw."""
+"""Sortition's HTTP API: the pool, seed commitments and reveals, the freeze, the draw and
+replacements as background jobs, and the published transcript and fairness report.
+
+The order of a verifiable draw (docs/sortition.md, "The service"):
+commit seed contributions -> freeze the pool -> reveal the contributions -> POST draws (202, a
+job) -> poll GET /draw-jobs/{id} -> GET panel / transcript / fairness.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from services.sortition import handlers as h
+from shared.auth import AUDITOR, FACILITATOR, ORGANISER, PUBLIC, Principal, allow
+from shared.errors import not_found
 from shared.runtime import Runtime, get_runtime
 
 router = APIRouter(tags=["sortition"])
 
+NAME = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$"
+
+
+class CommitIn(BaseModel):
+    name: str = Field(pattern=NAME, description="Who contributes (a party or office, e.g. 'organiser', 'ombudsman')")
+    commitment: str = Field(pattern=r"^[0-9a-fA-F]{64}$",
+                            description="sha256 hex of the secret value (`borgerting sortition commit SECRET`)")
+
+
+class RevealIn(BaseModel):
+    name: str = Field(pattern=NAME)
+    value: str = Field(min_length=1, max_length=1000, description="The secret value committed before the freeze")
+
+
+class ContributionOut(BaseModel):
+    name: str
+    commitment: str
+    committed_at: datetime
+    revealed: bool
+    value: str | None = Field(None, description="Shown once the pool is frozen and the value revealed")
+    revealed_at: datetime | None = None
+
+
+class FreezeIn(BaseModel):
+    algorithm: Literal["leximin", "maximin", "nash", "legacy"] = "leximin"
+    lottery_size: int = Field(1000, ge=1, le=10000, description="Panels in the uniform lottery (m)")
+    reserves: int = Field(0, ge=0, le=10000, description="Length of the ordered reserve list")
+    beacon: str | None = Field(None, min_length=1, max_length=200,
+                               description="A public beacon round whose value, once published, enters the seed "
+                                           "(e.g. 'drand quicknet round 123456')")
+
+
+class CommitmentOut(BaseModel):
+    name: str
+    commitment: str
+
+
+class FreezeOut(BaseModel):
+    assembly_id: uuid.UUID
+    pool_hash: str
+    quotas_hash: str
+    pool_size: int
+    panel_size: int
+    algorithm: str
+    engine: str
+    lottery_size: int
+    reserves: int
+    beacon: str | None
+    frozen_at: datetime
+    quotas: list[dict]
+    commitments: list[CommitmentOut]
+
 
 class DrawIn(BaseModel):
-    seed: int | None = Field(None, ge=0, lt=2**62, description="Fix for a reproducible draw; random if omitted")
-    reserves: int = Field(0, ge=0, le=10000, description="Length of the ordered reserve list")
+    beacon_value: str | None = Field(None, min_length=1, max_length=1000,
+                                     description="The value of the beacon named at the freeze")
+    legacy_samples: int = Field(500, ge=0, le=5000,
+                                description="Simulated LEGACY draws for the fairness report's comparison (0 = none)")
+
+
+class ReplaceIn(BaseModel):
+    dropped: list[uuid.UUID] = Field(min_length=1, max_length=1000, description="Members who dropped out")
+    from_reserves: bool = Field(False, description="Draw only from the reserve list (default: the whole frozen pool)")
+
+
+class JobOut(BaseModel):
+    id: uuid.UUID
+    assembly_id: uuid.UUID
+    kind: Literal["draw", "replacement"]
+    status: Literal["pending", "running", "succeeded", "failed"]
+    progress: float = Field(description="0..1")
+    message: str | None
+    error: str | None
+    attempts: int
+    result: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
 
 
 class PanelOut(BaseModel):
     panel_id: uuid.UUID
     algorithm: str
-    seed: int
+    seed: str
     pool_size: int
-    members: list[uuid.UUID]
-    reserves: list[uuid.UUID]
+    members: list[uuid.UUID] = Field(description="The panel now (after replacements)")
+    reserves: list[uuid.UUID] = Field(description="The ordered reserve list not yet used")
+    min_probability: float | None
+    transcript_hash: str | None
+    replacements: int
+    withdrawn_members: list[uuid.UUID] = Field(description="Members who withdrew since: replace them")
+
+
+class ReplacementOut(BaseModel):
+    id: uuid.UUID
+    panel_id: uuid.UUID
+    job_id: uuid.UUID | None
+    dropped: list[uuid.UUID]
+    added: list[uuid.UUID]
+    record: dict[str, Any]
+    created_at: datetime
+
+
+async def job_scope(rt: Runtime, path: dict[str, str]) -> uuid.UUID:
+    try:
+        job_id = uuid.UUID(path.get("job_id", ""))
+    except ValueError:
+        raise not_found("job") from None
+    async with rt.transaction() as tx:
+        return await h.job_assembly(tx, job_id)
+
+
+def _wake(rt: Runtime) -> None:
+    worker = getattr(rt, "job_worker", None)
+    if worker is not None:
+        worker.wake()
+
+
+async def _may_see_unpublished(rt: Runtime, who: Principal, assembly_id: uuid.UUID) -> None:
+    """Public after the draw; before it, organisers and auditors of the assembly only."""
+    async with rt.transaction() as tx:
+        if await h.is_drawn(tx, assembly_id):
+            return
+    if who.global_roles or who.roles_in(assembly_id) & {ORGANISER, AUDITOR}:
+        return
+    raise not_found("frozen pool (published after the draw)")
 
 
 @router.get("/assemblies/{assembly_id}/pool", summary="Pool size and counts per category value")
-async def pool(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> dict:
+async def pool(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+               who: Principal = Depends(allow(ORGANISER, AUDITOR))) -> dict:
     async with rt.transaction() as tx:
         return await h.pool_summary(tx, assembly_id)
 
 
-@router.post("/assemblies/{assembly_id}/draws", status_code=201, response_model=PanelOut,
-             summary="Draw the panel (and reserves) so that every quota holds")
-async def draw(assembly_id: uuid.UUID, body: DrawIn, rt: Runtime = Depends(get_runtime)) -> PanelOut:
+@router.post("/assemblies/{assembly_id}/seed-commitments", status_code=201, response_model=ContributionOut,
+             summary="Commit a seed contribution (before the freeze)")
+async def commit_seed(assembly_id: uuid.UUID, body: CommitIn, rt: Runtime = Depends(get_runtime),
+                      who: Principal = Depends(allow(ORGANISER))) -> dict:
     async with rt.transaction() as tx:
-        return PanelOut(**await h.draw_panel(tx, assembly_id, seed=body.seed, reserves=body.reserves))
+        return await h.commit_seed(tx, assembly_id, name=body.name, commitment_hex=body.commitment)
+
+
+@router.get("/assemblies/{assembly_id}/seed-contributions", response_model=list[ContributionOut],
+            summary="Commitments (public), and the values once revealed after the freeze")
+async def contributions(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                        who: Principal = Depends(allow(PUBLIC))) -> list[dict]:
+    async with rt.transaction() as tx:
+        return await h.list_contributions(tx, assembly_id)
+
+
+@router.post("/assemblies/{assembly_id}/pool/freeze", status_code=201, response_model=FreezeOut,
+             summary="Freeze the pool for the draw; publishes its hash (event pool-frozen)")
+async def freeze(assembly_id: uuid.UUID, body: FreezeIn, rt: Runtime = Depends(get_runtime),
+                 who: Principal = Depends(allow(ORGANISER))) -> dict:
+    async with rt.transaction() as tx:
+        return await h.freeze_pool(tx, assembly_id, algorithm=body.algorithm, lottery_size=body.lottery_size,
+                                   reserves=body.reserves, beacon=body.beacon)
+
+
+@router.get("/assemblies/{assembly_id}/pool/freeze", response_model=FreezeOut,
+            summary="The frozen pool's hashes, size, quotas and draw parameters")
+async def frozen(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                 who: Principal = Depends(allow(PUBLIC))) -> dict:
+    async with rt.transaction() as tx:
+        return await h.get_freeze(tx, assembly_id)
+
+
+@router.get("/assemblies/{assembly_id}/pool/frozen/{file}", response_class=PlainTextResponse,
+            summary="The frozen pool as CSV (features.csv, people.csv) for `borgerting sortition verify`",
+            description="`borgerting sortition verify transcript.json --features features.csv --people people.csv "
+                        "--address-columns household`. Pseudonymous ids and answers only; public after the draw.")
+async def frozen_file(assembly_id: uuid.UUID, file: Literal["features.csv", "people.csv"],
+                      rt: Runtime = Depends(get_runtime), who: Principal = Depends(allow(PUBLIC))) -> Response:
+    await _may_see_unpublished(rt, who, assembly_id)
+    async with rt.transaction() as tx:
+        text = await h.frozen_pool_csv(tx, assembly_id, file.removesuffix(".csv"))
+    return PlainTextResponse(text, media_type="text/csv")
+
+
+@router.post("/assemblies/{assembly_id}/seed-reveals", response_model=ContributionOut,
+             summary="Reveal a seed contribution (after the freeze); it must match its commitment")
+async def reveal_seed(assembly_id: uuid.UUID, body: RevealIn, rt: Runtime = Depends(get_runtime),
+                      who: Principal = Depends(allow(ORGANISER))) -> dict:
+    async with rt.transaction() as tx:
+        return await h.reveal_seed(tx, assembly_id, name=body.name, value=body.value)
+
+
+@router.post("/assemblies/{assembly_id}/draws", status_code=202, response_model=JobOut,
+             summary="Start the draw (a background job); poll GET /draw-jobs/{id}")
+async def draw(assembly_id: uuid.UUID, body: DrawIn, response: Response, rt: Runtime = Depends(get_runtime),
+               who: Principal = Depends(allow(ORGANISER))) -> dict:
+    async with rt.transaction() as tx:
+        job = await h.request_draw(tx, assembly_id, beacon_value=body.beacon_value,
+                                   legacy_samples=body.legacy_samples, actor=who.actor)
+    _wake(rt)
+    response.headers["Location"] = f"/draw-jobs/{job['id']}"
+    return job
+
+
+@router.post("/assemblies/{assembly_id}/replacements", status_code=202, response_model=JobOut,
+             summary="Replace drop-outs by a fair draw conditioned on the stayers (a background job)")
+async def replace(assembly_id: uuid.UUID, body: ReplaceIn, response: Response, rt: Runtime = Depends(get_runtime),
+                  who: Principal = Depends(allow(ORGANISER))) -> dict:
+    async with rt.transaction() as tx:
+        job = await h.request_replacement(tx, assembly_id, dropped=body.dropped, from_reserves=body.from_reserves,
+                                          actor=who.actor)
+    _wake(rt)
+    response.headers["Location"] = f"/draw-jobs/{job['id']}"
+    return job
+
+
+@router.get("/assemblies/{assembly_id}/replacements", response_model=list[ReplacementOut])
+async def replacements(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                       who: Principal = Depends(allow(ORGANISER, AUDITOR))) -> list[dict]:
+    async with rt.transaction() as tx:
+        return await h.list_replacements(tx, assembly_id)
+
+
+@router.get("/draw-jobs/{job_id}", response_model=JobOut, summary="A draw or replacement job: status, progress, errors")
+async def job(job_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+              who: Principal = Depends(allow(ORGANISER, AUDITOR, scope=job_scope))) -> dict:
+    async with rt.transaction() as tx:
+        return await h.get_job(tx, job_id)
+
+
+@router.get("/assemblies/{assembly_id}/draw-jobs", response_model=list[JobOut])
+async def jobs(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+               who: Principal = Depends(allow(ORGANISER, AUDITOR))) -> list[dict]:
+    async with rt.transaction() as tx:
+        return await h.list_jobs(tx, assembly_id)
 
 
 @router.get("/assemblies/{assembly_id}/panel", response_model=PanelOut)
-async def panel(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> PanelOut:
+async def panel(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR))) -> dict:
     async with rt.transaction() as tx:
-        return PanelOut(**await h.get_panel(tx, assembly_id))
+        return await h.get_panel(tx, assembly_id)
+
+
+@router.get("/assemblies/{assembly_id}/transcript",
+            summary="The draw's transcript (public): replay it with `borgerting sortition verify`")
+async def transcript(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                     who: Principal = Depends(allow(PUBLIC))) -> dict:
+    async with rt.transaction() as tx:
+        return await h.get_transcript(tx, assembly_id)
+
+
+@router.get("/assemblies/{assembly_id}/fairness",
+            summary="The fairness report (public): selection probabilities, quota check, LEGACY comparison")
+async def fairness(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                   who: Principal = Depends(allow(PUBLIC))) -> dict:
+    async with rt.transaction() as tx:
+        return await h.get_fairness(tx, assembly_id)

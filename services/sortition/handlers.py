@@ -1,15 +1,23 @@
-"""Sortition's event handlers (pool from recruitment's events) and the draw command."""
+"""Sortition's event handlers (the pool from recruitment's events) and its commands: seed
+commitments, the freeze, reveals, draw and replacement jobs (run by jobs.JobWorker), and reads."""
 
 from __future__ import annotations
 
-import secrets
+import asyncio
+import csv
+import io
 import uuid
+from functools import partial
+from typing import Any, Callable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 
+from services.sortition import jobs
 from services.sortition import models as m
-from services.sortition.domain import baseline_draw
+from services.sortition.domain import SortitionInputError, commitment
+from services.sortition.domain.engine import ENGINE_VERSION, check_feasible
 from shared.bus.outbox import Tx
 from shared.errors import conflict, invalid, not_found
 from shared.events import contracts as ev
@@ -34,7 +42,8 @@ async def on_respondent_registered(tx: Tx, event: Envelope, p: ev.RespondentRegi
 
 async def on_respondent_withdrew(tx: Tx, event: Envelope, p: ev.RespondentWithdrewV1) -> None:
     # The withdrawal may arrive before the registration (different topics): leave a tombstone
-    # that the later registration does not overwrite.
+    # that the later registration does not overwrite. A frozen pool keeps its snapshot; a panel
+    # member who withdraws is shown in GET panel and replaced with POST replacements.
     await tx.session.execute(
         pg_insert(m.pool)
         .values(respondent_id=p.respondent_id, assembly_id=p.assembly_id, features={}, withdrawn=True)
@@ -47,6 +56,18 @@ HANDLERS = {
     "recruitment.respondent-registered.v1": on_respondent_registered,
     "recruitment.respondent-withdrew.v1": on_respondent_withdrew,
 }
+
+
+class JobRejected(Exception):
+    """A finished job's outcome no longer fits the assembly's state; the job fails with this."""
+
+
+async def audit(tx: Tx, action: str, assembly_id: uuid.UUID, *, object_id=None, details: dict | None = None) -> None:
+    await tx.audit(action, assembly_id, object_id=object_id, details=details)
+
+
+async def _lock(tx: Tx, assembly_id: uuid.UUID) -> None:
+    await tx.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"sortition:{assembly_id}"})
 
 
 async def load_assembly(tx: Tx, assembly_id: uuid.UUID):
@@ -72,43 +93,411 @@ async def pool_summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
         s["category"]: {q["value"]: sum(1 for p in people if p.features.get(s["category"]) == q["value"]) for q in s["quotas"]}
         for s in a.strata
     }
-    return {"size": len(people), "panel_size": a.panel_size, "per_category": per_category}
+    f = await _freeze(tx, assembly_id)
+    return {"size": len(people), "panel_size": a.panel_size, "per_category": per_category,
+            "frozen": f is not None, "frozen_size": f.pool_size if f else None}
 
 
-async def draw_panel(tx: Tx, assembly_id: uuid.UUID, *, seed: int | None, reserves: int) -> dict:
-    a = await load_assembly(tx, assembly_id)
-    await tx.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"draw:{assembly_id}"})
-    existing = (await tx.session.execute(sa.select(m.panels.c.id).where(m.panels.c.assembly_id == assembly_id))).first()
-    if existing is not None:
-        raise conflict("a panel has already been drawn for this assembly; use replacements for drop-outs")
-    people = await load_pool(tx, assembly_id)
-    seed = seed if seed is not None else secrets.randbits(62)
+# ---- seed contributions and the freeze -------------------------------------------------------
+
+
+async def _freeze(tx: Tx, assembly_id: uuid.UUID):
+    return (await tx.session.execute(sa.select(m.freezes).where(m.freezes.c.assembly_id == assembly_id))).first()
+
+
+async def _contributions(tx: Tx, assembly_id: uuid.UUID) -> list:
+    return (await tx.session.execute(
+        sa.select(m.seed_contributions).where(m.seed_contributions.c.assembly_id == assembly_id)
+        .order_by(m.seed_contributions.c.name))).all()
+
+
+def _contribution_out(c, frozen: bool) -> dict:
+    return {"name": c.name, "commitment": c.commitment, "committed_at": c.committed_at,
+            "revealed": c.value is not None, "value": c.value if frozen else None, "revealed_at": c.revealed_at}
+
+
+async def commit_seed(tx: Tx, assembly_id: uuid.UUID, *, name: str, commitment_hex: str) -> dict:
+    await load_assembly(tx, assembly_id)
+    await _lock(tx, assembly_id)
+    if await _freeze(tx, assembly_id) is not None:
+        raise conflict("the pool is already frozen: seed contributions must be committed before the freeze")
     try:
-        chosen = baseline_draw.draw([p.features for p in people], a.strata, a.panel_size, seed,
-                                    [p.household for p in people])
-    except baseline_draw.Infeasible as exc:
-        raise invalid(f"no panel can be drawn from this pool: {exc}") from exc
-    reserve_idx = baseline_draw.reserve_order(len(people), chosen, seed, reserves)
-    members = [people[i].respondent_id for i in chosen]
-    reserve_ids = [people[i].respondent_id for i in reserve_idx]
-    panel_id = uuid.uuid4()
+        async with tx.session.begin_nested():
+            row = (await tx.session.execute(
+                sa.insert(m.seed_contributions)
+                .values(assembly_id=assembly_id, name=name, commitment=commitment_hex.lower())
+                .returning(*m.seed_contributions.c))).first()
+    except IntegrityError:
+        raise conflict(f"a seed contribution named '{name}' is already committed") from None
+    await audit(tx, "seed.committed", assembly_id, object_id=name, details={"commitment": commitment_hex.lower()})
+    return _contribution_out(row, False)
+
+
+async def list_contributions(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
+    await load_assembly(tx, assembly_id)
+    frozen = await _freeze(tx, assembly_id) is not None
+    return [_contribution_out(c, frozen) for c in await _contributions(tx, assembly_id)]
+
+
+def _household_labels(rows) -> dict[str, str]:
+    """Households that matter (two or more volunteers) get short labels h1, h2, ... in pool order;
+    the opaque key from recruitment is not published."""
+    count: dict[str, int] = {}
+    for r in rows:
+        if r.household:
+            count[r.household] = count.get(r.household, 0) + 1
+    labels: dict[str, str] = {}
+    for r in rows:
+        if r.household and count[r.household] > 1 and r.household not in labels:
+            labels[r.household] = f"h{len(labels) + 1}"
+    return labels
+
+
+def _freeze_out(f) -> dict:
+    return {"assembly_id": f.assembly_id, "pool_hash": f.pool_hash, "quotas_hash": f.quotas_hash,
+            "pool_size": f.pool_size, "panel_size": f.panel_size, "algorithm": f.algorithm, "engine": f.engine,
+            "lottery_size": f.lottery_size, "reserves": f.reserves, "beacon": f.beacon, "frozen_at": f.frozen_at,
+            "quotas": f.quotas}
+
+
+async def freeze_pool(tx: Tx, assembly_id: uuid.UUID, *, algorithm: str, lottery_size: int, reserves: int,
+                      beacon: str | None) -> dict:
+    a = await load_assembly(tx, assembly_id)
+    await _lock(tx, assembly_id)
+    if await _freeze(tx, assembly_id) is not None:
+        raise conflict("the pool is already frozen")
+    contribs = await _contributions(tx, assembly_id)
+    if not contribs:
+        raise conflict("commit at least one seed contribution (POST .../seed-commitments) before freezing the pool: "
+                       "the draw's randomness comes from contributions committed before and revealed after the freeze")
+    rows = await load_pool(tx, assembly_id)
+    categories = [s["category"] for s in a.strata]
+    labels = _household_labels(rows)
+    people = [{"id": str(r.respondent_id), "features": {c: r.features.get(c) for c in categories},
+               "household": labels.get(r.household)} for r in rows]
+    quotas = [{"category": s["category"], "value": q["value"], "min": q["min"], "max": q["max"]}
+              for s in a.strata for q in s["quotas"]]
+    snapshot = {"people": people, "quotas": quotas, "panel_size": a.panel_size}
+    try:
+        if any(v is None for p in people for v in p["features"].values()):
+            bad = next(p for p in people if any(v is None for v in p["features"].values()))
+            missing = [c for c, v in bad["features"].items() if v is None]
+            raise SortitionInputError(f"volunteer {bad['id']} has no answer for {', '.join(missing)}")
+        inst = jobs.frozen_instance(snapshot)
+        await asyncio.to_thread(check_feasible, inst)
+    except SortitionInputError as exc:
+        raise invalid(f"this pool cannot be frozen for a draw: {exc}") from None
+    if reserves > inst.n - inst.k:
+        raise invalid(f"{reserves} reserves asked for, but only {inst.n - inst.k} volunteers are left after the panel")
+    values = dict(assembly_id=assembly_id, pool_hash=inst.pool_hash(), quotas_hash=inst.quotas_hash(),
+                  pool_size=inst.n, panel_size=inst.k, algorithm=algorithm, engine=ENGINE_VERSION,
+                  lottery_size=lottery_size, reserves=reserves, beacon=beacon, people=people, quotas=quotas)
+    f = (await tx.session.execute(sa.insert(m.freezes).values(**values).returning(*m.freezes.c))).first()
+    commitments = [ev.SeedCommitmentV1(name=c.name, commitment=c.commitment) for c in contribs]
+    await tx.emit(ev.PoolFrozenV1(assembly_id=assembly_id, pool_hash=f.pool_hash, quotas_hash=f.quotas_hash,
+                                  pool_size=f.pool_size, panel_size=f.panel_size, algorithm=algorithm,
+                                  engine=ENGINE_VERSION, lottery_size=lottery_size, reserves=reserves, beacon=beacon,
+                                  commitments=commitments), subject=assembly_id)
+    await audit(tx, "pool.frozen", assembly_id, object_id=f.pool_hash,
+                details={"pool_size": f.pool_size, "quotas_hash": f.quotas_hash, "algorithm": algorithm,
+                         "lottery_size": lottery_size, "reserves": reserves, "beacon": beacon,
+                         "commitments": [c.name for c in contribs]})
+    return {**_freeze_out(f), "commitments": [c.model_dump() for c in commitments]}
+
+
+async def get_freeze(tx: Tx, assembly_id: uuid.UUID) -> dict:
+    await load_assembly(tx, assembly_id)
+    f = await _freeze(tx, assembly_id)
+    if f is None:
+        raise not_found("frozen pool")
+    return {**_freeze_out(f), "commitments": [{"name": c.name, "commitment": c.commitment}
+                                              for c in await _contributions(tx, assembly_id)]}
+
+
+async def frozen_pool_csv(tx: Tx, assembly_id: uuid.UUID, which: str) -> str:
+    """The frozen pool in the sortition-algorithms format, for `borgerting sortition verify
+    T.json --features features.csv --people people.csv --address-columns household`."""
+    f = await _freeze(tx, assembly_id)
+    if f is None:
+        raise not_found("frozen pool")
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    if which == "features":
+        w.writerow(["feature", "value", "min", "max"])
+        for q in f.quotas:
+            w.writerow([q["category"], q["value"], q["min"], q["max"]])
+    else:
+        cats = list(dict.fromkeys(q["category"] for q in f.quotas))
+        w.writerow(["id", *cats, "household"])
+        for p in f.people:
+            w.writerow([p["id"], *(p["features"][c] for c in cats), p["household"] or ""])
+    return out.getvalue()
+
+
+async def reveal_seed(tx: Tx, assembly_id: uuid.UUID, *, name: str, value: str) -> dict:
+    await load_assembly(tx, assembly_id)
+    await _lock(tx, assembly_id)
+    if await _freeze(tx, assembly_id) is None:
+        raise conflict("reveal seed contributions only after the pool is frozen (until then they stay secret)")
+    row = (await tx.session.execute(
+        sa.select(m.seed_contributions).where(m.seed_contributions.c.assembly_id == assembly_id,
+                                              m.seed_contributions.c.name == name))).first()
+    if row is None:
+        raise not_found(f"seed contribution '{name}'")
+    if row.value is not None:
+        if row.value == value:
+            return _contribution_out(row, True)
+        raise conflict(f"seed contribution '{name}' is already revealed")
+    if commitment(value) != row.commitment:
+        raise invalid(f"the value does not match the commitment of '{name}' "
+                      f"(sha256 of this value is {commitment(value)}, committed {row.commitment})")
+    row = (await tx.session.execute(
+        sa.update(m.seed_contributions)
+        .where(m.seed_contributions.c.assembly_id == assembly_id, m.seed_contributions.c.name == name)
+        .values(value=value, revealed_at=sa.func.now()).returning(*m.seed_contributions.c))).first()
+    await audit(tx, "seed.revealed", assembly_id, object_id=name, details={"commitment": row.commitment})
+    return _contribution_out(row, True)
+
+
+# ---- jobs ----------------------------------------------------------------------------------
+
+
+def job_out(j) -> dict:
+    return {"id": j.id, "assembly_id": j.assembly_id, "kind": j.kind, "status": j.status,
+            "progress": j.progress, "message": j.message, "error": j.error, "attempts": j.attempts,
+            "result": j.result, "created_at": j.created_at, "started_at": j.started_at,
+            "finished_at": j.finished_at}
+
+
+async def _panel(tx: Tx, assembly_id: uuid.UUID):
+    return (await tx.session.execute(sa.select(m.panels).where(m.panels.c.assembly_id == assembly_id))).first()
+
+
+async def _new_job(tx: Tx, assembly_id: uuid.UUID, kind: str, params: dict, actor: str | None) -> dict:
+    active = (await tx.session.execute(
+        sa.select(m.jobs.c.id, m.jobs.c.kind).where(m.jobs.c.assembly_id == assembly_id,
+                                                    m.jobs.c.status.in_(("pending", "running"))))).first()
+    if active is not None:
+        raise conflict(f"a {active.kind} job for this assembly is still running: /draw-jobs/{active.id}")
+    job_id = uuid.uuid4()
+    try:
+        async with tx.session.begin_nested():
+            row = (await tx.session.execute(
+                sa.insert(m.jobs).values(id=job_id, assembly_id=assembly_id, kind=kind, status="pending",
+                                         params=params, message="waiting for a worker", requested_by=actor)
+                .returning(*m.jobs.c))).first()
+    except IntegrityError:
+        raise conflict("another job for this assembly was started at the same moment") from None
+    await audit(tx, f"{kind}.requested", assembly_id, object_id=job_id, details={"job_id": str(job_id)})
+    return job_out(row)
+
+
+async def request_draw(tx: Tx, assembly_id: uuid.UUID, *, beacon_value: str | None, legacy_samples: int,
+                       actor: str | None) -> dict:
+    await load_assembly(tx, assembly_id)
+    await _lock(tx, assembly_id)
+    f = await _freeze(tx, assembly_id)
+    if f is None:
+        raise conflict("freeze the pool first (POST .../pool/freeze); the draw uses the frozen pool")
+    if await _panel(tx, assembly_id) is not None:
+        raise conflict("a panel has already been drawn for this assembly; use replacements for drop-outs")
+    unrevealed = [c.name for c in await _contributions(tx, assembly_id) if c.value is None]
+    if unrevealed:
+        raise conflict(f"seed contribution(s) not yet revealed: {', '.join(unrevealed)} (POST .../seed-reveals)")
+    if f.beacon and not beacon_value:
+        raise invalid(f"the freeze named a beacon ({f.beacon}); give its value as beacon_value")
+    if beacon_value and not f.beacon:
+        raise invalid("no beacon was named at the freeze, so none can enter the seed now")
+    return await _new_job(tx, assembly_id, "draw", {"beacon_value": beacon_value, "legacy_samples": legacy_samples},
+                          actor)
+
+
+async def _dropped_before(tx: Tx, assembly_id: uuid.UUID) -> set[str]:
+    rows = (await tx.session.execute(
+        sa.select(m.replacements.c.dropped).where(m.replacements.c.assembly_id == assembly_id))).all()
+    return {x for r in rows for x in r.dropped}
+
+
+async def request_replacement(tx: Tx, assembly_id: uuid.UUID, *, dropped: list[uuid.UUID], from_reserves: bool,
+                              actor: str | None) -> dict:
+    await load_assembly(tx, assembly_id)
+    await _lock(tx, assembly_id)
+    p = await _panel(tx, assembly_id)
+    if p is None:
+        raise conflict("no panel has been drawn yet")
+    ids = [str(x) for x in dropped]
+    if len(set(ids)) != len(ids):
+        raise invalid("a member is listed twice in dropped")
+    strangers = [x for x in ids if x not in p.members]
+    if strangers:
+        raise invalid(f"not on the panel: {', '.join(strangers)}")
+    if from_reserves and not p.reserves:
+        raise conflict("the reserve list is empty; replace from the whole pool instead (from_reserves=false)")
+    return await _new_job(tx, assembly_id, "replacement",
+                          {"dropped": ids, "from_reserves": from_reserves, "panel": p.members}, actor)
+
+
+async def job_inputs(tx: Tx, job: dict) -> Callable[[jobs.Progress], dict]:
+    """Everything the engine needs, read now; returns the computation to run in a thread."""
+    aid = job["assembly_id"]
+    f = await _freeze(tx, aid)
+    if f is None:
+        raise JobRejected("the pool is not frozen")
+    freeze = {"people": f.people, "quotas": f.quotas, "panel_size": f.panel_size, "algorithm": f.algorithm,
+              "lottery_size": f.lottery_size, "reserves": f.reserves, "beacon": f.beacon}
+    if job["kind"] == "draw":
+        contribs = [{"name": c.name, "commitment": c.commitment, "value": c.value}
+                    for c in await _contributions(tx, aid)]
+        return partial(jobs.run_draw, freeze, contribs, job["params"])
+    p = await _panel(tx, aid)
+    if p is None:
+        raise JobRejected("no panel has been drawn")
+    params = job["params"]
+    withdrawn = {str(r.respondent_id) for r in (await tx.session.execute(
+        sa.select(m.pool.c.respondent_id).where(m.pool.c.assembly_id == aid, m.pool.c.withdrawn.is_(True)))).all()}
+    excluded = set(params["panel"]) | await _dropped_before(tx, aid) | withdrawn
+    pool_ids = p.reserves if params["from_reserves"] else [x["id"] for x in f.people]
+    candidates = [x for x in pool_ids if x not in excluded]
+    return partial(jobs.run_replacement, freeze, params["panel"], params["dropped"], candidates, p.seed)
+
+
+async def _own_job(tx: Tx, job_id: uuid.UUID, worker: str):
+    row = (await tx.session.execute(sa.select(m.jobs).where(m.jobs.c.id == job_id).with_for_update())).first()
+    if row is None or row.status != "running" or row.worker != worker:
+        raise jobs.JobLost()
+    return row
+
+
+async def job_succeeded(tx: Tx, job_id: uuid.UUID, worker: str, result: dict, *, seconds: float) -> None:
+    job = await _own_job(tx, job_id, worker)
+    aid = job.assembly_id
+    await _lock(tx, aid)
+    if job.kind == "draw":
+        out = await _finish_draw(tx, job, result)
+    else:
+        out = await _finish_replacement(tx, job, result)
     await tx.session.execute(
-        sa.insert(m.panels).values(id=panel_id, assembly_id=assembly_id, algorithm="baseline", seed=seed,
-                                   pool_size=len(people), members=[str(x) for x in members],
-                                   reserves=[str(x) for x in reserve_ids])
-    )
-    await tx.emit(
-        ev.PanelDrawnV1(assembly_id=assembly_id, panel_id=panel_id, algorithm="baseline", members=members,
-                        reserves=reserve_ids, pool_size=len(people)),
-        subject=assembly_id,
-    )
-    return {"panel_id": panel_id, "algorithm": "baseline", "seed": seed, "pool_size": len(people),
-            "members": members, "reserves": reserve_ids}
+        sa.update(m.jobs).where(m.jobs.c.id == job_id)
+        .values(status="succeeded", progress=1.0, message="done", finished_at=sa.func.now(),
+                result={**out, "seconds": round(seconds, 2)}))
+
+
+async def _finish_draw(tx: Tx, job, result: dict) -> dict:
+    aid = job.assembly_id
+    if await _panel(tx, aid) is not None:
+        raise JobRejected("a panel has already been drawn for this assembly")
+    t = result["transcript"]
+    panel_id = uuid.uuid4()
+    members = [uuid.UUID(x) for x in t["selected"]]
+    reserves = [uuid.UUID(x) for x in t["reserves"]]
+    await tx.session.execute(sa.insert(m.panels).values(
+        id=panel_id, assembly_id=aid, algorithm=t["algorithm"], seed=t["seed"], pool_size=t["n"],
+        members=t["selected"], reserves=t["reserves"], min_probability=result["min_probability"], transcript=t,
+        transcript_hash=t["transcript_hash"], fairness=result["fairness"], job_id=job.id))
+    await tx.emit(ev.PanelDrawnV1(assembly_id=aid, panel_id=panel_id, algorithm=t["algorithm"], members=members,
+                                  reserves=reserves, pool_size=t["n"], min_probability=result["min_probability"],
+                                  transcript_hash=t["transcript_hash"]), subject=aid)
+    await audit(tx, "panel.drawn", aid, object_id=panel_id,
+                details={"job_id": str(job.id), "transcript_hash": t["transcript_hash"], "seed": t["seed"],
+                         "selected_index": t["selected_index"], "members": len(members), "reserves": len(reserves),
+                         "requested_by": job.requested_by})
+    return {"panel_id": str(panel_id), "transcript_hash": t["transcript_hash"],
+            "min_probability": result["min_probability"], "members": len(members), "reserves": len(reserves)}
+
+
+async def _finish_replacement(tx: Tx, job, result: dict) -> dict:
+    aid = job.assembly_id
+    p = await _panel(tx, aid)
+    if p is None or list(p.members) != list(job.params["panel"]):
+        raise JobRejected("the panel changed while the replacement was computed; request it again")
+    reserves = [x for x in p.reserves if x not in set(result["added"])]
+    await tx.session.execute(sa.update(m.panels).where(m.panels.c.id == p.id)
+                             .values(members=result["panel"], reserves=reserves))
+    rid = uuid.uuid4()
+    await tx.session.execute(sa.insert(m.replacements).values(
+        id=rid, assembly_id=aid, panel_id=p.id, job_id=job.id, dropped=result["dropped"], added=result["added"],
+        record=result))
+    await tx.emit(ev.ReplacementDrawnV1(assembly_id=aid, panel_id=p.id, dropped=[uuid.UUID(x) for x in result["dropped"]],
+                                        added=[uuid.UUID(x) for x in result["added"]]), subject=aid)
+    await audit(tx, "replacement.drawn", aid, object_id=rid,
+                details={"job_id": str(job.id), "panel_id": str(p.id), "dropped": result["dropped"],
+                         "added": result["added"], "seed": result["seed"], "index": result["index"],
+                         "m": result["m"], "requested_by": job.requested_by})
+    return {"replacement_id": str(rid), "panel_id": str(p.id), "dropped": result["dropped"], "added": result["added"]}
+
+
+async def job_failed(tx: Tx, job_id: uuid.UUID, worker: str, error: str) -> None:
+    row = (await tx.session.execute(
+        sa.update(m.jobs).where(m.jobs.c.id == job_id, m.jobs.c.worker == worker, m.jobs.c.status == "running")
+        .values(status="failed", error=error[:2000], finished_at=sa.func.now())
+        .returning(m.jobs.c.assembly_id, m.jobs.c.kind))).first()
+    if row is not None:
+        await audit(tx, f"{row.kind}.failed", row.assembly_id, object_id=job_id, details={"error": error[:500]})
+
+
+async def job_assembly(tx: Tx, job_id: uuid.UUID) -> uuid.UUID:
+    aid = (await tx.session.execute(sa.select(m.jobs.c.assembly_id).where(m.jobs.c.id == job_id))).scalar()
+    if aid is None:
+        raise not_found("job")
+    return aid
+
+
+async def get_job(tx: Tx, job_id: uuid.UUID) -> dict:
+    row = (await tx.session.execute(sa.select(m.jobs).where(m.jobs.c.id == job_id))).first()
+    if row is None:
+        raise not_found("job")
+    return job_out(row)
+
+
+async def list_jobs(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
+    await load_assembly(tx, assembly_id)
+    rows = (await tx.session.execute(
+        sa.select(m.jobs).where(m.jobs.c.assembly_id == assembly_id).order_by(m.jobs.c.created_at))).all()
+    return [job_out(r) for r in rows]
+
+
+# ---- reads -----------------------------------------------------------------------------------
 
 
 async def get_panel(tx: Tx, assembly_id: uuid.UUID) -> dict:
-    row = (await tx.session.execute(sa.select(m.panels).where(m.panels.c.assembly_id == assembly_id))).first()
+    row = await _panel(tx, assembly_id)
     if row is None:
         raise not_found("panel")
+    withdrawn = {str(r.respondent_id) for r in (await tx.session.execute(
+        sa.select(m.pool.c.respondent_id).where(m.pool.c.assembly_id == assembly_id, m.pool.c.withdrawn.is_(True))
+    )).all()}
+    n_repl = (await tx.session.execute(
+        sa.select(sa.func.count()).select_from(m.replacements).where(m.replacements.c.assembly_id == assembly_id)
+    )).scalar_one()
     return {"panel_id": row.id, "algorithm": row.algorithm, "seed": row.seed, "pool_size": row.pool_size,
-            "members": row.members, "reserves": row.reserves}
+            "members": row.members, "reserves": row.reserves, "min_probability": row.min_probability,
+            "transcript_hash": row.transcript_hash, "replacements": n_repl,
+            "withdrawn_members": [x for x in row.members if x in withdrawn]}
+
+
+async def is_drawn(tx: Tx, assembly_id: uuid.UUID) -> bool:
+    return await _panel(tx, assembly_id) is not None
+
+
+async def get_transcript(tx: Tx, assembly_id: uuid.UUID) -> dict[str, Any]:
+    row = await _panel(tx, assembly_id)
+    if row is None or row.transcript is None:
+        raise not_found("transcript (published after the draw)")
+    return row.transcript
+
+
+async def get_fairness(tx: Tx, assembly_id: uuid.UUID) -> dict[str, Any]:
+    row = await _panel(tx, assembly_id)
+    if row is None or row.fairness is None:
+        raise not_found("fairness report (published after the draw)")
+    return row.fairness
+
+
+async def list_replacements(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
+    await load_assembly(tx, assembly_id)
+    rows = (await tx.session.execute(
+        sa.select(m.replacements).where(m.replacements.c.assembly_id == assembly_id)
+        .order_by(m.replacements.c.created_at))).all()
+    return [{"id": r.id, "panel_id": r.panel_id, "job_id": r.job_id, "dropped": r.dropped, "added": r.added,
+             "record": r.record, "created_at": r.created_at} for r in rows]
+

@@ -6,10 +6,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from shared.audit import audit_table
 from shared.db import delivery_tables
 
 metadata = sa.MetaData(schema="sortition")
 outbox, inbox = delivery_tables(metadata)
+audit = audit_table(metadata)
 
 assemblies = sa.Table(
     "assemblies",

@@ -1,0 +1,312 @@
+"""Background jobs of the sortition service: the panel draw and replacements.
+
+A job's state lives in `sortition.jobs`, never only in memory. `JobWorker` runs inside the API
+process (roles `api` and `all`): it claims a pending job with `FOR UPDATE SKIP LOCKED` (or a
+running one whose heartbeat is older than `STALE_SECONDS`: its process died), runs the CPU-heavy
+engine in a daemon thread so the event loop keeps serving requests, writes progress and a
+heartbeat every `HEARTBEAT_SECONDS`, and commits the outcome (panel, events, audit entries) in
+one transaction, only if it still holds the job. A job whose process died `MAX_ATTEMPTS` times is
+marked failed with a message saying so; a new draw can then be started. On a clean shutdown a
+running job is handed back (pending) for the next worker.
+
+The engine's inputs are fixed at the freeze (pool snapshot, quotas, algorithm, lottery size,
+reserves) and the reveal (seed contributions), so a job that is run again computes the same draw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import defaultdict
+from typing import Any, Callable
+
+import sqlalchemy as sa
+import structlog
+
+from services.sortition import models as m
+from services.sortition.domain import (Contribution, SortitionInputError, build_instance, final_draw, make_lottery,
+                                       replace_members, select, verify_transcript)
+from services.sortition.domain.engine import ENGINE_VERSION
+from services.sortition.domain.model import sha256_json
+from shared.runtime import Runtime
+
+log = structlog.get_logger()
+
+HEARTBEAT_SECONDS = float(os.environ.get("BORGERTING_SORTITION_JOB_HEARTBEAT", "2"))
+STALE_SECONDS = float(os.environ.get("BORGERTING_SORTITION_JOB_STALE", "30"))
+IDLE_SECONDS = 1.0
+MAX_ATTEMPTS = 3
+
+Progress = Callable[[str, float], None]
+
+
+# ---- the engine runs (pure: data in, data out; called in a worker thread) ----------------
+
+
+def frozen_instance(freeze: dict):
+    return build_instance([{"id": p["id"], **p["features"], "household": p["household"]} for p in freeze["people"]],
+                          freeze["quotas"], freeze["panel_size"], household_key="household",
+                          source="frozen pool")
+
+
+def _phase(progress: Progress, lo: float, hi: float) -> Progress:
+    return lambda msg, frac: progress(msg, lo + (hi - lo) * min(1.0, max(0.0, float(frac))))
+
+
+def _summary(res) -> dict:
+    return {"min": res.min_probability, "max": res.max_probability, "mean": float(res.probabilities.mean()),
+            "gini": res.gini, "geometric_mean": res.geometric_mean,
+            "zero_probability": int((res.probabilities <= 1e-12).sum())}
+
+
+def fairness_report(inst, res, transcript: dict, legacy=None, *, legacy_samples: int = 0) -> dict:
+    """Probabilities summary, per-category quota check, profiles, LEGACY comparison."""
+    probs = res.probabilities
+    index_of = {p.id: i for i, p in enumerate(inst.people)}
+    selected = [index_of[i] for i in transcript["selected"]]
+    counts = inst.panel_counts(selected)
+    per_category = []
+    for q in inst.quotas:
+        rows = [i for i, p in enumerate(inst.people) if p.features[q.category] == q.value]
+        expected = float(probs[rows].sum()) if rows else 0.0
+        panel = counts[(q.category, q.value)]
+        per_category.append({"category": q.category, "value": q.value, "min": q.min, "max": q.max,
+                             "pool": len(rows), "expected_on_panel": round(expected, 6), "panel": panel,
+                             "within_quota": q.min <= panel <= q.max})
+    profiles: dict[tuple, list[float]] = defaultdict(list)
+    for i, p in enumerate(inst.people):
+        profiles[tuple(p.features[c] for c in inst.categories)].append(float(probs[i]))
+    return {
+        "algorithm": res.algorithm,
+        "engine": ENGINE_VERSION,
+        "n": inst.n,
+        "k": inst.k,
+        "seconds": round(res.seconds, 3),
+        "probabilities": _summary(res),
+        "all_panels_meet_quotas": res.all_panels_valid(),
+        "lottery": {"m": transcript["lottery"]["m"], "max_deviation": transcript["lottery"]["max_deviation"]},
+        "selected_meets_quotas": not inst.check_panel(selected),
+        "per_category": per_category,
+        "profiles": sorted(({"features": dict(zip(inst.categories, key)), "volunteers": len(v),
+                             "probability": round(sum(v) / len(v), 6)} for key, v in profiles.items()),
+                           key=lambda r: (r["probability"], sorted(r["features"].items()))),
+        "legacy": None if legacy is None else {**_summary(legacy), "samples": legacy_samples,
+                                               "note": "LEGACY (greedy) probabilities are frequencies over "
+                                                       "simulated draws"},
+        "transcript_hash": transcript["transcript_hash"],
+        "pool_hash": transcript["pool_hash"],
+    }
+
+
+def run_draw(freeze: dict, contributions: list[dict], params: dict, progress: Progress) -> dict:
+    inst = frozen_instance(freeze)
+    progress(f"{freeze['algorithm']}: {inst.n} volunteers, {inst.n_types} profiles, panel of {inst.k}", 0.0)
+    res = select(inst, freeze["algorithm"], progress=_phase(progress, 0.0, 0.6))
+    legacy = None
+    samples = int(params.get("legacy_samples") or 0)
+    if samples and freeze["algorithm"] != "legacy":
+        progress(f"LEGACY comparison ({samples} simulated draws)", 0.6)
+        legacy = select(inst, "legacy", legacy_samples=samples, seed=0, progress=_phase(progress, 0.6, 0.75))
+    progress(f"rounding to a lottery of {freeze['lottery_size']} panels", 0.75)
+    lot = make_lottery(inst, res.distribution, freeze["lottery_size"])
+    progress("drawing from the lottery", 0.95)
+    contribs = [Contribution(c["name"], c["commitment"], c["value"]) for c in contributions]
+    t = final_draw(inst, res, contribs, beacon=params.get("beacon_value"), n_reserves=freeze["reserves"],
+                   lottery=lot)
+    t["beacon_source"] = freeze.get("beacon")  # not part of the seed; the hash covers it like the rest
+    t["transcript_hash"] = sha256_json({k: v for k, v in t.items() if k != "transcript_hash"})
+    verify_transcript(t, inst)  # self-check: what we publish replays
+    progress("done", 1.0)
+    return {"transcript": t, "fairness": fairness_report(inst, res, t, legacy, legacy_samples=samples),
+            "min_probability": res.min_probability}
+
+
+def run_replacement(freeze: dict, panel: list[str], dropped: list[str], candidates: list[str], seed_hex: str,
+                    progress: Progress) -> dict:
+    inst = frozen_instance(freeze)
+    algorithm = freeze["algorithm"] if freeze["algorithm"] in ("leximin", "maximin", "nash") else "leximin"
+    progress(f"{algorithm} over the completions: {len(candidates)} candidates for {len(dropped)} seat(s)", 0.0)
+    rep = replace_members(inst, panel, dropped, seed_hex=seed_hex, candidates=candidates, algorithm=algorithm,
+                          m=freeze["lottery_size"], progress=_phase(progress, 0.0, 0.9))
+    index_of = {p.id: i for i, p in enumerate(inst.people)}
+    problems = inst.check_panel([index_of[i] for i in rep.panel])
+    if problems:  # replace_members guarantees this; never publish a panel that breaks a quota
+        raise RuntimeError(f"replacement panel breaks the quotas: {'; '.join(problems)}")
+    probs = list(rep.probabilities.values())
+    progress("done", 1.0)
+    return {"added": rep.added, "panel": rep.panel, "dropped": list(dropped), "seed": rep.seed,
+            "index": rep.index, "m": rep.m, "max_deviation": rep.max_deviation, "algorithm": algorithm,
+            "candidates": len(candidates), "meets_quotas": True,
+            "candidate_probabilities": {"min": min(probs), "max": max(probs)} if probs else None}
+
+
+# ---- the worker ----------------------------------------------------------------------------
+
+
+def _in_thread(fn: Callable[[], Any], name: str) -> asyncio.Future:
+    """Run fn in a daemon thread (a dead process must not wait for it at exit)."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future = loop.create_future()
+
+    def settle(result, exc) -> None:
+        if fut.done():
+            return
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result)
+
+    def target() -> None:
+        try:
+            result, exc = fn(), None
+        except BaseException as e:  # noqa: BLE001 - handed to the event loop
+            result, exc = None, e
+        try:
+            loop.call_soon_threadsafe(settle, result, exc)
+        except RuntimeError:  # the loop is gone (shutdown)
+            pass
+
+    threading.Thread(target=target, name=name, daemon=True).start()
+    return fut
+
+
+class JobLost(Exception):
+    """Another worker took the job over (our heartbeat went stale); drop our result."""
+
+
+class JobWorker:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.wakeup = asyncio.Event()
+        self.current: uuid.UUID | None = None
+
+    def wake(self) -> None:
+        self.wakeup.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("job worker started", worker=self.id)
+        while not stop.is_set():
+            try:
+                job = await self.claim()
+            except Exception as exc:  # database away: try again shortly
+                log.warning("job claim failed", error=repr(exc))
+                job = None
+            if job is None:
+                self.wakeup.clear()
+                waiters = [asyncio.create_task(self.wakeup.wait()), asyncio.create_task(stop.wait())]
+                await asyncio.wait(waiters, timeout=IDLE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+                for w in waiters:
+                    w.cancel()
+                continue
+            await self.execute(job, stop)
+
+    async def claim(self):
+        async with self.rt.transaction() as tx:
+            s = tx.session
+            stale = sa.text(f"now() - interval '{float(STALE_SECONDS)} seconds'")
+            # a job whose process died too often: give up on it, clearly
+            await s.execute(
+                sa.update(m.jobs)
+                .where(m.jobs.c.status == "running", m.jobs.c.heartbeat_at < stale, m.jobs.c.attempts >= MAX_ATTEMPTS)
+                .values(status="failed", finished_at=sa.func.now(),
+                        error=f"the process running this job stopped {MAX_ATTEMPTS} times; start the draw again")
+            )
+            pick = (
+                sa.select(m.jobs.c.id)
+                .where(sa.or_(m.jobs.c.status == "pending",
+                              sa.and_(m.jobs.c.status == "running", m.jobs.c.heartbeat_at < stale)))
+                .order_by(m.jobs.c.created_at)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+                .scalar_subquery()
+            )
+            row = (await s.execute(
+                sa.update(m.jobs).where(m.jobs.c.id == pick)
+                .values(status="running", worker=self.id, attempts=m.jobs.c.attempts + 1,
+                        started_at=sa.func.coalesce(m.jobs.c.started_at, sa.func.now()),
+                        heartbeat_at=sa.func.now(), error=None)
+                .returning(*m.jobs.c)
+            )).mappings().first()
+            return dict(row) if row else None
+
+    async def _beat(self, job_id: uuid.UUID, state: dict) -> None:
+        async with self.rt.transaction() as tx:
+            res = await tx.session.execute(
+                sa.update(m.jobs).where(m.jobs.c.id == job_id, m.jobs.c.worker == self.id,
+                                        m.jobs.c.status == "running")
+                .values(heartbeat_at=sa.func.now(), progress=round(state["progress"], 4), message=state["message"])
+            )
+            if res.rowcount == 0:
+                raise JobLost()
+
+    async def _fail(self, job_id: uuid.UUID, error: str) -> None:
+        from services.sortition import handlers as h
+
+        async with self.rt.transaction() as tx:
+            await h.job_failed(tx, job_id, self.id, error)
+
+    async def execute(self, job: dict, stop: asyncio.Event) -> None:
+        from services.sortition import handlers as h
+
+        job_id = job["id"]
+        structlog.contextvars.bind_contextvars(job_id=str(job_id), assembly_id=str(job["assembly_id"]))
+        log.info("job started", kind=job["kind"], attempt=job["attempts"])
+        self.current = job_id
+        state = {"progress": 0.0, "message": "loading the frozen pool"}
+
+        def progress(msg: str, frac: float) -> None:  # called from the engine thread
+            state["message"], state["progress"] = msg[:300], max(state["progress"], min(1.0, frac))
+
+        try:
+            async with self.rt.transaction() as tx:
+                compute = await h.job_inputs(tx, job)
+            started = time.monotonic()
+            fut = _in_thread(lambda: compute(progress), f"sortition-{job['kind']}-{str(job_id)[:8]}")
+            while not fut.done():
+                await asyncio.wait([fut, asyncio.ensure_future(stop.wait())], timeout=HEARTBEAT_SECONDS,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                if stop.is_set() and not fut.done():
+                    await self.release(job_id)
+                    return
+                await self._beat(job_id, state)
+            try:
+                result = fut.result()
+            except SortitionInputError as exc:
+                log.info("job failed: input", error=str(exc))
+                await self._fail(job_id, str(exc))
+                return
+            except Exception as exc:
+                log.error("job failed", exc_info=exc)
+                await self._fail(job_id, f"internal error ({type(exc).__name__}); see the service log, job {job_id}")
+                return
+            async with self.rt.transaction() as tx:
+                await h.job_succeeded(tx, job_id, self.id, result, seconds=time.monotonic() - started)
+            log.info("job succeeded", kind=job["kind"], seconds=round(time.monotonic() - started, 2))
+        except JobLost:
+            log.warning("job taken over by another worker; dropping our result")
+        except h.JobRejected as exc:
+            await self._fail(job_id, str(exc))
+        except Exception as exc:  # database trouble while finishing: the job stays running and goes stale
+            log.error("job interrupted", exc_info=exc)
+        finally:
+            self.current = None
+            structlog.contextvars.unbind_contextvars("job_id", "assembly_id")
+
+    async def release(self, job_id: uuid.UUID) -> None:
+        """Clean shutdown mid-job: hand the job back so the next worker starts it at once."""
+        try:
+            async with self.rt.transaction() as tx:
+                await tx.session.execute(
+                    sa.update(m.jobs).where(m.jobs.c.id == job_id, m.jobs.c.worker == self.id,
+                                            m.jobs.c.status == "running")
+                    .values(status="pending", worker=None, attempts=m.jobs.c.attempts - 1,
+                            message="interrupted by a shutdown; waiting for a worker")
+                )
+            log.info("job handed back on shutdown")
+        except Exception as exc:
+            log.warning("could not hand the job back; it will go stale and be taken over", error=repr(exc))

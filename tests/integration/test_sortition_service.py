@@ -1,0 +1,253 @@
+"""The sortition service on the real database: commit -> freeze -> reveal -> draw job -> panel;
+the published transcript replays with the engine's verifier (and the CLI); a replacement keeps
+every quota; a job left running by a dead process is taken over and finished."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import subprocess
+import sys
+import uuid
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from services.sortition import handlers as h
+from services.sortition import jobs
+from services.sortition import models as m
+from services.sortition.app import SPEC
+from services.sortition.domain import commitment, verify_transcript
+from services.sortition.domain.io_formats import parse_peer_format
+from shared.events import contracts as ev
+from shared.events.envelope import new_event
+from shared.runtime import build_app
+
+pytestmark = pytest.mark.integration
+
+STRATA = [
+    {"category": "gender", "quotas": [{"value": "female", "min": 4, "max": 5}, {"value": "male", "min": 4, "max": 5}]},
+    {"category": "age", "quotas": [{"value": "18-39", "min": 2, "max": 4}, {"value": "40-64", "min": 2, "max": 4},
+                                   {"value": "65+", "min": 2, "max": 4}]},
+    {"category": "region", "quotas": [{"value": "N", "min": 3, "max": 6}, {"value": "S", "min": 3, "max": 6}]},
+]
+K = 9
+
+
+def quota_problems(members: list[str], people: dict[str, dict]) -> list[str]:
+    out = []
+    for s in STRATA:
+        for q in s["quotas"]:
+            n = sum(1 for x in members if people[x][s["category"]] == q["value"])
+            if not q["min"] <= n <= q["max"]:
+                out.append(f"{s['category']}={q['value']}: {n}")
+    return out
+
+
+async def seed_pool(rt, n: int = 70, seed: int = 3) -> tuple[uuid.UUID, dict[str, dict]]:
+    """An assembly and its pool, through sortition's own event handlers (as the consumer would)."""
+    rng = random.Random(seed)
+    aid = uuid.uuid4()
+    people: dict[str, dict] = {}
+    async with rt.transaction() as tx:
+        p = ev.AssemblyCreatedV1(assembly_id=aid, name="t", panel_size=K, strata=STRATA,
+                                 regions=[{"code": "N", "name": "North", "population": 1},
+                                          {"code": "S", "name": "South", "population": 1}])
+        await h.on_assembly_created(tx, new_event(p, subject=aid), p)
+        for i in range(n):
+            rid = uuid.uuid4()
+            feats = {"gender": rng.choice(["female", "male"]), "age": rng.choice(["18-39", "40-64", "65+", "65+"]),
+                     "region": rng.choice("NNS")}
+            hh = f"house{i // 2}" if i < 10 else None  # five households of two
+            p = ev.RespondentRegisteredV1(assembly_id=aid, respondent_id=rid, region=feats["region"], features=feats,
+                                          household=hh)
+            await h.on_respondent_registered(tx, new_event(p, subject=aid), p)
+            people[str(rid)] = feats
+    return aid, people
+
+
+async def wait_job(c: httpx.AsyncClient, job_id: str, headers: dict, timeout: float = 120) -> tuple[dict, list]:
+    seen = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        r = await c.get(f"/draw-jobs/{job_id}", headers=headers)
+        assert r.status_code == 200, r.text
+        j = r.json()
+        seen.append((j["status"], j["progress"]))
+        if j["status"] in ("succeeded", "failed"):
+            return j, seen
+        assert loop.time() < deadline, f"job still {j['status']} after {timeout}s: {j}"
+        await asyncio.sleep(0.2)
+
+
+async def outbox(rt, topic: str, aid: uuid.UUID) -> list[dict]:
+    async with rt.transaction() as tx:
+        rows = (await tx.session.execute(sa.select(m.outbox.c.envelope).where(m.outbox.c.topic == topic,
+                                                                              m.outbox.c.key == str(aid)))).all()
+    return [r.envelope for r in rows]
+
+
+@pytest.fixture
+async def app(settings):
+    a = build_app(SPEC, "api", settings)
+    async with a.router.lifespan_context(a):  # runs the job worker, as the api process does
+        yield a
+
+
+@pytest.fixture
+async def c(app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+
+
+async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
+    rt = app.state.rt
+    aid, people = await seed_pool(rt)
+    org = auth.headers("organiser", aid)
+    aud = auth.headers("auditor", aid)
+
+    # nothing before its time
+    assert (await c.post(f"/assemblies/{aid}/pool/freeze", json={}, headers=org)).status_code == 409  # no commitment
+    assert (await c.post(f"/assemblies/{aid}/draws", json={}, headers=org)).status_code == 409  # not frozen
+    assert (await c.post(f"/assemblies/{aid}/draws", json={})).status_code == 401
+    assert (await c.post(f"/assemblies/{aid}/pool/freeze", json={}, headers=aud)).status_code == 403
+
+    secrets = {"organiser": "correct horse", "ombudsman": "battery staple"}
+    for name, value in secrets.items():
+        r = await c.post(f"/assemblies/{aid}/seed-commitments", json={"name": name, "commitment": commitment(value)},
+                         headers=org)
+        assert r.status_code == 201, r.text
+    r = await c.post(f"/assemblies/{aid}/seed-reveals", json={"name": "organiser", "value": "x"}, headers=org)
+    assert r.status_code == 409 and "after the pool is frozen" in r.json()["error"]["message"]
+
+    r = await c.post(f"/assemblies/{aid}/pool/freeze", json={"lottery_size": 200, "reserves": 4}, headers=org)
+    assert r.status_code == 201, r.text
+    frozen = r.json()
+    assert frozen["pool_size"] == 70 and frozen["panel_size"] == K and len(frozen["pool_hash"]) == 64
+    assert (await c.post(f"/assemblies/{aid}/pool/freeze", json={}, headers=org)).status_code == 409
+    r = await c.post(f"/assemblies/{aid}/seed-commitments", json={"name": "late", "commitment": "a" * 64}, headers=org)
+    assert r.status_code == 409
+    [fz] = await outbox(rt, "sortition.pool-frozen.v1", aid)
+    assert fz["payload"]["pool_hash"] == frozen["pool_hash"] and fz["payload"]["pool_size"] == 70
+    assert {x["name"] for x in fz["payload"]["commitments"]} == set(secrets)
+    assert not any(str(x) in json.dumps(fz) for x in people)  # no ids, let alone personal data
+
+    r = await c.post(f"/assemblies/{aid}/draws", json={}, headers=org)
+    assert r.status_code == 409 and "not yet revealed" in r.json()["error"]["message"]
+    r = await c.post(f"/assemblies/{aid}/seed-reveals", json={"name": "ombudsman", "value": "wrong"}, headers=org)
+    assert r.status_code == 422 and "does not match" in r.json()["error"]["message"]
+    for name, value in secrets.items():
+        r = await c.post(f"/assemblies/{aid}/seed-reveals", json={"name": name, "value": value}, headers=org)
+        assert r.status_code == 200 and r.json()["revealed"], r.text
+    # not published before the draw
+    assert (await c.get(f"/assemblies/{aid}/transcript")).status_code == 404
+    assert (await c.get(f"/assemblies/{aid}/pool/frozen/people.csv")).status_code == 404
+
+    r = await c.post(f"/assemblies/{aid}/draws", json={"legacy_samples": 200}, headers=org)
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["status"] in ("pending", "running") and r.headers["location"] == f"/draw-jobs/{job['id']}"
+    assert (await c.post(f"/assemblies/{aid}/draws", json={}, headers=org)).status_code in (409,)
+    done, seen = await wait_job(c, job["id"], aud)
+    assert done["status"] == "succeeded", done["error"]
+    assert done["progress"] == 1.0 and done["result"]["transcript_hash"]
+    assert (await c.post(f"/assemblies/{aid}/draws", json={}, headers=org)).status_code == 409  # drawn already
+
+    panel = (await c.get(f"/assemblies/{aid}/panel", headers=org)).json()
+    assert len(panel["members"]) == K and len(panel["reserves"]) == 4
+    assert not quota_problems(panel["members"], people)
+
+    # The public transcript replays with the engine's verifier and with the CLI, from the public files.
+    t = (await c.get(f"/assemblies/{aid}/transcript")).json()
+    features = (await c.get(f"/assemblies/{aid}/pool/frozen/features.csv")).text
+    people_csv = (await c.get(f"/assemblies/{aid}/pool/frozen/people.csv")).text
+    inst = parse_peer_format(features, people_csv, t["k"], id_column="id", address_columns=["household"])
+    assert verify_transcript(t, inst)["selected"] == panel["members"]
+    assert t["pool_hash"] == frozen["pool_hash"] and t["transcript_hash"] == panel["transcript_hash"]
+    assert sorted(c_["name"] for c_ in t["contributions"]) == sorted(secrets)
+    (tmp_path / "t.json").write_text(json.dumps(t))
+    (tmp_path / "features.csv").write_text(features)
+    (tmp_path / "people.csv").write_text(people_csv)
+    cli = [sys.executable, "-m", "borgerting.cli", "sortition", "verify", str(tmp_path / "t.json"),
+           "--features", str(tmp_path / "features.csv"), "--people", str(tmp_path / "people.csv"),
+           "--address-columns", "household"]
+    out = subprocess.run(cli, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    t["selected"][0] = t["reserves"][0]  # a tampered transcript fails
+    (tmp_path / "t.json").write_text(json.dumps(t))
+    assert subprocess.run(cli, capture_output=True, text=True, timeout=120).returncode == 1
+
+    report = (await c.get(f"/assemblies/{aid}/fairness")).json()
+    assert report["all_panels_meet_quotas"] and report["selected_meets_quotas"]
+    assert all(row["within_quota"] for row in report["per_category"])
+    assert all(row["min"] - 1e-6 <= row["expected_on_panel"] <= row["max"] + 1e-6 for row in report["per_category"])
+    assert report["probabilities"]["min"] > 0 and report["legacy"]["samples"] == 200
+    assert report["probabilities"]["min"] >= report["legacy"]["min"] - 1e-9
+
+    [drawn] = await outbox(rt, "sortition.panel-drawn.v1", aid)
+    assert drawn["payload"]["transcript_hash"] == panel["transcript_hash"]
+    assert drawn["payload"]["members"] == panel["members"] and drawn["payload"]["algorithm"] == "leximin"
+
+    # Replacement: two members drop out; the new panel still meets every quota.
+    dropped = panel["members"][:2]
+    r = await c.post(f"/assemblies/{aid}/replacements", json={"dropped": [str(uuid.uuid4())]}, headers=org)
+    assert r.status_code == 422 and "not on the panel" in r.json()["error"]["message"]
+    r = await c.post(f"/assemblies/{aid}/replacements", json={"dropped": dropped}, headers=org)
+    assert r.status_code == 202, r.text
+    done, _ = await wait_job(c, r.json()["id"], org)
+    assert done["status"] == "succeeded", done["error"]
+    after = (await c.get(f"/assemblies/{aid}/panel", headers=org)).json()
+    assert len(after["members"]) == K and not set(dropped) & set(after["members"])
+    assert set(after["members"]) - set(panel["members"]) == set(done["result"]["added"])
+    assert not quota_problems(after["members"], people)
+    assert after["replacements"] == 1
+    [repl] = await outbox(rt, "sortition.replacement-drawn.v1", aid)
+    assert sorted(repl["payload"]["dropped"]) == sorted(dropped)
+    assert repl["payload"]["added"] == done["result"]["added"]
+
+    # Every state change of consequence is in the audit trail.
+    trail = (await c.get(f"/assemblies/{aid}/audit", headers=aud)).json()
+    actions = [e["action"] for e in trail["entries"]]
+    for a in ("seed.committed", "pool.frozen", "seed.revealed", "draw.requested", "panel.drawn",
+              "replacement.requested", "replacement.drawn"):
+        assert a in actions, actions
+
+
+async def test_a_job_left_running_by_a_dead_process_is_taken_over(settings, auth, monkeypatch):
+    monkeypatch.setattr(jobs, "STALE_SECONDS", 1.0)
+    a = build_app(SPEC, "api", settings)  # no lifespan yet: no worker
+    rt = a.state.rt
+    aid, _ = await seed_pool(rt, n=40, seed=9)
+    org = auth.headers("organiser", aid)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://test") as c:
+        await c.post(f"/assemblies/{aid}/seed-commitments", json={"name": "o", "commitment": commitment("s")},
+                     headers=org)
+        assert (await c.post(f"/assemblies/{aid}/pool/freeze", json={"lottery_size": 50}, headers=org)).status_code == 201
+        await c.post(f"/assemblies/{aid}/seed-reveals", json={"name": "o", "value": "s"}, headers=org)
+        job = (await c.post(f"/assemblies/{aid}/draws", json={"legacy_samples": 0}, headers=org)).json()
+        # a worker of a process that has since died had claimed it
+        async with rt.transaction() as tx:
+            await tx.session.execute(sa.update(m.jobs).where(m.jobs.c.id == uuid.UUID(job["id"])).values(
+                status="running", worker="dead-host:1:abc", attempts=1,
+                heartbeat_at=sa.text("now() - interval '1 hour'")))
+        async with a.router.lifespan_context(a):
+            done, _ = await wait_job(c, job["id"], org)
+        assert done["status"] == "succeeded" and done["attempts"] == 2, done
+        assert (await c.get(f"/assemblies/{aid}/panel", headers=org)).status_code == 200
+
+        # one that died too often is marked failed, clearly, and the draw can be started again
+        async with rt.transaction() as tx:
+            await tx.session.execute(sa.delete(m.panels).where(m.panels.c.assembly_id == aid))
+            await tx.session.execute(sa.update(m.jobs).where(m.jobs.c.id == uuid.UUID(job["id"])).values(
+                status="running", worker="dead-host:1:abc", attempts=jobs.MAX_ATTEMPTS,
+                heartbeat_at=sa.text("now() - interval '1 hour'")))
+        worker = jobs.JobWorker(rt)
+        assert await worker.claim() is None
+        failed = (await c.get(f"/draw-jobs/{job['id']}", headers=org)).json()
+        assert failed["status"] == "failed" and "stopped" in failed["error"]
+        r = await c.post(f"/assemblies/{aid}/draws", json={"legacy_samples": 0}, headers=org)
+        assert r.status_code == 202, r.text
+
