@@ -16,6 +16,8 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
+from services.voting.client import VotingClient, VotingClientError
+
 REGIONS = [  # Statistics Denmark, 2024, rounded
     ("DK01", "Region Hovedstaden", 1_870_000),
     ("DK02", "Region Sjælland", 850_000),
@@ -82,6 +84,8 @@ class Tally:
     sessions_held: int = 0
     votes_cast: int = 0
     recommendations_passed: int = 0
+    voting_refusals: int = 0  # absent member, second token, reused token: each refused as it must be
+    board: dict = field(default_factory=dict, repr=False)  # the voting board's export after close
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -268,38 +272,76 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         done("sessions")
 
         step("voting")
+        # Secret ballot: each member present at the final session gets one blind-signed token
+        # (blinded and unblinded here, on the member's side, by the Python client), then votes
+        # anonymously with it; the receipt finds the vote on the public board after close.
         recs = RECOMMENDATIONS[: params.recommendations]
+        async with httpx.AsyncClient(timeout=60, limits=limits) as anon:
+            vc = VotingClient(http, vot, anonymous=anon)
 
-        async def open_ballot():
-            r = await http.post(f"{vot}/assemblies/{aid}/ballots", json={
-                "title": "Final vote on the recommendations", "threshold": params.threshold, "recommendations": recs})
-            return r.json() if r.status_code == 201 else None
-        ballot = await _retry_until(open_ballot, "voting to receive the panel")
-        support = {q["question_id"]: rng.uniform(0.45, 0.98) for q in ballot["questions"]}
-        jobs = []
-        for m in present_last:  # members at the final session vote
-            for q in ballot["questions"]:
-                x = rng.random()
-                choice = "yes" if x < support[q["question_id"]] else ("abstain" if x < support[q["question_id"]] + 0.03 else "no")
-                jobs.append((m, q["question_id"], choice))
-        voted = 0
+            async def open_ballot():
+                r = await http.post(f"{vot}/assemblies/{aid}/ballots", json={
+                    "title": "Final vote on the recommendations", "threshold": params.threshold,
+                    "recommendations": recs, "session_id": s["id"]})  # check-in at the final session
+                return r.json() if r.status_code == 201 else None
+            ballot = await vc.ballot((await _retry_until(open_ballot, "voting to receive the panel"))["id"])
+            support = {qid: rng.uniform(0.45, 0.98) for qid in ballot.question_ids}
+            choices: dict[str, dict] = {}
+            for m in present_last:  # members at the final session vote
+                choices[m] = {}
+                for qid in ballot.question_ids:
+                    x = rng.random()
+                    choices[m][qid] = "yes" if x < support[qid] else ("abstain" if x < support[qid] + 0.03 else "no")
 
-        async def vote(m, qid, choice):
-            nonlocal voted
-            async with sem:
-                _ok(await http.post(f"{vot}/ballots/{ballot['id']}/votes",
-                                    json={"member_id": m, "question_id": qid, "choice": choice}), 201)
-                voted += 1
-                progress("votes", voted, len(jobs))
+            async def token_for(m):
+                async def attempt():
+                    try:
+                        return await vc.get_token(ballot, headers=member_auth[m])
+                    except VotingClientError as exc:
+                        if exc.code == "not_checked_in":  # voting has not seen the check-in yet
+                            return None
+                        raise
+                async with sem:
+                    tokens[m] = await _retry_until(attempt, "voting to learn the check-ins")
+                    progress("voting tokens", len(tokens), len(present_last))
 
-        await asyncio.gather(*(vote(*j) for j in jobs))
-        t.votes_cast = len(jobs)
-        if jobs:  # a second vote on the same recommendation is refused
-            _ok(await http.post(f"{vot}/ballots/{ballot['id']}/votes",
-                                json={"member_id": jobs[0][0], "question_id": jobs[0][1], "choice": "no"}), 409)
-        _ok(await http.get(f"{vot}/ballots/{ballot['id']}/results"), 409)  # hidden while open
-        results = _ok(await http.post(f"{vot}/ballots/{ballot['id']}/close"))
-        t.recommendations_passed = sum(1 for r in results["results"] if r["passed"])
+            tokens: dict[str, object] = {}
+            await asyncio.gather(*(token_for(m) for m in present_last))  # in bulk, at check-in
+            refused = 0
+            for m in [x for x in members if x not in choices][:1]:  # absent: no token
+                try:
+                    await vc.get_token(ballot, headers=member_auth[m])
+                except VotingClientError as exc:
+                    refused += exc.code == "not_checked_in"
+            if present_last:  # a second token for the same member is refused
+                try:
+                    await vc.get_token(ballot, headers=member_auth[present_last[0]])
+                except VotingClientError as exc:
+                    refused += exc.code == "token_already_issued"
+            receipts: list[dict] = []
+            order = list(present_last)
+            rng.shuffle(order)  # votes come later and in another order than the tokens
+
+            async def vote(m):
+                async with sem:
+                    receipts.append(await vc.vote(ballot, choices[m], tokens[m]))
+                    progress("votes", len(receipts), len(order))
+
+            await asyncio.gather(*(vote(m) for m in order))
+            t.votes_cast = len(receipts)
+            if order:  # a token used twice is refused
+                r = await anon.post(f"{vot}/ballots/{ballot.id}/votes",
+                                    json={"choices": choices[order[0]], "token": tokens[order[0]].to_dict()})
+                refused += r.status_code == 409
+            _ok(await http.get(f"{vot}/ballots/{ballot.id}/results"), 403)  # hidden while open, organisers included
+            results = _ok(await http.post(f"{vot}/ballots/{ballot.id}/close"))
+            t.recommendations_passed = sum(1 for q in results["questions"].values() if q.get("passed") is True)
+            for rc in receipts:  # every voter finds their vote on the board
+                entry = await vc.find(ballot, rc)
+                if entry["choices_hidden"] or entry["token_hash"] != rc["token_hash"]:
+                    raise RuntimeError(f"receipt {rc['receipt']} does not find its vote on the board")
+            t.voting_refusals = refused
+            t.board = _ok(await http.get(f"{vot}/assemblies/{aid}/board/export"))
         done("voting")
 
         step("reporting")

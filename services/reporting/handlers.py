@@ -80,30 +80,42 @@ async def on_session_held(tx: Tx, e: Envelope, p: ev.SessionHeldV1) -> None:
                   ["session_id"], fields)
 
 
-async def on_ballot_opened(tx: Tx, e: Envelope, p: ev.BallotOpenedV1) -> None:
+async def on_ballot_opened(tx: Tx, e: Envelope, p: ev.BallotOpenedV2) -> None:
+    th = p.threshold
+    text = f"{'>' if th.strict else '>='} {th.fraction} of {th.base}"
     await _upsert(tx, m.ballots, {"ballot_id": p.ballot_id, "assembly_id": p.assembly_id, "title": p.title,
-                                  "threshold": p.threshold, "eligible": p.eligible}, ["ballot_id"])
+                                  "threshold": text, "members": p.members}, ["ballot_id"])
     for i, q in enumerate(p.questions):
-        await _upsert(tx, m.questions, {"question_id": q.question_id, "ballot_id": p.ballot_id,
-                                        "assembly_id": p.assembly_id, "position": i,
-                                        "recommendation": q.recommendation}, ["question_id"])
+        await _upsert(tx, m.questions, {"ballot_id": p.ballot_id, "question_id": q.question_id,
+                                        "assembly_id": p.assembly_id, "position": i, "text": q.text, "type": q.type,
+                                        "recommendation": q.recommendation}, ["ballot_id", "question_id"])
 
 
-async def on_vote_cast(tx: Tx, e: Envelope, p: ev.VoteCastV1) -> None:
-    await _upsert(tx, m.votes, {"vote_id": p.vote_id, "assembly_id": p.assembly_id, "question_id": p.question_id,
-                                "choice": p.choice}, ["vote_id"])
+async def on_vote_cast(tx: Tx, e: Envelope, p: ev.VoteCastV2) -> None:
+    # One row per board position: a redelivered event (or a replay) is counted once.
+    await _upsert(tx, m.votes, {"assembly_id": p.assembly_id, "position": p.position, "ballot_id": p.ballot_id,
+                                "kind": p.kind, "token_hash": p.token_hash, "choices": p.choices},
+                  ["assembly_id", "position"])
 
 
-async def on_ballot_closed(tx: Tx, e: Envelope, p: ev.BallotClosedV1) -> None:
+async def on_ballot_closed(tx: Tx, e: Envelope, p: ev.BallotClosedV2) -> None:
     await tx.session.execute(sa.update(m.ballots).where(m.ballots.c.ballot_id == p.ballot_id).values(closed=True))
 
 
-async def on_results_tallied(tx: Tx, e: Envelope, p: ev.ResultsTalliedV1) -> None:
-    for i, r in enumerate(p.results):
-        fields = {"yes": r.yes, "no": r.no, "abstain": r.abstain, "support": r.support, "passed": r.passed}
-        await _upsert(tx, m.questions, {"question_id": r.question_id, "ballot_id": p.ballot_id,
-                                        "assembly_id": p.assembly_id, "position": i,
-                                        "recommendation": r.recommendation, **fields}, ["question_id"], fields)
+async def on_results_tallied(tx: Tx, e: Envelope, p: ev.ResultsTalliedV2) -> None:
+    # results-tallied may overtake ballot-opened (another topic): upsert everything it carries.
+    await _upsert(tx, m.ballots, {"ballot_id": p.ballot_id, "assembly_id": p.assembly_id, "title": "",
+                                  "threshold": "", "members": p.members, "closed": True,
+                                  "ballots_cast": p.ballots_cast, "quorum_met": p.quorum_met}, ["ballot_id"],
+                  {"closed": True, "ballots_cast": p.ballots_cast, "quorum_met": p.quorum_met})
+    for i, r in enumerate(p.questions):
+        outcome = r.passed_options if r.type == "approval" else r.order
+        fields = {"counts": r.counts, "support": r.support, "base": r.base, "threshold": r.threshold,
+                  "passed": r.passed, "outcome": outcome}
+        await _upsert(tx, m.questions, {"ballot_id": p.ballot_id, "question_id": r.question_id,
+                                        "assembly_id": p.assembly_id, "position": i, "text": r.text, "type": r.type,
+                                        "recommendation": r.recommendation, **fields},
+                      ["ballot_id", "question_id"], fields)
 
 
 async def on_report_published(tx: Tx, e: Envelope, p: ev.ReportPublishedV1) -> None:
@@ -120,10 +132,10 @@ HANDLERS = {
     "sessions.session-scheduled.v1": on_session_scheduled,
     "sessions.attendance-recorded.v1": on_attendance,
     "sessions.session-held.v1": on_session_held,
-    "voting.ballot-opened.v1": on_ballot_opened,
-    "voting.vote-cast.v1": on_vote_cast,
-    "voting.ballot-closed.v1": on_ballot_closed,
-    "voting.results-tallied.v1": on_results_tallied,
+    "voting.ballot-opened.v2": on_ballot_opened,
+    "voting.vote-cast.v2": on_vote_cast,
+    "voting.ballot-closed.v2": on_ballot_closed,
+    "voting.results-tallied.v2": on_results_tallied,
     "reporting.report-published.v1": on_report_published,
 }
 
@@ -141,10 +153,11 @@ async def summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
     panel = (await s.execute(sa.select(m.panels).where(m.panels.c.assembly_id == assembly_id))).first()
     sess = [dict(r._mapping) for r in (await s.execute(sa.select(m.sessions).where(
         m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at))).all()]
-    qs = (await s.execute(sa.select(m.questions, m.ballots.c.threshold, m.ballots.c.title.label("ballot"))
+    qs = (await s.execute(sa.select(m.questions, m.ballots.c.title.label("ballot"))
                           .join(m.ballots, m.ballots.c.ballot_id == m.questions.c.ballot_id)
                           .where(m.questions.c.assembly_id == assembly_id)
-                          .order_by(m.ballots.c.title, m.questions.c.position))).all()
+                          .order_by(m.ballots.c.title, m.questions.c.ballot_id, m.questions.c.position))).all()
+    recs = [q for q in qs if q.recommendation]
     votes_cast = (await s.execute(sa.select(sa.func.count()).where(m.votes.c.assembly_id == assembly_id))).scalar_one()
 
     invitations = sum(b.count for b in batches)
@@ -156,7 +169,7 @@ async def summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
     panel_features = [by_id[x] for x in members if x in by_id]
     panel_region = Counter(f.get("region") for f in panel_features)
     held = [x for x in sess if x["held"]]
-    tallied = [q for q in qs if q.passed is not None]
+    tallied = [q for q in recs if q.passed is not None]
     return {
         "assembly_id": str(assembly_id),
         "name": a.name,
@@ -173,7 +186,7 @@ async def summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
         "deliberation_hours": sum(x["duration_hours"] or 0 for x in held),
         "attendance_rate": round(attendance_rate(held), 5),
         "votes_cast": votes_cast,
-        "recommendations": len(qs),
+        "recommendations": len(recs),
         "recommendations_tallied": len(tallied),
         "recommendations_passed": sum(1 for q in tallied if q.passed),
         "per_region": [
@@ -188,9 +201,22 @@ async def summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
                       "starts_at": x["starts_at"].isoformat() if x["starts_at"] else None, "held": x["held"],
                       "present": x["present"], "absent": x["absent"], "duration_hours": x["duration_hours"]}
                      for x in sess],
-        "results": [{"ballot": q.ballot, "recommendation": q.recommendation, "threshold": q.threshold, "yes": q.yes,
-                     "no": q.no, "abstain": q.abstain, "support": q.support, "passed": q.passed} for q in qs],
+        "results": [_result(q) for q in qs],
     }
+
+
+def _result(q) -> dict:
+    """Support per recommendation (yes/no and agree-scale questions: yes = votes counting as
+    support, no = the other valid votes), and the outcome of questions over alternatives (approval:
+    options passed; ranking: Borda order). Counts are None until the ballot is tallied."""
+    counts = q.counts or {}
+    valid = sum(v for k, v in counts.items() if k != "abstain") if q.recommendation and q.counts else None
+    return {"ballot": q.ballot, "question_id": q.question_id, "recommendation": q.text, "type": q.type,
+            "is_recommendation": q.recommendation, "threshold": q.threshold,
+            "yes": q.support, "no": None if valid is None or q.support is None else valid - q.support,
+            "abstain": counts.get("abstain"), "base": q.base,
+            "support": None if not q.base or q.support is None else round(q.support / q.base, 5),
+            "passed": q.passed, "outcome": q.outcome, "counts": q.counts}
 
 
 async def publish(tx: Tx, assembly_id: uuid.UUID, html: str) -> dict:

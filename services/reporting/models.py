@@ -76,40 +76,49 @@ sessions = sa.Table(
     sa.Column("absent", sa.Integer),
 )
 
+# Voting (v2 events). Choices arrive with each vote-cast event, but nothing is counted from them
+# while a ballot is open: support per recommendation comes from results-tallied, after close.
 ballots = sa.Table(
     "ballots",
     metadata,
     sa.Column("ballot_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
     sa.Column("title", sa.Text, nullable=False),
-    sa.Column("threshold", sa.Float, nullable=False),
-    sa.Column("eligible", sa.Integer, nullable=False),
+    sa.Column("threshold", sa.Text, nullable=False),  # e.g. ">= 7/10 of valid_votes"
+    sa.Column("members", sa.Integer, nullable=False),
     sa.Column("closed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("ballots_cast", sa.Integer),  # from results-tallied
+    sa.Column("quorum_met", sa.Boolean),
 )
 
 questions = sa.Table(
     "questions",
     metadata,
-    sa.Column("question_id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("ballot_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("ballot_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("question_id", sa.Text, primary_key=True),
     sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
     sa.Column("position", sa.Integer, nullable=False),
-    sa.Column("recommendation", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("recommendation", sa.Boolean, nullable=False),
     # filled by results-tallied
-    sa.Column("yes", sa.Integer),
-    sa.Column("no", sa.Integer),
-    sa.Column("abstain", sa.Integer),
-    sa.Column("support", sa.Float),
+    sa.Column("counts", JSONB),
+    sa.Column("support", sa.Integer),
+    sa.Column("base", sa.Integer),
+    sa.Column("threshold", sa.Text),
     sa.Column("passed", sa.Boolean),
+    sa.Column("outcome", JSONB),  # approval: passed options; ranking: order
 )
 
 votes = sa.Table(
     "votes",
     metadata,
-    sa.Column("vote_id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
-    sa.Column("question_id", UUID(as_uuid=True), nullable=False, index=True),
-    sa.Column("choice", sa.Text, nullable=False),
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("position", sa.BigInteger, primary_key=True),  # on the assembly's bulletin board
+    sa.Column("ballot_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("token_hash", sa.Text),
+    sa.Column("choices", JSONB, nullable=False),
 )
 
 reports = sa.Table(

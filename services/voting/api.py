@@ -1,105 +1,474 @@
-"""Voting's HTTP API: open a ballot, cast votes, close and tally. Results stay hidden until close."""
+"""Voting's HTTP API: ballots, anonymous tokens (RFC 9474 blind signatures), the ballot box, the
+public bulletin board, officials' paper and postal entries, the count, and the ballot page.
+
+Who may do what (one policy per route, see shared/auth):
+- organisers open and close ballots and sign board checkpoints;
+- a member gets one blind-signed token per ballot for themselves only (`who.member_id`);
+- anyone may cast a vote with a valid unused token: the token is the credential, and no
+  Authorization header is needed (or wanted: the ballot box must not learn who votes);
+- registrars and organisers hand out paper/postal sheets and key in and confirm paper votes;
+- the board, its export, the ballot definitions and, after close, the results are public.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import uuid
-from typing import Literal
+from datetime import datetime, timezone
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from services.voting import handlers as h
-from shared.errors import conflict
+from services.voting.domain.blind_rsa import DEFAULT_VARIANT
+from services.voting.domain.errors import VotingError
+from services.voting.domain.tokens import VoteToken
+from shared.auth import Principal, allow
+from shared.errors import ApiError, error_body, invalid
 from shared.runtime import Runtime, get_runtime
 
 router = APIRouter(tags=["voting"])
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+log = structlog.get_logger()
+
+HEX_RE = r"^[0-9a-fA-F]*$"
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# ---- scopes (the assembly of an object, for the policy) ------------------------------------
+
+
+async def ballot_scope(rt: Runtime, path: dict[str, str]) -> uuid.UUID:
+    try:
+        ballot_id = uuid.UUID(path.get("ballot_id", ""))
+    except ValueError:
+        raise invalid("ballot_id must be a UUID") from None
+    async with rt.transaction() as tx:
+        return await h.assembly_of_ballot(tx, ballot_id)
+
+
+async def official_entry_scope(rt: Runtime, path: dict[str, str]) -> uuid.UUID:
+    try:
+        entry_id = uuid.UUID(path.get("entry_id", ""))
+    except ValueError:
+        raise invalid("entry_id must be a UUID") from None
+    async with rt.transaction() as tx:
+        return await h.official_scope(tx, entry_id)
+
+
+def official_id(who: Principal) -> str:
+    """How an official appears on the public board: a stable pseudonym, not their login."""
+    return "official-" + hashlib.sha256(who.actor.encode()).hexdigest()[:16]
+
+
+# ---- models -------------------------------------------------------------------------------
+
+
+def _fraction_text(v: Any) -> str:
+    try:
+        f = Fraction(str(v))
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{v!r} is not a fraction like '2/3', '0.7' or 0.7") from None
+    if not 0 <= f <= 1:
+        raise ValueError(f"{v!r} must be between 0 and 1")
+    return f"{f.numerator}/{f.denominator}"
+
+
+class ThresholdIn(BaseModel):
+    fraction: str | float = Field("1/2", description="Share of the base needed, e.g. '1/2', '2/3', 0.7, '80/100'")
+    base: Literal["valid_votes", "votes_cast", "members"] = Field(
+        "valid_votes", description="valid_votes (abstentions excluded), votes_cast, or members (the electorate)")
+    strict: bool | None = Field(None, description="true: more than the fraction; false: at least. "
+                                                  "Default: more than for 1/2 (majority), at least otherwise")
+
+    @field_validator("fraction")
+    @classmethod
+    def _frac(cls, v):
+        return _fraction_text(v)
+
+    def to_domain(self) -> dict:
+        strict = self.strict if self.strict is not None else self.fraction == "1/2"
+        return {"fraction": self.fraction, "base": self.base, "strict": strict}
+
+
+class QuorumIn(BaseModel):
+    min_ballots: int = Field(0, ge=0, le=10_000_000)
+    min_fraction: str | float = Field("0", description="Share of the members who must cast a ballot")
+
+    @field_validator("min_fraction")
+    @classmethod
+    def _frac(cls, v):
+        return _fraction_text(v)
+
+
+class QuestionIn(BaseModel):
+    id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,40}$", description="Default q1, q2, ...")
+    text: str = Field(min_length=1, max_length=2000)
+    type: Literal["yes_no_abstain", "agree_scale", "approval", "ranking"] = "yes_no_abstain"
+    options: list[str] = Field([], max_length=50, description="approval/ranking: the options (short labels)")
+    points: int | None = Field(None, ge=2, le=11, description="agree_scale: points 1..N (default 5)")
+    support_from: int | None = Field(None, ge=1, le=11, description="agree_scale: points >= this count as support")
+    max_approvals: int | None = Field(None, ge=1, le=50)
+    threshold: ThresholdIn | None = None
+
+    @field_validator("options")
+    @classmethod
+    def _opts(cls, v):
+        for o in v:
+            if not 1 <= len(o) <= 200:
+                raise ValueError("each option must be 1-200 characters")
+        return v
 
 
 class BallotIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
-    threshold: float = Field(0.5, gt=0, le=1, description="Share of yes among yes+no needed; 0.5 = strict majority")
-    recommendations: list[str] = Field(min_length=1, max_length=500)
+    questions: list[QuestionIn] = Field([], max_length=500)
+    recommendations: list[str] = Field([], max_length=500, description="Shorthand: one yes/no/abstain question each")
+    threshold: ThresholdIn | float = Field(default_factory=ThresholdIn, description="Default for every question")
+    quorum: QuorumIn = Field(default_factory=QuorumIn)
+    opens_at: AwareDatetime | None = None
+    closes_at: AwareDatetime | None = None
+    session_id: uuid.UUID | None = Field(None, description="Members must be checked in at this session to get a "
+                                                           "token; default: at any session of the assembly")
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold(cls, v):
+        return v if isinstance(v, ThresholdIn) else ThresholdIn(fraction=_fraction_text(v))
+
+    @field_validator("recommendations")
+    @classmethod
+    def _recs(cls, v):
+        for r in v:
+            if not 1 <= len(r) <= 2000:
+                raise ValueError("each recommendation must be 1-2000 characters")
+        return v
+
+    def definition(self) -> dict:
+        th = self.threshold if isinstance(self.threshold, ThresholdIn) else ThresholdIn(fraction=str(self.threshold))
+        qs: list[dict] = []
+        for i, q in enumerate(self.questions, 1):
+            d: dict[str, Any] = {"id": q.id or f"q{i}", "text": q.text, "type": q.type}
+            if q.type in ("approval", "ranking"):
+                d["options"] = q.options
+            if q.type == "agree_scale":
+                n = q.points or 5
+                start = q.support_from if q.support_from is not None else (n // 2 + 2 if n % 2 else n // 2 + 1)
+                d["points"] = list(range(1, n + 1))
+                d["support_points"] = [p for p in range(1, n + 1) if p >= start]
+            if q.max_approvals is not None:
+                d["max_approvals"] = q.max_approvals
+            if q.threshold is not None:
+                d["threshold"] = q.threshold.to_domain()
+            qs.append(d)
+        for j, r in enumerate(self.recommendations, len(qs) + 1):
+            qs.append({"id": f"q{j}", "text": r, "type": "yes_no_abstain"})
+        if not qs:
+            raise invalid("a ballot needs at least one question (questions or recommendations)",
+                          [{"field": "questions", "problem": "empty"}])
+        return {"title": self.title, "questions": qs, "threshold": th.to_domain(),
+                "quorum": {"min_ballots": self.quorum.min_ballots, "min_fraction": self.quorum.min_fraction},
+                "opens_at": self.opens_at.isoformat() if self.opens_at else None,
+                "closes_at": self.closes_at.isoformat() if self.closes_at else None}
 
 
-class QuestionOut(BaseModel):
-    question_id: uuid.UUID
-    recommendation: str
+class TokenKeyOut(BaseModel):
+    alg: str
+    key_id: str
+    pem: str
+    n: str = Field(description="Modulus, hex (for the browser's blinding)")
+    e: str = Field(description="Public exponent, hex")
 
 
 class BallotOut(BaseModel):
     id: uuid.UUID
     assembly_id: uuid.UUID
     title: str
-    threshold: float
-    eligible: int
-    status: Literal["open", "closed"]
-    questions: list[QuestionOut]
+    state: Literal["scheduled", "open", "closed"]
+    session_id: uuid.UUID | None
+    definition: dict[str, Any]
+    token_key: TokenKeyOut
+    board_id: str
+
+
+class BlindedIn(BaseModel):
+    blinded_msg: str = Field(min_length=2, max_length=2048, pattern=HEX_RE, description="RFC 9474 blinded message, hex")
+
+
+class TokenIn(BaseModel):
+    message: str = Field(min_length=2, max_length=4096, pattern=HEX_RE)
+    signature: str = Field(min_length=2, max_length=2048, pattern=HEX_RE)
 
 
 class VoteIn(BaseModel):
+    choices: dict[str, str | int | list[str]] = Field(description="Question id -> choice ('abstain' to abstain)")
+    token: TokenIn
+
+
+class ReceiptOut(BaseModel):
+    board_id: str
+    position: int
+    hash: str
+    receipt: str = Field(description="POSITION:HASH, to look the vote up on the board")
+    token_hash: str | None = None
+
+
+class SheetIn(BaseModel):
     member_id: uuid.UUID
-    question_id: uuid.UUID
-    choice: Literal["yes", "no", "abstain"]
+    kind: Literal["paper", "postal"]
 
 
-class ResultOut(BaseModel):
-    question_id: uuid.UUID
-    recommendation: str
-    yes: int
-    no: int
-    abstain: int
-    support: float
-    passed: bool
+class OfficialEntryIn(BaseModel):
+    kind: Literal["paper", "postal"]
+    sheet_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    choices: dict[str, str | int | list[str]]
 
 
-class ResultsOut(BaseModel):
-    ballot_id: uuid.UUID
-    threshold: float
-    votes: int
-    results: list[ResultOut]
+class ConfirmIn(BaseModel):
+    choices: dict[str, str | int | list[str]] | None = Field(
+        None, description="The second official's own reading of the sheet (recommended)")
+
+
+class RejectIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+
+def _hex(s: str, what: str) -> bytes:
+    try:
+        return bytes.fromhex(s)
+    except ValueError:
+        raise invalid(f"{what} must be an even number of hex digits") from None
 
 
 async def _ballot_out(rt: Runtime, ballot_id: uuid.UUID) -> BallotOut:
     async with rt.transaction() as tx:
-        b = await h.load_ballot(tx, ballot_id)
-        qs = await h.load_questions(tx, ballot_id)
-    return BallotOut(id=b.id, assembly_id=b.assembly_id, title=b.title, threshold=b.threshold, eligible=b.eligible,
-                     status="closed" if b.closed_at else "open",
-                     questions=[QuestionOut(question_id=q.id, recommendation=q.recommendation) for q in qs])
+        row = await h.load_ballot(tx, ballot_id)
+        info = await h.ballot_info(tx, ballot_id)
+    return BallotOut(id=row.id, assembly_id=row.assembly_id, title=row.title, state=h.ballot_state(row, now()),
+                     session_id=row.session_id, definition=row.definition,
+                     token_key=TokenKeyOut(alg=DEFAULT_VARIANT.name, key_id=row.token_key_id, pem=row.token_key_pem,
+                                           n=format(info.key.n, "x"), e=format(info.key.e, "x")),
+                     board_id=h.board_id_for(row.assembly_id))
 
 
-@router.post("/assemblies/{assembly_id}/ballots", status_code=201, response_model=BallotOut)
-async def open_ballot(assembly_id: uuid.UUID, body: BallotIn, rt: Runtime = Depends(get_runtime)) -> BallotOut:
+# ---- ballots ------------------------------------------------------------------------------
+
+
+@router.post("/assemblies/{assembly_id}/ballots", status_code=201, response_model=BallotOut,
+             summary="Open a ballot (questions, threshold, quorum, times)")
+async def open_ballot(assembly_id: uuid.UUID, body: BallotIn, rt: Runtime = Depends(get_runtime),
+                      who: Principal = Depends(allow("organiser"))) -> BallotOut:
+    definition = body.definition()
+    key = await asyncio.to_thread(h.new_ballot_key)
     async with rt.transaction() as tx:
-        opened = await h.open_ballot(tx, assembly_id, title=body.title, threshold=body.threshold,
-                                     recommendations=body.recommendations)
-    return await _ballot_out(rt, opened["id"])
-
-
-@router.get("/ballots/{ballot_id}", response_model=BallotOut)
-async def get_ballot(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> BallotOut:
+        ballot_id = await h.open_ballot(tx, assembly_id, definition, session_id=body.session_id,
+                                        secret=rt.settings.secret_key, key=key)
     return await _ballot_out(rt, ballot_id)
 
 
-@router.post("/ballots/{ballot_id}/votes", status_code=201, summary="Cast one vote on one recommendation")
-async def cast(ballot_id: uuid.UUID, body: VoteIn, rt: Runtime = Depends(get_runtime)) -> dict:
+@router.get("/assemblies/{assembly_id}/ballots", summary="The assembly's ballots")
+async def list_ballots(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                       who: Principal = Depends(allow("public"))) -> dict:
     async with rt.transaction() as tx:
-        vote_id = await h.cast(tx, ballot_id, member_id=body.member_id, question_id=body.question_id, choice=body.choice)
-    return {"vote_id": vote_id, "message": "your vote is recorded"}
+        s = await h.board_summary(tx, assembly_id, secret=rt.settings.secret_key, now=now())
+    return {"ballots": s["ballots"]}
 
 
-@router.post("/ballots/{ballot_id}/close", response_model=ResultsOut, summary="Close the ballot and tally")
-async def close(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> ResultsOut:
+@router.get("/ballots/{ballot_id}", response_model=BallotOut,
+            summary="A ballot's definition and token key (public, as on the board)")
+async def get_ballot(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                     who: Principal = Depends(allow("public"))) -> BallotOut:
+    return await _ballot_out(rt, ballot_id)
+
+
+@router.get("/ballots/{ballot_id}/me", summary="Am I eligible, checked in, and did I get my token?")
+async def my_eligibility(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                         who: Principal = Depends(allow("member", scope=ballot_scope))) -> dict:
     async with rt.transaction() as tx:
-        return ResultsOut(**await h.close(tx, ballot_id))
+        info = await h.ballot_info(tx, ballot_id)
+        return await h.eligibility(tx, info, who.member_id)
 
 
-@router.get("/ballots/{ballot_id}/results", response_model=ResultsOut, summary="Results (only after close)")
-async def results(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime)) -> ResultsOut:
+@router.post("/ballots/{ballot_id}/tokens", summary="Get my one blind-signed voting token (RFC 9474)")
+async def issue_token(ballot_id: uuid.UUID, body: BlindedIn, rt: Runtime = Depends(get_runtime),
+                      who: Principal = Depends(allow("member", scope=ballot_scope))) -> dict:
+    if who.member_id is None:
+        raise ApiError(403, "only a member's own token can get a voting token", code="forbidden")
+    blinded = _hex(body.blinded_msg, "blinded_msg")
     async with rt.transaction() as tx:
-        b = await h.load_ballot(tx, ballot_id)
-    if b.closed_at is None:
-        raise conflict("results stay hidden until the ballot closes", code="ballot_open")
-    rs = b.results or []
-    return ResultsOut(ballot_id=b.id, threshold=b.threshold, votes=sum(r["yes"] + r["no"] + r["abstain"] for r in rs),
-                      results=rs)
+        sig = await h.issue_token(tx, ballot_id, who.member_id, blinded, secret=rt.settings.secret_key, now=now())
+    return {"blind_sig": sig.hex()}
+
+
+@router.post("/ballots/{ballot_id}/votes", status_code=201, response_model=ReceiptOut,
+             summary="Cast a vote with a token (no login: the token is the credential)")
+async def cast(ballot_id: uuid.UUID, body: VoteIn, rt: Runtime = Depends(get_runtime),
+               who: Principal = Depends(allow("public"))) -> ReceiptOut:
+    from services.voting.domain.ballot_box import validate_vote
+
+    token = VoteToken(_hex(body.token.message, "token.message"), _hex(body.token.signature, "token.signature"))
+    async with rt.transaction() as tx:
+        info = await h.ballot_info(tx, ballot_id)
+    accepted = validate_vote(info.ballot, info.key, body.choices, token, now=now())
+    item = h.Item(ballot_id, accepted.choices, token=accepted.token, token_hash=accepted.token_hash,
+                  correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"))
+    r = await h.ingest_for(rt).submit(info.assembly_id, item)
+    return ReceiptOut(board_id=r.board_id, position=r.position, hash=r.hash, receipt=r.code,
+                      token_hash=accepted.token_hash)
+
+
+@router.post("/ballots/{ballot_id}/close", summary="Close the ballot and tally; results become public")
+async def close(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                who: Principal = Depends(allow("organiser", scope=ballot_scope))) -> dict:
+    async with rt.transaction() as tx:
+        return await h.close_ballot(tx, ballot_id, secret=rt.settings.secret_key, now=now())
+
+
+@router.get("/ballots/{ballot_id}/results", summary="Results (hidden from everyone until the ballot closes)")
+async def results(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                  who: Principal = Depends(allow("public"))) -> dict:
+    t = now()
+    async with rt.transaction() as tx:
+        await h.close_if_due(tx, ballot_id, secret=rt.settings.secret_key, now=t)
+    async with rt.transaction() as tx:
+        return await h.results(tx, ballot_id, now=t)
+
+
+# ---- paper and postal ---------------------------------------------------------------------
+
+
+@router.post("/ballots/{ballot_id}/sheets", status_code=201,
+             summary="Hand a member a paper ballot sheet, or send a postal one (then no online token)")
+async def issue_sheet(ballot_id: uuid.UUID, body: SheetIn, rt: Runtime = Depends(get_runtime),
+                      who: Principal = Depends(allow("registrar", "organiser", scope=ballot_scope))) -> dict:
+    async with rt.transaction() as tx:
+        await h.issue_sheet(tx, ballot_id, body.member_id, body.kind, now=now())
+        counts = await h.issued_counts(tx, ballot_id)
+    return {"issued": counts}
+
+
+@router.post("/ballots/{ballot_id}/official-entries", status_code=201,
+             summary="Key in a paper or postal vote (counts only once a second official confirms it)")
+async def enter_official(ballot_id: uuid.UUID, body: OfficialEntryIn, rt: Runtime = Depends(get_runtime),
+                         who: Principal = Depends(allow("registrar", "organiser", scope=ballot_scope))) -> dict:
+    async with rt.transaction() as tx:
+        entry_id = await h.enter_official(tx, ballot_id, kind=body.kind, sheet_id=body.sheet_id, choices=body.choices,
+                                          official=official_id(who), now=now())
+    return {"id": entry_id, "status": "pending"}
+
+
+@router.get("/ballots/{ballot_id}/official-entries", summary="Officials' entries (status only, no choices)")
+async def list_official(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                        who: Principal = Depends(allow("registrar", "organiser", "auditor", scope=ballot_scope))) -> dict:
+    import sqlalchemy as sa
+
+    from services.voting import models as m
+
+    async with rt.transaction() as tx:
+        rows = (await tx.session.execute(sa.select(m.official_entries).where(
+            m.official_entries.c.ballot_id == ballot_id).order_by(m.official_entries.c.entered_at))).all()
+    return {"entries": [{"id": r.id, "kind": r.kind, "sheet_id": r.sheet_id, "status": r.status,
+                         "entered_by": r.entered_by, "decided_by": r.decided_by, "position": r.position,
+                         "choices_digest": r.choices_digest, "reason": r.reason} for r in rows]}
+
+
+@router.post("/official-entries/{entry_id}/confirm", summary="A second official confirms: the vote goes on the board")
+async def confirm_official(entry_id: uuid.UUID, body: ConfirmIn | None = None, rt: Runtime = Depends(get_runtime),
+                           who: Principal = Depends(allow("registrar", "organiser", scope=official_entry_scope))) -> dict:
+    async with rt.transaction() as tx:
+        receipt, refused = await h.confirm_official(tx, entry_id, official=official_id(who),
+                                                    choices=body.choices if body else None,
+                                                    secret=rt.settings.secret_key, now=now())
+    if refused is not None:
+        raise h.api_error(refused)
+    return {"status": "confirmed", "position": receipt.position, "hash": receipt.hash, "receipt": receipt.code}
+
+
+@router.post("/official-entries/{entry_id}/reject", summary="Reject a wrong entry (never counted)")
+async def reject_official(entry_id: uuid.UUID, body: RejectIn, rt: Runtime = Depends(get_runtime),
+                          who: Principal = Depends(allow("registrar", "organiser", scope=official_entry_scope))) -> dict:
+    async with rt.transaction() as tx:
+        await h.reject_official(tx, entry_id, official=official_id(who), reason=body.reason, now=now())
+    return {"status": "rejected"}
+
+
+# ---- the public bulletin board -------------------------------------------------------------
+
+
+@router.get("/assemblies/{assembly_id}/board", summary="The board's head, key, signed checkpoints and ballots")
+async def board(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                who: Principal = Depends(allow("public"))) -> dict:
+    async with rt.transaction() as tx:
+        return await h.board_summary(tx, assembly_id, secret=rt.settings.secret_key, now=now())
+
+
+@router.get("/assemblies/{assembly_id}/board/entries/{position}",
+            summary="Look a vote up by its receipt's position (choices shown once its ballot closed)")
+async def board_entry(assembly_id: uuid.UUID, position: int, rt: Runtime = Depends(get_runtime),
+                      hash: str | None = Query(None, max_length=64, description="The receipt's hash, to compare"),
+                      who: Principal = Depends(allow("public"))) -> dict:
+    async with rt.transaction() as tx:
+        e = await h.board_entry(tx, assembly_id, position=position, now=now())
+    if hash is not None and hash.lower() != e["hash"]:
+        raise ApiError(409, f"entry {position} has another hash than your receipt", code="receipt_mismatch")
+    return e
+
+
+@router.get("/assemblies/{assembly_id}/board/tokens/{token_hash}", summary="Look a vote up by its token hash")
+async def board_token(assembly_id: uuid.UUID, token_hash: str, rt: Runtime = Depends(get_runtime),
+                      who: Principal = Depends(allow("public"))) -> dict:
+    async with rt.transaction() as tx:
+        return await h.board_entry(tx, assembly_id, token_hash=token_hash.lower(), now=now())
+
+
+@router.post("/assemblies/{assembly_id}/board/checkpoints", status_code=201, summary="Sign a checkpoint of the head now")
+async def checkpoint(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                     who: Principal = Depends(allow("organiser"))) -> dict:
+    async with rt.transaction() as tx:
+        return await h.checkpoint_now(tx, assembly_id, secret=rt.settings.secret_key, now=now())
+
+
+@router.get("/assemblies/{assembly_id}/board/export",
+            summary="The whole board as one signed file (for `borgerting voting verify`)")
+async def export(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                 who: Principal = Depends(allow("public"))) -> JSONResponse:
+    async with rt.transaction() as tx:
+        doc = await h.export_board(tx, assembly_id, secret=rt.settings.secret_key, now=now())
+    return JSONResponse(doc, headers={"content-disposition": f'attachment; filename="board-{assembly_id}.json"'})
+
+
+# ---- the ballot page ----------------------------------------------------------------------
+
+
+@router.get("/ballots/{ballot_id}/page", response_class=HTMLResponse, tags=["public"],
+            summary="The ballot page for members (Danish and English, phone-friendly)")
+async def ballot_page(request: Request, ballot_id: uuid.UUID, lang: Literal["da", "en"] = "da",
+                      rt: Runtime = Depends(get_runtime), who: Principal = Depends(allow("public"))) -> HTMLResponse:
+    b = await _ballot_out(rt, ballot_id)
+    return templates.TemplateResponse(request, "ballot.html", {"ballot": b.model_dump(mode="json"), "lang": lang})
+
+
+def configure(app: FastAPI) -> None:
+    """Domain errors answer as clear 4xx; the page's script is served as a static file."""
+
+    async def _voting_error(request: Request, exc: VotingError) -> JSONResponse:
+        return JSONResponse(error_body(exc.http_status, exc.code, exc.message, None, request),
+                            status_code=exc.http_status)
+
+    app.add_exception_handler(VotingError, _voting_error)
+    app.mount("/voting-static", StaticFiles(directory=str(HERE / "static")), name="voting-static")

@@ -1,9 +1,10 @@
-"""Voting: eligibility from the panel, ballots on recommendations, votes and the tally."""
+"""Voting: the electorate from the panel, check-ins from sessions, secret ballots with anonymous
+tokens, the public bulletin board, officials' entries, and the count."""
 
 from pathlib import Path
 
 from services.voting import models
-from services.voting.api import router
+from services.voting.api import configure, router
 from services.voting.handlers import HANDLERS
 from shared.runtime import ServiceSpec, main
 
@@ -16,6 +17,7 @@ SPEC = ServiceSpec(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
     handlers=HANDLERS,
+    configure_app=configure,
 )
 
 if __name__ == "__main__":

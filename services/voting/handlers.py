@@ -1,40 +1,124 @@
-"""Voting's event handlers (eligibility from the panel) and commands (open, cast, close)."""
+"""Voting's event handlers (electorate from sortition, check-ins from sessions) and commands:
+open a ballot, issue a blind-signed token, put votes on the bulletin board, officials' paper and
+postal entries, close and tally, export the board. The rules are the domain's
+(services/voting/domain); this module adds the database, the events and the audit trail.
+
+Secrecy by construction:
+- `issued` records only which member received a token (or a ballot sheet) for which ballot; the
+  blinded message and the signature are never stored, so the token cannot be linked back.
+- `entries` (the board) holds token hashes and choices, never a member id, and no timestamps.
+- Token issuance is not written to the audit trail per member: an audit entry has a time, and
+  the time of issue next to the time a vote's event was published could link the two.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.voting import models as m
-from services.voting.domain.simple_tally import result
+from services.voting.domain import officials as off
+from services.voting.domain.ballots import Ballot
+from services.voting.domain.blind_rsa import DEFAULT_VARIANT, PublicKey, SecretKey
+from services.voting.domain.board import (BallotPublication, Board, BoardKey, Receipt, checkpoint_payload,
+                                          genesis_hash, make_entry)
+from services.voting.domain.errors import (BallotClosedError, BoardError, DuplicateSheetError, NotCheckedInError,
+                                           NotEligibleError, OfficialEntryError, TokenAlreadyIssuedError,
+                                           TokenAlreadyUsedError, VotingError)
+from services.voting.domain.tally import BallotResult, tally
+from services.voting.domain.tokens import TokenIssuer, VoteToken
 from shared.bus.outbox import Tx
 from shared.errors import ApiError, conflict, not_found
 from shared.events import contracts as ev
+from shared.events.envelope import Envelope, new_event
 from shared.projections import panel_membership_handlers
 
-HANDLERS = panel_membership_handlers(m.eligible)
+log = structlog.get_logger()
+CHECKPOINT_EVERY = 100  # the board signs a checkpoint at least every this many entries (and at every close)
+KINDS = ("online", "paper", "postal")
 
 
-async def open_ballot(tx: Tx, assembly_id: uuid.UUID, *, title: str, threshold: float,
-                      recommendations: list[str]) -> dict:
-    n = (await tx.session.execute(
-        sa.select(sa.func.count()).where(m.eligible.c.assembly_id == assembly_id, m.eligible.c.active.is_(True))
-    )).scalar_one()
-    if n == 0:
-        raise conflict("nobody is eligible to vote yet: the panel for this assembly has not been drawn")
-    ballot_id = uuid.uuid4()
-    await tx.session.execute(sa.insert(m.ballots).values(id=ballot_id, assembly_id=assembly_id, title=title,
-                                                         threshold=threshold, eligible=n))
-    qs = [{"id": uuid.uuid4(), "ballot_id": ballot_id, "position": i, "recommendation": r}
-          for i, r in enumerate(recommendations)]
-    await tx.session.execute(sa.insert(m.questions), qs)
-    await tx.emit(ev.BallotOpenedV1(assembly_id=assembly_id, ballot_id=ballot_id, title=title, threshold=threshold,
-                                    eligible=n, questions=[ev.QuestionV1(question_id=q["id"], recommendation=q["recommendation"]) for q in qs]),
-                  subject=assembly_id)
-    return {"id": ballot_id, "eligible": n, "questions": [{"question_id": q["id"], "recommendation": q["recommendation"]} for q in qs]}
+# ---- events in ----------------------------------------------------------------------------
+
+
+async def on_attendance(tx: Tx, e: Envelope, p: ev.AttendanceRecordedV1) -> None:
+    """Present at a session = checked in there (the latest record of a session wins)."""
+    await tx.session.execute(
+        pg_insert(m.checkins).values(session_id=p.session_id, member_id=p.member_id, assembly_id=p.assembly_id,
+                                     present=p.present)
+        .on_conflict_do_update(index_elements=["session_id", "member_id"], set_={"present": p.present}))
+
+
+HANDLERS = {**panel_membership_handlers(m.eligible), "sessions.attendance-recorded.v1": on_attendance}
+
+
+# ---- keys ---------------------------------------------------------------------------------
+
+
+def _derive(secret: str, label: str) -> bytes:
+    return hmac.new(secret.encode(), label.encode(), hashlib.sha256).digest()
+
+
+def board_key(secret: str, assembly_id: uuid.UUID) -> BoardKey:
+    """The board's Ed25519 key, derived from the service secret (one board per assembly)."""
+    return BoardKey.from_seed(_derive(secret, f"voting/board-key/{assembly_id}"))
+
+
+def board_id_for(assembly_id: uuid.UUID) -> str:
+    return f"assembly-{assembly_id}"
+
+
+def _key_password(secret: str, ballot_id: uuid.UUID) -> bytes:
+    return _derive(secret, f"voting/ballot-key/{ballot_id}").hex().encode()
+
+
+# ---- ballots (cached: definitions never change; closing is tracked in the database) --------
+
+
+@dataclass(frozen=True)
+class BallotInfo:
+    id: uuid.UUID
+    assembly_id: uuid.UUID
+    ballot: Ballot  # without closed_at
+    key: PublicKey
+    session_id: uuid.UUID | None
+
+
+_CACHE: OrderedDict[uuid.UUID, BallotInfo] = OrderedDict()
+_SECRET_KEYS: OrderedDict[uuid.UUID, SecretKey] = OrderedDict()
+
+
+def _remember(cache: OrderedDict, key, value, limit: int = 256) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > limit:
+        cache.popitem(last=False)
+
+
+def _info(row) -> BallotInfo:
+    return BallotInfo(row.id, row.assembly_id, Ballot.from_dict(row.definition), PublicKey.from_pem(row.token_key_pem),
+                      row.session_id)
+
+
+async def ballot_info(tx: Tx, ballot_id: uuid.UUID) -> BallotInfo:
+    info = _CACHE.get(ballot_id)
+    if info is None:
+        row = (await tx.session.execute(sa.select(m.ballots).where(m.ballots.c.id == ballot_id))).first()
+        if row is None:
+            raise not_found("ballot")
+        info = _info(row)
+        _remember(_CACHE, ballot_id, info)
+    return info
 
 
 async def load_ballot(tx: Tx, ballot_id: uuid.UUID, *, lock: bool = False):
@@ -45,53 +129,511 @@ async def load_ballot(tx: Tx, ballot_id: uuid.UUID, *, lock: bool = False):
     return row
 
 
-async def load_questions(tx: Tx, ballot_id: uuid.UUID) -> list:
-    return (await tx.session.execute(
-        sa.select(m.questions).where(m.questions.c.ballot_id == ballot_id).order_by(m.questions.c.position))).all()
+def ballot_state(row, now: datetime) -> str:
+    b = Ballot.from_dict(row.definition)
+    if row.closed_at is not None or b.is_closed(now):
+        return "closed"
+    return "open" if b.is_open(now) else "scheduled"
 
 
-async def cast(tx: Tx, ballot_id: uuid.UUID, *, member_id: uuid.UUID, question_id: uuid.UUID, choice: str) -> uuid.UUID:
-    b = await load_ballot(tx, ballot_id, lock=False)
-    if b.closed_at is not None:
-        raise conflict("this ballot is closed", code="ballot_closed")
-    q = (await tx.session.execute(
-        sa.select(m.questions.c.id).where(m.questions.c.id == question_id, m.questions.c.ballot_id == ballot_id))).first()
-    if q is None:
-        raise not_found("question on this ballot")
-    ok = (await tx.session.execute(
-        sa.select(m.eligible.c.member_id).where(m.eligible.c.assembly_id == b.assembly_id,
-                                                m.eligible.c.member_id == member_id, m.eligible.c.active.is_(True)))).first()
-    if ok is None:
-        raise ApiError(403, "only members of this assembly's panel can vote on its ballots")
+async def assembly_of_ballot(tx: Tx, ballot_id: uuid.UUID) -> uuid.UUID:
+    return (await ballot_info(tx, ballot_id)).assembly_id
+
+
+def new_ballot_key() -> SecretKey:
+    """A fresh RSA-2048 key for one ballot (CPU-bound: call it in a thread)."""
+    return SecretKey.generate(2048)
+
+
+async def open_ballot(tx: Tx, assembly_id: uuid.UUID, definition: dict[str, Any], *, session_id: uuid.UUID | None,
+                      secret: str, key: SecretKey) -> uuid.UUID:
+    """`definition` is a Ballot dict without id and members; both are filled in here."""
+    members = (await tx.session.execute(
+        sa.select(sa.func.count()).where(m.eligible.c.assembly_id == assembly_id, m.eligible.c.active.is_(True))
+    )).scalar_one()
+    if members == 0:
+        raise conflict("nobody is eligible to vote yet: the panel for this assembly has not been drawn")
+    ballot_id = uuid.uuid4()
+    ballot = Ballot.from_dict({**definition, "id": str(ballot_id), "members": members, "closed_at": None})
+    pk = key.public_key
+    await tx.session.execute(sa.insert(m.ballots).values(
+        id=ballot_id, assembly_id=assembly_id, title=ballot.title, definition=ballot.to_dict(), session_id=session_id,
+        token_key_pem=pk.to_pem(), token_key_id=pk.key_id,
+        secret_key_pem=key.to_pem(_key_password(secret, ballot_id))))
+    await tx.session.execute(pg_insert(m.boards).values(
+        assembly_id=assembly_id, board_id=board_id_for(assembly_id), head_position=0,
+        head_hash=genesis_hash(board_id_for(assembly_id))).on_conflict_do_nothing())
+    d = ballot.to_dict()
+    await tx.emit(ev.BallotOpenedV2(
+        assembly_id=assembly_id, ballot_id=ballot_id, title=ballot.title, members=members,
+        threshold=ev.ThresholdV2(**d["threshold"]), quorum_min_ballots=ballot.quorum.min_ballots,
+        quorum_min_fraction=d["quorum"]["min_fraction"], opens_at=ballot.opens_at, closes_at=ballot.closes_at,
+        questions=[ev.BallotQuestionV2(question_id=q.id, text=q.text, type=q.type.value,
+                                       recommendation=q.type.value in ("yes_no_abstain", "agree_scale"),
+                                       options=list(q.options), points=list(q.points),
+                                       support_points=sorted(q.support_points)) for q in ballot.questions]),
+        subject=assembly_id)
+    await tx.audit("ballot.opened", assembly_id, object_id=ballot_id,
+                   details={"title": ballot.title, "questions": len(ballot.questions), "members": members,
+                            "threshold": ballot.threshold.describe(), "token_key_id": pk.key_id,
+                            "session_id": str(session_id) if session_id else None})
+    _remember(_CACHE, ballot_id, BallotInfo(ballot_id, assembly_id, ballot, pk, session_id))
+    return ballot_id
+
+
+# ---- eligibility and tokens ---------------------------------------------------------------
+
+
+async def eligibility(tx: Tx, info: BallotInfo, member_id: uuid.UUID) -> dict[str, Any]:
+    on_roster = (await tx.session.execute(sa.select(m.eligible.c.member_id).where(
+        m.eligible.c.assembly_id == info.assembly_id, m.eligible.c.member_id == member_id,
+        m.eligible.c.active.is_(True)))).first() is not None
+    q = sa.select(m.checkins.c.member_id).where(m.checkins.c.member_id == member_id, m.checkins.c.present.is_(True))
+    q = q.where(m.checkins.c.session_id == info.session_id) if info.session_id else q.where(
+        m.checkins.c.assembly_id == info.assembly_id)
+    checked_in = (await tx.session.execute(q.limit(1))).first() is not None
+    kind = (await tx.session.execute(sa.select(m.issued.c.kind).where(
+        m.issued.c.ballot_id == info.id, m.issued.c.member_id == member_id))).scalar_one_or_none()
+    return {"on_roster": on_roster, "checked_in": checked_in, "issued": kind}
+
+
+async def _secret_key(tx: Tx, ballot_id: uuid.UUID, secret: str) -> SecretKey:
+    sk = _SECRET_KEYS.get(ballot_id)
+    if sk is None:
+        pem = (await tx.session.execute(sa.select(m.ballots.c.secret_key_pem).where(m.ballots.c.id == ballot_id))).scalar_one()
+        sk = await asyncio.to_thread(SecretKey.from_pem, pem, _key_password(secret, ballot_id))
+        _remember(_SECRET_KEYS, ballot_id, sk, limit=64)
+    return sk
+
+
+async def _closed_at(tx: Tx, ballot_id: uuid.UUID):
+    return (await tx.session.execute(sa.select(m.ballots.c.closed_at).where(m.ballots.c.id == ballot_id))).scalar_one()
+
+
+async def issue_token(tx: Tx, ballot_id: uuid.UUID, member_id: uuid.UUID, blinded_msg: bytes, *, secret: str,
+                      now: datetime) -> bytes:
+    """Blind-sign one token for a checked-in member of the panel; at most one per member and ballot."""
+    info = await ballot_info(tx, ballot_id)
+    if await _closed_at(tx, ballot_id) is not None or info.ballot.is_closed(now):
+        raise BallotClosedError(f"ballot {ballot_id} is closed; no more tokens are issued")
+    el = await eligibility(tx, info, member_id)
     first = (await tx.session.execute(
-        pg_insert(m.participation).values(question_id=question_id, member_id=member_id).on_conflict_do_nothing()
-        .returning(m.participation.c.member_id))).first()
+        pg_insert(m.issued).values(ballot_id=ballot_id, member_id=member_id, kind="online")
+        .on_conflict_do_nothing().returning(m.issued.c.member_id))).first() is not None
+    issuer = TokenIssuer(str(ballot_id), await _secret_key(tx, ballot_id, secret))
+    # Eligibility first (clear 4xx); an error rolls the `issued` row back.
+    if not el["on_roster"] or not el["checked_in"] or not first:
+        issuer.issue(blinded_msg, member_id=str(member_id), on_roster=el["on_roster"], checked_in=el["checked_in"],
+                     already_issued=not first)
+    return await asyncio.to_thread(issuer.issue, blinded_msg, member_id=str(member_id), on_roster=True,
+                                   checked_in=True, already_issued=False)
+
+
+async def issue_sheet(tx: Tx, ballot_id: uuid.UUID, member_id: uuid.UUID, kind: str, *, now: datetime) -> None:
+    """An official hands a member a paper ballot sheet (checked in) or sends a postal one: that
+    member then gets no online token, and the sheet counts in `issued`."""
+    info = await ballot_info(tx, ballot_id)
+    if await _closed_at(tx, ballot_id) is not None or info.ballot.is_closed(now):
+        raise BallotClosedError(f"ballot {ballot_id} is closed")
+    el = await eligibility(tx, info, member_id)
+    if not el["on_roster"]:
+        raise NotEligibleError(f"member {member_id} is not on the roster for ballot {ballot_id}")
+    if kind == "paper" and not el["checked_in"]:
+        raise NotCheckedInError(f"member {member_id} must be checked in to receive a paper ballot")
+    first = (await tx.session.execute(
+        pg_insert(m.issued).values(ballot_id=ballot_id, member_id=member_id, kind=kind)
+        .on_conflict_do_nothing().returning(m.issued.c.member_id))).first()
     if first is None:
-        raise conflict("you have already voted on this recommendation", code="already_voted")
-    vote_id = uuid.uuid4()
-    await tx.session.execute(sa.insert(m.votes).values(id=vote_id, ballot_id=ballot_id, question_id=question_id,
-                                                       choice=choice))
-    await tx.emit(ev.VoteCastV1(assembly_id=b.assembly_id, ballot_id=ballot_id, question_id=question_id,
-                                vote_id=vote_id, choice=choice), subject=b.assembly_id)
-    return vote_id
+        raise TokenAlreadyIssuedError(f"member {member_id} already received a token or ballot sheet for this ballot")
+    await tx.audit("ballot_sheet.issued", info.assembly_id, object_id=ballot_id, details={"kind": kind})
 
 
-async def close(tx: Tx, ballot_id: uuid.UUID) -> dict:
-    b = await load_ballot(tx, ballot_id, lock=True)
-    if b.closed_at is not None:
-        raise conflict("this ballot is already closed", code="ballot_closed")
-    qs = await load_questions(tx, ballot_id)
-    counts: dict = {}
-    for qid, choice, n in (await tx.session.execute(
-        sa.select(m.votes.c.question_id, m.votes.c.choice, sa.func.count()).where(m.votes.c.ballot_id == ballot_id)
-        .group_by(m.votes.c.question_id, m.votes.c.choice))).all():
-        counts.setdefault(qid, {})[choice] = n
-    results = [{"question_id": q.id, "recommendation": q.recommendation, **result(counts.get(q.id, {}), b.threshold)}
-               for q in qs]
-    total = sum(sum(c.values()) for c in counts.values())
+async def issued_counts(tx: Tx, ballot_id: uuid.UUID) -> dict[str, int]:
+    rows = (await tx.session.execute(sa.select(m.issued.c.kind, sa.func.count()).where(
+        m.issued.c.ballot_id == ballot_id).group_by(m.issued.c.kind))).all()
+    got = dict(rows)
+    return {k: int(got.get(k, 0)) for k in KINDS}
+
+
+# ---- the board ----------------------------------------------------------------------------
+
+
+@dataclass
+class Item:
+    """One vote to append: online (token) or a confirmed official entry."""
+
+    ballot_id: uuid.UUID
+    choices: dict[str, Any]
+    kind: str = "online"
+    token: VoteToken | None = None
+    token_hash: str | None = None
+    sheet_id: str | None = None
+    officials: dict[str, str] | None = None
+    correlation_id: str | None = None
+
+
+async def _lock_board(tx: Tx, assembly_id: uuid.UUID):
+    row = (await tx.session.execute(sa.select(m.boards).where(m.boards.c.assembly_id == assembly_id)
+                                    .with_for_update())).first()
+    if row is None:
+        raise not_found("bulletin board (no ballot opened yet)")
+    return row
+
+
+async def _checkpoint(tx: Tx, assembly_id: uuid.UUID, position: int, head_hash: str, *, secret: str,
+                      at: datetime) -> dict[str, Any]:
+    cp: dict[str, Any] = {"board_id": board_id_for(assembly_id), "position": position, "head_hash": head_hash,
+                          "at": at.isoformat()}
+    cp["signature"] = board_key(secret, assembly_id).sign(checkpoint_payload(cp))
+    await tx.session.execute(sa.insert(m.checkpoints).values(assembly_id=assembly_id, position=position, body=cp))
+    await tx.session.execute(sa.update(m.boards).where(m.boards.c.assembly_id == assembly_id)
+                             .values(last_checkpoint=position))
+    return cp
+
+
+async def append_entries(tx: Tx, assembly_id: uuid.UUID, items: list[Item], *, secret: str,
+                         now: datetime) -> list[Receipt | VotingError]:
+    """Append votes to the assembly's board in one transaction, under the board's row lock, which
+    also serialises against closing a ballot. Per item: a receipt, or the refusal."""
+    head = await _lock_board(tx, assembly_id)
+    ballot_ids = list({i.ballot_id for i in items})
+    closed = dict((await tx.session.execute(sa.select(m.ballots.c.id, m.ballots.c.closed_at).where(
+        m.ballots.c.id.in_(ballot_ids)))).all())
+    hashes = [i.token_hash for i in items if i.token_hash]
+    used = set((await tx.session.execute(sa.select(m.entries.c.token_hash).where(
+        m.entries.c.token_hash.in_(hashes)))).scalars()) if hashes else set()
+    sheets = [(i.ballot_id, i.sheet_id) for i in items if i.sheet_id]
+    used_sheets = set()
+    if sheets:
+        used_sheets = {tuple(r) for r in (await tx.session.execute(sa.select(m.entries.c.ballot_id, m.entries.c.sheet_id)
+                       .where(sa.tuple_(m.entries.c.ballot_id, m.entries.c.sheet_id).in_(sheets)))).all()}
+    board_id = head.board_id
+    pos, prev = head.head_position, head.head_hash
+    out: list[Receipt | VotingError] = []
+    rows, outbox = [], []
+    for it in items:
+        info = await ballot_info(tx, it.ballot_id)
+        if it.ballot_id not in closed:
+            out.append(VotingError(f"unknown ballot {it.ballot_id}"))
+            continue
+        if closed[it.ballot_id] is not None or info.ballot.is_closed(now):
+            out.append(BallotClosedError(f"ballot {it.ballot_id} is closed; no more votes are accepted"))
+            continue
+        if it.token_hash and it.token_hash in used:
+            out.append(TokenAlreadyUsedError("this token has already been used to vote"))
+            continue
+        if it.sheet_id and (it.ballot_id, it.sheet_id) in used_sheets:
+            out.append(DuplicateSheetError(f"sheet {it.sheet_id} is already on the board"))
+            continue
+        entry = make_entry(position=pos + 1, prev_hash=prev, ballot_id=str(it.ballot_id), kind=it.kind,
+                           choices=it.choices, token=it.token, sheet_id=it.sheet_id, officials=it.officials)
+        pos, prev = entry["position"], entry["hash"]
+        if it.token_hash:
+            used.add(it.token_hash)
+        if it.sheet_id:
+            used_sheets.add((it.ballot_id, it.sheet_id))
+        rows.append({"assembly_id": assembly_id, "position": pos, "ballot_id": it.ballot_id, "kind": it.kind,
+                     "token_hash": entry["token_hash"], "sheet_id": it.sheet_id, "hash": entry["hash"], "entry": entry})
+        env = new_event(ev.VoteCastV2(assembly_id=assembly_id, ballot_id=it.ballot_id, position=pos,
+                                      entry_hash=entry["hash"], kind=it.kind, token_hash=entry["token_hash"],
+                                      choices=entry["choices"]), subject=assembly_id, correlation_id=it.correlation_id)
+        outbox.append({"event_id": env.id, "topic": env.topic, "key": str(env.subject),
+                       "envelope": env.model_dump(mode="json")})
+        out.append(Receipt(board_id, pos, entry["hash"]))
+    if rows:
+        await tx.session.execute(sa.insert(m.entries), rows)
+        await tx.session.execute(sa.insert(m.outbox), outbox)
+        await tx.session.execute(sa.update(m.boards).where(m.boards.c.assembly_id == assembly_id)
+                                 .values(head_position=pos, head_hash=prev))
+        if pos // CHECKPOINT_EVERY > head.last_checkpoint // CHECKPOINT_EVERY:
+            await _checkpoint(tx, assembly_id, pos, prev, secret=secret, at=now)
+    return out
+
+
+class Ingest:
+    """Group commit for online votes: concurrent requests of one assembly are appended to its board
+    in one transaction per batch (the board's lock makes appends sequential anyway; batching
+    makes one lock, one commit and one multi-row insert serve many voters)."""
+
+    MAX_BATCH = 256
+
+    def __init__(self, rt) -> None:
+        self.rt = rt
+        self.pending: dict[uuid.UUID, list[tuple[Item, asyncio.Future]]] = {}
+        self.running: set[uuid.UUID] = set()
+        self.batches = 0
+
+    async def submit(self, assembly_id: uuid.UUID, item: Item) -> Receipt:
+        fut = asyncio.get_running_loop().create_future()
+        self.pending.setdefault(assembly_id, []).append((item, fut))
+        if assembly_id not in self.running:
+            self.running.add(assembly_id)
+            asyncio.create_task(self._drain(assembly_id))
+        return await fut
+
+    async def _drain(self, assembly_id: uuid.UUID) -> None:
+        try:
+            while self.pending.get(assembly_id):
+                batch = self.pending[assembly_id][: self.MAX_BATCH]
+                del self.pending[assembly_id][: len(batch)]
+                try:
+                    async with self.rt.transaction() as tx:
+                        results = await append_entries(tx, assembly_id, [i for i, _ in batch],
+                                                       secret=self.rt.settings.secret_key, now=datetime.now(timezone.utc))
+                    self.batches += 1
+                except BaseException as exc:  # the whole batch failed (e.g. database down): tell each voter
+                    for _, fut in batch:
+                        if not fut.done():
+                            fut.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for (_, fut), r in zip(batch, results, strict=True):
+                    if fut.done():
+                        continue
+                    if isinstance(r, Exception):
+                        fut.set_exception(r)
+                    else:
+                        fut.set_result(r)
+        finally:
+            self.running.discard(assembly_id)
+            if self.pending.get(assembly_id):  # arrived after the loop's last check
+                self.running.add(assembly_id)
+                asyncio.create_task(self._drain(assembly_id))
+            else:
+                self.pending.pop(assembly_id, None)
+
+
+def ingest_for(rt) -> Ingest:
+    ing = getattr(rt, "voting_ingest", None)
+    if ing is None:
+        ing = rt.voting_ingest = Ingest(rt)
+    return ing
+
+
+# ---- officials' paper and postal entries --------------------------------------------------
+
+
+def _pending(row) -> off.PendingEntry:
+    return off.PendingEntry(str(row.id), str(row.ballot_id), row.kind, row.sheet_id, row.choices, row.entered_by,
+                            row.entered_at, off.EntryStatus(row.status), row.decided_by, row.decided_at, row.reason)
+
+
+async def enter_official(tx: Tx, ballot_id: uuid.UUID, *, kind: str, sheet_id: str, choices: Any, official: str,
+                         now: datetime) -> uuid.UUID:
+    info = await ballot_info(tx, ballot_id)
+    if await _closed_at(tx, ballot_id) is not None:
+        raise BallotClosedError(f"ballot {ballot_id} is closed")
+    entry_id = uuid.uuid4()
+    pending, rec = off.enter(info.ballot, entry_id=str(entry_id), kind=kind, sheet_id=sheet_id, choices=choices,
+                             official_id=official, at=now)
+    dup = (await tx.session.execute(sa.select(m.official_entries.c.id).where(
+        m.official_entries.c.ballot_id == ballot_id, m.official_entries.c.sheet_id == sheet_id,
+        m.official_entries.c.status != "rejected"))).first()
+    if dup is not None:
+        raise DuplicateSheetError(f"sheet {sheet_id} has already been entered for this ballot")
+    await tx.session.execute(sa.insert(m.official_entries).values(
+        id=entry_id, ballot_id=ballot_id, kind=kind, sheet_id=sheet_id, choices=pending.choices,
+        choices_digest=pending.choices_digest, entered_by=official, entered_at=now, status="pending"))
+    await tx.audit(rec.action, info.assembly_id, object_id=entry_id, details={**rec.details, "ballot_id": str(ballot_id)})
+    return entry_id
+
+
+async def load_official(tx: Tx, entry_id: uuid.UUID, *, lock: bool = False):
+    q = sa.select(m.official_entries).where(m.official_entries.c.id == entry_id)
+    row = (await tx.session.execute(q.with_for_update() if lock else q)).first()
+    if row is None:
+        raise not_found("official entry")
+    return row
+
+
+async def official_scope(tx: Tx, entry_id: uuid.UUID) -> uuid.UUID:
+    row = await load_official(tx, entry_id)
+    return await assembly_of_ballot(tx, row.ballot_id)
+
+
+async def confirm_official(tx: Tx, entry_id: uuid.UUID, *, official: str, choices: Any | None, secret: str,
+                           now: datetime) -> tuple[Receipt | None, VotingError | None]:
+    """Second official confirms: the vote goes on the board (marked paper/postal). A refusal
+    because the two readings differ is audited and returned (the caller commits, then answers 409)."""
+    row = await load_official(tx, entry_id, lock=True)
+    info = await ballot_info(tx, row.ballot_id)
+    p = _pending(row)
+    try:
+        _, conf, rec = off.confirm(info.ballot, p, official_id=official, at=now, choices=choices)
+    except OfficialEntryError as exc:
+        if exc.code == "official_entry_refused" and p.status is off.EntryStatus.PENDING and official != p.entered_by:
+            r = off.refused_record(p, official, now, str(exc))
+            await tx.audit(r.action, info.assembly_id, object_id=entry_id, details=dict(r.details))
+            return None, exc
+        raise
+    issued = await issued_counts(tx, row.ballot_id)
+    on_board = (await tx.session.execute(sa.select(sa.func.count()).where(
+        m.entries.c.ballot_id == row.ballot_id, m.entries.c.kind == row.kind))).scalar_one()
+    if on_board >= issued[row.kind]:
+        raise conflict(f"{issued[row.kind]} {row.kind} ballot sheet(s) were issued for this ballot and as many "
+                       f"are on the board already; record the sheet handed out first", code="sheets_exhausted")
+    [res] = await append_entries(tx, info.assembly_id, [Item(
+        row.ballot_id, dict(conf.choices), kind=conf.kind, sheet_id=conf.sheet_id,
+        officials={"entered_by": conf.entered_by, "confirmed_by": conf.confirmed_by},
+        correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"))], secret=secret, now=now)
+    if isinstance(res, VotingError):
+        raise res
+    await tx.session.execute(sa.update(m.official_entries).where(m.official_entries.c.id == entry_id).values(
+        status="confirmed", decided_by=official, decided_at=now, position=res.position))
+    await tx.audit(rec.action, info.assembly_id, object_id=entry_id,
+                   details={**rec.details, "ballot_id": str(row.ballot_id), "position": res.position})
+    return res, None
+
+
+async def reject_official(tx: Tx, entry_id: uuid.UUID, *, official: str, reason: str, now: datetime) -> None:
+    row = await load_official(tx, entry_id, lock=True)
+    info = await ballot_info(tx, row.ballot_id)
+    done, rec = off.reject(_pending(row), official_id=official, at=now, reason=reason)
+    await tx.session.execute(sa.update(m.official_entries).where(m.official_entries.c.id == entry_id).values(
+        status="rejected", decided_by=official, decided_at=now, reason=reason))
+    await tx.audit(rec.action, info.assembly_id, object_id=entry_id, details={**rec.details, "ballot_id": str(row.ballot_id)})
+
+
+# ---- close and tally ----------------------------------------------------------------------
+
+
+async def close_ballot(tx: Tx, ballot_id: uuid.UUID, *, secret: str, now: datetime) -> dict[str, Any]:
+    info = await ballot_info(tx, ballot_id)
+    head = await _lock_board(tx, info.assembly_id)  # no vote batch is mid-way while we close
+    row = await load_ballot(tx, ballot_id, lock=True)
+    if row.closed_at is not None:
+        raise BallotClosedError(f"ballot {ballot_id} is already closed")
+    closes_at = info.ballot.closes_at
+    at = min(now, closes_at) if closes_at else now
+    closed = info.ballot.close(at)
+    votes = list((await tx.session.execute(sa.select(m.entries.c.entry["choices"]).where(
+        m.entries.c.ballot_id == ballot_id).order_by(m.entries.c.position))).scalars())
+    result = tally(closed, votes, now=at)
+    issued = await issued_counts(tx, ballot_id)
     await tx.session.execute(sa.update(m.ballots).where(m.ballots.c.id == ballot_id).values(
-        closed_at=datetime.now(timezone.utc), results=[{**r, "question_id": str(r["question_id"])} for r in results]))
-    await tx.emit(ev.BallotClosedV1(assembly_id=b.assembly_id, ballot_id=ballot_id, votes=total), subject=b.assembly_id)
-    await tx.emit(ev.ResultsTalliedV1(assembly_id=b.assembly_id, ballot_id=ballot_id, threshold=b.threshold,
-                                      results=[ev.QuestionResultV1(**r) for r in results]), subject=b.assembly_id)
-    return {"ballot_id": ballot_id, "threshold": b.threshold, "votes": total, "results": results}
+        closed_at=at, result=result.to_dict()))
+    await _checkpoint(tx, info.assembly_id, head.head_position, head.head_hash, secret=secret, at=now)
+    await tx.emit(ev.BallotClosedV2(assembly_id=info.assembly_id, ballot_id=ballot_id, closed_at=at,
+                                    ballots_cast=result.ballots_cast, issued=issued,
+                                    board_position=head.head_position, board_hash=head.head_hash),
+                  subject=info.assembly_id)
+    await tx.emit(ev.ResultsTalliedV2(assembly_id=info.assembly_id, ballot_id=ballot_id,
+                                      ballots_cast=result.ballots_cast, members=result.members,
+                                      quorum_met=result.quorum_met, questions=question_results(closed, result)),
+                  subject=info.assembly_id)
+    await tx.audit("ballot.closed", info.assembly_id, object_id=ballot_id, details={
+        "ballots_cast": result.ballots_cast, "issued": issued, "quorum_met": result.quorum_met,
+        "board_position": head.head_position, "board_hash": head.head_hash})
+    return result.to_dict()
+
+
+def question_results(ballot: Ballot, result: BallotResult) -> list[ev.QuestionResultV2]:
+    out = []
+    for q in ballot.questions:
+        r = result.questions[q.id]
+        rec = q.type.value in ("yes_no_abstain", "agree_scale")
+        out.append(ev.QuestionResultV2(
+            question_id=q.id, text=q.text, type=q.type.value, recommendation=rec, counts=r["counts"], cast=r["cast"],
+            valid=r["valid"], support=r.get("support"), base=r.get("base"), support_share=r.get("support_share"),
+            threshold=r.get("threshold"), passed=r["passed"] if rec else None,
+            passed_options=r["passed"] if q.type.value == "approval" else None, order=r.get("order")))
+    return out
+
+
+async def close_if_due(tx: Tx, ballot_id: uuid.UUID, *, secret: str, now: datetime) -> None:
+    """A ballot past its closing time is closed and tallied by the first request that needs it."""
+    info = await ballot_info(tx, ballot_id)
+    if info.ballot.closes_at and now >= info.ballot.closes_at and await _closed_at(tx, ballot_id) is None:
+        try:
+            await close_ballot(tx, ballot_id, secret=secret, now=now)
+        except BallotClosedError:
+            pass
+
+
+async def results(tx: Tx, ballot_id: uuid.UUID, *, now: datetime) -> dict[str, Any]:
+    row = await load_ballot(tx, ballot_id)
+    if row.result is None:
+        info = await ballot_info(tx, ballot_id)
+        tally(info.ballot, [], now=now)  # raises ResultsHiddenError with the closing time
+        raise conflict("the ballot is closed but not yet tallied; close it to tally", code="not_tallied")
+    return row.result
+
+
+# ---- the board, read ----------------------------------------------------------------------
+
+
+async def open_ballot_ids(tx: Tx, assembly_id: uuid.UUID, now: datetime) -> set[uuid.UUID]:
+    rows = (await tx.session.execute(sa.select(m.ballots.c.id, m.ballots.c.definition, m.ballots.c.closed_at)
+                                     .where(m.ballots.c.assembly_id == assembly_id))).all()
+    return {r.id for r in rows if r.closed_at is None and not Ballot.from_dict(r.definition).is_closed(now)}
+
+
+def public_entry(entry: dict[str, Any], hidden: bool) -> dict[str, Any]:
+    """While its ballot is open an entry is shown without its choices (position and hash prove it
+    is there); the choices appear when the ballot closes, so no running count leaks."""
+    if not hidden:
+        return {**entry, "choices_hidden": False}
+    return {**{k: v for k, v in entry.items() if k not in ("choices", "token")}, "choices": None, "token": None,
+            "choices_hidden": True}
+
+
+async def board_entry(tx: Tx, assembly_id: uuid.UUID, *, position: int | None = None,
+                      token_hash: str | None = None, now: datetime) -> dict[str, Any]:
+    q = sa.select(m.entries.c.entry, m.entries.c.ballot_id).where(m.entries.c.assembly_id == assembly_id)
+    q = q.where(m.entries.c.position == position) if position is not None else q.where(m.entries.c.token_hash == token_hash)
+    row = (await tx.session.execute(q)).first()
+    if row is None:
+        raise BoardError("no such entry on this board")
+    return public_entry(row.entry, row.ballot_id in await open_ballot_ids(tx, assembly_id, now))
+
+
+async def board_summary(tx: Tx, assembly_id: uuid.UUID, *, secret: str, now: datetime) -> dict[str, Any]:
+    head = (await tx.session.execute(sa.select(m.boards).where(m.boards.c.assembly_id == assembly_id))).first()
+    if head is None:
+        raise not_found("bulletin board (no ballot opened yet)")
+    cps = [r.body for r in (await tx.session.execute(sa.select(m.checkpoints.c.body).where(
+        m.checkpoints.c.assembly_id == assembly_id).order_by(m.checkpoints.c.id))).all()]
+    rows = (await tx.session.execute(sa.select(m.ballots.c.id, m.ballots.c.title, m.ballots.c.definition,
+                                               m.ballots.c.closed_at).where(m.ballots.c.assembly_id == assembly_id)
+                                     .order_by(m.ballots.c.created_at))).all()
+    return {"board_id": head.board_id, "board_key": {"alg": "Ed25519", "public_key": board_key(secret, assembly_id).public_hex},
+            "head": {"position": head.head_position, "hash": head.head_hash}, "checkpoints": cps,
+            "ballots": [{"id": str(r.id), "title": r.title, "state": ballot_state(r, now)} for r in rows]}
+
+
+async def checkpoint_now(tx: Tx, assembly_id: uuid.UUID, *, secret: str, now: datetime) -> dict[str, Any]:
+    head = await _lock_board(tx, assembly_id)
+    cp = await _checkpoint(tx, assembly_id, head.head_position, head.head_hash, secret=secret, at=now)
+    await tx.audit("board.checkpoint", assembly_id, object_id=head.board_id,
+                   details={"position": head.head_position, "head_hash": head.head_hash})
+    return cp
+
+
+async def export_board(tx: Tx, assembly_id: uuid.UUID, *, secret: str, now: datetime) -> dict[str, Any]:
+    """The whole board as one signed document, for `borgerting voting verify`. Refused while a
+    ballot on it is open (its entries would show a running count)."""
+    if await open_ballot_ids(tx, assembly_id, now):
+        raise conflict("a ballot on this board is still open: the board is exported once every ballot on it "
+                       "has closed (its head and signed checkpoints are public meanwhile)", code="ballot_open")
+    head = (await tx.session.execute(sa.select(m.boards).where(m.boards.c.assembly_id == assembly_id))).first()
+    if head is None:
+        raise not_found("bulletin board (no ballot opened yet)")
+    entries = [r[0] for r in (await tx.session.execute(sa.select(m.entries.c.entry).where(
+        m.entries.c.assembly_id == assembly_id).order_by(m.entries.c.position))).all()]
+    cps = [r[0] for r in (await tx.session.execute(sa.select(m.checkpoints.c.body).where(
+        m.checkpoints.c.assembly_id == assembly_id).order_by(m.checkpoints.c.id))).all()]
+    pubs = []
+    for r in (await tx.session.execute(sa.select(m.ballots).where(m.ballots.c.assembly_id == assembly_id)
+                                       .order_by(m.ballots.c.created_at))).all():
+        ballot = Ballot.from_dict(r.definition)
+        if r.closed_at is not None:
+            ballot = ballot.close(r.closed_at)
+        pubs.append(BallotPublication(ballot, PublicKey.from_pem(r.token_key_pem), await issued_counts(tx, r.id),
+                                      BallotResult.from_dict(r.result) if r.result else None, DEFAULT_VARIANT))
+    board = Board(head.board_id, board_key(secret, assembly_id), entries=entries, checkpoints=cps)
+    return board.export(pubs)
+
+
+def api_error(exc: VotingError) -> ApiError:
+    return ApiError(exc.http_status, exc.message, code=exc.code)

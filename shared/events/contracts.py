@@ -70,25 +70,6 @@ class RespondentWithdrewV1(Contract):
 # ---- sortition ---------------------------------------------------------------------------
 
 
-class SeedCommitmentV1(Contract):
-    name: str = Field(description="Who contributes to the seed (a party or office, not a person's name)")
-    commitment: str = Field(description="sha256 hex of the secret value, published before the pool froze")
-
-
-class PoolFrozenV1(Contract):
-    assembly_id: uuid.UUID
-    pool_hash: str = Field(description="sha256 of the frozen pool (pseudonymous ids, answers, household labels)")
-    quotas_hash: str = Field(description="sha256 of the panel size and every quota")
-    pool_size: int = Field(ge=0)
-    panel_size: int = Field(ge=1)
-    algorithm: str = Field(description="Selection algorithm fixed at the freeze, e.g. leximin")
-    engine: str = Field(description="Engine name and version")
-    lottery_size: int = Field(ge=1, description="Panels in the uniform lottery the draw picks one from")
-    reserves: int = Field(ge=0, description="Length of the ordered reserve list")
-    beacon: str | None = Field(None, description="Public randomness beacon (source and round) whose value enters the seed")
-    commitments: list[SeedCommitmentV1] = Field(description="Seed contributions committed before the freeze")
-
-
 class PanelDrawnV1(Contract):
     assembly_id: uuid.UUID
     panel_id: uuid.UUID
@@ -138,51 +119,85 @@ class SessionHeldV1(Contract):
 
 
 # ---- voting ------------------------------------------------------------------------------
+# v2 (issue 4): secret ballots with blind-signature tokens and a public bulletin board. v1 (a
+# skeleton with one yes/no choice per event) is retired: nothing produces or consumes it.
+
+Choice = str | int | list[str]
 
 
-class QuestionV1(Contract):
-    question_id: uuid.UUID
-    recommendation: str
+class ThresholdV2(Contract):
+    fraction: str = Field(description="Exact fraction, e.g. '2/3' or '7/10'")
+    base: Literal["valid_votes", "votes_cast", "members"]
+    strict: bool = Field(description="true: more than the fraction; false: at least")
 
 
-class BallotOpenedV1(Contract):
+class BallotQuestionV2(Contract):
+    question_id: str = Field(description="Id of the question on its ballot, e.g. 'q1'")
+    text: str
+    type: Literal["yes_no_abstain", "agree_scale", "approval", "ranking"]
+    recommendation: bool = Field(description="A question on one recommendation (yes/no or agree scale)")
+    options: list[str] = []
+    points: list[int] = []
+    support_points: list[int] = []
+
+
+class BallotOpenedV2(Contract):
     assembly_id: uuid.UUID
     ballot_id: uuid.UUID
     title: str
-    threshold: float = Field(gt=0, le=1)
-    eligible: int = Field(ge=0)
-    questions: list[QuestionV1]
+    members: int = Field(ge=1, description="Eligible members when the ballot opened")
+    threshold: ThresholdV2
+    quorum_min_ballots: int = Field(ge=0)
+    quorum_min_fraction: str
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    questions: list[BallotQuestionV2]
 
 
-class VoteCastV1(Contract):
+class VoteCastV2(Contract):
     assembly_id: uuid.UUID
     ballot_id: uuid.UUID
-    question_id: uuid.UUID
-    vote_id: uuid.UUID = Field(description="Random id of the vote; never the member's id")
-    choice: Literal["yes", "no", "abstain"]
+    position: int = Field(ge=1, description="Position of the vote on the assembly's bulletin board")
+    entry_hash: str = Field(description="Hash of the board entry (the voter's receipt)")
+    kind: Literal["online", "paper", "postal"]
+    token_hash: str | None = Field(description="sha256 of the anonymous token (online votes); never a member id")
+    choices: dict[str, Choice] = Field(description="Question id -> choice")
 
 
-class BallotClosedV1(Contract):
+class BallotClosedV2(Contract):
     assembly_id: uuid.UUID
     ballot_id: uuid.UUID
-    votes: int = Field(ge=0)
+    closed_at: datetime
+    ballots_cast: int = Field(ge=0)
+    issued: dict[str, int] = Field(description="Tokens (online) and ballot sheets (paper, postal) issued")
+    board_position: int = Field(ge=0, description="Head of the bulletin board when the ballot closed")
+    board_hash: str
 
 
-class QuestionResultV1(Contract):
-    question_id: uuid.UUID
-    recommendation: str
-    yes: int = Field(ge=0)
-    no: int = Field(ge=0)
-    abstain: int = Field(ge=0)
-    support: float = Field(ge=0, le=1, description="yes / (yes + no); abstentions are not valid votes")
-    passed: bool
+class QuestionResultV2(Contract):
+    question_id: str
+    text: str
+    type: Literal["yes_no_abstain", "agree_scale", "approval", "ranking"]
+    recommendation: bool
+    counts: dict[str, int] = Field(description="Per choice (yes/no, scale point), approvals or Borda points; with abstain")
+    cast: int = Field(ge=0)
+    valid: int = Field(ge=0)
+    support: int | None = Field(None, description="yes/no and scale: votes counting as support")
+    base: int | None = Field(None, description="What the threshold is a fraction of")
+    support_share: str | None = Field(None, description="support / base as an exact fraction")
+    threshold: str | None = None
+    passed: bool | None = Field(None, description="yes/no and scale; false when the quorum was not met")
+    passed_options: list[str] | None = Field(None, description="approval: options reaching the threshold")
+    order: list[list[str]] | None = Field(None, description="ranking: groups of options, most Borda points first")
 
 
-class ResultsTalliedV1(Contract):
+class ResultsTalliedV2(Contract):
     assembly_id: uuid.UUID
     ballot_id: uuid.UUID
-    threshold: float
-    results: list[QuestionResultV1]
+    ballots_cast: int = Field(ge=0)
+    members: int = Field(ge=1)
+    quorum_met: bool
+    questions: list[QuestionResultV2]
 
 
 # ---- reporting ---------------------------------------------------------------------------
@@ -215,16 +230,15 @@ CATALOGUE: list[EventSpec] = [
     EventSpec("recruitment", "invitations-sent", 1, InvitationsSentV1, "A batch of invitation letters with single-use codes"),
     EventSpec("recruitment", "respondent-registered", 1, RespondentRegisteredV1, "An invited citizen registered (pseudonymous)"),
     EventSpec("recruitment", "respondent-withdrew", 1, RespondentWithdrewV1, "A respondent withdrew from the pool"),
-    EventSpec("sortition", "pool-frozen", 1, PoolFrozenV1, "The pool was frozen for the draw (hashes, size; no personal data)"),
     EventSpec("sortition", "panel-drawn", 1, PanelDrawnV1, "The panel (and reserves) drawn from the pool"),
     EventSpec("sortition", "replacement-drawn", 1, ReplacementDrawnV1, "Drop-outs replaced so that quotas still hold"),
     EventSpec("sessions", "session-scheduled", 1, SessionScheduledV1, "A session was put on the agenda"),
     EventSpec("sessions", "attendance-recorded", 1, AttendanceRecordedV1, "A member's attendance at a session"),
     EventSpec("sessions", "session-held", 1, SessionHeldV1, "A session took place (attendance closed)"),
-    EventSpec("voting", "ballot-opened", 1, BallotOpenedV1, "A ballot on recommendations opened"),
-    EventSpec("voting", "vote-cast", 1, VoteCastV1, "A vote was accepted (no member id)"),
-    EventSpec("voting", "ballot-closed", 1, BallotClosedV1, "A ballot closed"),
-    EventSpec("voting", "results-tallied", 1, ResultsTalliedV1, "Support per recommendation after close"),
+    EventSpec("voting", "ballot-opened", 2, BallotOpenedV2, "A ballot opened: its questions, threshold, quorum and times"),
+    EventSpec("voting", "vote-cast", 2, VoteCastV2, "A vote went on the bulletin board (token hash and choices; no member id)"),
+    EventSpec("voting", "ballot-closed", 2, BallotClosedV2, "A ballot closed: ballots cast, tokens and sheets issued, board head"),
+    EventSpec("voting", "results-tallied", 2, ResultsTalliedV2, "The count after close: support per recommendation"),
     EventSpec("reporting", "report-published", 1, ReportPublishedV1, "The handover report was published"),
 ]
 

@@ -177,9 +177,9 @@ async def test_other_services_refuse_bad_input_clearly(settings):
                      "nobody is eligible")
         assert_error(await c.post(f"/assemblies/{nobody}/ballots", json={"title": "t", "recommendations": [],
                                                                           "threshold": 2}), 422, "threshold")
-        assert_error(await c.post(f"/ballots/{nobody}/votes", json={"member_id": str(nobody),
-                                                                    "question_id": str(nobody), "choice": "maybe"}),
-                     422, "choice")
+        assert_error(await c.post(f"/ballots/{nobody}/votes", json={"choices": {"q1": "maybe"},
+                                                                    "token": {"message": "zz", "signature": "00"}}),
+                     422, "token.message")
         assert_error(await c.get(f"/ballots/{nobody}/results"), 404, "ballot not found")
     async with client("reporting", settings) as c:
         assert_error(await c.get(f"/assemblies/{nobody}/summary"), 404, "no events seen")

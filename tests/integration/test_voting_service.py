@@ -1,0 +1,220 @@
+"""The voting service in-process (httpx ASGI transport) against the real database: ballots of every
+question type, one blind-signed token per checked-in member, the ballot box, the board and its
+export (which the independent verifier accepts), officials' entries, results hidden until close,
+and the events in the outbox. The panel and the check-ins arrive through voting's own event
+handlers, as they would from sortition and sessions."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from services.voting import handlers as vh
+from services.voting import models as vm
+from services.voting.app import SPEC
+from services.voting.client import VotingClient, VotingClientError
+from services.voting.domain.tokens import VoteToken, request_token
+from services.voting.domain.verifier import verify_export
+from shared.bus.outbox import transaction
+from shared.events import contracts as ev
+from shared.events.envelope import new_event
+from shared.runtime import build_app
+
+pytestmark = pytest.mark.integration
+
+
+async def apply(sessionmaker, topic: str, payload) -> None:
+    async with transaction(sessionmaker, vm.outbox, vm.audit) as tx:
+        await vh.HANDLERS[topic](tx, new_event(payload, subject=payload.assembly_id), payload)
+
+
+@pytest.fixture
+async def voting(settings):
+    app = build_app(SPEC, "api", settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            yield c
+
+
+async def assembly_with_panel(sessionmaker, n: int = 6, present: int = 5):
+    aid = uuid.uuid4()
+    members = [uuid.uuid4() for _ in range(n)]
+    await apply(sessionmaker, "sortition.panel-drawn.v1", ev.PanelDrawnV1(
+        assembly_id=aid, panel_id=uuid.uuid4(), algorithm="t", members=members, pool_size=n))
+    session_id = uuid.uuid4()
+    for i, mid in enumerate(members):
+        await apply(sessionmaker, "sessions.attendance-recorded.v1", ev.AttendanceRecordedV1(
+            assembly_id=aid, session_id=session_id, member_id=mid, present=i < present))
+    return aid, members, session_id
+
+
+BALLOT = {
+    "title": "Final vote",
+    "threshold": {"fraction": "2/3"},
+    "quorum": {"min_ballots": 2},
+    "questions": [
+        {"text": "More cycle lanes", "type": "yes_no_abstain"},
+        {"text": "Car-free centre", "type": "agree_scale", "points": 5},
+        {"text": "Fund first", "type": "approval", "options": ["tram", "bus", "bike"]},
+        {"text": "Priorities", "type": "ranking", "options": ["health", "housing", "climate"]},
+    ],
+}
+
+
+def err(r: httpx.Response, status: int, code: str | None = None) -> dict:
+    assert r.status_code == status, r.text
+    body = r.json()["error"]
+    if code:
+        assert body["code"] == code, body
+    return body
+
+
+async def test_a_whole_ballot_through_the_api(voting, sessionmaker, auth):
+    aid, members, session_id = await assembly_with_panel(sessionmaker)
+    org = auth.headers("organiser", aid)
+    assert (await voting.post(f"/assemblies/{aid}/ballots", json=BALLOT)).status_code == 401
+    r = await voting.post(f"/assemblies/{aid}/ballots", json={**BALLOT, "session_id": str(session_id)}, headers=org)
+    assert r.status_code == 201, r.text
+    b = r.json()
+    assert b["state"] == "open" and [q["id"] for q in b["definition"]["questions"]] == ["q1", "q2", "q3", "q4"]
+    assert b["definition"]["members"] == 6
+    bid = b["id"]
+    client = VotingClient(voting)
+    ballot = await client.ballot(bid)
+    me = lambda i: auth.headers("member", aid, member_id=members[i])  # noqa: E731
+
+    # A member who is not checked in gets no token; a member of another assembly is not found.
+    with pytest.raises(VotingClientError) as exc:
+        await client.get_token(ballot, headers=me(5))
+    assert (exc.value.status, exc.value.code) == (403, "not_checked_in")
+    other = auth.headers("member", uuid.uuid4(), member_id=members[0])
+    assert (await voting.post(f"/ballots/{bid}/tokens", json={"blinded_msg": "00"}, headers=other)).status_code == 404
+    # An organiser is not a member.
+    err(await voting.post(f"/ballots/{bid}/tokens", json={"blinded_msg": "00"}, headers=org), 403)
+
+    # Checked-in members get exactly one token each.
+    tokens = [await client.get_token(ballot, headers=me(i)) for i in range(3)]
+    with pytest.raises(VotingClientError) as exc:
+        await client.get_token(ballot, headers=me(0))
+    assert (exc.value.status, exc.value.code) == (409, "token_already_issued")
+    assert (await voting.get(f"/ballots/{bid}/me", headers=me(0))).json() == {
+        "on_roster": True, "checked_in": True, "issued": "online"}
+    # A garbage blinded message is refused and does not use up the member's token.
+    err(await voting.post(f"/ballots/{bid}/tokens", json={"blinded_msg": "ff" * 256}, headers=me(3)), 403,
+        "invalid_token")
+    assert (await voting.get(f"/ballots/{bid}/me", headers=me(3))).json()["issued"] is None
+
+    votes = [
+        {"q1": "yes", "q2": 5, "q3": ["tram", "bike"], "q4": ["climate", "health"]},
+        {"q1": "yes", "q2": 4, "q3": ["bike", "tram"], "q4": ["health", "climate", "housing"]},
+        {"q1": "no", "q2": "abstain", "q3": [], "q4": "abstain"},
+    ]
+    receipts = [await client.vote(ballot, v, t) for v, t in zip(votes, tokens)]
+    assert [r["position"] for r in receipts] == [1, 2, 3]
+
+    # A used token, a forged token, a token for another ballot, a bad choice: clear 4xx.
+    err(await voting.post(f"/ballots/{bid}/votes", json={"choices": votes[0], "token": tokens[0].to_dict()}), 409,
+        "token_already_used")
+    forged = VoteToken(request_token(ballot.key, bid).prepared_msg, tokens[1].signature)
+    err(await voting.post(f"/ballots/{bid}/votes", json={"choices": votes[0], "token": forged.to_dict()}), 403,
+        "invalid_token")
+    err(await voting.post(f"/ballots/{bid}/votes", json={"choices": votes[0], "token": {"message": "00", "signature": "00"}}),
+        403, "invalid_token")
+    t4 = await client.get_token(ballot, headers=me(3))
+    err(await voting.post(f"/ballots/{bid}/votes", json={"choices": {**votes[0], "q2": 9}, "token": t4.to_dict()}), 422,
+        "invalid_choice")
+
+    # Results are hidden from everyone, organisers included, while the ballot is open; so are the
+    # choices on the board (the position and hash are there), and the export is refused.
+    err(await voting.get(f"/ballots/{bid}/results", headers=org), 403, "results_hidden")
+    e1 = (await voting.get(f"/assemblies/{aid}/board/entries/1", params={"hash": receipts[0]["hash"]})).json()
+    assert e1["choices_hidden"] and e1["choices"] is None and e1["hash"] == receipts[0]["hash"]
+    err(await voting.get(f"/assemblies/{aid}/board/export"), 409, "ballot_open")
+    err(await voting.get(f"/assemblies/{aid}/board/entries/1", params={"hash": "0" * 64}), 409, "receipt_mismatch")
+
+    # A paper vote: the sheet is handed out, keyed in by one official and confirmed by another.
+    reg1, reg2 = auth.headers("registrar", aid, subject="anna"), auth.headers("registrar", aid, subject="bo")
+    assert (await voting.post(f"/ballots/{bid}/sheets", json={"member_id": str(members[3]), "kind": "paper"},
+                              headers=reg1)).status_code == 409  # member 3 took an online token
+    r = await voting.post(f"/ballots/{bid}/sheets", json={"member_id": str(members[4]), "kind": "paper"}, headers=reg1)
+    assert r.status_code == 201 and r.json()["issued"] == {"online": 4, "paper": 1, "postal": 0}
+    paper = {"q1": "yes", "q2": 2, "q3": ["bus"], "q4": ["housing"]}
+    entry = (await voting.post(f"/ballots/{bid}/official-entries", json={"kind": "paper", "sheet_id": "S-1001",
+                                                                        "choices": paper}, headers=reg1)).json()
+    err(await voting.post(f"/official-entries/{entry['id']}/confirm", json={"choices": paper}, headers=reg1), 403,
+        "same_official")
+    err(await voting.post(f"/official-entries/{entry['id']}/confirm", json={"choices": {**paper, "q1": "no"}},
+                          headers=reg2), 409, "official_entry_refused")
+    c = await voting.post(f"/official-entries/{entry['id']}/confirm", json={"choices": paper}, headers=reg2)
+    assert c.status_code == 200 and c.json()["position"] == 4, c.text
+    listed = (await voting.get(f"/ballots/{bid}/official-entries", headers=reg1)).json()["entries"]
+    assert [x["status"] for x in listed] == ["confirmed"] and "choices" not in listed[0]
+
+    # Close: the result, the board with choices, and an export the verifier accepts.
+    err(await voting.post(f"/ballots/{bid}/close", headers=me(0)), 403)
+    closed = await voting.post(f"/ballots/{bid}/close", headers=org)
+    assert closed.status_code == 200, closed.text
+    res = (await voting.get(f"/ballots/{bid}/results")).json()
+    assert res == closed.json()
+    assert res["ballots_cast"] == 4 and res["quorum_met"] is True
+    assert res["questions"]["q1"]["counts"] == {"yes": 3, "no": 1, "abstain": 0} and res["questions"]["q1"]["passed"]
+    assert res["questions"]["q3"]["counts"]["tram"] == 2
+    err(await voting.post(f"/ballots/{bid}/votes", json={"choices": votes[0], "token": t4.to_dict()}), 409, "ballot_closed")
+    found = await client.find(ballot, receipts[1])
+    assert found["choices"] == {"q1": "yes", "q2": 4, "q3": ["tram", "bike"], "q4": ["health", "climate", "housing"]}
+    paper_entry = (await voting.get(f"/assemblies/{aid}/board/entries/4")).json()
+    assert paper_entry["kind"] == "paper" and paper_entry["sheet_id"] == "S-1001"
+    assert paper_entry["officials"]["entered_by"] != paper_entry["officials"]["confirmed_by"]
+    by_token = await voting.get(f"/assemblies/{aid}/board/tokens/{receipts[2]['token_hash']}")
+    assert by_token.json()["position"] == 3
+
+    doc = (await voting.get(f"/assemblies/{aid}/board/export")).json()
+    report = verify_export(doc, receipts=[(r["position"], r["hash"]) for r in receipts])
+    assert report.ok, report.problem
+    assert doc["ballots"][0]["issued"] == {"online": 4, "paper": 1, "postal": 0}
+    assert doc["checkpoints"], "the close signs a checkpoint"
+    board = (await voting.get(f"/assemblies/{aid}/board")).json()
+    assert board["head"]["position"] == 4 and board["ballots"][0]["state"] == "closed"
+
+    # Events: opened, four votes (token hash and choices, never a member id), closed, tallied.
+    async with sessionmaker() as s:
+        envs = [r[0] for r in await s.execute(sa.select(vm.outbox.c.envelope).where(
+            vm.outbox.c.key == str(aid)).order_by(vm.outbox.c.id))]
+        audit = [r[0] for r in await s.execute(sa.select(vm.audit.c.action).where(
+            vm.audit.c.assembly_id == aid).order_by(vm.audit.c.seq))]
+    assert [e["type"] for e in envs] == ["ballot-opened"] + ["vote-cast"] * 4 + ["ballot-closed", "results-tallied"]
+    text = str(envs)
+    assert all(str(mid) not in text for mid in members)
+    assert envs[1]["payload"]["token_hash"] == receipts[0]["token_hash"]
+    assert envs[4]["payload"]["kind"] == "paper" and envs[4]["payload"]["token_hash"] is None
+    assert audit == ["ballot.opened", "ballot_sheet.issued", "official_entry.entered",
+                     "official_entry.confirmation_refused", "official_entry.confirmed", "ballot.closed"]
+    assert all(str(mid) not in str(audit) for mid in members)
+
+
+async def test_ballot_input_errors_are_clear(voting, sessionmaker, auth):
+    nobody = uuid.uuid4()
+    org = auth.headers("organiser", nobody)
+    err(await voting.post(f"/assemblies/{nobody}/ballots", json={"title": "t", "recommendations": ["a"]}, headers=org),
+        409)
+    aid, _, _ = await assembly_with_panel(sessionmaker, 2, 2)
+    org = auth.headers("organiser", aid)
+    err(await voting.post(f"/assemblies/{aid}/ballots", json={"title": "t"}, headers=org), 422)
+    err(await voting.post(f"/assemblies/{aid}/ballots", json={"title": "t", "recommendations": ["a"], "threshold": 2},
+                          headers=org), 422)
+    err(await voting.post(f"/assemblies/{aid}/ballots", json={"title": "t", "questions": [
+        {"text": "x", "type": "approval", "options": ["a"]}]}, headers=org), 422, "invalid_ballot")
+    err(await voting.post(f"/assemblies/{aid}/ballots", json={"title": "t", "recommendations": ["a"],
+                                                              "opens_at": "2030-01-02T00:00:00Z",
+                                                              "closes_at": "2030-01-01T00:00:00Z"}, headers=org), 422)
+    err(await voting.get(f"/ballots/{nobody}"), 404)
+    err(await voting.get(f"/ballots/{nobody}/results"), 404)
+    err(await voting.post(f"/ballots/{nobody}/votes", json={"choices": {}, "token": {"message": "0", "signature": "00"}}),
+        422)
+    # Before it opens a ballot takes tokens (issue early, vote later) but no votes.
+    r = await voting.post(f"/assemblies/{aid}/ballots", json={"title": "later", "recommendations": ["a"],
+                                                              "opens_at": "2099-01-01T00:00:00Z"}, headers=org)
+    assert r.status_code == 201 and r.json()["state"] == "scheduled"
