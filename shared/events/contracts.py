@@ -70,6 +70,25 @@ class RespondentWithdrewV1(Contract):
 # ---- sortition ---------------------------------------------------------------------------
 
 
+class SeedCommitmentV1(Contract):
+    name: str = Field(description="Who contributes to the seed (a party or office, not a person's name)")
+    commitment: str = Field(description="sha256 hex of the secret value, published before the pool froze")
+
+
+class PoolFrozenV1(Contract):
+    assembly_id: uuid.UUID
+    pool_hash: str = Field(description="sha256 of the frozen pool (pseudonymous ids, answers, household labels)")
+    quotas_hash: str = Field(description="sha256 of the panel size and every quota")
+    pool_size: int = Field(ge=0)
+    panel_size: int = Field(ge=1)
+    algorithm: str = Field(description="Selection algorithm fixed at the freeze, e.g. leximin")
+    engine: str = Field(description="Engine name and version")
+    lottery_size: int = Field(ge=1, description="Panels in the uniform lottery the draw picks one from")
+    reserves: int = Field(ge=0, description="Length of the ordered reserve list")
+    beacon: str | None = Field(None, description="Public randomness beacon (source and round) whose value enters the seed")
+    commitments: list[SeedCommitmentV1] = Field(description="Seed contributions committed before the freeze")
+
+
 class PanelDrawnV1(Contract):
     assembly_id: uuid.UUID
     panel_id: uuid.UUID
@@ -230,6 +249,7 @@ CATALOGUE: list[EventSpec] = [
     EventSpec("recruitment", "invitations-sent", 1, InvitationsSentV1, "A batch of invitation letters with single-use codes"),
     EventSpec("recruitment", "respondent-registered", 1, RespondentRegisteredV1, "An invited citizen registered (pseudonymous)"),
     EventSpec("recruitment", "respondent-withdrew", 1, RespondentWithdrewV1, "A respondent withdrew from the pool"),
+    EventSpec("sortition", "pool-frozen", 1, PoolFrozenV1, "The pool was frozen for the draw (hashes, size; no personal data)"),
     EventSpec("sortition", "panel-drawn", 1, PanelDrawnV1, "The panel (and reserves) drawn from the pool"),
     EventSpec("sortition", "replacement-drawn", 1, ReplacementDrawnV1, "Drop-outs replaced so that quotas still hold"),
     EventSpec("sessions", "session-scheduled", 1, SessionScheduledV1, "A session was put on the agenda"),
