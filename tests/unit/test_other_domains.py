@@ -2,21 +2,12 @@ import uuid
 
 from services.reporting.domain.figures import attendance_rate, composition, reply_rate
 from services.sessions.domain.attendance import held_counts, unknown_members
-from services.voting.domain.simple_tally import passes, result
 
 
 def test_attendance_counts_missing_records_as_absent():
     a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     assert held_counts({a, b, c}, {a: True, b: False}) == (1, 2)
     assert unknown_members([a, uuid.UUID(int=1)], {a}) == [uuid.UUID(int=1)]
-
-
-def test_thresholds():
-    assert passes(6, 4, 0.5) and not passes(5, 5, 0.5)  # simple majority is strict
-    assert passes(7, 3, 0.7) and not passes(69, 31, 0.7)
-    assert passes(2, 1, 2 / 3)
-    assert not passes(0, 0, 0.5)
-    assert result({"yes": 3, "no": 1, "abstain": 5}, 0.7) == {"yes": 3, "no": 1, "abstain": 5, "support": 0.75, "passed": True}
 
 
 def test_reporting_figures():
