@@ -80,6 +80,7 @@ class _Master:
         self.panels: list[np.ndarray] = []
         self._mat = np.zeros((64, T), dtype=np.float64)
         self.unfixed = np.ones(T, dtype=bool)
+        self.f = np.zeros(T)  # fixed levels (0 for unfixed types)
 
     def matrix(self) -> np.ndarray:
         return self._mat[: self.n_panels]
@@ -145,6 +146,7 @@ class _Master:
             h.changeCoeff(int(t), 0, 0.0)
             h.changeRowBounds(int(t), float(v), INF)
         self.unfixed[np.asarray(types, dtype=np.int64)] = False
+        self.f[np.asarray(types, dtype=np.int64)] = np.asarray(values, dtype=np.float64)
 
     def solve(self) -> tuple[float, np.ndarray, float]:
         h = self.h
@@ -161,8 +163,10 @@ class _Master:
         s = rd[: self.T][self.unfixed].sum()
         sign = 1.0 if s >= 0 else -1.0
         y = np.clip(sign * rd[: self.T], 0.0, None)
-        yhat = float(sign * rd[self.T])
         obj = float(h.getInfo().objective_function_value)
+        # strong duality: obj = yhat - sum_fixed f_t y_t (the convexity dual read from HiGHS
+        # had the wrong sign; this is the value every basic panel attains under y)
+        yhat = obj + float(self.f[~self.unfixed] @ y[~self.unfixed])
         self._col = np.array(sol.col_value)
         return obj, y, yhat
 
@@ -244,7 +248,7 @@ def _heuristic_columns(master: "_Master", search: SwapSearch, w: np.ndarray, n: 
     return out
 
 
-def leximin_types(
+def leximin_types_cg(
     inst: Instance,
     *,
     maximin_only: bool = False,
@@ -330,6 +334,56 @@ def leximin_types(
         "panels_generated": master.n_panels,
         "types": T,
         "levels": [round(v, 8) for v in levels],
+        "seconds": time.perf_counter() - t_start,
+    }
+    return dist
+
+
+def leximin_types(
+    inst: Instance,
+    *,
+    maximin_only: bool = False,
+    progress: Progress | None = None,
+    method: str = "auto",
+    **cg_options,
+) -> TypeDistribution:
+    """LEXIMIN (or MAXIMIN) over types.
+
+    ``method="auto"``: the relaxed leximin vector (compact LPs) decomposed into real panels
+    (relaxation.py); if it is not attainable, the stage-wise column generation
+    (``leximin_types_cg``), which is exact in every case.  ``method="cg"`` runs the latter only.
+    For MAXIMIN the leximin distribution is returned (it maximises the minimum too).
+    """
+    from .relaxation import NotAttainable, decompose, relaxed_leximin
+
+    if method == "cg":
+        return leximin_types_cg(inst, maximin_only=maximin_only, progress=progress, **cg_options)
+    t_start = time.perf_counter()
+    pi, levels = relaxed_leximin(inst)
+    t_relax = time.perf_counter() - t_start
+    if progress:
+        progress(f"relaxed leximin: {len(levels)} levels, minimum {levels[0]:.6f}; decomposing", 0.05)
+    try:
+        panels, probs, dstats = decompose(inst, pi, progress=progress)
+    except NotAttainable as exc:
+        if progress:
+            progress(f"relaxed leximin not attainable ({exc}); exact column generation", 0.1)
+        dist = leximin_types_cg(inst, maximin_only=maximin_only, progress=progress, **cg_options)
+        dist.stats["method"] = "column generation (relaxation not attainable)"
+        dist.stats["seconds"] = time.perf_counter() - t_start
+        return dist
+    dist = TypeDistribution(panels, probs)
+    dist.stats = {
+        "method": "relaxation + decomposition",
+        "stages": len(levels),
+        "levels": [round(v, 8) for v in levels],
+        "relaxation_seconds": round(t_relax, 3),
+        "lp_solves": dstats["iterations"],
+        "ip_solves": dstats["ip_solves"],
+        "heuristic_columns": dstats["heuristic_rounds"],
+        "ip_seconds": dstats.get("ip_seconds", 0.0),
+        "panels_generated": dstats.get("panels_generated", len(probs)),
+        "types": inst.n_types,
         "seconds": time.perf_counter() - t_start,
     }
     return dist

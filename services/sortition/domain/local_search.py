@@ -42,13 +42,36 @@ class SwapSearch:
         # same value matrices per category (G, T, T) would be too big for many types; compare
         # rows on the fly instead.
 
-    def improve(self, x: np.ndarray, w: np.ndarray, max_moves: int = 400, max_outs: int = 256) -> np.ndarray:
+    def restrict(self, lo: np.ndarray, hi: np.ndarray, movable: np.ndarray) -> "SwapSearch":
+        """A copy that searches a face: quota bounds ``lo``/``hi`` (equal on tight rows) and only
+        the types in ``movable`` may change."""
+        other = SwapSearch.__new__(SwapSearch)
+        other.__dict__.update(self.__dict__)
+        other.lo = np.asarray(lo, dtype=np.float64)
+        other.hi = np.asarray(hi, dtype=np.float64)
+        other.movable = np.asarray(movable, dtype=bool)
+        tight = other.lo == other.hi
+        rng = np.random.default_rng(20210804)
+        hrow = np.where(tight, rng.integers(1, 2**62, size=len(tight)), 0).astype(np.int64)
+        other.htype = hrow[other.q].sum(axis=0)  # (T,) hash of a type's tight quota rows
+        return other
+
+    movable: np.ndarray | None = None
+    htype: np.ndarray | None = None
+
+    def improve(self, x: np.ndarray, w: np.ndarray, max_moves: int = 400, max_outs: int = 256,
+                double: bool = False) -> np.ndarray:
+        """Best-improvement swaps; with ``double`` also pairs of swaps that keep the tight quota
+        rows (needed on a face where most quotas are equalities)."""
         x = x.copy()
         q, lo, hi, c = self.q, self.lo, self.hi, self.c
         s = self.A @ x
+        mov = self.movable
         for _ in range(max_moves):
-            ins = np.nonzero(x > 0)[0]
+            ins = np.nonzero((x > 0) if mov is None else ((x > 0) & mov))[0]
             room = x < c
+            if mov is not None:
+                room &= mov
             if self.has_hh:
                 occupied = np.zeros(len(self.hh) and (self.hh.max() + 1), dtype=bool)
                 hh_in = self.hh[ins]
@@ -80,19 +103,73 @@ class SwapSearch:
                     j = int(np.argmax(ok))
                     ia, ib = int(ia_c[j]), int(ib_c[j])
                     found = True
-            if not found:
-                if npos <= 64:
-                    break
+            if not found and npos > 64:
                 same = qi[:, :, None] == qo[:, None, :]  # (G, |ins|, |outs|)
                 ok = np.all(same | (rem_ok[:, :, None] & add_ok[:, None, :]), axis=0)
-                gain = np.where(ok, gain, -np.inf)
-                j = int(np.argmax(gain))
+                g2 = np.where(ok, gain, -np.inf)
+                j = int(np.argmax(g2))
                 ia, ib = divmod(j, len(outs))
-                if gain[ia, ib] <= 1e-12:
-                    break
-            a, b = ins[ia], outs[ib]
-            x[a] -= 1
-            x[b] += 1
-            s[q[:, a]] -= 1
-            s[q[:, b]] += 1
+                found = g2[ia, ib] > 1e-12
+            if found:
+                a, b = ins[ia], outs[ib]
+                x[a] -= 1
+                x[b] += 1
+                s[q[:, a]] -= 1
+                s[q[:, b]] += 1
+                continue
+            if not double or not self._double_move(x, s, w, ins, outs):
+                break
         return x
+
+    def _double_move(self, x, s, w, ins, outs, n_first: int = 128, n_second: int = 16) -> bool:
+        """Apply the best improving pair of swaps a->b, a2->b2 that keeps every tight quota row
+        (hash of the tight rows of b - a + b2 - a2 is zero) and every other bound; False if none.
+
+        Candidates: the ``n_first`` single swaps with the largest gain as first legs, each paired
+        with the ``n_second`` best swaps of the matching hash; all checked at once with numpy."""
+        q, lo, hi, c = self.q, self.lo, self.hi, self.c
+        if self.has_hh:
+            ins = ins[self.hh[ins] < 0]
+            outs = outs[self.hh[outs] < 0]
+        if len(ins) == 0 or len(outs) == 0:
+            return False
+        la = np.repeat(ins, len(outs))
+        lb = np.tile(outs, len(ins))
+        keep = la != lb
+        la, lb = la[keep], lb[keep]
+        g = w[lb] - w[la]
+        h = self.htype[lb] - self.htype[la]
+        order = np.lexsort((-g, h))  # by hash, best gain first within a hash
+        hs = h[order]
+        first = np.argsort(-g)[:n_first]
+        first = first[g[first] > -np.inf]
+        start = np.searchsorted(hs, -h[first], side="left")
+        stop = np.searchsorted(hs, -h[first], side="right")
+        cnt = np.minimum(stop - start, n_second)
+        if cnt.sum() == 0:
+            return False
+        fi = np.repeat(first, cnt)
+        offs = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        sj = order[np.repeat(start, cnt) + offs]
+        gain = g[fi] + g[sj]
+        ok = gain > 1e-12
+        a, b, a2, b2 = la[fi], lb[fi], la[sj], lb[sj]
+        ok &= (a2 != b) & (b2 != a)
+        ok &= (a != a2) | (x[a] >= 2)
+        ok &= (b != b2) | (x[b] + 2 <= c[b])
+        if not ok.any():
+            return False
+        a, b, a2, b2, gain = a[ok], b[ok], a2[ok], b2[ok], gain[ok]
+        ra, rb, ra2, rb2 = q[:, a], q[:, b], q[:, a2], q[:, b2]  # (G, n)
+        ok2 = np.ones(len(a), dtype=bool)
+        for r in (ra, rb, ra2, rb2):
+            d = (rb == r).astype(np.int64) + (rb2 == r) - (ra == r) - (ra2 == r)
+            sn = s[r] + d
+            ok2 &= np.all((sn >= lo[r]) & (sn <= hi[r]), axis=0)
+        if not ok2.any():
+            return False
+        j = int(np.argmax(np.where(ok2, gain, -np.inf)))
+        for t, dt in ((a[j], -1), (b[j], 1), (a2[j], -1), (b2[j], 1)):
+            x[t] += dt
+            s[q[:, t]] += dt
+        return True

@@ -265,9 +265,17 @@ def test_replacement_keeps_quotas():
     _, _, _, inst, _, _, t = _drawn(100)
     index_of = {p.id: i for i, p in enumerate(inst.people)}
     chosen = {index_of[i] for i in t["selected"]}
-    # drop members whose type still has volunteers outside the panel (a completion exists)
-    dropped = [i for i in t["selected"]
-               if any(j not in chosen for j in inst.type_members[inst.type_of[index_of[i]]])][:3]
+    # drop members whose type still has enough volunteers outside the panel (so a completion
+    # with the same types exists)
+    outside = {}
+    for t_ in range(inst.n_types):
+        outside[t_] = sum(1 for j in inst.type_members[t_] if j not in chosen)
+    dropped = []
+    for i in t["selected"]:
+        ty = inst.type_of[index_of[i]]
+        if outside[ty] > 0 and len(dropped) < 3:
+            outside[ty] -= 1
+            dropped.append(i)
     assert dropped
     rep = replace_members(inst, t["selected"], dropped, seed_hex=t["seed"], m=100)
     assert len(rep.panel) == inst.k and len(rep.added) == len(dropped)

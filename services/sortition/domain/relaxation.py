@@ -1,0 +1,290 @@
+"""LEXIMIN via the quota relaxation: compute the leximin vector over the relaxed panel polytope,
+then prove it exact by writing it as a distribution over real (integer) panels.
+
+Let ``Q = {x in R^T : 0 <= x <= c, sum x = k, quota rows, household rows <= 1}`` (type counts
+allowed to be fractional).  The type-probability vectors of distributions over panels form
+``H = {x / c : x in conv(Q ∩ Z^T)}``, a subset of ``Q / c``.
+
+1. ``relaxed_leximin``: the leximin vector ``pi`` over ``Q / c`` by the usual stages, but every
+   stage is one *compact* LP over T+1 variables (no column generation): ``max z`` s.t.
+   ``x_t >= c_t z`` (unfixed), ``x_t >= c_t f_t`` (fixed), ``x in Q``; types with positive dual
+   weight are at ``z`` in every optimum (complementary slackness) and are fixed.  HiGHS dual
+   simplex, warm-started from stage to stage.
+2. ``decompose``: find panels ``P`` and weights ``q`` with ``sum_P q_P x_P = c * pi``.  Every
+   panel of such a decomposition lies on the minimal face F of Q containing ``c * pi`` (types at
+   0 or at c_t stay there, quota rows that are tight in expectation are equalities), so the
+   search is restricted to F.  Column generation: master ``max z`` s.t.
+   ``sum_P q_P x_{P,t} >= z c_t pi_t`` (types strictly inside), ``sum q = 1``; pricing with the
+   swap search on F (single swaps and pairs of swaps that keep the tight rows), then the exact
+   HiGHS MIP on F.  ``z = 1`` means ``pi`` is attained by real panels.
+
+Exactness: ``pi`` is the leximin optimum over a superset of H; when it lies in H it is the
+leximin optimum over H (anything leximin-better in H would be better in the superset).  The
+certificate is the decomposition itself (every panel is checked against every quota; the
+marginals reach ``(1 - 1e-7) pi``).  When the exact MIP shows that no panel on F improves the
+master while ``z < 1``, ``pi`` is not attainable and the caller falls back to the stage-wise
+column generation of leximin.py, which is exact in every case.
+"""
+
+from __future__ import annotations
+
+import time
+
+import highspy
+import numpy as np
+
+from .highs_util import INF, PanelOracle, new_highs
+from .local_search import SwapSearch
+from .model import Instance
+
+LP_TOL = 1e-10
+FIX_EPS = 1e-9  # dual weight above which a type is fixed
+FIX_SLACK = 1e-9  # fixed levels (probabilities) are relaxed by this much
+FACE_TOL = 1e-7  # target counts within this of 0 / c_t / a quota bound count as on it
+DONE = 1.0 - 1e-7  # master value that counts as "target attained"
+EPS_PRICE = 1e-9
+
+
+class NotAttainable(Exception):
+    """The relaxed leximin vector is not a convex combination of real panels."""
+
+
+def relaxed_leximin(inst: Instance) -> tuple[np.ndarray, list[float]]:
+    """Leximin probabilities per type over the relaxed polytope Q / c; returns (pi, levels)."""
+    T = inst.n_types
+    c = inst.type_counts.astype(np.float64)
+    h = new_highs()
+    h.setOptionValue("primal_feasibility_tolerance", LP_TOL)
+    h.setOptionValue("dual_feasibility_tolerance", LP_TOL)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    h.addVars(T, np.zeros(T), c)
+    h.addVar(-INF, INF)  # z
+    h.changeColCost(T, 1.0)
+    idx = np.empty(2 * T, dtype=np.int32)
+    idx[0::2] = np.arange(T)
+    idx[1::2] = T
+    val = np.empty(2 * T)
+    val[0::2] = 1.0
+    val[1::2] = -c
+    # rows 0..T-1: x_t - c_t z >= 0
+    h.addRows(T, np.zeros(T), np.full(T, INF), 2 * T, np.arange(0, 2 * T, 2, dtype=np.int32), idx, val)
+    A = inst.quota_matrix
+    rows_lo = [float(inst.k)] + list(inst.quota_lo) + [-INF] * len(inst.households)
+    rows_hi = [float(inst.k)] + list(inst.quota_hi) + [1.0] * len(inst.households)
+    members = [np.arange(T)] + [np.nonzero(A[j])[0] for j in range(A.shape[0])] + \
+        [np.asarray(hh) for hh in inst.households]
+    starts = np.cumsum([0] + [len(m) for m in members[:-1]]).astype(np.int32)
+    cols = np.concatenate(members).astype(np.int32)
+    h.addRows(len(members), np.array(rows_lo), np.array(rows_hi), len(cols), starts, cols,
+              np.ones(len(cols)))
+    fixed = np.full(T, np.nan)
+    levels: list[float] = []
+    while np.isnan(fixed).any():
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            h.clearSolver()
+            h.run()
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                raise NotAttainable(f"relaxed LP: {h.modelStatusToString(h.getModelStatus())}")
+        sol = h.getSolution()
+        z = float(sol.col_value[T])
+        rd = np.abs(np.array(sol.row_dual)[:T])
+        unfixed = np.isnan(fixed)
+        cand = unfixed & (rd > FIX_EPS)
+        if not cand.any():  # the unfixed duals sum to 1 in exact arithmetic; take the largest
+            cand = np.zeros(T, dtype=bool)
+            cand[np.argmax(np.where(unfixed, rd, -1.0))] = True
+        ts = np.nonzero(cand)[0]
+        v = min(1.0, max(0.0, z))
+        fixed[ts] = v
+        levels.append(v)
+        for t in ts:
+            h.changeCoeff(int(t), T, 0.0)
+            h.changeRowBounds(int(t), max(0.0, v - FIX_SLACK) * c[t], INF)
+    return fixed, levels
+
+
+class _Face:
+    """The minimal face of Q containing the target counts ``xbar``."""
+
+    def __init__(self, inst: Instance, xbar: np.ndarray):
+        c = inst.type_counts.astype(np.float64)
+        self.at0 = xbar <= FACE_TOL
+        self.atc = xbar >= c - FACE_TOL
+        self.support = np.nonzero(~self.at0 & ~self.atc)[0]
+        self.lb = np.where(self.atc, c, 0.0)
+        self.ub = np.where(self.at0, 0.0, c)
+        g = inst.quota_matrix @ xbar
+        self.qlo = np.where(g >= inst.quota_hi - FACE_TOL, inst.quota_hi, inst.quota_lo)
+        self.qhi = np.where(g <= inst.quota_lo + FACE_TOL, inst.quota_lo, inst.quota_hi)
+        self.hh_tight = [np.asarray(hh) for hh in inst.households if xbar[hh].sum() >= 1 - FACE_TOL]
+        self.inst = inst
+
+    def contains(self, x: np.ndarray) -> bool:
+        if np.any(x < self.lb) or np.any(x > self.ub) or x.sum() != self.inst.k:
+            return False
+        g = self.inst.quota_matrix @ x
+        if np.any(g < self.qlo) or np.any(g > self.qhi):
+            return False
+        return all(x[hh].sum() == 1 for hh in self.hh_tight) and self.inst.check_type_panel(x)
+
+
+class _DecompMaster:
+    """``max z`` s.t. ``sum_P q_P x_{P,t} / xbar_t - z >= 0`` (t in the support), ``sum q = 1``."""
+
+    def __init__(self, support: np.ndarray, xbar: np.ndarray):
+        self.S = support
+        self.xs = xbar[support]
+        nS = len(support)
+        self.nS = nS
+        h = new_highs()
+        h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+        h.setOptionValue("dual_feasibility_tolerance", 1e-9)
+        h.setOptionValue("simplex_strategy", 4)  # primal simplex: new columns keep the basis
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        lo = np.zeros(nS + 1)
+        hi = np.full(nS + 1, INF)
+        lo[nS] = hi[nS] = 1.0
+        h.addRows(nS + 1, lo, hi, 0, np.zeros(nS + 1, dtype=np.int32), np.zeros(0, dtype=np.int32),
+                  np.zeros(0))
+        h.addCol(1.0, -INF, INF, nS, np.arange(nS, dtype=np.int32), -np.ones(nS))
+        self.h = h
+        self.panels: list[np.ndarray] = []
+        self.keys: set[bytes] = set()
+        self.vals = np.zeros((0,))
+
+    def add(self, xs: list[np.ndarray]) -> int:
+        starts, idx, vals = [], [], []
+        added = 0
+        for x in xs:
+            key = x.tobytes()
+            if key in self.keys:
+                continue
+            self.keys.add(key)
+            self.panels.append(x)
+            xS = x[self.S]
+            nz = np.nonzero(xS)[0]
+            starts.append(len(idx))
+            idx.extend(nz.tolist())
+            vals.extend((xS[nz] / self.xs[nz]).tolist())
+            idx.append(self.nS)
+            vals.append(1.0)
+            added += 1
+        if added:
+            self.h.addCols(added, np.zeros(added), np.zeros(added), np.full(added, INF), len(idx),
+                           np.array(starts, dtype=np.int32), np.array(idx, dtype=np.int32),
+                           np.array(vals, dtype=np.float64))
+        return added
+
+    def solve(self) -> tuple[float, np.ndarray]:
+        h = self.h
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            h.clearSolver()
+            h.run()
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                raise RuntimeError(f"decomposition LP: {h.modelStatusToString(h.getModelStatus())}")
+        sol = h.getSolution()
+        rd = np.array(sol.row_dual)[: self.nS]
+        y = np.clip(rd if rd.sum() >= 0 else -rd, 0.0, None)
+        self.q = np.clip(np.array(sol.col_value)[1:], 0.0, None)
+        return float(h.getInfo().objective_function_value), y
+
+
+def _cover(inst: Instance, face: _Face, search: SwapSearch, oracle: PanelOracle, rng) -> list[np.ndarray]:
+    """Face panels that together contain every support type (max-coverage weights)."""
+    T = inst.n_types
+    sup = np.zeros(T, dtype=bool)
+    sup[face.support] = True
+    covered = ~sup
+    panels: list[np.ndarray] = []
+    c = inst.type_counts.astype(np.float64)
+    while not covered.all():
+        w = np.where(covered, 0.0, 1.0) / np.minimum(c, float(inst.k)) * (1.0 + 1e-3 * rng.random(T))
+        x = None
+        if panels:
+            x = search.improve(panels[-1], w, double=True)
+            if not ((x > 0) & ~covered).any() or not face.contains(x):
+                x = None
+        if x is None:
+            _, x, _ = oracle.solve(w)
+            if x is None:
+                raise NotAttainable("no panel on the face of the target")
+            if not ((x > 0) & ~covered).any():
+                raise NotAttainable("some target types are on no panel of the face")
+        panels.append(x)
+        covered |= x > 0
+    return panels
+
+
+def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, progress=None,
+              time_limit: float | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Panels (type counts) and weights whose type probabilities reach ``pi`` (see module doc).
+
+    Raises :class:`NotAttainable` when the exact MIP proves that ``pi`` is out of reach.
+    """
+    t0 = time.perf_counter()
+    T = inst.n_types
+    c = inst.type_counts.astype(np.float64)
+    xbar = pi * c
+    face = _Face(inst, xbar)
+    oracle = PanelOracle(inst)
+    ar = np.arange(T, dtype=np.int32)
+    oracle.h.changeColsBounds(T, ar, face.lb, face.ub)
+    nq = inst.quota_matrix.shape[0]
+    for j in range(nq):
+        oracle.h.changeRowBounds(1 + j, float(face.qlo[j]), float(face.qhi[j]))
+    for j, hh in enumerate(inst.households):
+        if xbar[hh].sum() >= 1 - FACE_TOL:
+            oracle.h.changeRowBounds(1 + nq + j, 1.0, 1.0)
+    movable = np.zeros(T, dtype=bool)
+    movable[face.support] = True
+    search = SwapSearch(inst).restrict(face.qlo, face.qhi, movable)
+    rng = np.random.default_rng(2021)
+    stats = {"iterations": 0, "heuristic_rounds": 0, "ip_solves": 0}
+    if len(face.support) == 0:
+        _, x, _ = oracle.solve(np.zeros(T))
+        if x is None or not face.contains(x):
+            raise NotAttainable("the integral target is not a panel")
+        return x[None, :].astype(np.int64), np.ones(1), stats
+    master = _DecompMaster(face.support, xbar)
+    master.add(_cover(inst, face, search, oracle, rng))
+    stats["ip_solves"] = oracle.calls
+    S = face.support
+    while True:
+        stats["iterations"] += 1
+        z, y = master.solve()
+        if z >= DONE:
+            break
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            raise NotAttainable("time limit")
+        if progress and stats["iterations"] % 25 == 0:
+            progress(f"decomposition: {z:.6f} of the target, {len(master.panels)} panels", min(0.99, z))
+        w = np.zeros(T)
+        w[S] = y / master.xs
+        P = master.panels
+        vals = np.array([float(w @ p) for p in P])
+        n = min(n_starts, len(P))
+        top = np.argpartition(-vals, n - 1)[:n] if n < len(P) else np.arange(len(P))
+        cands = []
+        for i in top:
+            x2 = search.improve(P[i], w, double=True)
+            if float(w @ x2) > z + EPS_PRICE and face.contains(x2):
+                cands.append(x2)
+        if cands and master.add(cands):
+            stats["heuristic_rounds"] += 1
+            continue
+        stats["ip_solves"] += 1
+        _, x, bound = oracle.solve(w)
+        if x is None or bound <= z + EPS_PRICE:
+            raise NotAttainable(f"no improving panel on the face at {z:.9f} of the target")
+        extra = [x2 for x2 in oracle.saved() if float(w @ x2) > z + EPS_PRICE and face.contains(x2)]
+        if master.add([x] + extra) == 0:
+            raise NotAttainable("pricing returned a known panel (numerical trouble)")
+    q = master.q
+    keep = q > 1e-12
+    panels = np.array(master.panels, dtype=np.int64)[keep]
+    probs = q[keep] / q[keep].sum()
+    stats.update(panels_generated=len(master.panels), ip_seconds=round(oracle.seconds, 3),
+                 seconds=time.perf_counter() - t0)
+    return panels, probs, stats
