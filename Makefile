@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 UV     := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: setup demo test lock stack clean
+.PHONY: setup demo test browser lock stack clean
 
 setup: $(VENV)/.installed
 
@@ -21,8 +21,16 @@ demo: setup
 	$(PY) -m borgerting.demo $(if $(KEEP),--keep,) $(DEMO_ARGS)
 
 ## Unit, contract, integration and end-to-end tests (starts the embedded stack itself).
-test: setup
+test: setup browser
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## Headless Chromium for the ballot page's browser test (Debian's packages; installed when missing
+## and we are root, as in CI; otherwise that test skips and says why).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	    || echo "chromium not installed: the ballot page's browser test will be skipped"; }
 
 ## Start the embedded stack in the foreground (PostgreSQL, Valkey, Tansu) and print its URLs.
 stack: setup
