@@ -9,6 +9,7 @@ final vote on recommendations with a 70% threshold. Everything is seeded.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
 from dataclasses import dataclass, field
@@ -215,12 +216,29 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         progress("sortition receives the pool", 0, 1)
         await _retry_until(pool_complete, "sortition to receive every registration")
         progress("sortition receives the pool", 1, 1)
-        progress("draw the panel", 0, 1)
-        panel = _ok(await http.post(f"{sor}/assemblies/{aid}/draws", json={"seed": params.seed,
-                                                                           "reserves": params.reserves}), 201)
+        # A verifiable draw: seed contributions committed before the freeze and revealed after it
+        # (seeded here, for a reproducible demo), then the draw as a background job.
+        contributions = {"organiser": f"demo-organiser-{params.seed}", "ombudsman": f"demo-ombudsman-{params.seed}"}
+        for name, value in contributions.items():
+            _ok(await http.post(f"{sor}/assemblies/{aid}/seed-commitments",
+                                json={"name": name, "commitment": hashlib.sha256(value.encode()).hexdigest()}), 201)
+        _ok(await http.post(f"{sor}/assemblies/{aid}/pool/freeze", json={"reserves": params.reserves}), 201)
+        for name, value in contributions.items():
+            _ok(await http.post(f"{sor}/assemblies/{aid}/seed-reveals", json={"name": name, "value": value}))
+        job = _ok(await http.post(f"{sor}/assemblies/{aid}/draws", json={}), 202)
+        progress("draw the panel", 0, 100)
+
+        async def draw_done():
+            j = _ok(await http.get(f"{sor}/draw-jobs/{job['id']}"))
+            progress("draw the panel", round(100 * j["progress"]), 100)
+            if j["status"] == "failed":
+                raise RuntimeError(f"the draw failed: {j['error']}")
+            return j["status"] == "succeeded"
+        await _retry_until(draw_done, "the draw job", timeout=900, interval=0.5)
+        panel = _ok(await http.get(f"{sor}/assemblies/{aid}/panel"))
         members = panel["members"]
         t.panel_size = len(members)
-        progress("draw the panel", 1, 1)
+        progress("draw the panel", 100, 100)
         done("sortition")
 
         step("selection letters")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 
@@ -57,8 +58,17 @@ def test_one_registration_reaches_every_service(cluster, staff):
     assert http.post(f"{u['recruitment']}/withdrawals", json={"code": other}).status_code == 200
     pool = wait_for(lambda: pool_size(1), "sortition to receive the withdrawal")
     assert pool["per_category"]["gender"] == {"female": 1, "male": 0}
-    panel = http.post(f"{u['sortition']}/assemblies/{aid}/draws", json={"seed": 5}).json()
-    assert len(panel["members"]) == 1
+    sor = u["sortition"]
+    assert http.post(f"{sor}/assemblies/{aid}/seed-commitments",
+                     json={"name": "organiser", "commitment": hashlib.sha256(b"e2e").hexdigest()}).status_code == 201
+    assert http.post(f"{sor}/assemblies/{aid}/pool/freeze", json={"lottery_size": 10}).json()["pool_size"] == 1
+    assert http.post(f"{sor}/assemblies/{aid}/seed-reveals", json={"name": "organiser", "value": "e2e"}).status_code == 200
+    job = http.post(f"{sor}/assemblies/{aid}/draws", json={}).json()
+    done = wait_for(lambda: (j := http.get(f"{sor}/draw-jobs/{job['id']}").json())["status"] in ("succeeded", "failed")
+                    and j, "the draw job")
+    assert done["status"] == "succeeded", done["error"]
+    panel = http.get(f"{sor}/assemblies/{aid}/panel").json()
+    assert len(panel["members"]) == 1 and panel["transcript_hash"]
     member = panel["members"][0]
 
     wait_for(lambda: http.get(f"{u['sessions']}/assemblies/{aid}/roster").json()["members"] == [member],
