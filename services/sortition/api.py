@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.sortition import handlers as h
 from shared.auth import AUDITOR, FACILITATOR, ORGANISER, PUBLIC, Principal, allow
@@ -26,13 +26,17 @@ router = APIRouter(tags=["sortition"])
 NAME = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$"
 
 
-class CommitIn(BaseModel):
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # e.g. the old draw's "seed" is refused, not ignored
+
+
+class CommitIn(In):
     name: str = Field(pattern=NAME, description="Who contributes (a party or office, e.g. 'organiser', 'ombudsman')")
     commitment: str = Field(pattern=r"^[0-9a-fA-F]{64}$",
                             description="sha256 hex of the secret value (`borgerting sortition commit SECRET`)")
 
 
-class RevealIn(BaseModel):
+class RevealIn(In):
     name: str = Field(pattern=NAME)
     value: str = Field(min_length=1, max_length=1000, description="The secret value committed before the freeze")
 
@@ -46,7 +50,7 @@ class ContributionOut(BaseModel):
     revealed_at: datetime | None = None
 
 
-class FreezeIn(BaseModel):
+class FreezeIn(In):
     algorithm: Literal["leximin", "maximin", "nash", "legacy"] = "leximin"
     lottery_size: int = Field(1000, ge=1, le=10000, description="Panels in the uniform lottery (m)")
     reserves: int = Field(0, ge=0, le=10000, description="Length of the ordered reserve list")
@@ -76,14 +80,14 @@ class FreezeOut(BaseModel):
     commitments: list[CommitmentOut]
 
 
-class DrawIn(BaseModel):
+class DrawIn(In):
     beacon_value: str | None = Field(None, min_length=1, max_length=1000,
                                      description="The value of the beacon named at the freeze")
     legacy_samples: int = Field(500, ge=0, le=5000,
                                 description="Simulated LEGACY draws for the fairness report's comparison (0 = none)")
 
 
-class ReplaceIn(BaseModel):
+class ReplaceIn(In):
     dropped: list[uuid.UUID] = Field(min_length=1, max_length=1000, description="Members who dropped out")
     from_reserves: bool = Field(False, description="Draw only from the reserve list (default: the whole frozen pool)")
 

@@ -402,7 +402,8 @@ async def _finish_draw(tx: Tx, job, result: dict) -> dict:
                          "selected_index": t["selected_index"], "members": len(members), "reserves": len(reserves),
                          "requested_by": job.requested_by})
     return {"panel_id": str(panel_id), "transcript_hash": t["transcript_hash"],
-            "min_probability": result["min_probability"], "members": len(members), "reserves": len(reserves)}
+            "min_probability": result["min_probability"], "members": len(members), "reserves": len(reserves),
+            "steps_seconds": result["seconds"]}
 
 
 async def _finish_replacement(tx: Tx, job, result: dict) -> dict:

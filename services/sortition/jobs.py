@@ -103,16 +103,26 @@ def fairness_report(inst, res, transcript: dict, legacy=None, *, legacy_samples:
 
 
 def run_draw(freeze: dict, contributions: list[dict], params: dict, progress: Progress) -> dict:
+    clock, seconds = time.perf_counter(), {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name], clock = round(now - clock, 3), now
+
     inst = frozen_instance(freeze)
     progress(f"{freeze['algorithm']}: {inst.n} volunteers, {inst.n_types} profiles, panel of {inst.k}", 0.0)
     res = select(inst, freeze["algorithm"], progress=_phase(progress, 0.0, 0.6))
+    lap(freeze["algorithm"])
     legacy = None
     samples = int(params.get("legacy_samples") or 0)
     if samples and freeze["algorithm"] != "legacy":
         progress(f"LEGACY comparison ({samples} simulated draws)", 0.6)
         legacy = select(inst, "legacy", legacy_samples=samples, seed=0, progress=_phase(progress, 0.6, 0.75))
+        lap("legacy")
     progress(f"rounding to a lottery of {freeze['lottery_size']} panels", 0.75)
     lot = make_lottery(inst, res.distribution, freeze["lottery_size"])
+    lap("lottery")
     progress("drawing from the lottery", 0.95)
     contribs = [Contribution(c["name"], c["commitment"], c["value"]) for c in contributions]
     t = final_draw(inst, res, contribs, beacon=params.get("beacon_value"), n_reserves=freeze["reserves"],
@@ -120,9 +130,10 @@ def run_draw(freeze: dict, contributions: list[dict], params: dict, progress: Pr
     t["beacon_source"] = freeze.get("beacon")  # not part of the seed; the hash covers it like the rest
     t["transcript_hash"] = sha256_json({k: v for k, v in t.items() if k != "transcript_hash"})
     verify_transcript(t, inst)  # self-check: what we publish replays
+    lap("draw_and_verify")
     progress("done", 1.0)
     return {"transcript": t, "fairness": fairness_report(inst, res, t, legacy, legacy_samples=samples),
-            "min_probability": res.min_probability}
+            "min_probability": res.min_probability, "seconds": seconds}
 
 
 def run_replacement(freeze: dict, panel: list[str], dropped: list[str], candidates: list[str], seed_hex: str,
@@ -286,7 +297,8 @@ class JobWorker:
                 return
             async with self.rt.transaction() as tx:
                 await h.job_succeeded(tx, job_id, self.id, result, seconds=time.monotonic() - started)
-            log.info("job succeeded", kind=job["kind"], seconds=round(time.monotonic() - started, 2))
+            log.info("job succeeded", kind=job["kind"], seconds=round(time.monotonic() - started, 2),
+                     steps=result.get("seconds"))
         except JobLost:
             log.warning("job taken over by another worker; dropping our result")
         except h.JobRejected as exc:
