@@ -278,13 +278,17 @@ class JobWorker:
                 compute = await h.job_inputs(tx, job)
             started = time.monotonic()
             fut = _in_thread(lambda: compute(progress), f"sortition-{job['kind']}-{str(job_id)[:8]}")
-            while not fut.done():
-                await asyncio.wait([fut, asyncio.ensure_future(stop.wait())], timeout=HEARTBEAT_SECONDS,
-                                   return_when=asyncio.FIRST_COMPLETED)
-                if stop.is_set() and not fut.done():
-                    await self.release(job_id)
-                    return
-                await self._beat(job_id, state)
+            stopping = asyncio.ensure_future(stop.wait())
+            try:
+                while not fut.done():
+                    await asyncio.wait([fut, stopping], timeout=HEARTBEAT_SECONDS,
+                                       return_when=asyncio.FIRST_COMPLETED)
+                    if stop.is_set() and not fut.done():
+                        await self.release(job_id)
+                        return
+                    await self._beat(job_id, state)
+            finally:
+                stopping.cancel()
             try:
                 result = fut.result()
             except SortitionInputError as exc:

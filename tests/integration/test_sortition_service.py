@@ -251,3 +251,43 @@ async def test_a_job_left_running_by_a_dead_process_is_taken_over(settings, auth
         r = await c.post(f"/assemblies/{aid}/draws", json={"legacy_samples": 0}, headers=org)
         assert r.status_code == 202, r.text
 
+
+
+async def test_a_clean_shutdown_hands_a_running_job_back(settings, auth, monkeypatch):
+    import time
+
+    real = jobs.run_draw
+
+    def slow(*args):
+        time.sleep(3)
+        return real(*args)
+
+    monkeypatch.setattr(jobs, "run_draw", slow)
+    monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.2)
+    a = build_app(SPEC, "api", settings)
+    rt = a.state.rt
+    aid, _ = await seed_pool(rt, n=40, seed=11)
+    org = auth.headers("organiser", aid)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://test") as c:
+        await c.post(f"/assemblies/{aid}/seed-commitments", json={"name": "o", "commitment": commitment("s")},
+                     headers=org)
+        await c.post(f"/assemblies/{aid}/pool/freeze", json={"lottery_size": 50}, headers=org)
+        await c.post(f"/assemblies/{aid}/seed-reveals", json={"name": "o", "value": "s"}, headers=org)
+        async with a.router.lifespan_context(a):
+            job = (await c.post(f"/assemblies/{aid}/draws", json={"legacy_samples": 0}, headers=org)).json()
+            for _ in range(50):
+                j = (await c.get(f"/draw-jobs/{job['id']}", headers=org)).json()
+                if j["status"] == "running":
+                    break
+                await asyncio.sleep(0.1)
+            assert j["status"] == "running"
+            # the API answers while the engine runs in its thread
+            t0 = asyncio.get_running_loop().time()
+            assert (await c.get(f"/draw-jobs/{job['id']}", headers=org)).status_code == 200
+            assert asyncio.get_running_loop().time() - t0 < 1.0
+        j = (await c.get(f"/draw-jobs/{job['id']}", headers=org)).json()
+        assert j["status"] == "pending" and j["attempts"] == 0 and "shutdown" in j["message"], j
+        monkeypatch.setattr(jobs, "run_draw", real)
+        async with a.router.lifespan_context(a):
+            done, _ = await wait_job(c, job["id"], org)
+        assert done["status"] == "succeeded" and done["attempts"] == 1, done
