@@ -195,16 +195,29 @@ async def frozen(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
         return await h.get_freeze(tx, assembly_id)
 
 
-@router.get("/assemblies/{assembly_id}/pool/frozen/{file}", response_class=PlainTextResponse,
-            summary="The frozen pool as CSV (features.csv, people.csv) for `borgerting sortition verify`",
-            description="`borgerting sortition verify transcript.json --features features.csv --people people.csv "
-                        "--address-columns household`. Pseudonymous ids and answers only; public after the draw.")
-async def frozen_file(assembly_id: uuid.UUID, file: Literal["features.csv", "people.csv"],
-                      rt: Runtime = Depends(get_runtime), who: Principal = Depends(allow(PUBLIC))) -> Response:
+VERIFY_HELP = ("`borgerting sortition verify transcript.json --features features.csv --people people.csv "
+               "--address-columns household`. Pseudonymous ids and answers only; public after the draw.")
+
+
+async def _frozen_csv(rt: Runtime, who: Principal, assembly_id: uuid.UUID, which: str) -> Response:
     await _may_see_unpublished(rt, who, assembly_id)
     async with rt.transaction() as tx:
-        text = await h.frozen_pool_csv(tx, assembly_id, file.removesuffix(".csv"))
+        text = await h.frozen_pool_csv(tx, assembly_id, which)
     return PlainTextResponse(text, media_type="text/csv")
+
+
+@router.get("/assemblies/{assembly_id}/pool/frozen/features.csv", response_class=PlainTextResponse,
+            summary="The quotas of the frozen pool as CSV, for `borgerting sortition verify`", description=VERIFY_HELP)
+async def frozen_features(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                          who: Principal = Depends(allow(PUBLIC))) -> Response:
+    return await _frozen_csv(rt, who, assembly_id, "features")
+
+
+@router.get("/assemblies/{assembly_id}/pool/frozen/people.csv", response_class=PlainTextResponse,
+            summary="The frozen pool as CSV, for `borgerting sortition verify`", description=VERIFY_HELP)
+async def frozen_people(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                        who: Principal = Depends(allow(PUBLIC))) -> Response:
+    return await _frozen_csv(rt, who, assembly_id, "people")
 
 
 @router.post("/assemblies/{assembly_id}/seed-reveals", response_model=ContributionOut,

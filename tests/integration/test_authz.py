@@ -63,7 +63,22 @@ async def make_session(settings, auth, aid) -> str:
     return r.json()["id"]
 
 
-OBJECTS = {"session_id": make_session}
+async def make_draw_job(settings, auth, aid) -> str:
+    """A finished (inert) draw job of sortition in the assembly."""
+    import sqlalchemy as sa
+
+    from services.sortition import models as sm
+
+    app = app_for("sortition", settings)
+    job_id = uuid.uuid4()
+    async with app.state.rt.transaction() as tx:
+        await tx.session.execute(sa.insert(sm.jobs).values(id=job_id, assembly_id=aid, kind="draw",
+                                                           status="succeeded", params={}))
+    await app.state.rt.close()
+    return str(job_id)
+
+
+OBJECTS = {"session_id": make_session, "job_id": make_draw_job}
 
 
 def verdict(resp: httpx.Response, path: str) -> str:
