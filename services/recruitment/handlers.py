@@ -198,7 +198,7 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
         subject=inv.assembly_id,
         region=inv.region,
     )
-    await tx.audit("respondent.registered", inv.assembly_id, object_id=respondent_id)
+    await tx.audit("respondent.registered", inv.assembly_id, object_id=respondent_id, actor="public")
     return respondent_id
 
 
@@ -223,7 +223,7 @@ async def withdraw(tx: Tx, *, code: str) -> None:
     )
     await tx.emit(ev.RespondentWithdrewV1(assembly_id=resp.assembly_id, respondent_id=resp.id),
                   subject=resp.assembly_id, region=resp.region)
-    await tx.audit("respondent.withdrew", resp.assembly_id, object_id=resp.id)
+    await tx.audit("respondent.withdrew", resp.assembly_id, object_id=resp.id, actor="public")
 
 
 async def stats(tx: Tx, assembly_id: uuid.UUID) -> dict:
@@ -292,7 +292,7 @@ async def member_login(tx: Tx, *, code: str) -> tuple[uuid.UUID, uuid.UUID]:
                        code="not_a_member")
     await tx.session.execute(sa.update(m.member_codes).where(m.member_codes.c.member_id == row.member_id)
                              .values(last_login_at=datetime.now(timezone.utc)))
-    await tx.audit("member.logged-in", row.assembly_id, object_id=row.member_id)
+    await tx.audit("member.logged-in", row.assembly_id, object_id=row.member_id, actor=f"member:{row.member_id}")
     return row.assembly_id, row.member_id
 
 

@@ -26,15 +26,17 @@ class Tx:
     audit_table: sa.Table | None = None
     emitted: list[Envelope] = field(default_factory=list)
 
-    async def audit(self, action: str, assembly_id: uuid.UUID, *, object_id=None, details: dict | None = None) -> dict:
+    async def audit(self, action: str, assembly_id: uuid.UUID, *, object_id=None, details: dict | None = None,
+                    actor: str | None = None) -> dict:
         """Add a state change of consequence to the assembly's audit trail, in this transaction.
-        The actor is the request's principal (or `system` for event handlers). No personal data."""
+        The actor is the request's principal (or `system` for event handlers) unless the flow's
+        own credential says who acts (a letter's code). No personal data."""
         if self.audit_table is None:
             raise RuntimeError("this transaction has no audit table (ServiceSpec.audit)")
         principal = current_principal.get()
         ctx = structlog.contextvars.get_contextvars()
         return await append(self.session, self.audit_table, assembly_id=assembly_id,
-                            actor=principal.actor if principal else "system", action=action, object_id=object_id,
+                            actor=actor or (principal.actor if principal else "system"), action=action, object_id=object_id,
                             details=details, correlation_id=ctx.get("correlation_id"))
 
     async def emit(self, payload: BaseModel, *, subject: uuid.UUID, region: str | None = None) -> Envelope:
