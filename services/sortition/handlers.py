@@ -424,7 +424,8 @@ async def _finish_replacement(tx: Tx, job, result: dict) -> dict:
                 details={"job_id": str(job.id), "panel_id": str(p.id), "dropped": result["dropped"],
                          "added": result["added"], "seed": result["seed"], "index": result["index"],
                          "m": result["m"], "requested_by": job.requested_by})
-    return {"replacement_id": str(rid), "panel_id": str(p.id), "dropped": result["dropped"], "added": result["added"]}
+    return {"replacement_id": str(rid), "panel_id": str(p.id), "dropped": result["dropped"], "added": result["added"],
+            "seed": result["seed"], "index": result["index"], "m": result["m"]}
 
 
 async def job_failed(tx: Tx, job_id: uuid.UUID, worker: str, error: str) -> None:

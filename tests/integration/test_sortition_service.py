@@ -19,7 +19,7 @@ from services.sortition import handlers as h
 from services.sortition import jobs
 from services.sortition import models as m
 from services.sortition.app import SPEC
-from services.sortition.domain import commitment, verify_transcript
+from services.sortition.domain import commitment, replace_members, verify_transcript
 from services.sortition.domain.io_formats import parse_peer_format
 from shared.events import contracts as ev
 from shared.events.envelope import new_event
@@ -204,6 +204,10 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
     assert set(after["members"]) - set(panel["members"]) == set(done["result"]["added"])
     assert not quota_problems(after["members"], people)
     assert after["replacements"] == 1
+    # ... and anyone can reproduce it from the public files (the first replacement, as
+    # `borgerting sortition replace --transcript T --dropped ...` does)
+    rep = replace_members(inst, panel["members"], dropped, seed_hex=panel["seed"], m=200)
+    assert rep.added == done["result"]["added"] and rep.seed == done["result"]["seed"]
     [repl] = await outbox(rt, "sortition.replacement-drawn.v1", aid)
     assert sorted(repl["payload"]["dropped"]) == sorted(dropped)
     assert repl["payload"]["added"] == done["result"]["added"]
