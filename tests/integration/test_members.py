@@ -1,0 +1,107 @@
+"""Panel members' credentials and personal data per role, on the real database and cache:
+selection letters with login codes, member login, a member acting only as themselves, and
+registrars alone seeing names and contact details."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from shared.events import contracts as ev
+from tests.integration.test_apis import assert_error, client, make_assembly, rec  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.integration
+
+
+async def panel_of(rec, settings) -> tuple[str, list[dict]]:
+    """An assembly with three registrations, two of them drawn (as sortition's event says)."""
+    aid = await make_assembly(rec)
+    letters = (await rec.post(f"/assemblies/{aid}/invitation-batches", json={"count": 3, "seed": 1})).json()["letters"]
+    ids = []
+    for i, letter in enumerate(letters):
+        async with client("recruitment", settings) as citizen:
+            r = await citizen.post("/registrations", json={"code": letter["code"], "consent": True,
+                                                           "answers": {"gender": "female" if i else "male"},
+                                                           "contact": f"person{i}@example.org"})
+            assert r.status_code == 201, r.text
+    from services.recruitment import handlers as h
+    from services.recruitment import models as m
+
+    app = rec._transport.app
+    async with app.state.rt.transaction() as tx:
+        import sqlalchemy as sa
+
+        ids = [r.id for r in (await tx.session.execute(
+            sa.select(m.respondents.c.id).where(m.respondents.c.assembly_id == uuid.UUID(aid))
+            .order_by(m.respondents.c.consented_at))).all()]
+        drawn = ev.PanelDrawnV1(assembly_id=aid, panel_id=uuid.uuid4(), algorithm="leximin", members=ids[:2],
+                                reserves=ids[2:], pool_size=3)
+        await h.HANDLERS["sortition.panel-drawn.v1"](tx, None, drawn)
+    return aid, ids
+
+
+async def test_selection_letters_member_login_and_acting_as_oneself(rec, settings, auth):
+    aid, ids = await panel_of(rec, settings)
+    r = await rec.post(f"/assemblies/{aid}/member-letters")
+    assert r.status_code == 201, r.text
+    letters = r.json()["letters"]
+    assert {x["member_id"] for x in letters} == {str(i) for i in ids[:2]}
+    assert all(x["name"].startswith("P") and x["code"] for x in letters)
+    # codes are printed once: asking again issues none for the same members
+    assert (await rec.post(f"/assemblies/{aid}/member-letters")).json()["count"] == 0
+
+    async with client("recruitment", settings, auth=httpx.Auth()) as member:  # no token: a citizen
+        assert_error(await member.post("/member-login", json={"code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ"}), 404,
+                     "not recognised")
+        r = await member.post("/member-login", json={"code": letters[0]["code"].lower()})
+        assert r.status_code == 200, r.text
+        tok = r.json()
+        assert tok["member_id"] == letters[0]["member_id"] and tok["assembly_id"] == aid
+        bearer = {"authorization": f"Bearer {tok['access_token']}"}
+        me = await member.get(f"/assemblies/{aid}/members/me", headers=bearer)
+        assert me.status_code == 200 and me.json()["respondent_id"] == letters[0]["member_id"]
+        assert me.json()["contact"].endswith("@example.org")
+        # a member token is no staff token, and opens nothing in another assembly
+        assert_error(await member.get(f"/assemblies/{aid}/registrations", headers=bearer), 403, "registrar")
+        assert_error(await member.get(f"/assemblies/{uuid.uuid4()}/members/me", headers=bearer), 404)
+        # the key is published for the other services
+        jwks = (await member.get("/.well-known/jwks.json")).json()
+        assert jwks["keys"][0]["alg"] == "EdDSA" and "d" not in jwks["keys"][0]
+
+    # a member replaced on the panel can no longer log in
+    from services.recruitment import handlers as h
+
+    app = rec._transport.app
+    async with app.state.rt.transaction() as tx:
+        await h.HANDLERS["sortition.replacement-drawn.v1"](
+            tx, None, ev.ReplacementDrawnV1(assembly_id=aid, panel_id=uuid.uuid4(), dropped=[ids[1]], added=[ids[2]]))
+    gone = next(x for x in letters if x["member_id"] == str(ids[1]))
+    async with client("recruitment", settings, auth=httpx.Auth()) as member:
+        assert_error(await member.post("/member-login", json={"code": gone["code"]}), 403, "no longer on")
+    new = (await rec.post(f"/assemblies/{aid}/member-letters")).json()["letters"]
+    assert [x["member_id"] for x in new] == [str(ids[2])]
+
+
+async def test_personal_data_leaves_recruitment_only_to_registrars(rec, settings, auth):
+    aid, ids = await panel_of(rec, settings)
+    for role, personal in (("registrar", True), ("organiser", False), ("auditor", False)):
+        async with client("recruitment", settings, auth=httpx.Auth()) as c:
+            r = await c.get(f"/assemblies/{aid}/registrations", headers=auth.headers(role, aid))
+        assert r.status_code == 200, r.text
+        rows = r.json()
+        assert len(rows) == 3
+        for row in rows:
+            assert ("name" in row and "address" in row and "contact" in row) is personal, (role, row)
+            assert row["features"]["region"] in ("N", "S")
+
+
+async def test_member_login_codes_are_rate_limited(settings):
+    code = "MMMM-MMMM-MMMM-MMMM-MMMM"
+    statuses = []
+    for i in range(settings.member_login_attempts_per_code + 1):
+        async with client("recruitment", settings, ip=f"10.79.0.{i + 1}", auth=httpx.Auth()) as c:
+            statuses.append((await c.post("/member-login", json={"code": code})).status_code)
+    assert statuses[:-1] == [404] * settings.member_login_attempts_per_code
+    assert statuses[-1] == 429
