@@ -401,9 +401,13 @@ def test_ingress_exposes_public_routes_only():
 
     assert backend("/register") == "recruitment-api"
     assert backend("/registrations") == "recruitment-api"
+    assert backend("/member-login") == "recruitment-api"
+    assert backend("/assemblies/a1/members/me") == "recruitment-api"
     assert backend("/ballots/b1") == "voting-api"
     assert backend("/ballots/b1/votes") == "voting-api"
     assert backend("/assemblies/a1/report") == "reporting-api"
     for private in ("/assemblies", "/assemblies/a1", "/assemblies/a1/register-extract", "/ballots/b1/close",
-                    "/assemblies/a1/report/publish", "/assemblies/a1/draws", "/metrics", "/readyz"):
+                    "/assemblies/a1/report/publish", "/assemblies/a1/draws", "/metrics", "/readyz",
+                    "/assemblies/a1/registrations", "/assemblies/a1/member-letters", "/assemblies/a1/audit",
+                    "/.well-known/jwks.json"):
         assert backend(private) is None, f"{private} must not be public"
