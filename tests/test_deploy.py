@@ -310,7 +310,7 @@ def test_overlay_renders_every_service_role(overlay: str):
         for rule in next(iter(by_kind["Ingress"].values()))["spec"]["rules"]
         for p in rule["http"]["paths"]
     }
-    assert backends == {"recruitment-api", "voting-api", "reporting-api"}
+    assert backends == {"recruitment-api", "sortition-api", "voting-api", "reporting-api"}
     assert backends <= set(by_kind["Service"])
 
 
@@ -406,8 +406,11 @@ def test_ingress_exposes_public_routes_only():
     assert backend("/ballots/b1") == "voting-api"
     assert backend("/ballots/b1/votes") == "voting-api"
     assert backend("/assemblies/a1/report") == "reporting-api"
+    assert backend("/assemblies/a1/transcript") == "sortition-api"
+    assert backend("/assemblies/a1/pool/frozen/people.csv") == "sortition-api"
     for private in ("/assemblies", "/assemblies/a1", "/assemblies/a1/register-extract", "/ballots/b1/close",
                     "/assemblies/a1/report/publish", "/assemblies/a1/draws", "/metrics", "/readyz",
+                    "/assemblies/a1/pool/freeze", "/assemblies/a1/seed-reveals", "/assemblies/a1/panel",
                     "/assemblies/a1/registrations", "/assemblies/a1/member-letters", "/assemblies/a1/audit",
                     "/.well-known/jwks.json"):
         assert backend(private) is None, f"{private} must not be public"
