@@ -60,7 +60,7 @@ class SwapSearch:
     htype: np.ndarray | None = None
 
     def improve(self, x: np.ndarray, w: np.ndarray, max_moves: int = 400, max_outs: int = 256,
-                double: bool = False) -> np.ndarray:
+                double: bool = False, trace: list | None = None) -> np.ndarray:
         """Best-improvement swaps; with ``double`` also pairs of swaps that keep the tight quota
         rows (needed on a face where most quotas are equalities)."""
         x = x.copy()
@@ -82,6 +82,12 @@ class SwapSearch:
                 break
             if len(outs) > max_outs:  # only the most valuable candidates can give the best swap
                 outs = outs[np.argpartition(-w[outs], max_outs - 1)[:max_outs]]
+            if double and self.htype is not None:  # on a face: single and paired swaps at once
+                if not self._face_move(x, s, w, ins, outs):
+                    break
+                if trace is not None:
+                    trace.append(x.copy())
+                continue
             gain = w[outs][None, :] - w[ins][:, None]
             if gain.max() <= 1e-12:
                 break
@@ -116,12 +122,17 @@ class SwapSearch:
                 x[b] += 1
                 s[q[:, a]] -= 1
                 s[q[:, b]] += 1
+                if trace is not None:
+                    trace.append(x.copy())
                 continue
-            if not double or not self._double_move(x, s, w, ins, outs):
+            if not double or not self._face_move(x, s, w, ins, outs):
                 break
+            if trace is not None:
+                trace.append(x.copy())
         return x
 
-    def _double_move(self, x, s, w, ins, outs, n_first: int = 128, n_second: int = 16) -> bool:
+    def _face_move(self, x, s, w, ins, outs, n_first: int = 128, n_second: int = 16,
+                   n_outs: int = 128) -> bool:
         """Apply the best improving pair of swaps a->b, a2->b2 that keeps every tight quota row
         (hash of the tight rows of b - a + b2 - a2 is zero) and every other bound; False if none.
 
@@ -133,21 +144,40 @@ class SwapSearch:
             outs = outs[self.hh[outs] < 0]
         if len(ins) == 0 or len(outs) == 0:
             return False
+        if len(outs) > n_outs:
+            outs = outs[np.argpartition(-w[outs], n_outs - 1)[:n_outs]]
         la = np.repeat(ins, len(outs))
         lb = np.tile(outs, len(ins))
-        keep = la != lb
-        la, lb = la[keep], lb[keep]
         g = w[lb] - w[la]
+        g[la == lb] = -np.inf
         h = self.htype[lb] - self.htype[la]
+        # single swaps that keep the tight rows (hash 0): check the other bounds exactly
+        best_single, single = 1e-12, None
+        sc = np.nonzero((h == 0) & (g > 1e-12))[0]
+        if len(sc):
+            a1, b1 = la[sc], lb[sc]
+            ra, rb = q[:, a1], q[:, b1]
+            diff = ra != rb
+            ok1 = np.all(~diff | ((s[ra] - 1 >= lo[ra]) & (s[rb] + 1 <= hi[rb])), axis=0)
+            if ok1.any():
+                j = int(np.argmax(np.where(ok1, g[sc], -np.inf)))
+                best_single, single = float(g[sc][j]), (a1[j], b1[j])
         order = np.lexsort((-g, h))  # by hash, best gain first within a hash
         hs = h[order]
-        first = np.argsort(-g)[:n_first]
-        first = first[g[first] > -np.inf]
+        # first legs: the best few removals for every candidate b, then the best of those
+        per_b = min(4, len(ins))
+        G = g.reshape(len(ins), len(outs))
+        rows = np.argpartition(-G, per_b - 1, axis=0)[:per_b] if per_b < len(ins) else \
+            np.broadcast_to(np.arange(len(ins))[:, None], (len(ins), len(outs)))
+        first = (rows * len(outs) + np.arange(len(outs))[None, :]).ravel()
+        first = first[np.isfinite(g[first])]
+        if len(first) > n_first:
+            first = first[np.argpartition(-g[first], n_first - 1)[:n_first]]
         start = np.searchsorted(hs, -h[first], side="left")
         stop = np.searchsorted(hs, -h[first], side="right")
         cnt = np.minimum(stop - start, n_second)
         if cnt.sum() == 0:
-            return False
+            return self._apply(x, s, single)
         fi = np.repeat(first, cnt)
         offs = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
         sj = order[np.repeat(start, cnt) + offs]
@@ -157,8 +187,9 @@ class SwapSearch:
         ok &= (a2 != b) & (b2 != a)
         ok &= (a != a2) | (x[a] >= 2)
         ok &= (b != b2) | (x[b] + 2 <= c[b])
+        ok &= gain > best_single
         if not ok.any():
-            return False
+            return self._apply(x, s, single)
         a, b, a2, b2, gain = a[ok], b[ok], a2[ok], b2[ok], gain[ok]
         ra, rb, ra2, rb2 = q[:, a], q[:, b], q[:, a2], q[:, b2]  # (G, n)
         ok2 = np.ones(len(a), dtype=bool)
@@ -167,9 +198,17 @@ class SwapSearch:
             sn = s[r] + d
             ok2 &= np.all((sn >= lo[r]) & (sn <= hi[r]), axis=0)
         if not ok2.any():
-            return False
+            return self._apply(x, s, single)
         j = int(np.argmax(np.where(ok2, gain, -np.inf)))
-        for t, dt in ((a[j], -1), (b[j], 1), (a2[j], -1), (b2[j], 1)):
+        return self._apply(x, s, (a[j], b[j], a2[j], b2[j]))
+
+    def _apply(self, x, s, move) -> bool:
+        """Apply a move (a, b) or (a, b, a2, b2): remove a (a2), add b (b2); False if None."""
+        if move is None:
+            return False
+        q = self.q
+        for i, t in enumerate(move):
+            dt = -1 if i % 2 == 0 else 1
             x[t] += dt
             s[q[:, t]] += dt
         return True

@@ -43,6 +43,8 @@ FIX_SLACK = 1e-9  # fixed levels (probabilities) are relaxed by this much
 FACE_TOL = 1e-7  # target counts within this of 0 / c_t / a quota bound count as on it
 DONE = 1.0 - 1e-7  # master value that counts as "target attained"
 EPS_PRICE = 1e-9
+ABS_DONE = 1e-9  # largest probability shortfall that counts as attained
+ABS_ACCEPT = 2e-7  # ... when the exact MIP proves that the master cannot improve any more
 
 
 class NotAttainable(Exception):
@@ -130,28 +132,46 @@ class _Face:
 
 
 class _DecompMaster:
-    """``max z`` s.t. ``sum_P q_P x_{P,t} / xbar_t - z >= 0`` (t in the support), ``sum q = 1``."""
+    """Restricted master of the decomposition, over the support types S (``a_{P,t} = x_{P,t} /
+    xbar_t``).
 
-    def __init__(self, support: np.ndarray, xbar: np.ndarray):
+    ``shortfall`` (default): ``min sum_t s_t`` s.t. ``sum_P q_P a_{P,t} + s_t >= 1``,
+    ``sum q = 1``, ``q, s >= 0``: its duals are boxed in [0, 1], so pricing weighs every type
+    that is still short instead of the single bottleneck (far fewer iterations than ``max z``).
+    ``maximin``: ``max z`` s.t. ``sum_P q_P a_{P,t} >= z``.  Either way the target is attained
+    when every type reaches ratio 1.
+    """
+
+    def __init__(self, support: np.ndarray, xbar: np.ndarray, counts: np.ndarray, mode: str = "shortfall"):
         self.S = support
         self.xs = xbar[support]
+        self.ps = xbar[support] / counts[support]  # target probabilities
         nS = len(support)
         self.nS = nS
+        self.mode = mode
         h = new_highs()
         h.setOptionValue("primal_feasibility_tolerance", 1e-9)
         h.setOptionValue("dual_feasibility_tolerance", 1e-9)
         h.setOptionValue("simplex_strategy", 4)  # primal simplex: new columns keep the basis
-        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         lo = np.zeros(nS + 1)
         hi = np.full(nS + 1, INF)
         lo[nS] = hi[nS] = 1.0
-        h.addRows(nS + 1, lo, hi, 0, np.zeros(nS + 1, dtype=np.int32), np.zeros(0, dtype=np.int32),
-                  np.zeros(0))
-        h.addCol(1.0, -INF, INF, nS, np.arange(nS, dtype=np.int32), -np.ones(nS))
+        ar = np.arange(nS, dtype=np.int32)
+        if mode == "shortfall":
+            lo[:nS] = 1.0
+            h.addRows(nS + 1, lo, hi, 0, np.zeros(nS + 1, dtype=np.int32), np.zeros(0, dtype=np.int32),
+                      np.zeros(0))
+            h.addCols(nS, np.ones(nS), np.zeros(nS), np.full(nS, INF), nS, ar, ar, np.ones(nS))
+            self.n_aux = nS
+        else:
+            h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+            h.addRows(nS + 1, lo, hi, 0, np.zeros(nS + 1, dtype=np.int32), np.zeros(0, dtype=np.int32),
+                      np.zeros(0))
+            h.addCol(1.0, -INF, INF, nS, ar, -np.ones(nS))
+            self.n_aux = 1
         self.h = h
         self.panels: list[np.ndarray] = []
         self.keys: set[bytes] = set()
-        self.vals = np.zeros((0,))
 
     def add(self, xs: list[np.ndarray]) -> int:
         starts, idx, vals = [], [], []
@@ -177,6 +197,7 @@ class _DecompMaster:
         return added
 
     def solve(self) -> tuple[float, np.ndarray]:
+        """Returns (lowest ratio reached by a type, dual weights y >= 0 on S)."""
         h = self.h
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -187,8 +208,21 @@ class _DecompMaster:
         sol = h.getSolution()
         rd = np.array(sol.row_dual)[: self.nS]
         y = np.clip(rd if rd.sum() >= 0 else -rd, 0.0, None)
-        self.q = np.clip(np.array(sol.col_value)[1:], 0.0, None)
+        col = np.array(sol.col_value)
+        self.q = np.clip(col[self.n_aux:], 0.0, None)
+        if self.mode == "shortfall":
+            short = col[: self.nS]
+        else:
+            short = np.maximum(0.0, 1.0 - float(h.getInfo().objective_function_value)) + np.zeros(self.nS)
+        self.abs_short = float(np.max(short * self.ps, initial=0.0))  # in probability
+        if self.mode == "shortfall":
+            return 1.0 - float(np.max(short, initial=0.0)), np.minimum(y, 1.0)
         return float(h.getInfo().objective_function_value), y
+
+    def threshold(self, vals: np.ndarray) -> float:
+        """Reduced-cost threshold: the value ``y . a_P`` of the panels in the basis."""
+        used = self.q > 1e-12
+        return float(vals[used].max()) if used.any() else float(vals.max())
 
 
 def _cover(inst: Instance, face: _Face, search: SwapSearch, oracle: PanelOracle, rng) -> list[np.ndarray]:
@@ -207,7 +241,14 @@ def _cover(inst: Instance, face: _Face, search: SwapSearch, oracle: PanelOracle,
             if not ((x > 0) & ~covered).any() or not face.contains(x):
                 x = None
         if x is None:
-            _, x, _ = oracle.solve(w)
+            # coverage needs no optimum: a 10 % gap is far cheaper on large pools
+            oracle.h.setOptionValue("mip_rel_gap", 0.1)
+            try:
+                _, x, _ = oracle.solve(w)
+            finally:
+                oracle.h.setOptionValue("mip_rel_gap", 0.0)
+            if x is not None and not ((x > 0) & ~covered).any():
+                _, x, _ = oracle.solve(w)  # exact: does any panel of the face cover more?
             if x is None:
                 raise NotAttainable("no panel on the face of the target")
             if not ((x > 0) & ~covered).any():
@@ -217,7 +258,8 @@ def _cover(inst: Instance, face: _Face, search: SwapSearch, oracle: PanelOracle,
     return panels
 
 
-def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, progress=None,
+def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, path_columns: int = 4,
+              mode: str = "shortfall", progress=None,
               time_limit: float | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """Panels (type counts) and weights whose type probabilities reach ``pi`` (see module doc).
 
@@ -247,37 +289,47 @@ def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, progress=Non
         if x is None or not face.contains(x):
             raise NotAttainable("the integral target is not a panel")
         return x[None, :].astype(np.int64), np.ones(1), stats
-    master = _DecompMaster(face.support, xbar)
+    master = _DecompMaster(face.support, xbar, c, mode)
     master.add(_cover(inst, face, search, oracle, rng))
     stats["ip_solves"] = oracle.calls
     S = face.support
     while True:
         stats["iterations"] += 1
         z, y = master.solve()
-        if z >= DONE:
+        if z >= DONE or master.abs_short <= ABS_DONE:
             break
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             raise NotAttainable("time limit")
         if progress and stats["iterations"] % 25 == 0:
-            progress(f"decomposition: {z:.6f} of the target, {len(master.panels)} panels", min(0.99, z))
+            progress(f"decomposition: lowest ratio {z:.6f} of the target, {len(master.panels)} panels",
+                     min(0.99, max(0.0, z)))
         w = np.zeros(T)
         w[S] = y / master.xs
         P = master.panels
         vals = np.array([float(w @ p) for p in P])
+        z_ratio = z
+        z = master.threshold(vals) if master.mode == "shortfall" else z
         n = min(n_starts, len(P))
         top = np.argpartition(-vals, n - 1)[:n] if n < len(P) else np.arange(len(P))
         cands = []
         for i in top:
-            x2 = search.improve(P[i], w, double=True)
-            if float(w @ x2) > z + EPS_PRICE and face.contains(x2):
-                cands.append(x2)
+            path: list[np.ndarray] = []
+            search.improve(P[i], w, double=True, trace=path)
+            # the end of the search path and a few improving panels along it
+            good = [x2 for x2 in path if float(w @ x2) > z + EPS_PRICE]
+            if len(good) > path_columns:
+                pick = np.linspace(len(good) - 1, 0, path_columns).round().astype(int)
+                good = [good[j] for j in sorted(set(pick.tolist()))]
+            cands.extend(x2 for x2 in good if face.contains(x2))
         if cands and master.add(cands):
             stats["heuristic_rounds"] += 1
             continue
         stats["ip_solves"] += 1
         _, x, bound = oracle.solve(w)
         if x is None or bound <= z + EPS_PRICE:
-            raise NotAttainable(f"no improving panel on the face at {z:.9f} of the target")
+            if master.abs_short <= ABS_ACCEPT:  # optimal up to the tolerance of the target
+                break
+            raise NotAttainable(f"no improving panel on the face at {z_ratio:.9f} of the target")
         extra = [x2 for x2 in oracle.saved() if float(w @ x2) > z + EPS_PRICE and face.contains(x2)]
         if master.add([x] + extra) == 0:
             raise NotAttainable("pricing returned a known panel (numerical trouble)")
@@ -286,5 +338,6 @@ def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, progress=Non
     panels = np.array(master.panels, dtype=np.int64)[keep]
     probs = q[keep] / q[keep].sum()
     stats.update(panels_generated=len(master.panels), ip_seconds=round(oracle.seconds, 3),
+                 max_shortfall=master.abs_short,
                  seconds=time.perf_counter() - t0)
     return panels, probs, stats

@@ -162,6 +162,57 @@ def test_leximin_small_pool_properties():
     assert nash.geometric_mean >= res.geometric_mean - 1e-3
 
 
+def test_leximin_relaxation_matches_column_generation():
+    """The fast path (relaxed leximin + decomposition) and the stage-wise column generation
+    agree on the leximin vector; every panel meets every quota."""
+    from services.sortition.domain.leximin import leximin_types
+
+    people, quotas, k = small_pool(seed=11, n=80)
+    inst = build_instance(people, quotas, k)
+    fast = leximin_types(inst)
+    cg = leximin_types(inst, method="cg")
+    assert fast.stats["method"] == "relaxation + decomposition"
+    pf, pc = fast.type_probabilities(inst), cg.type_probabilities(inst)
+    assert np.abs(np.sort(pf) - np.sort(pc)).max() < 1e-6
+    assert np.abs(pf - pc).max() < 1e-6
+    assert all(inst.check_type_panel(x) for x in fast.panels)
+    assert fast.probs.sum() == pytest.approx(1.0)
+
+
+def test_leximin_falls_back_when_relaxation_not_attainable(monkeypatch):
+    from services.sortition.domain import relaxation
+    from services.sortition.domain.leximin import leximin_types
+
+    people, quotas, k = small_pool()
+    inst = build_instance(people, quotas, k)
+    ref = leximin_types(inst).type_probabilities(inst)
+
+    def refuse(*a, **kw):
+        raise relaxation.NotAttainable("test")
+
+    monkeypatch.setattr(relaxation, "decompose", refuse)
+    dist = leximin_types(inst)
+    assert dist.stats["method"].startswith("column generation")
+    assert np.abs(dist.type_probabilities(inst) - ref).max() < 1e-6
+    assert all(inst.check_type_panel(x) for x in dist.panels)
+
+
+def test_identical_volunteers_get_identical_probabilities():
+    rng = np.random.default_rng(5)
+    people = [{"id": f"v{i}", "a": str(int(rng.integers(3))), "b": str(int(rng.integers(2))),
+               "c": str(int(rng.integers(4)))} for i in range(300)]
+    quotas = ([Quota("a", str(v), 3, 6) for v in range(3)] + [Quota("b", str(v), 6, 9) for v in range(2)]
+              + [Quota("c", str(v), 2, 5) for v in range(4)])
+    inst = build_instance(people, quotas, 15)
+    assert inst.n_types < inst.n
+    res = select(inst, "leximin")
+    p = res.probabilities
+    assert res.all_panels_valid()
+    assert p.sum() == pytest.approx(15, abs=1e-6)
+    for members in inst.type_members:
+        assert np.ptp(p[members]) == 0.0
+
+
 @needs_data
 def test_leximin_example_small_20():
     inst = load("example_small_20", 20)
