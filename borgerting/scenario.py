@@ -17,6 +17,8 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
+from services.sortition.domain import verify_transcript
+from services.sortition.domain.io_formats import parse_peer_format
 from services.voting.client import VotingClient, VotingClientError
 
 REGIONS = [  # Statistics Denmark, 2024, rounded
@@ -237,6 +239,12 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         await _retry_until(draw_done, "the draw job", timeout=900, interval=0.5)
         panel = _ok(await http.get(f"{sor}/assemblies/{aid}/panel"))
         members = panel["members"]
+        # Anyone can replay the draw from the published transcript and the frozen pool.
+        transcript = _ok(await http.get(f"{sor}/assemblies/{aid}/transcript"))
+        pool_files = [(await http.get(f"{sor}/assemblies/{aid}/pool/frozen/{f}.csv")).text for f in ("features", "people")]
+        inst = parse_peer_format(*pool_files, transcript["k"], id_column="id", address_columns=["household"])
+        if verify_transcript(transcript, inst)["selected"] != members:
+            raise RuntimeError("the published transcript does not replay to the panel")
         t.panel_size = len(members)
         progress("draw the panel", 100, 100)
         done("sortition")
