@@ -295,3 +295,37 @@ async def test_a_clean_shutdown_hands_a_running_job_back(settings, auth, monkeyp
         async with a.router.lifespan_context(a):
             done, _ = await wait_job(c, job["id"], org)
         assert done["status"] == "succeeded" and done["attempts"] == 1, done
+
+
+async def test_beacon_and_replacement_from_the_reserves(c, app, auth):
+    rt = app.state.rt
+    aid, people = await seed_pool(rt, n=60, seed=21)
+    org = auth.headers("organiser", aid)
+    await c.post(f"/assemblies/{aid}/seed-commitments", json={"name": "o", "commitment": commitment("s")}, headers=org)
+    r = await c.post(f"/assemblies/{aid}/pool/freeze", headers=org,
+                     json={"lottery_size": 100, "reserves": 6, "beacon": "drand quicknet round 123"})
+    assert r.status_code == 201 and r.json()["beacon"] == "drand quicknet round 123"
+    r = await c.post(f"/assemblies/{aid}/draws", json={"seed": 5}, headers=org)
+    assert r.status_code == 422 and "seed" in r.text  # the old API's field is refused, not ignored
+    await c.post(f"/assemblies/{aid}/seed-reveals", json={"name": "o", "value": "s"}, headers=org)
+    r = await c.post(f"/assemblies/{aid}/draws", json={"legacy_samples": 0}, headers=org)
+    assert r.status_code == 422 and "beacon" in r.json()["error"]["message"]
+    r = await c.post(f"/assemblies/{aid}/draws", json={"legacy_samples": 0, "beacon_value": "ab12"}, headers=org)
+    assert r.status_code == 202, r.text
+    done, _ = await wait_job(c, r.json()["id"], org)
+    assert done["status"] == "succeeded", done["error"]
+    t = (await c.get(f"/assemblies/{aid}/transcript")).json()
+    assert t["beacon"] == "ab12" and t["beacon_source"] == "drand quicknet round 123"
+    assert (await c.get(f"/assemblies/{aid}/fairness")).json()["legacy"] is None
+    panel = (await c.get(f"/assemblies/{aid}/panel", headers=org)).json()
+    r = await c.post(f"/assemblies/{aid}/replacements", json={"dropped": panel["members"][:1], "from_reserves": True},
+                     headers=org)
+    assert r.status_code == 202, r.text
+    done, _ = await wait_job(c, r.json()["id"], org)
+    if done["status"] == "failed":  # the reserves cannot always complete the quotas; the error says so
+        assert "cannot complete the panel" in done["error"], done["error"]
+        return
+    [added] = done["result"]["added"]
+    after = (await c.get(f"/assemblies/{aid}/panel", headers=org)).json()
+    assert added in panel["reserves"] and added not in after["reserves"] and len(after["reserves"]) == 5
+    assert not quota_problems(after["members"], people)
