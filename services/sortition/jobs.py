@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 import structlog
+from prometheus_client import Counter, Gauge, Histogram
 
 from services.sortition import models as m
 from services.sortition.domain import (Contribution, SortitionInputError, build_instance, final_draw, make_lottery,
@@ -42,6 +43,13 @@ IDLE_SECONDS = 1.0
 MAX_ATTEMPTS = 3
 
 Progress = Callable[[str, float], None]
+
+JOBS_FINISHED = Counter("borgerting_sortition_jobs_total",
+                        "Draw and replacement jobs ended in this process, by outcome "
+                        "(succeeded|failed|handed_back|lost|interrupted)", ["kind", "outcome"])
+JOB_SECONDS = Histogram("borgerting_sortition_job_duration_seconds", "Duration of succeeded jobs", ["kind"],
+                        buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600))
+JOBS_RUNNING = Gauge("borgerting_sortition_jobs_running", "Jobs this process is running now")
 
 
 # ---- the engine runs (pure: data in, data out; called in a worker thread) ----------------
@@ -268,6 +276,8 @@ class JobWorker:
         structlog.contextvars.bind_contextvars(job_id=str(job_id), assembly_id=str(job["assembly_id"]))
         log.info("job started", kind=job["kind"], attempt=job["attempts"])
         self.current = job_id
+        kind, outcome = job["kind"], "interrupted"
+        JOBS_RUNNING.inc()
         state = {"progress": 0.0, "message": "loading the frozen pool"}
 
         def progress(msg: str, frac: float) -> None:  # called from the engine thread
@@ -285,6 +295,7 @@ class JobWorker:
                                        return_when=asyncio.FIRST_COMPLETED)
                     if stop.is_set() and not fut.done():
                         await self.release(job_id)
+                        outcome = "handed_back"
                         return
                     await self._beat(job_id, state)
             finally:
@@ -294,22 +305,30 @@ class JobWorker:
             except SortitionInputError as exc:
                 log.info("job failed: input", error=str(exc))
                 await self._fail(job_id, str(exc))
+                outcome = "failed"
                 return
             except Exception as exc:
                 log.error("job failed", exc_info=exc)
                 await self._fail(job_id, f"internal error ({type(exc).__name__}); see the service log, job {job_id}")
+                outcome = "failed"
                 return
             async with self.rt.transaction() as tx:
                 await h.job_succeeded(tx, job_id, self.id, result, seconds=time.monotonic() - started)
-            log.info("job succeeded", kind=job["kind"], seconds=round(time.monotonic() - started, 2),
+            outcome = "succeeded"
+            JOB_SECONDS.labels(kind).observe(time.monotonic() - started)
+            log.info("job succeeded", kind=kind, seconds=round(time.monotonic() - started, 2),
                      steps=result.get("seconds"))
         except JobLost:
+            outcome = "lost"
             log.warning("job taken over by another worker; dropping our result")
         except h.JobRejected as exc:
             await self._fail(job_id, str(exc))
+            outcome = "failed"
         except Exception as exc:  # database trouble while finishing: the job stays running and goes stale
             log.error("job interrupted", exc_info=exc)
         finally:
+            JOBS_RUNNING.dec()
+            JOBS_FINISHED.labels(kind, outcome).inc()
             self.current = None
             structlog.contextvars.unbind_contextvars("job_id", "assembly_id")
 

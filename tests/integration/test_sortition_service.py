@@ -212,6 +212,9 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
     assert sorted(repl["payload"]["dropped"]) == sorted(dropped)
     assert repl["payload"]["added"] == done["result"]["added"]
 
+    metrics = (await c.get("/metrics")).text
+    assert 'borgerting_sortition_jobs_total{kind="draw",outcome="succeeded"}' in metrics
+
     # Every state change of consequence is in the audit trail.
     trail = (await c.get(f"/assemblies/{aid}/audit", headers=aud)).json()
     actions = [e["action"] for e in trail["entries"]]
