@@ -72,6 +72,9 @@ boards = sa.Table(
     sa.Column("head_position", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("head_hash", sa.Text, nullable=False),
     sa.Column("last_checkpoint", sa.BigInteger, nullable=False, server_default="0"),
+    # Bumped by every append and every close: the ballot box's fast path appends only if the
+    # board has not changed since it last looked (see handlers.Ingest).
+    sa.Column("version", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 entries = sa.Table(

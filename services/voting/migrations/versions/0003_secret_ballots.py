@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("head_position", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("head_hash", sa.Text(), nullable=False),
         sa.Column("last_checkpoint", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("version", sa.BigInteger(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("assembly_id"),
         schema=S,
     )
