@@ -48,33 +48,55 @@ def ops_router(checks: dict[str, ReadyCheck]) -> APIRouter:
     return router
 
 
+class ContextAndMetrics:
+    """Request and correlation ids (log context, `request.state.request_id`, response headers),
+    HTTP metrics by route template, one log line per request. A plain ASGI middleware: Starlette's
+    BaseHTTPMiddleware (`@app.middleware("http")`) runs every request through an extra task and
+    memory streams, which cost more than many an endpoint does."""
+
+    def __init__(self, app, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or ())
+        request_id = (headers.get(b"x-request-id") or b"").decode("latin-1") or uuid.uuid4().hex
+        correlation_id = (headers.get(b"x-correlation-id") or b"").decode("latin-1") or request_id
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id, correlation_id=correlation_id)
+        start = time.perf_counter()
+        status = 500
+        extra = [(b"x-request-id", request_id.encode("latin-1")), (b"x-correlation-id", correlation_id.encode("latin-1"))]
+
+        async def send_with_ids(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_ids)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - start
+            method = scope["method"]
+            HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
+            if template not in ("/metrics", "/healthz", "/readyz"):
+                log.info("request", method=method, route=template, status=status, ms=round(elapsed * 1000, 1))
+            structlog.contextvars.unbind_contextvars("request_id", "correlation_id")
+
+
 def create_app(service: str, *, title: str, checks: dict[str, ReadyCheck], lifespan=None) -> FastAPI:
     app = FastAPI(title=title, lifespan=lifespan, version="1.0")
     install_error_handlers(app)
     app.include_router(ops_router(checks))
 
-    @app.middleware("http")
-    async def context_and_metrics(request: Request, call_next):
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        correlation_id = request.headers.get("x-correlation-id") or request_id
-        request.state.request_id = request_id
-        structlog.contextvars.bind_contextvars(request_id=request_id, correlation_id=correlation_id)
-        start = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-        finally:
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            elapsed = time.perf_counter() - start
-            HTTP_REQUESTS.labels(service, request.method, template, str(status)).inc()
-            HTTP_LATENCY.labels(service, request.method, template).observe(elapsed)
-            if template not in ("/metrics", "/healthz", "/readyz"):
-                log.info("request", method=request.method, route=template, status=status, ms=round(elapsed * 1000, 1))
-            structlog.contextvars.unbind_contextvars("request_id", "correlation_id")
-        response.headers["x-request-id"] = request_id
-        response.headers["x-correlation-id"] = correlation_id
-        return response
+    app.add_middleware(ContextAndMetrics, service=service)
 
     return app
