@@ -229,12 +229,15 @@ class JobWorker:
             s = tx.session
             stale = sa.text(f"now() - interval '{float(STALE_SECONDS)} seconds'")
             # a job whose process died too often: give up on it, clearly
-            await s.execute(
+            error = f"the process running this job stopped {MAX_ATTEMPTS} times; start it again"
+            gave_up = (await s.execute(
                 sa.update(m.jobs)
                 .where(m.jobs.c.status == "running", m.jobs.c.heartbeat_at < stale, m.jobs.c.attempts >= MAX_ATTEMPTS)
-                .values(status="failed", finished_at=sa.func.now(),
-                        error=f"the process running this job stopped {MAX_ATTEMPTS} times; start the draw again")
-            )
+                .values(status="failed", finished_at=sa.func.now(), error=error)
+                .returning(m.jobs.c.id, m.jobs.c.assembly_id, m.jobs.c.kind)
+            )).all()
+            for j in gave_up:
+                await tx.audit(f"{j.kind}.failed", j.assembly_id, object_id=j.id, details={"error": error})
             pick = (
                 sa.select(m.jobs.c.id)
                 .where(sa.or_(m.jobs.c.status == "pending",
