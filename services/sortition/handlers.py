@@ -172,6 +172,9 @@ async def freeze_pool(tx: Tx, assembly_id: uuid.UUID, *, algorithm: str, lottery
                        "the draw's randomness comes from contributions committed before and revealed after the freeze")
     rows = await load_pool(tx, assembly_id)
     categories = [s["category"] for s in a.strata]
+    reserved = sorted({"id", "household"} & set(categories))
+    if reserved:  # the frozen pool's CSV columns for the verifier
+        raise invalid(f"a category may not be called {' or '.join(reserved)} (a column of the published pool)")
     labels = _household_labels(rows)
     people = [{"id": str(r.respondent_id), "features": {c: r.features.get(c) for c in categories},
                "household": labels.get(r.household)} for r in rows]
