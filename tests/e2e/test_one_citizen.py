@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from borgerting.cluster import SERVICES
+from services.voting.domain.blind_rsa import PublicKey
+from services.voting.domain.tokens import finish_token, request_token
 from tests.conftest import STATE
 
 pytestmark = pytest.mark.e2e
@@ -80,15 +82,26 @@ def test_one_registration_reaches_every_service(cluster, staff):
     assert http.post(f"{u['sessions']}/sessions/{s['id']}/held").json()["present"] == 1
 
     ballot = wait_for(lambda: (x := http.post(f"{u['voting']}/assemblies/{aid}/ballots", json={
-        "title": "Final vote", "threshold": 0.7, "recommendations": ["Plant more trees"]})).status_code == 201 and x.json(),
+        "title": "Final vote", "threshold": 0.7, "recommendations": ["Plant more trees"],
+        "session_id": s["id"]})).status_code == 201 and x.json(),
         "voting to receive the panel")
-    q = ballot["questions"][0]["question_id"]
-    assert http.post(f"{u['voting']}/ballots/{ballot['id']}/votes",
-                     json={"member_id": member, "question_id": q, "choice": "yes"}).status_code == 201
-    again = http.post(f"{u['voting']}/ballots/{ballot['id']}/votes", json={"member_id": member, "question_id": q, "choice": "no"})
-    assert again.status_code == 409
-    assert http.get(f"{u['voting']}/ballots/{ballot['id']}/results").status_code == 409
-    assert http.post(f"{u['voting']}/ballots/{ballot['id']}/close").json()["results"][0]["passed"] is True
+    # The member's anonymous token: blinded here (the member's side), signed by voting, unblinded.
+    vot = u["voting"]
+    key = PublicKey.from_pem(ballot["token_key"]["pem"])
+    me = cluster.issuer.headers("member", aid, member_id=member)
+    req = request_token(key, ballot["id"])
+    signed = wait_for(lambda: (x := httpx.post(f"{vot}/ballots/{ballot['id']}/tokens", headers=me,
+                                               json={"blinded_msg": req.blinded_msg.hex()})).status_code == 200 and x,
+                      "voting to learn the check-in")
+    token = finish_token(key, req, bytes.fromhex(signed.json()["blind_sig"]))
+    assert httpx.post(f"{vot}/ballots/{ballot['id']}/tokens", headers=me,
+                      json={"blinded_msg": req.blinded_msg.hex()}).status_code == 409  # one token per member
+    vote = {"choices": {"q1": "yes"}, "token": token.to_dict()}
+    receipt = httpx.post(f"{vot}/ballots/{ballot['id']}/votes", json=vote)  # no login: anonymous
+    assert receipt.status_code == 201, receipt.text
+    assert httpx.post(f"{vot}/ballots/{ballot['id']}/votes", json=vote).status_code == 409  # token used
+    assert http.get(f"{vot}/ballots/{ballot['id']}/results").status_code == 403  # hidden until close
+    assert http.post(f"{vot}/ballots/{ballot['id']}/close").json()["questions"]["q1"]["passed"] is True
 
     expected = (2, 1, 1, 1, 1, 1)
 
