@@ -115,7 +115,7 @@ def scope_from(table, param: str, what: str, column: str = "id") -> Scope:
         async with rt.sessionmaker() as session:
             aid = (await session.execute(sa.select(table.c.assembly_id).where(table.c[column] == key))).scalar()
         if aid is None:
-            raise ApiError(404, f"{what} {key} not found", code="not_found")
+            raise ApiError(404, f"{what} not found", code="not_found")
         return aid
 
     scope.__name__ = f"{what}_scope"
