@@ -78,7 +78,46 @@ async def make_draw_job(settings, auth, aid) -> str:
     return str(job_id)
 
 
-OBJECTS = {"session_id": make_session, "job_id": make_draw_job}
+async def make_ballot(settings, auth, aid) -> str:
+    """A voting ballot in the assembly (voting learns a panel of one through its own handler)."""
+    from services.voting import handlers as vh
+    from shared.events import contracts as ev
+    from shared.events.envelope import new_event
+
+    app = app_for("voting", settings)
+    panel = ev.PanelDrawnV1(assembly_id=aid, panel_id=uuid.uuid4(), algorithm="t", members=[uuid.uuid4()], pool_size=1)
+    async with app.state.rt.transaction() as tx:
+        await vh.HANDLERS["sortition.panel-drawn.v1"](tx, new_event(panel, subject=aid), panel)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.post(f"/assemblies/{aid}/ballots", headers=auth.headers("organiser", aid),
+                         json={"title": "Matrix", "recommendations": ["x"]})
+    await app.state.rt.close()
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def make_official_entry(settings, auth, aid) -> str:
+    """A pending paper vote keyed in by one registrar."""
+    ballot_id = await make_ballot(settings, auth, aid)
+    app = app_for("voting", settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.post(f"/ballots/{ballot_id}/official-entries", headers=auth.headers("registrar", aid),
+                         json={"kind": "paper", "sheet_id": "S-1", "choices": {"q1": "yes"}})
+    await app.state.rt.close()
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def board_position(settings, auth, aid) -> str:
+    return "1"
+
+
+async def token_hash(settings, auth, aid) -> str:
+    return "0" * 64
+
+
+OBJECTS = {"session_id": make_session, "job_id": make_draw_job, "ballot_id": make_ballot,
+           "entry_id": make_official_entry, "position": board_position, "token_hash": token_hash}
 
 
 def verdict(resp: httpx.Response, path: str) -> str:
