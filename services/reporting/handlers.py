@@ -83,8 +83,10 @@ async def on_session_held(tx: Tx, e: Envelope, p: ev.SessionHeldV1) -> None:
 async def on_ballot_opened(tx: Tx, e: Envelope, p: ev.BallotOpenedV2) -> None:
     th = p.threshold
     text = f"{'>' if th.strict else '>='} {th.fraction} of {th.base}"
+    # results-tallied (another topic) may have overtaken this event: fill in what only this one has.
     await _upsert(tx, m.ballots, {"ballot_id": p.ballot_id, "assembly_id": p.assembly_id, "title": p.title,
-                                  "threshold": text, "members": p.members}, ["ballot_id"])
+                                  "threshold": text, "members": p.members}, ["ballot_id"],
+                  {"title": p.title, "threshold": text})
     for i, q in enumerate(p.questions):
         await _upsert(tx, m.questions, {"ballot_id": p.ballot_id, "question_id": q.question_id,
                                         "assembly_id": p.assembly_id, "position": i, "text": q.text, "type": q.type,

@@ -218,3 +218,35 @@ async def test_ballot_input_errors_are_clear(voting, sessionmaker, auth):
     r = await voting.post(f"/assemblies/{aid}/ballots", json={"title": "later", "recommendations": ["a"],
                                                               "opens_at": "2099-01-01T00:00:00Z"}, headers=org)
     assert r.status_code == 201 and r.json()["state"] == "scheduled"
+
+
+async def test_reporting_counts_voting_events_once_in_any_order(sessionmaker):
+    """Reporting's read model from the v2 voting events: a redelivered vote counts once, and
+    results-tallied may arrive before ballot-opened (they travel on different topics)."""
+    from services.reporting import handlers as rh
+    from services.reporting import models as rm
+
+    aid, bid = uuid.uuid4(), uuid.uuid4()
+    opened = ev.BallotOpenedV2(assembly_id=aid, ballot_id=bid, title="Final", members=3,
+                               threshold=ev.ThresholdV2(fraction="7/10", base="valid_votes", strict=False),
+                               quorum_min_ballots=0, quorum_min_fraction="0/1",
+                               questions=[ev.BallotQuestionV2(question_id="q1", text="Trees", type="yes_no_abstain",
+                                                              recommendation=True)])
+    vote = ev.VoteCastV2(assembly_id=aid, ballot_id=bid, position=1, entry_hash="h", kind="online", token_hash="t",
+                         choices={"q1": "yes"})
+    tallied = ev.ResultsTalliedV2(assembly_id=aid, ballot_id=bid, ballots_cast=1, members=3, quorum_met=True, questions=[
+        ev.QuestionResultV2(question_id="q1", text="Trees", type="yes_no_abstain", recommendation=True,
+                            counts={"yes": 1, "no": 0, "abstain": 0}, cast=1, valid=1, support=1, base=1,
+                            support_share="1/1", threshold=">= 7/10 of valid_votes", passed=True)])
+    for topic, payload in (("voting.results-tallied.v2", tallied), ("voting.vote-cast.v2", vote),
+                           ("voting.vote-cast.v2", vote), ("voting.ballot-opened.v2", opened)):
+        async with transaction(sessionmaker, rm.outbox, rm.audit) as tx:
+            await rh.HANDLERS[topic](tx, new_event(payload, subject=aid), payload)
+    async with transaction(sessionmaker, rm.outbox, rm.audit) as tx:
+        n = (await tx.session.execute(sa.select(sa.func.count()).where(rm.votes.c.assembly_id == aid))).scalar_one()
+        b = (await tx.session.execute(sa.select(rm.ballots).where(rm.ballots.c.ballot_id == bid))).one()
+        q = (await tx.session.execute(sa.select(rm.questions).where(rm.questions.c.ballot_id == bid))).one()
+    assert n == 1
+    assert (b.title, b.threshold, b.ballots_cast, b.closed) == ("Final", ">= 7/10 of valid_votes", 1, True)
+    assert (q.text, q.recommendation, q.support, q.base, q.passed) == ("Trees", True, 1, 1, True)
+    assert rh._result(type("Row", (), {**q._mapping, "ballot": "Final"})())["yes"] == 1
