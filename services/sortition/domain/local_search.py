@@ -132,7 +132,7 @@ class SwapSearch:
         return x
 
     def _face_move(self, x, s, w, ins, outs, n_first: int = 128, n_second: int = 16,
-                   n_outs: int = 128) -> bool:
+                   n_outs: int = 128, n_pool: int = 4096) -> bool:
         """Apply the best improving pair of swaps a->b, a2->b2 that keeps every tight quota row
         (hash of the tight rows of b - a + b2 - a2 is zero) and every other bound; False if none.
 
@@ -162,7 +162,10 @@ class SwapSearch:
             if ok1.any():
                 j = int(np.argmax(np.where(ok1, g[sc], -np.inf)))
                 best_single, single = float(g[sc][j]), (a1[j], b1[j])
-        order = np.lexsort((-g, h))  # by hash, best gain first within a hash
+        # second legs: the n_pool best swaps, sorted by hash, best gain first within a hash
+        pool = np.arange(len(g)) if len(g) <= n_pool else np.argpartition(-g, n_pool - 1)[:n_pool]
+        pool = pool[np.isfinite(g[pool])]
+        order = pool[np.lexsort((-g[pool], h[pool]))]
         hs = h[order]
         # first legs: the best few removals for every candidate b, then the best of those
         per_b = min(4, len(ins))

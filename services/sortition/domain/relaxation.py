@@ -285,7 +285,8 @@ def _cover(inst: Instance, face: _Face, search: SwapSearch, oracle: PanelOracle,
 
 def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, path_columns: int = 4,
               mode: str = "maximin", max_moves: int = 400, prune_at: float = 1.5,
-              prune_keep: float = 1.0, progress=None,
+              prune_keep: float = 1.0, stall_window: int = 5, stall_eps: float = 0.02,
+              progress=None,
               time_limit: float | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """Panels (type counts) and weights whose type probabilities reach ``pi`` (see module doc).
 
@@ -320,6 +321,7 @@ def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, path_columns
     master.add(cover)
     stats.update(ip_solves=oracle.calls, cover_panels=len(cover), cover_ips=oracle.calls)
     S = face.support
+    history: list[float] = []
     while True:
         stats["iterations"] += 1
         z, y = master.solve()
@@ -354,12 +356,19 @@ def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, path_columns
                 x2 = search.improve(P[i], w, double=True, max_moves=max_moves)
                 if float(w @ x2) > z + EPS_PRICE and face.contains(x2):
                     cands.append(x2)
+        history.append(z_ratio)
+        stalled = (stall_window and len(history) > stall_window
+                   and history[-1] - history[-1 - stall_window] < stall_eps * (1.0 - history[-1]))
         if cands and master.add(cands):
             stats["heuristic_rounds"] += 1
             if len(master.panels) > prune_at * len(S) + 200:
                 vals = np.array([float(w @ p) for p in master.panels])
                 stats["pruned"] = stats.get("pruned", 0) + master.prune(vals, int(prune_keep * len(S)) + 100)
-            continue
+            if not stalled:
+                continue
+            # the swap search still improves, but slowly: a MIP column as well (best panel)
+            stats["stall_ips"] = stats.get("stall_ips", 0) + 1
+            history.clear()
         stats["ip_solves"] += 1
         # any improving panel will do: a small gap first (its bound is still a valid bound),
         # the exact MIP only when that panel does not improve
@@ -370,12 +379,17 @@ def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, path_columns
             oracle.h.setOptionValue("mip_rel_gap", 0.0)
         if x is not None and val <= z + EPS_PRICE < bound:
             val, x, bound = oracle.solve(w)
+        if mode == "maximin" and bound < 1.0 - 1e-6:
+            # y (summing to 1) certifies that no distribution reaches the target: z* <= bound
+            raise NotAttainable(f"the exact pricing bound {bound:.9f} < 1: target out of reach")
+        if cands and (x is None or bound <= z + EPS_PRICE):
+            continue  # the heuristic columns are in; only they improve
         if x is None or bound <= z + EPS_PRICE:
             if master.abs_short <= ABS_ACCEPT:  # optimal up to the tolerance of the target
                 break
             raise NotAttainable(f"no improving panel on the face at {z_ratio:.9f} of the target")
         extra = [x2 for x2 in oracle.saved() if float(w @ x2) > z + EPS_PRICE and face.contains(x2)]
-        if master.add([x] + extra) == 0:
+        if master.add([x] + extra) == 0 and not cands:
             raise NotAttainable("pricing returned a known panel (numerical trouble)")
     q = master.q
     keep = q > 1e-12
