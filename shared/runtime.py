@@ -104,7 +104,8 @@ class Runtime:
         return {"database": self.check_db, "broker": self.check_broker, "cache": self.check_cache}
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread, on every request
     return request.app.state.rt
 
 

@@ -32,6 +32,7 @@ precise timings of many signatures (not on a shared host), as stated in docs/vot
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import secrets
@@ -179,7 +180,9 @@ class PublicKey:
         return (self.n.bit_length() + 7) // 8
 
     def to_cryptography(self) -> rsa.RSAPublicKey:
-        return rsa.RSAPublicNumbers(self.e, self.n).public_key()
+        # Cached: OpenSSL prepares a key object once (Montgomery form of n); verifying many votes
+        # against one ballot key then costs the exponentiation only.
+        return _crypto_public_key(self.n, self.e)
 
     @classmethod
     def from_cryptography(cls, key: rsa.RSAPublicKey) -> PublicKey:
@@ -214,6 +217,11 @@ class PublicKey:
     def key_id(self) -> str:
         """Hex SHA-256 of the SubjectPublicKeyInfo DER: a short, stable name for the key."""
         return hashlib.sha256(self.to_der()).hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _crypto_public_key(n: int, e: int) -> rsa.RSAPublicKey:
+    return rsa.RSAPublicNumbers(e, n).public_key()
 
 
 class SecretKey:
