@@ -7,6 +7,8 @@ from shared.settings import Settings
 
 
 def test_production_refuses_the_development_secret(monkeypatch):
+    for var in ("BORGERTING_AUTH_ISSUERS", "BORGERTING_AUTH_DEV_ISSUER", "BORGERTING_SECRET_KEY"):
+        monkeypatch.delenv(var, raising=False)  # the test stack sets some of them for the whole run
     monkeypatch.setenv("BORGERTING_ENV", "production")
     with pytest.raises(ValueError, match="BORGERTING_SECRET_KEY must be set"):
         Settings()
