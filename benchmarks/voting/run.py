@@ -285,7 +285,7 @@ async def main() -> None:
         path = f"/ballots/{ballot.id}/votes"
         requests = [(path, json.dumps({"choices": choices(), "token": t.to_dict()}).encode()) for t in tokens]
         # Warm-up (both servers): a few requests that are not counted (invalid tokens, refused).
-        warm = [(path, json.dumps({"choices": {"q1": "yes"}, "token": {"message": "00", "signature": "00"}}).encode())] * 50
+        warm = [(path, json.dumps({"choices": {"q1": "yes"}, "token": {"message": "00", "signature": "00"}}).encode())] * 20
         await load(urls["voting"], warm, 8)
         await load(urls["bare"], warm, 8)
 

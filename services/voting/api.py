@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
+import time
 import uuid
 from datetime import datetime, timezone
 from fractions import Fraction
@@ -42,6 +44,13 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 log = structlog.get_logger()
 
 HEX_RE = r"^[0-9a-fA-F]*$"
+# Rate limits (Valkey, per window): token requests per member and ballot; votes with an invalid
+# token per client address (honest voters behind one venue's address rarely send any).
+TOKEN_REQUESTS_PER_MEMBER = int(os.environ.get("BORGERTING_VOTING_TOKEN_REQUESTS_PER_MEMBER", "10"))
+TOKEN_WINDOW = 600
+INVALID_TOKENS_PER_ADDRESS = int(os.environ.get("BORGERTING_VOTING_INVALID_TOKENS_PER_ADDRESS", "50"))
+INVALID_WINDOW = 60
+_BLOCKED: dict[str, float] = {}  # address -> monotonic time until which its votes are refused
 
 
 def now() -> datetime:
@@ -311,6 +320,8 @@ async def issue_token(ballot_id: uuid.UUID, body: BlindedIn, rt: Runtime = Depen
                       who: Principal = Depends(allow("member", scope=ballot_scope))) -> dict:
     if who.member_id is None:
         raise ApiError(403, "only a member's own token can get a voting token", code="forbidden")
+    await rt.limiter.hit("voting_token_request", f"{ballot_id}:{who.member_id}", limit=TOKEN_REQUESTS_PER_MEMBER,
+                         window=TOKEN_WINDOW)
     blinded = _hex(body.blinded_msg, "blinded_msg")
     async with rt.transaction() as tx:
         sig = await h.issue_token(tx, ballot_id, who.member_id, blinded, secret=rt.settings.secret_key, now=now())
@@ -319,16 +330,32 @@ async def issue_token(ballot_id: uuid.UUID, body: BlindedIn, rt: Runtime = Depen
 
 @router.post("/ballots/{ballot_id}/votes", status_code=201, response_model=ReceiptOut,
              summary="Cast a vote with a token (no login: the token is the credential)")
-async def cast(ballot_id: uuid.UUID, body: VoteIn, rt: Runtime = Depends(get_runtime),
+async def cast(ballot_id: uuid.UUID, body: VoteIn, request: Request, rt: Runtime = Depends(get_runtime),
                who: Principal = Depends(allow("public"))) -> Response:
     from services.voting.domain.ballot_box import validate_vote
+    from services.voting.domain.errors import InvalidTokenError
 
+    address = request.client.host if request.client else "unknown"
+    until = _BLOCKED.get(address)
+    if until is not None:
+        if time.monotonic() < until:
+            raise ApiError(429, "too many votes with invalid tokens from this address; try again in a minute",
+                           code="rate_limited", headers={"Retry-After": str(INVALID_WINDOW)})
+        _BLOCKED.pop(address, None)
     token = VoteToken(_hex(body.token.message, "token.message"), _hex(body.token.signature, "token.signature"))
     info = h.cached_ballot_info(ballot_id)
     if info is None:
         async with rt.transaction() as tx:
             info = await h.ballot_info(tx, ballot_id)
-    accepted = validate_vote(info.ballot, info.key, body.choices, token, now=now())
+    try:
+        accepted = validate_vote(info.ballot, info.key, body.choices, token, now=now())
+    except InvalidTokenError:
+        # Counted in Valkey (all API processes); the block is kept here, so that honest votes
+        # cost no extra round trip.
+        await rt.limiter.hit("invalid_vote_token", address, limit=10**9, window=INVALID_WINDOW)
+        if await rt.limiter.peek("invalid_vote_token", address) >= INVALID_TOKENS_PER_ADDRESS:
+            _BLOCKED[address] = time.monotonic() + INVALID_WINDOW
+        raise
     item = h.Item(ballot_id, accepted.choices, token=accepted.token, token_hash=accepted.token_hash,
                   correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"))
     r = await h.ingest_for(rt).submit(info.assembly_id, item)

@@ -250,3 +250,22 @@ async def test_reporting_counts_voting_events_once_in_any_order(sessionmaker):
     assert (b.title, b.threshold, b.ballots_cast, b.closed) == ("Final", ">= 7/10 of valid_votes", 1, True)
     assert (q.text, q.recommendation, q.support, q.base, q.passed) == ("Trees", True, 1, 1, True)
     assert rh._result(type("Row", (), {**q._mapping, "ballot": "Final"})())["yes"] == 1
+
+
+async def test_token_requests_and_invalid_tokens_are_rate_limited(sessionmaker, auth, settings):
+    from services.voting import api as vapi
+
+    aid, members, _ = await assembly_with_panel(sessionmaker, 2, 2)
+    app = build_app(SPEC, "api", settings)
+    transport = httpx.ASGITransport(app=app, client=(f"10.9.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}", 1))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        b = (await c.post(f"/assemblies/{aid}/ballots", json={"title": "t", "recommendations": ["a"]},
+                          headers=auth.headers("organiser", aid))).json()
+        me = auth.headers("member", aid, member_id=members[0])
+        codes = [(await c.post(f"/ballots/{b['id']}/tokens", json={"blinded_msg": "00"}, headers=me)).status_code
+                 for _ in range(vapi.TOKEN_REQUESTS_PER_MEMBER + 1)]
+        assert codes[:-1] == [403] * vapi.TOKEN_REQUESTS_PER_MEMBER and codes[-1] == 429
+        bad = {"choices": {"q1": "yes"}, "token": {"message": "00", "signature": "00"}}
+        codes = [(await c.post(f"/ballots/{b['id']}/votes", json=bad)).status_code
+                 for _ in range(vapi.INVALID_TOKENS_PER_ADDRESS + 1)]
+        assert codes[:-1] == [403] * vapi.INVALID_TOKENS_PER_ADDRESS and codes[-1] == 429
