@@ -286,6 +286,7 @@ def _cover(inst: Instance, face: _Face, search: SwapSearch, oracle: PanelOracle,
 def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, path_columns: int = 4,
               mode: str = "maximin", max_moves: int = 400, prune_at: float = 1.5,
               prune_keep: float = 1.0, stall_window: int = 5, stall_eps: float = 0.02,
+              over_penalty: float = 5.0,
               progress=None,
               time_limit: float | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """Panels (type counts) and weights whose type probabilities reach ``pi`` (see module doc).
@@ -341,9 +342,20 @@ def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, path_columns
         n = min(n_starts, len(P))
         top = np.argpartition(-vals, n - 1)[:n] if n < len(P) else np.arange(len(P))
         cands = []
-        for i in top:
+        ws = [w] * len(top)
+        if over_penalty > 0 and len(top) > 1:
+            # one search also pushes out types the current mixture over-covers (on the face a
+            # panel can only take a short type in by giving another one up); its columns are
+            # still accepted only when they improve under the true duals
+            nq = min(len(master.q), len(P))
+            mean = master.q[:nq] @ np.array(P[:nq], dtype=np.float64)[:, S] if nq else np.zeros(len(S))
+            rho = np.clip(mean / master.xs - 1.0, 0.0, 1.0)
+            w2 = w.copy()
+            w2[S] -= over_penalty * rho / (len(S) * master.xs)
+            ws[-1] = w2
+        for i, wi in zip(top, ws):
             path: list[np.ndarray] = []
-            search.improve(P[i], w, double=True, trace=path, max_moves=max_moves)
+            search.improve(P[i], wi, double=True, trace=path, max_moves=max_moves)
             # the end of the search path and a few improving panels along it
             good = [x2 for x2 in path if float(w @ x2) > z + EPS_PRICE]
             if len(good) > path_columns:
