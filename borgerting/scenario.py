@@ -320,15 +320,12 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
                     choices[m][qid] = "yes" if x < support[qid] else ("abstain" if x < support[qid] + 0.03 else "no")
 
             async def token_for(m):
-                async def attempt():
-                    try:
-                        return await vc.get_token(ballot, headers=member_auth[m])
-                    except VotingClientError as exc:
-                        if exc.code == "not_checked_in":  # voting has not seen the check-in yet
-                            return None
-                        raise
+                async def checked_in():  # voting learns check-ins from sessions' attendance events
+                    r = await http.get(f"{vot}/ballots/{ballot.id}/me", headers=member_auth[m])
+                    return r.status_code == 200 and r.json()["checked_in"]
                 async with sem:
-                    tokens[m] = await _retry_until(attempt, "voting to learn the check-ins")
+                    await _retry_until(checked_in, "voting to learn the check-ins")
+                    tokens[m] = await vc.get_token(ballot, headers=member_auth[m])
                     progress("voting tokens", len(tokens), len(present_last))
 
             tokens: dict[str, object] = {}
