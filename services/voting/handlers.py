@@ -510,12 +510,18 @@ class Ingest:
             return out
         import asyncpg
 
-        conn = await self._connection()
         try:
+            conn = await self._connection()
             r = await conn.fetchrow(FAST_APPEND, assembly_id, pos, prev, head.version, head.position,
                                     json.dumps(rows), json.dumps(events))
         except asyncpg.UniqueViolationError:
             return None  # a token already on the board: the slow path names it
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+            # The connection broke. If the statement committed before it did, the slow path finds
+            # these tokens used and says so (the voter finds the vote by its token hash).
+            self.conn = None
+            self.heads.pop(assembly_id, None)
+            return None
         if r["head"] != 1 or r["ins"] != len(rows):
             return None  # the board moved (another writer, a close): the slow path decides
         self.heads[assembly_id] = Head(head.board_id, pos, prev, head.version + 1, head.last_checkpoint)

@@ -269,3 +269,41 @@ async def test_token_requests_and_invalid_tokens_are_rate_limited(sessionmaker, 
         codes = [(await c.post(f"/ballots/{b['id']}/votes", json=bad)).status_code
                  for _ in range(vapi.INVALID_TOKENS_PER_ADDRESS + 1)]
         assert codes[:-1] == [403] * vapi.INVALID_TOKENS_PER_ADDRESS and codes[-1] == 429
+
+
+async def test_concurrent_votes_from_two_api_processes_make_one_unbroken_chain(sessionmaker, auth, settings):
+    """Group commit and the fast path under concurrency: two API instances (two ballot boxes, as
+    two replicas would be) take votes at once, a token is sent twice at the same moment; the board
+    ends as one chain with every accepted vote once, and the verifier accepts it."""
+    import asyncio
+
+    n = 24
+    aid, members, _ = await assembly_with_panel(sessionmaker, n, n)
+    apps = [build_app(SPEC, "api", settings) for _ in range(2)]
+    async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
+        clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t") for a in apps]
+        c0, c1 = clients
+        b = (await c0.post(f"/assemblies/{aid}/ballots", json={"title": "t", "recommendations": ["a", "b"]},
+                           headers=auth.headers("organiser", aid))).json()
+        vc = VotingClient(c0)
+        ballot = await vc.ballot(b["id"])
+        tokens = [await vc.get_token(ballot, headers=auth.headers("member", aid, member_id=m)) for m in members]
+        bodies = [{"choices": {"q1": "yes" if i % 3 else "no", "q2": "abstain"}, "token": t.to_dict()}
+                  for i, t in enumerate(tokens)]
+        bodies.insert(6, bodies[5])  # the same token twice, concurrently
+        statuses = []
+        for rnd in range(2):  # the second round finds the heads stale: the other instance moved the board
+            part = bodies[: n // 2 + 1] if rnd == 0 else bodies[n // 2 + 1:]
+            rs = await asyncio.gather(*(clients[i % 2].post(f"/ballots/{b['id']}/votes", json=body)
+                                        for i, body in enumerate(part)))
+            statuses += [r.status_code for r in rs]
+        assert sorted(statuses) == [201] * n + [409], statuses
+        closed = await c0.post(f"/ballots/{b['id']}/close", headers=auth.headers("organiser", aid))
+        assert closed.json()["ballots_cast"] == n
+        doc = (await c1.get(f"/assemblies/{aid}/board/export")).json()
+        for c in clients:
+            await c.aclose()
+    assert [e["position"] for e in doc["entries"]] == list(range(1, n + 1))
+    assert len({e["token_hash"] for e in doc["entries"]}) == n
+    report = verify_export(doc)
+    assert report.ok, report.problem
