@@ -57,7 +57,7 @@ async def seed_pool(rt, n: int = 70, seed: int = 3) -> tuple[uuid.UUID, dict[str
                                           {"code": "S", "name": "South", "population": 1}])
         await h.on_assembly_created(tx, new_event(p, subject=aid), p)
         for i in range(n):
-            rid = uuid.uuid4()
+            rid = uuid.UUID(int=rng.getrandbits(128))  # seeded ids: the pool hash, so the draw, reproduces
             feats = {"gender": rng.choice(["female", "male"]), "age": rng.choice(["18-39", "40-64", "65+", "65+"]),
                      "region": rng.choice("NNS")}
             hh = f"house{i // 2}" if i < 10 else None  # five households of two
@@ -191,8 +191,18 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
     assert drawn["payload"]["transcript_hash"] == panel["transcript_hash"]
     assert drawn["payload"]["members"] == panel["members"] and drawn["payload"]["algorithm"] == "leximin"
 
-    # Replacement: two members drop out; the new panel still meets every quota.
-    dropped = panel["members"][:2]
+    # Replacement: two members drop out; the new panel still meets every quota. They are chosen so
+    # that the pool still holds someone with their answers (outside the households), so that a
+    # replacement is possible whatever panel the draw picked.
+    selected, in_households = set(panel["members"]), set(list(people)[:10])
+    spare = [o for o in people if o not in selected and o not in in_households]
+    dropped = []
+    for m in panel["members"]:
+        twin = next((o for o in spare if people[o] == people[m]), None)
+        if twin is not None and len(dropped) < 2:
+            dropped.append(m)
+            spare.remove(twin)
+    assert len(dropped) == 2
     r = await c.post(f"/assemblies/{aid}/replacements", json={"dropped": [str(uuid.uuid4())]}, headers=org)
     assert r.status_code == 422 and "not on the panel" in r.json()["error"]["message"]
     r = await c.post(f"/assemblies/{aid}/replacements", json={"dropped": dropped}, headers=org)
