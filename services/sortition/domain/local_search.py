@@ -132,7 +132,7 @@ class SwapSearch:
         return x
 
     def _face_move(self, x, s, w, ins, outs, n_first: int = 128, n_second: int = 16,
-                   n_outs: int = 128, n_pool: int = 4096) -> bool:
+                   n_outs: int = 128, n_pool: int = 4096, min_gain: float = 1e-12) -> bool:
         """Apply the best improving pair of swaps a->b, a2->b2 that keeps every tight quota row
         (hash of the tight rows of b - a + b2 - a2 is zero) and every other bound; False if none.
 
@@ -152,8 +152,8 @@ class SwapSearch:
         g[la == lb] = -np.inf
         h = self.htype[lb] - self.htype[la]
         # single swaps that keep the tight rows (hash 0): check the other bounds exactly
-        best_single, single = 1e-12, None
-        sc = np.nonzero((h == 0) & (g > 1e-12))[0]
+        best_single, single = min_gain, None
+        sc = np.nonzero((h == 0) & (g > min_gain))[0]
         if len(sc):
             a1, b1 = la[sc], lb[sc]
             ra, rb = q[:, a1], q[:, b1]
@@ -185,7 +185,7 @@ class SwapSearch:
         offs = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
         sj = order[np.repeat(start, cnt) + offs]
         gain = g[fi] + g[sj]
-        ok = gain > 1e-12
+        ok = gain > min_gain
         a, b, a2, b2 = la[fi], lb[fi], la[sj], lb[sj]
         ok &= (a2 != b) & (b2 != a)
         ok &= (a != a2) | (x[a] >= 2)
@@ -204,6 +204,20 @@ class SwapSearch:
             return self._apply(x, s, single)
         j = int(np.argmax(np.where(ok2, gain, -np.inf)))
         return self._apply(x, s, (a[j], b[j], a2[j], b2[j]))
+
+    def neighbour(self, x: np.ndarray, w: np.ndarray, max_outs: int = 256) -> np.ndarray | None:
+        """The best single face move from ``x`` whatever its gain (a plateau or downhill step);
+        None when no move keeps the face."""
+        x = x.copy()
+        s = self.A @ x
+        mov = self.movable
+        ins = np.nonzero((x > 0) & mov)[0]
+        outs = np.nonzero((x < self.c) & mov)[0]
+        if len(ins) == 0 or len(outs) == 0:
+            return None
+        if len(outs) > max_outs:
+            outs = outs[np.argpartition(-w[outs], max_outs - 1)[:max_outs]]
+        return x if self._face_move(x, s, w, ins, outs, min_gain=-np.inf) else None
 
     def _apply(self, x, s, move) -> bool:
         """Apply a move (a, b) or (a, b, a2, b2): remove a (a2), add b (b2); False if None."""
