@@ -42,7 +42,7 @@ class SwapSearch:
         # same value matrices per category (G, T, T) would be too big for many types; compare
         # rows on the fly instead.
 
-    def restrict(self, lo: np.ndarray, hi: np.ndarray, movable: np.ndarray) -> "SwapSearch":
+    def restrict(self, lo: np.ndarray, hi: np.ndarray, movable: np.ndarray) -> SwapSearch:
         """A copy that searches a face: quota bounds ``lo``/``hi`` (equal on tight rows) and only
         the types in ``movable`` may change."""
         other = SwapSearch.__new__(SwapSearch)
