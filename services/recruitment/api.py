@@ -259,6 +259,14 @@ async def member_letters(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runti
     return MemberLettersOut(count=len(letters), letters=letters)
 
 
+@router.post("/assemblies/{assembly_id}/members/{member_id}/letter", status_code=201, response_model=MemberLetter,
+             tags=["members"], summary="A new login code for a member who lost theirs (the old code stops working)")
+async def reissue_member_letter(assembly_id: uuid.UUID, member_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                                who: Principal = Depends(allow(REGISTRAR))) -> MemberLetter:
+    async with rt.transaction() as tx:
+        return MemberLetter(**await h.reissue_member_letter(tx, assembly_id, member_id))
+
+
 @router.post("/member-login", response_model=MemberTokenOut, tags=["public", "members"],
              summary="A panel member exchanges the login code from their letter for a member token (rate-limited)")
 async def member_login(body: MemberLoginIn, request: Request, rt: Runtime = Depends(get_runtime),

@@ -251,7 +251,7 @@ async def stats(tx: Tx, assembly_id: uuid.UUID) -> dict:
 HANDLERS = panel_membership_handlers(m.members)
 
 
-async def issue_member_letters(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
+async def issue_member_letters(tx: Tx, assembly_id: uuid.UUID, only: uuid.UUID | None = None) -> list[dict]:
     """A login code for every active panel member who has none yet (first the panel, later the
     replacements). The codes are returned once, for the letters, and stored only as hashes."""
     await load_assembly(tx, assembly_id)
@@ -263,7 +263,8 @@ async def issue_member_letters(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
         .join(m.register_entries, m.register_entries.c.id == m.invitations.c.register_entry_id)
         .outerjoin(m.member_codes, m.member_codes.c.member_id == m.members.c.member_id)
         .where(m.members.c.assembly_id == assembly_id, m.members.c.active, m.member_codes.c.member_id.is_(None),
-               m.respondents.c.withdrawn_at.is_(None))
+               m.respondents.c.withdrawn_at.is_(None),
+               *([m.members.c.member_id == only] if only is not None else []))
         .order_by(m.register_entries.c.region, m.register_entries.c.name)
         .with_for_update(of=m.members)
     )).all()
@@ -274,8 +275,24 @@ async def issue_member_letters(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
                                                                   code_hash=code_hash(normalise(code))))
         letters.append({"member_id": r.member_id, "name": r.name, "address": r.address, "contact": r.contact,
                         "region": r.region, "code": code})
-    await tx.audit("member-letters.issued", assembly_id, details={"letters": len(letters)})
+    if only is None:
+        await tx.audit("member-letters.issued", assembly_id, details={"letters": len(letters)})
     return letters
+
+
+async def reissue_member_letter(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) -> dict:
+    """A member lost their letter: a new login code replaces the old one, which stops working."""
+    row = (await tx.session.execute(
+        sa.select(m.members.c.active).where(m.members.c.assembly_id == assembly_id,
+                                            m.members.c.member_id == member_id).with_for_update())).first()
+    if row is None:
+        raise not_found("panel member")
+    if not row.active:
+        raise conflict("this person is no longer on the panel, so they get no login code", code="not_a_member")
+    await tx.session.execute(sa.delete(m.member_codes).where(m.member_codes.c.member_id == member_id))
+    await tx.audit("member-letter.reissued", assembly_id, object_id=member_id)
+    letters = await issue_member_letters(tx, assembly_id, only=member_id)
+    return letters[0]
 
 
 async def member_login(tx: Tx, *, code: str) -> tuple[uuid.UUID, uuid.UUID]:

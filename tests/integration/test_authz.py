@@ -116,7 +116,12 @@ async def token_hash(settings, auth, aid) -> str:
     return "0" * 64
 
 
-OBJECTS = {"session_id": make_session, "job_id": make_draw_job, "ballot_id": make_ballot,
+async def any_member(settings, auth, aid) -> str:
+    """A member id: routes on members are scoped by the {assembly_id} beside it."""
+    return str(uuid.uuid4())
+
+
+OBJECTS = {"member_id": any_member, "session_id": make_session, "job_id": make_draw_job, "ballot_id": make_ballot,
            "entry_id": make_official_entry, "position": board_position, "token_hash": token_hash}
 
 

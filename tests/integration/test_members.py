@@ -82,6 +82,20 @@ async def test_selection_letters_member_login_and_acting_as_oneself(rec, setting
         assert_error(await member.post("/member-login", json={"code": gone["code"]}), 403, "no longer on")
     new = (await rec.post(f"/assemblies/{aid}/member-letters")).json()["letters"]
     assert [x["member_id"] for x in new] == [str(ids[2])]
+    assert_error(await rec.post(f"/assemblies/{aid}/members/{ids[1]}/letter"), 409, "no longer on the panel")
+    assert_error(await rec.post(f"/assemblies/{aid}/members/{uuid.uuid4()}/letter"), 404, "panel member not found")
+
+    # a member who lost their letter gets a new code; the old one stops working
+    lost = next(x for x in letters if x["member_id"] == str(ids[0]))
+    r = await rec.post(f"/assemblies/{aid}/members/{ids[0]}/letter")
+    assert r.status_code == 201, r.text
+    fresh = r.json()
+    assert fresh["member_id"] == str(ids[0]) and fresh["code"] != lost["code"] and fresh["name"] == lost["name"]
+    async with client("recruitment", settings, auth=httpx.Auth()) as member:
+        assert_error(await member.post("/member-login", json={"code": lost["code"]}), 404, "not recognised")
+        assert (await member.post("/member-login", json={"code": fresh["code"]})).status_code == 200
+    audit = (await rec.get(f"/assemblies/{aid}/audit")).json()
+    assert "member-letter.reissued" in [e["action"] for e in audit["entries"]]
 
 
 async def test_personal_data_leaves_recruitment_only_to_registrars(rec, settings, auth):
