@@ -17,7 +17,8 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.sortition import handlers as h
-from shared.auth import AUDITOR, FACILITATOR, ORGANISER, PUBLIC, Principal, allow
+from services.sortition import models as m
+from shared.auth import AUDITOR, FACILITATOR, ORGANISER, PUBLIC, Principal, allow, scope_from
 from shared.errors import not_found
 from shared.runtime import Runtime, get_runtime
 
@@ -130,13 +131,7 @@ class ReplacementOut(BaseModel):
     created_at: datetime
 
 
-async def job_scope(rt: Runtime, path: dict[str, str]) -> uuid.UUID:
-    try:
-        job_id = uuid.UUID(path.get("job_id", ""))
-    except ValueError:
-        raise not_found("job") from None
-    async with rt.transaction() as tx:
-        return await h.job_assembly(tx, job_id)
+job_scope = scope_from(m.jobs, "job_id", "job")
 
 
 def _wake(rt: Runtime) -> None:

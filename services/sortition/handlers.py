@@ -440,13 +440,6 @@ async def job_failed(tx: Tx, job_id: uuid.UUID, worker: str, error: str) -> None
         await audit(tx, f"{row.kind}.failed", row.assembly_id, object_id=job_id, details={"error": error[:500]})
 
 
-async def job_assembly(tx: Tx, job_id: uuid.UUID) -> uuid.UUID:
-    aid = (await tx.session.execute(sa.select(m.jobs.c.assembly_id).where(m.jobs.c.id == job_id))).scalar()
-    if aid is None:
-        raise not_found("job")
-    return aid
-
-
 async def get_job(tx: Tx, job_id: uuid.UUID) -> dict:
     row = (await tx.session.execute(sa.select(m.jobs).where(m.jobs.c.id == job_id))).first()
     if row is None:

@@ -34,7 +34,7 @@ from services.voting import handlers as h
 from services.voting.domain.blind_rsa import DEFAULT_VARIANT
 from services.voting.domain.errors import VotingError
 from services.voting.domain.tokens import VoteToken
-from shared.auth import Principal, allow
+from shared.auth import Principal, allow, path_uuid
 from shared.errors import ApiError, error_body, invalid
 from shared.runtime import Runtime, get_runtime
 
@@ -61,19 +61,13 @@ def now() -> datetime:
 
 
 async def ballot_scope(rt: Runtime, path: dict[str, str]) -> uuid.UUID:
-    try:
-        ballot_id = uuid.UUID(path.get("ballot_id", ""))
-    except ValueError:
-        raise invalid("ballot_id must be a UUID") from None
-    async with rt.transaction() as tx:
+    ballot_id = path_uuid(path, "ballot_id")
+    async with rt.transaction() as tx:  # the ballot's facts are cached: the vote path passes here
         return await h.assembly_of_ballot(tx, ballot_id)
 
 
 async def official_entry_scope(rt: Runtime, path: dict[str, str]) -> uuid.UUID:
-    try:
-        entry_id = uuid.UUID(path.get("entry_id", ""))
-    except ValueError:
-        raise invalid("entry_id must be a UUID") from None
+    entry_id = path_uuid(path, "entry_id")
     async with rt.transaction() as tx:
         return await h.official_scope(tx, entry_id)
 

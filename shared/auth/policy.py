@@ -59,12 +59,13 @@ async def authenticate(request: Request) -> Principal:
     return await request.app.state.auth.verify(token)
 
 
-def _assembly_from_path(request: Request) -> uuid.UUID:
-    raw = request.path_params.get("assembly_id", "")
+def path_uuid(path: dict[str, str], param: str) -> uuid.UUID:
+    """A UUID path parameter, for policies and scopes (they run before FastAPI parses the path)."""
+    raw = path.get(param, "")
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise ApiError(422, f"assembly_id must be a UUID, not {raw[:40]!r}") from None
+        raise ApiError(422, f"{param} must be a UUID, not {raw[:40]!r}") from None
 
 
 def allow(*roles: str, scope: Scope | None = None) -> Callable[[Request], Awaitable[Principal]]:
@@ -83,7 +84,7 @@ def allow(*roles: str, scope: Scope | None = None) -> Callable[[Request], Awaita
         if principal.global_roles & set(roles):
             return principal
         if "assembly_id" in request.path_params:
-            assembly_id = _assembly_from_path(request)
+            assembly_id = path_uuid(request.path_params, "assembly_id")
         elif scope is not None:
             assembly_id = await scope(request.app.state.rt, dict(request.path_params))
         else:
@@ -107,11 +108,7 @@ def scope_from(table, param: str, what: str, column: str = "id") -> Scope:
     import sqlalchemy as sa
 
     async def scope(rt, path: dict[str, str]) -> uuid.UUID:
-        raw = path.get(param, "")
-        try:
-            key = uuid.UUID(raw)
-        except ValueError:
-            raise ApiError(422, f"{param} must be a UUID, not {raw[:40]!r}") from None
+        key = path_uuid(path, param)
         async with rt.sessionmaker() as session:
             aid = (await session.execute(sa.select(table.c.assembly_id).where(table.c[column] == key))).scalar()
         if aid is None:
