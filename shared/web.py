@@ -9,7 +9,7 @@ import uuid
 from typing import Awaitable, Callable
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
 
 from shared.auth import PUBLIC, allow

@@ -22,7 +22,7 @@ from typing import Any, Awaitable, Callable
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 
-from shared.auth.principal import (ANONYMOUS, AUDITOR, GLOBAL_ROLES, OPERATOR, PUBLIC, ROLES, Principal,
+from shared.auth.principal import (ANONYMOUS, AUDITOR, GLOBAL_ROLES, PUBLIC, ROLES, Principal,
                                    current_principal)
 from shared.auth.tokens import unauthorized
 from shared.errors import ApiError
@@ -165,4 +165,4 @@ def check_routes(app: FastAPI) -> None:
         raise RuntimeError("routes without a sound policy:\n  " + "\n  ".join(problems))
 
 
-__all__ = ["allow", "check_routes", "Policy", "OPERATOR"]
+__all__ = ["allow", "check_routes", "scope_from", "path_uuid", "api_routes", "route_policies", "Policy"]

@@ -19,3 +19,12 @@ async def engine(settings):
 @pytest.fixture(scope="session")
 def sessionmaker(engine):
     return make_sessionmaker(engine)
+
+
+@pytest.fixture
+async def rec(settings):
+    """An in-process recruitment API acting as staff with every staff role."""
+    from tests.integration.test_apis import client
+
+    async with client("recruitment", settings) as c:
+        yield c

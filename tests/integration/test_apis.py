@@ -42,12 +42,6 @@ def assert_error(resp: httpx.Response, status: int, *fragments: str) -> dict:
     return body
 
 
-@pytest.fixture
-async def rec(settings):
-    async with client("recruitment", settings) as c:
-        yield c
-
-
 async def make_assembly(rec) -> str:
     r = await rec.post("/assemblies", json={"name": "Test", "panel_size": 4, "regions": REGIONS, "strata": STRATA})
     assert r.status_code == 201, r.text

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from shared.events import contracts as ev
-from tests.integration.test_apis import assert_error, client, make_assembly, rec  # noqa: F401 (fixture)
+from tests.integration.test_apis import assert_error, client, make_assembly
 
 pytestmark = pytest.mark.integration
 

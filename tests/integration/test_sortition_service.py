@@ -197,10 +197,10 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
     selected, in_households = set(panel["members"]), set(list(people)[:10])
     spare = [o for o in people if o not in selected and o not in in_households]
     dropped = []
-    for m in panel["members"]:
-        twin = next((o for o in spare if people[o] == people[m]), None)
+    for member in panel["members"]:
+        twin = next((o for o in spare if people[o] == people[member]), None)
         if twin is not None and len(dropped) < 2:
-            dropped.append(m)
+            dropped.append(member)
             spare.remove(twin)
     assert len(dropped) == 2
     r = await c.post(f"/assemblies/{aid}/replacements", json={"dropped": [str(uuid.uuid4())]}, headers=org)

@@ -10,7 +10,6 @@ import json
 import shutil
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import httpx
