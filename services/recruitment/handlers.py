@@ -313,22 +313,24 @@ async def member_login(tx: Tx, *, code: str) -> tuple[uuid.UUID, uuid.UUID]:
     return row.assembly_id, row.member_id
 
 
-async def registrations(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
-    """Everyone who registered, with personal data; the API decides per role what leaves."""
+async def registrations(tx: Tx, assembly_id: uuid.UUID, respondent_id: uuid.UUID | None = None) -> list[dict]:
+    """Everyone who registered (or one of them), with personal data; the API decides per role what
+    leaves."""
     await load_assembly(tx, assembly_id)
+    one = [m.respondents.c.id == respondent_id] if respondent_id is not None else []
     rows = (await tx.session.execute(
         sa.select(m.respondents.c.id, m.respondents.c.region, m.respondents.c.features, m.respondents.c.contact,
                   m.respondents.c.consented_at, m.respondents.c.withdrawn_at, m.register_entries.c.name,
                   m.register_entries.c.address)
         .join(m.invitations, m.invitations.c.id == m.respondents.c.invitation_id)
         .join(m.register_entries, m.register_entries.c.id == m.invitations.c.register_entry_id)
-        .where(m.respondents.c.assembly_id == assembly_id).order_by(m.respondents.c.consented_at)
+        .where(m.respondents.c.assembly_id == assembly_id, *one).order_by(m.respondents.c.consented_at)
     )).mappings().all()
     return [dict(r) for r in rows]
 
 
 async def own_registration(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) -> dict:
-    regs = [r for r in await registrations(tx, assembly_id) if r["id"] == member_id]
+    regs = await registrations(tx, assembly_id, member_id)
     if not regs:
         raise not_found("registration")
     return regs[0]
