@@ -192,6 +192,29 @@ def stop(p: subprocess.Popen) -> None:
             p.kill()
 
 
+def start_profilers(py_spy: str, named: dict[str, subprocess.Popen], state: Path) -> list[subprocess.Popen]:
+    """py-spy on every service process (not the bare endpoint), sampling until stopped."""
+    spies = []
+    for name, p in named.items():
+        if name != "bare":
+            out = state / f"profile-{name.replace(' ', '-')}.txt"
+            spies.append(subprocess.Popen([py_spy, "record", "--pid", str(p.pid), "--format", "raw", "--rate", "250",
+                                           "--nonblocking", "--output", str(out)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    time.sleep(1.0)  # attached before the load starts
+    return spies
+
+
+def stop_profilers(spies: list[subprocess.Popen]) -> None:
+    for s in spies:
+        s.send_signal(signal.SIGINT)
+    for s in spies:
+        try:
+            s.wait(30)
+        except subprocess.TimeoutExpired:
+            s.kill()
+
+
 async def apply(sm, topic: str, payload) -> None:
     async with transaction(sm, vm.outbox, vm.audit) as tx:
         await vh.HANDLERS[topic](tx, new_event(payload, subject=payload.assembly_id), payload)
@@ -207,6 +230,8 @@ async def main() -> None:
                          "catch up after the burst). Default 0: everything at the same priority")
     ap.add_argument("--rounds", type=int, default=5, help="bare and voting measured alternately, in this many rounds")
     ap.add_argument("--state", type=Path, default=ROOT / ".state" / "bench-voting")
+    ap.add_argument("--py-spy", metavar="PY_SPY", help="profile the services during the measured load with this "
+                    "py-spy executable; collapsed stacks go to STATE/profile-<process>.txt")
     args = ap.parse_args()
     rng = random.Random(args.seed)
 
@@ -289,6 +314,7 @@ async def main() -> None:
         await load(urls["voting"], warm, 8)
         await load(urls["bare"], warm, 8)
 
+        spies = start_profilers(args.py_spy, named, args.state) if args.py_spy else []
         cpu0 = cpu_seconds(named)
         # Interleaved rounds, so that both endpoints see the same load from the rest of the machine.
         bare_s = vote_s = 0.0
@@ -304,6 +330,7 @@ async def main() -> None:
             s_, l_, r_ = await load(urls["voting"], chunk, args.concurrency)
             vote_s, vote_lat, vote_res = vote_s + s_, vote_lat + l_, vote_res + r_
         cpu1 = cpu_seconds(named)
+        stop_profilers(spies)
         accepted = [(i, json.loads(b)) for i, (st, b) in enumerate(vote_res) if st == 201]
         refused = [st for st, _ in vote_res if st != 201]
         assert all(st == 201 for st, _ in bare_res)

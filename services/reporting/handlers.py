@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.reporting import models as m
 from services.reporting.domain.figures import attendance_rate, composition, reply_rate
+from shared.bus.consumer import Bulk
 from shared.bus.outbox import Tx
 from shared.errors import not_found
 from shared.events import contracts as ev
@@ -93,11 +94,15 @@ async def on_ballot_opened(tx: Tx, e: Envelope, p: ev.BallotOpenedV2) -> None:
                                         "recommendation": q.recommendation}, ["ballot_id", "question_id"])
 
 
-async def on_vote_cast(tx: Tx, e: Envelope, p: ev.VoteCastV2) -> None:
-    # One row per board position: a redelivered event (or a replay) is counted once.
-    await _upsert(tx, m.votes, {"assembly_id": p.assembly_id, "position": p.position, "ballot_id": p.ballot_id,
-                                "kind": p.kind, "token_hash": p.token_hash, "choices": p.choices},
-                  ["assembly_id", "position"])
+async def on_votes_cast(tx: Tx, events: list[tuple[Envelope, ev.VoteCastV2]]) -> None:
+    # One row per board position: a redelivered event (or a replay) is counted once. A whole
+    # batch of votes in one statement (the consumer's batches; ballot boxes get busy).
+    await tx.session.execute(pg_insert(m.votes).on_conflict_do_nothing(index_elements=["assembly_id", "position"]), [
+        {"assembly_id": p.assembly_id, "position": p.position, "ballot_id": p.ballot_id, "kind": p.kind,
+         "token_hash": p.token_hash, "choices": p.choices} for _, p in events])
+
+
+on_vote_cast = Bulk(on_votes_cast)
 
 
 async def on_ballot_closed(tx: Tx, e: Envelope, p: ev.BallotClosedV2) -> None:

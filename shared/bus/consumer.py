@@ -1,19 +1,27 @@
-"""Idempotent consumer: each event's effect and its inbox row in ONE transaction; the offset is
-committed after that. Poison messages go to the service's dead-letter topic and the consumer
+"""Idempotent consumer: the events' effects and their inbox rows in ONE transaction; the offset
+is committed after that. Poison messages go to the service's dead-letter topic and the consumer
 moves on.
 
-A handler is `async def handler(tx: Tx, event: Envelope, payload: Contract) -> None`.
+Batches: the messages of one partition that one poll returns are applied together, in one
+transaction (their inbox rows in one statement; a redelivered event finds its row and is skipped).
+If applying a batch fails, its events are applied again one by one, each in its own transaction,
+so that only a bad event is retried and dead-lettered and the good ones around it are applied.
+
+A handler is `async def handler(tx: Tx, event: Envelope, payload: Contract) -> None`. A `Bulk`
+handler also applies many events of its topic at once (one statement for a whole batch).
 """
 
 from __future__ import annotations
 
 import asyncio
+from itertools import groupby
 from typing import Awaitable, Callable
 
 import sqlalchemy as sa
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -28,6 +36,18 @@ from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_I
 log = structlog.get_logger()
 
 Handler = Callable[[Tx, Envelope, BaseModel], Awaitable[None]]
+
+
+class Bulk:
+    """A handler that can apply many events of its topic in one go: `many(tx, [(event, payload), ...])`
+    gets the new (not yet applied) events of a batch, in order. Called with one event it is an
+    ordinary handler."""
+
+    def __init__(self, many: Callable[[Tx, list[tuple[Envelope, BaseModel]]], Awaitable[None]]) -> None:
+        self.many = many
+
+    async def __call__(self, tx: Tx, event: Envelope, payload: BaseModel) -> None:
+        await self.many(tx, [(event, payload)])
 
 
 # Errors that say the infrastructure is unavailable, not that the event is bad.
@@ -52,6 +72,13 @@ class Consumer:
         self.dlq = dlq_producer
         self.max_attempts = max_attempts
         self.transient_backoff = transient_backoff
+        # The inbox rows of a whole batch in one statement; returns the ids not seen before.
+        self._inbox_many = sa.text(
+            f"INSERT INTO {inbox.fullname} (consumer, event_id, topic) "
+            "SELECT :consumer, u.event_id, u.topic FROM unnest(:ids, :topics) AS u(event_id, topic) "
+            "ON CONFLICT DO NOTHING RETURNING event_id"
+        ).bindparams(sa.bindparam("ids", type_=ARRAY(UUID(as_uuid=True))),
+                     sa.bindparam("topics", type_=ARRAY(sa.Text))).columns(event_id=UUID(as_uuid=True))
 
     # ---- one message ------------------------------------------------------------------
 
@@ -89,6 +116,34 @@ class Consumer:
         faults.hit("consumer.after_effect")
         return True
 
+    async def apply_many(self, items: list[tuple[str, Envelope, BaseModel]]) -> list[bool]:
+        """Apply many events in ONE transaction, in order; per event False if it was applied
+        before (a redelivery, or a second copy in the same batch)."""
+        ids, topics, first = [], [], []
+        seen: set = set()
+        for topic, env, _ in items:
+            first.append(env.id not in seen)
+            if env.id not in seen:
+                seen.add(env.id)
+                ids.append(env.id)
+                topics.append(topic)
+        async with self.sessionmaker() as session, session.begin():
+            new = set((await session.execute(self._inbox_many, {"consumer": self.service, "ids": ids,
+                                                                "topics": topics})).scalars())
+            fresh = [f and env.id in new for f, (_, env, _) in zip(first, items)]
+            tx = Tx(session=session, outbox=self.outbox, audit_table=self.audit)
+            todo = [item for item, f in zip(items, fresh) if f]
+            for topic, run in groupby(todo, key=lambda item: item[0]):
+                handler = self.handlers[topic]
+                if isinstance(handler, Bulk):  # a run of events of one topic, in one call
+                    await handler.many(tx, [(env, payload) for _, env, payload in run])
+                    continue
+                for _, env, payload in run:
+                    structlog.contextvars.bind_contextvars(event_id=str(env.id), correlation_id=env.correlation_id)
+                    await handler(tx, env, payload)
+        faults.hit("consumer.after_effect")
+        return fresh
+
     async def dead_letter(self, msg, reason: str) -> None:
         headers = [
             ("error", reason.encode()[:1000]),
@@ -100,14 +155,60 @@ class Consumer:
         DEAD_LETTERS.labels(self.service).inc()
         log.warning("event dead-lettered", topic=msg.topic, offset=msg.offset, reason=reason)
 
+    def processed(self, msg, outcome: str) -> None:
+        """Called once per message with its outcome (applied, duplicate, dead_lettered), in the
+        order of the messages, before the offset is committed. A hook for tests and tools."""
+
     async def process(self, msg) -> str:
+        """One message on its own, in its own transaction."""
+        outcome = await self._process_one(msg)
+        self.processed(msg, outcome)
+        return outcome
+
+    async def _poison(self, msg, exc: PoisonMessage) -> str:
+        await self.dead_letter(msg, str(exc))
+        EVENTS_CONSUMED.labels(self.service, "unknown", "dead_lettered").inc()
+        return "dead_lettered"
+
+    async def process_batch(self, msgs: list) -> list[str]:
+        """The messages of one partition in one transaction; one by one if that fails."""
+        if len(msgs) == 1:
+            return [await self.process(msgs[0])]
+        outcomes: list[str | None] = [None] * len(msgs)
+        good: list[tuple[int, str, Envelope, BaseModel]] = []
+        for k, msg in enumerate(msgs):
+            try:
+                env, payload = self.parse(msg.topic, msg.value)
+            except PoisonMessage as exc:
+                structlog.contextvars.bind_contextvars(topic=msg.topic, offset=msg.offset)
+                outcomes[k] = await self._poison(msg, exc)
+                continue
+            good.append((k, msg.topic, env, payload))
+        if good:
+            EVENTS_IN_FLIGHT.labels(self.service).inc(len(good))
+            try:
+                fresh = await self.apply_many([(t, e, p) for _, t, e, p in good])
+            except Exception as exc:  # a bad event, or the database: each on its own, with its retries
+                log.warning("batch failed; applying its events one by one", events=len(good), error=repr(exc))
+                for k, *_ in good:
+                    outcomes[k] = await self._process_one(msgs[k])
+            else:
+                for (k, _, env, _), f in zip(good, fresh):
+                    outcomes[k] = "applied" if f else "duplicate"
+                    EVENTS_CONSUMED.labels(self.service, env.type, outcomes[k]).inc()
+                log.info("events processed", events=len(good), applied=sum(fresh))
+            finally:
+                EVENTS_IN_FLIGHT.labels(self.service).dec(len(good))
+        for msg, outcome in zip(msgs, outcomes):
+            self.processed(msg, outcome)
+        return outcomes
+
+    async def _process_one(self, msg) -> str:
         structlog.contextvars.bind_contextvars(topic=msg.topic, offset=msg.offset)
         try:
             env, payload = self.parse(msg.topic, msg.value)
         except PoisonMessage as exc:
-            await self.dead_letter(msg, str(exc))
-            EVENTS_CONSUMED.labels(self.service, "unknown", "dead_lettered").inc()
-            return "dead_lettered"
+            return await self._poison(msg, exc)
         structlog.contextvars.bind_contextvars(event_id=str(env.id), correlation_id=env.correlation_id)
         EVENTS_IN_FLIGHT.labels(self.service).inc()
         try:
@@ -153,9 +254,8 @@ class Consumer:
         while not stop.is_set():
             batches = await self.consumer.getmany(timeout_ms=300, max_records=500)
             for tp, msgs in batches.items():
-                for msg in msgs:
-                    await self.process(msg)
-                    structlog.contextvars.unbind_contextvars("topic", "offset", "event_id", "correlation_id")
+                await self.process_batch(msgs)
+                structlog.contextvars.unbind_contextvars("topic", "offset", "event_id", "correlation_id")
                 faults.hit("consumer.before_commit")
                 await self.consumer.commit({tp: msgs[-1].offset + 1})
                 self._record_lag(tp, msgs[-1].offset + 1)

@@ -76,15 +76,15 @@ async def publish_all(settings, sessionmaker) -> int:
 
 
 class Recording(Consumer):
-    """A consumer that records each outcome per event id, and stops once it has seen `until`."""
+    """A consumer that records each outcome per event id (batched or one by one), and stops once
+    it has seen `until`."""
 
     def __init__(self, *a, until: set | None = None, stop: asyncio.Event | None = None, **kw):
         super().__init__(*a, **kw)
         self.outcomes: dict[str, list[str]] = {}
         self.until, self.stop = until or set(), stop
 
-    async def process(self, msg):
-        outcome = await super().process(msg)
+    def processed(self, msg, outcome):
         try:
             key = json.loads(msg.value)["id"]
         except Exception:
@@ -92,7 +92,6 @@ class Recording(Consumer):
         self.outcomes.setdefault(key, []).append(outcome)
         if self.stop is not None and self.until <= set(self.outcomes):
             self.stop.set()
-        return outcome
 
 
 async def make_recording(settings, sessionmaker, name, topic, group, **kw) -> Recording:
@@ -214,6 +213,99 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_the_consumer_goes
     assert errors[1].startswith("invalid payload: assembly_id")
     assert dict(seen[0].headers)["original_topic"] == topic.encode()
     assert seen[0].value == b"{not json"
+
+
+async def send_raw(settings, topic: str, values: list[bytes], key: bytes) -> None:
+    producer = make_producer(settings.kafka_bootstrap_servers, "raw")
+    await producer.start()
+    try:
+        for v in values:
+            await producer.send_and_wait(topic, v, key=key)
+    finally:
+        await producer.stop()
+
+
+def invitations(n: int) -> list:
+    a = uuid.uuid4()
+    return [new_event(ev.InvitationsSentV1(assembly_id=a, batch_id=uuid.uuid4(), count=1, per_region={"DK01": 1}),
+                      subject=a) for _ in range(n)]
+
+
+async def test_a_batch_is_applied_in_one_transaction_and_a_copy_in_it_once(settings, sessionmaker, engine, effects):
+    """Several events of a partition, one of them twice in the same poll: one call of the bulk
+    handler, one transaction, each effect once and the copy reported as a duplicate."""
+    from shared.bus.consumer import Bulk
+
+    events = invitations(4)
+    values = [e.model_dump_json().encode() for e in events]
+    await send_raw(settings, TOPIC, values + [values[1]], key=str(events[0].subject).encode())
+    name = f"delivery-f-{uuid.uuid4().hex[:8]}"
+    calls: list[int] = []
+    real = effect_handler(name)
+
+    async def many(tx, batch):
+        calls.append(len(batch))
+        for e, p in batch:
+            await real(tx, e, p)
+
+    stop = asyncio.Event()
+    c = await make_recording(settings, sessionmaker, name, TOPIC, name, until={str(e.id) for e in events}, stop=stop)
+    c.handlers[TOPIC] = Bulk(many)
+    try:
+        await asyncio.wait_for(c.run(stop), timeout=60)
+    finally:
+        await close(c)
+    assert max(calls) >= 5, "the events of one poll are applied together"
+    assert c.outcomes[str(events[1].id)] == ["applied", "duplicate"]
+    for e in events:
+        assert await count_effects(engine, name, e.id) == 1
+
+
+async def test_a_bad_event_in_a_batch_goes_to_the_dead_letters_alone(settings, sessionmaker, engine, effects):
+    """The batch fails because of one event: its events are applied one by one, the bad one is
+    dead-lettered with its error and the good ones before and after it are applied once."""
+    events = invitations(5)
+    bad = events[2]
+    await send_raw(settings, TOPIC, [e.model_dump_json().encode() for e in events], key=str(bad.subject).encode())
+    name = f"delivery-g-{uuid.uuid4().hex[:8]}"
+    real = effect_handler(name)
+
+    async def handler(tx, event, payload):
+        if event.id == bad.id:
+            raise ValueError("a handler bug")
+        await real(tx, event, payload)
+
+    stop = asyncio.Event()
+    c = await make_recording(settings, sessionmaker, name, TOPIC, name, until={str(e.id) for e in events}, stop=stop)
+    c.handlers[TOPIC] = handler
+    c_batches: list[int] = []
+    apply_many = c.apply_many
+
+    async def counting(items):
+        c_batches.append(len(items))
+        return await apply_many(items)
+
+    c.apply_many = counting
+    try:
+        await asyncio.wait_for(c.run(stop), timeout=60)
+    finally:
+        await close(c)
+    assert max(c_batches) >= 5, "the events were tried as one batch first"
+    assert c.outcomes[str(bad.id)] == ["dead_lettered"]
+    for e in events:
+        assert await count_effects(engine, name, e.id) == (0 if e is bad else 1)
+        if e is not bad:
+            assert c.outcomes[str(e.id)] == ["applied"]
+    reader = AIOKafkaConsumer(dlq_topic(name), bootstrap_servers=settings.kafka_bootstrap_servers,
+                              auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    await reader.start()
+    try:
+        batch = await asyncio.wait_for(reader.getmany(timeout_ms=5000), timeout=30)
+    finally:
+        await reader.stop()
+    seen = [m for msgs in batch.values() for m in msgs]
+    assert len(seen) == 1 and json.loads(seen[0].value)["id"] == str(bad.id)
+    assert dict(seen[0].headers)["error"].decode().startswith("failed 3 times: ValueError('a handler bug')")
 
 
 async def test_database_outage_is_retried_not_dead_lettered(settings, sessionmaker, engine, effects):
