@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Path, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -79,6 +79,11 @@ class FreezeOut(BaseModel):
     frozen_at: datetime
     quotas: list[dict]
     commitments: list[CommitmentOut]
+    excluded_count: int | None = Field(None, description="Volunteers left out of the draw because they withdrew "
+                                                         "before the first seed reveal (null until that reveal)")
+    excluded_hash: str | None = Field(None, description="sha256 of that list (canonical JSON); the list itself is "
+                                                        "in the transcript after the draw")
+    excluded_fixed_at: datetime | None = None
 
 
 class DrawIn(In):
@@ -129,6 +134,8 @@ class ReplacementOut(BaseModel):
     added: list[uuid.UUID]
     record: dict[str, Any]
     created_at: datetime
+    number: int | None = Field(None, description="1, 2, ... (null: made before replacement transcripts)")
+    transcript_hash: str | None = None
 
 
 job_scope = scope_from(m.jobs, "job_id", "job")
@@ -252,6 +259,28 @@ async def replacements(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime
                        who: Principal = Depends(allow(ORGANISER, AUDITOR))) -> list[dict]:
     async with rt.transaction() as tx:
         return await h.list_replacements(tx, assembly_id)
+
+
+REPLACEMENT_HELP = ("Replay with `borgerting sortition verify-replacement R1.json [R2.json ...] --draw transcript.json "
+                    "--features features.csv --people people.csv --address-columns household` (the frozen pool files "
+                    "and the draw's transcript from this service). Pseudonymous ids only.")
+
+
+@router.get("/assemblies/{assembly_id}/replacements/transcripts", summary="Every replacement's transcript (public), "
+            "in order: each one's panel before is the previous one's panel after", description=REPLACEMENT_HELP)
+async def replacement_transcripts(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+                                  who: Principal = Depends(allow(PUBLIC))) -> list[dict]:
+    async with rt.transaction() as tx:
+        return await h.replacement_transcripts(tx, assembly_id)
+
+
+@router.get("/assemblies/{assembly_id}/replacements/{number}/transcript",
+            summary="Replacement number n's transcript (public)", description=REPLACEMENT_HELP)
+async def replacement_transcript(assembly_id: uuid.UUID, number: int = Path(ge=1, le=1_000_000),
+                                 rt: Runtime = Depends(get_runtime), who: Principal = Depends(allow(PUBLIC))) -> dict:
+    async with rt.transaction() as tx:
+        [t] = await h.replacement_transcripts(tx, assembly_id, number)
+        return t
 
 
 @router.get("/draw-jobs/{job_id}", response_model=JobOut, summary="A draw or replacement job: status, progress, errors")

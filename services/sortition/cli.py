@@ -1,4 +1,4 @@
-"""`borgerting sortition ...`: select, draw, verify, replace, commit (offline tools)."""
+"""`borgerting sortition ...`: select, draw, verify, replace, verify-replacement, commit (offline tools)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from .domain import ALGORITHMS, Contribution, SortitionInputError, VerificationError, commitment
-from .domain.api import final_draw, replace_members
+from .domain import (ALGORITHMS, Contribution, SortitionInputError, VerificationError, commitment, draw_replacement,
+                     eligible_instance, replacement_exclusions, verify_replacements, verify_transcript)
+from .domain.api import final_draw
 from .domain.engine import select
 from .domain.io_formats import read_peer_format, read_replication
 from .domain.lottery import make_lottery
 
-app = typer.Typer(no_args_is_help=True, help="Fair selection: select, draw, verify.")
+app = typer.Typer(no_args_is_help=True, help="Fair selection: select, draw, verify, replace.")
 err = Console(stderr=True)
 
 
@@ -51,6 +52,13 @@ class _Progress:
             return
         self.last = now
         err.print(f"[dim]{now - self.t0:7.1f}s[/] {msg}", highlight=False)
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot read {what} {path}: {exc}")
 
 
 def _write_json(obj, path: Optional[Path]) -> None:
@@ -144,6 +152,9 @@ def draw_cmd(
     algorithm: str = typer.Option("leximin", "--algorithm", "-a"),
     lottery_size: int = typer.Option(1000, "--lottery-size", "-m", help="panels in the uniform lottery"),
     reserves: int = typer.Option(0, "--reserves", help="length of the ordered reserve list"),
+    exclude: list[str] = typer.Option([], "--exclude",
+                                      help="id of a volunteer who withdrew before the seed was known (repeat); "
+                                           "left out of the draw, listed in the transcript"),
     categories: Optional[Path] = _opt["categories"],
     respondents: Optional[Path] = _opt["respondents"],
     features: Optional[Path] = _opt["features"],
@@ -155,10 +166,12 @@ def draw_cmd(
     """Select, round to an m-panel lottery, draw verifiably, write the transcript."""
     contribs = _parse_contributions(commitments, reveal)
     try:
-        inst = _load(categories, respondents, features, people, panel_size, id_column, address_columns)
+        pool = _load(categories, respondents, features, people, panel_size, id_column, address_columns)
+        inst = eligible_instance(pool, exclude)
         res = select(inst, algorithm, progress=_Progress(quiet))
         lot = make_lottery(inst, res.distribution, lottery_size)
-        t = final_draw(inst, res, contribs, beacon=beacon, n_reserves=reserves, lottery=lot)
+        t = final_draw(inst, res, contribs, beacon=beacon, n_reserves=reserves, lottery=lot, excluded=exclude,
+                       frozen_pool=pool)
     except SortitionInputError as exc:
         _fail(str(exc))
     _write_json(t, transcript)
@@ -178,12 +191,7 @@ def verify_cmd(
     address_columns: Optional[str] = _opt["address_columns"],
 ) -> None:
     """Replay a draw from its transcript and the input files (exit 1 if anything differs)."""
-    from .domain.draw import verify_transcript
-
-    try:
-        t = json.loads(Path(transcript).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        _fail(f"cannot read transcript {transcript}: {exc}")
+    t = _read_json(transcript, "transcript")
     try:
         inst = _load(categories, respondents, features, people, int(t.get("k", 0)), id_column, address_columns)
         out = verify_transcript(t, inst)
@@ -195,12 +203,23 @@ def verify_cmd(
     sys.stdout.write(json.dumps(out) + "\n")
 
 
+def _replacement_algorithm(draw: dict) -> str:
+    """What the service uses for replacements: the draw's algorithm, LEXIMIN instead of LEGACY."""
+    return draw.get("algorithm") if draw.get("algorithm") in ("leximin", "maximin", "nash") else "leximin"
+
+
 @app.command("replace")
 def replace_cmd(
     transcript: Path = typer.Option(..., "--transcript", help="transcript of the original draw"),
     dropped: list[str] = typer.Option(..., "--dropped", help="id of a member who dropped out (repeat)"),
+    previous: Optional[Path] = typer.Option(None, "--previous",
+                                            help="transcript of the previous replacement (for the second and later)"),
+    exclude: list[str] = typer.Option([], "--exclude", help="id of a volunteer who withdrew (repeat); earlier "
+                                                            "drop-outs and the draw's exclusions are added by themselves"),
     from_reserves: bool = typer.Option(False, "--from-reserves", help="draw only from the reserve list"),
-    json_out: Optional[Path] = typer.Option(None, "--json"),
+    lottery_size: Optional[int] = typer.Option(None, "--lottery-size", "-m",
+                                               help="panels in the lottery (default: the draw's m)"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="write the replacement transcript here"),
     categories: Optional[Path] = _opt["categories"],
     respondents: Optional[Path] = _opt["respondents"],
     features: Optional[Path] = _opt["features"],
@@ -208,19 +227,53 @@ def replace_cmd(
     id_column: Optional[str] = _opt["id_column"],
     address_columns: Optional[str] = _opt["address_columns"],
 ) -> None:
-    """Replace drop-outs by a fair (LEXIMIN) draw conditioned on the members who stay."""
+    """Replace drop-outs by a fair (LEXIMIN) draw conditioned on the members who stay; writes the
+    replacement transcript (the service's, bit for bit, from the same inputs)."""
+    t = _read_json(transcript, "transcript")
+    prev = _read_json(previous, "previous replacement transcript") if previous else None
     try:
-        t = json.loads(Path(transcript).read_text(encoding="utf-8"))
         inst = _load(categories, respondents, features, people, int(t["k"]), id_column, address_columns)
-        rep = replace_members(inst, t["selected"], dropped, seed_hex=t["seed"],
-                              candidates=t["reserves"] if from_reserves else None)
+        before = prev["panel_after"] if prev else t["selected"]
+        excluded = replacement_exclusions(t, prev, panel_before=before, withdrawn=exclude)
+        r = draw_replacement(inst, t, dropped, previous=prev, excluded=excluded, from_reserves=from_reserves,
+                             algorithm=_replacement_algorithm(t), m=lottery_size or int(t["lottery"]["m"]))
     except SortitionInputError as exc:
         _fail(str(exc))
-    except (OSError, ValueError, KeyError) as exc:
-        _fail(f"cannot use transcript {transcript}: {exc}")
-    _write_json({"added": rep.added, "panel": rep.panel, "seed": rep.seed, "index": rep.index,
-                 "m": rep.m, "max_deviation": rep.max_deviation, "probabilities": rep.probabilities},
-                json_out)
+    except (ValueError, KeyError, TypeError) as exc:
+        _fail(f"cannot use transcript {previous or transcript}: {exc!r}")
+    _write_json(r, json_out)
+    err.print(f"replacement {r['number']}: drew lottery panel {r['selected_index']} of {r['lottery']['m']} "
+              f"from {r['n_candidates']} candidates; added {', '.join(r['added'])}", highlight=False)
+
+
+@app.command("verify-replacement")
+def verify_replacement_cmd(
+    transcripts: list[Path] = typer.Argument(..., help="replacement transcript(s), in order (1, 2, 3, ...)"),
+    draw: Optional[Path] = typer.Option(None, "--draw", help="the draw's transcript: also replay it and check "
+                                                             "that replacement 1 starts from its panel"),
+    categories: Optional[Path] = _opt["categories"],
+    respondents: Optional[Path] = _opt["respondents"],
+    features: Optional[Path] = _opt["features"],
+    people: Optional[Path] = _opt["people"],
+    id_column: Optional[str] = _opt["id_column"],
+    address_columns: Optional[str] = _opt["address_columns"],
+) -> None:
+    """Replay replacement transcripts from the frozen pool files and check their chain: each panel
+    before is the previous panel after (exit 1, naming what differs, if anything does)."""
+    chain = [_read_json(p, "replacement transcript") for p in transcripts]
+    t = _read_json(draw, "draw transcript") if draw else None
+    try:
+        inst = _load(categories, respondents, features, people, int(chain[0].get("k", 0)), id_column, address_columns)
+        out = verify_replacements(chain, inst, draw=t)
+    except (SortitionInputError, VerificationError) as exc:
+        _fail(f"verification failed: {exc}", 1)
+    first = chain[0]["number"]
+    if t is None or first != 1:
+        err.print(f"[yellow]note:[/] the chain before replacement {first} was not checked "
+                  f"(give --draw and the transcripts from replacement 1 on)", highlight=False)
+    err.print(f"[green]verified[/]: replacement(s) {', '.join(str(o['number']) for o in out)} replay bit for bit",
+              highlight=False)
+    sys.stdout.write(json.dumps(out) + "\n")
 
 
 @app.command("commit")

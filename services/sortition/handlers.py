@@ -16,8 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from services.sortition import jobs
 from services.sortition import models as m
-from services.sortition.domain import SortitionInputError, commitment
+from services.sortition.domain import SortitionInputError, commitment, replacement_exclusions
+from services.sortition.domain.draw import normalise_excluded
 from services.sortition.domain.engine import ENGINE_VERSION, check_feasible
+from services.sortition.domain.model import sha256_json
 from shared.bus.outbox import Tx
 from shared.errors import conflict, invalid, not_found
 from shared.events import contracts as ev
@@ -42,8 +44,10 @@ async def on_respondent_registered(tx: Tx, event: Envelope, p: ev.RespondentRegi
 
 async def on_respondent_withdrew(tx: Tx, event: Envelope, p: ev.RespondentWithdrewV1) -> None:
     # The withdrawal may arrive before the registration (different topics): leave a tombstone
-    # that the later registration does not overwrite. A frozen pool keeps its snapshot; a panel
-    # member who withdraws is shown in GET panel and replaced with POST replacements.
+    # that the later registration does not overwrite. A frozen pool keeps its snapshot; a
+    # withdrawal received before the first seed reveal is left out of the draw (fixed at that
+    # reveal, see reveal_seed); a later one is never a replacement candidate, and a panel member
+    # who withdraws is shown in GET panel and replaced with POST replacements.
     await tx.session.execute(
         pg_insert(m.pool)
         .values(respondent_id=p.respondent_id, assembly_id=p.assembly_id, features={}, withdrawn=True)
@@ -157,7 +161,9 @@ def _freeze_out(f) -> dict:
     return {"assembly_id": f.assembly_id, "pool_hash": f.pool_hash, "quotas_hash": f.quotas_hash,
             "pool_size": f.pool_size, "panel_size": f.panel_size, "algorithm": f.algorithm, "engine": f.engine,
             "lottery_size": f.lottery_size, "reserves": f.reserves, "beacon": f.beacon, "frozen_at": f.frozen_at,
-            "quotas": f.quotas}
+            "quotas": f.quotas, "excluded_count": None if f.excluded is None else len(f.excluded),
+            "excluded_hash": None if f.excluded is None else sha256_json(f.excluded),
+            "excluded_fixed_at": f.excluded_at}
 
 
 async def freeze_pool(tx: Tx, assembly_id: uuid.UUID, *, algorithm: str, lottery_size: int, reserves: int,
@@ -254,12 +260,35 @@ async def reveal_seed(tx: Tx, assembly_id: uuid.UUID, *, name: str, value: str) 
     if commitment(value) != row.commitment:
         raise invalid(f"the value does not match the commitment of '{name}' "
                       f"(sha256 of this value is {commitment(value)}, committed {row.commitment})")
+    await _fix_exclusions(tx, assembly_id)
     row = (await tx.session.execute(
         sa.update(m.seed_contributions)
         .where(m.seed_contributions.c.assembly_id == assembly_id, m.seed_contributions.c.name == name)
         .values(value=value, revealed_at=sa.func.now()).returning(*m.seed_contributions.c))).first()
     await audit(tx, "seed.revealed", assembly_id, object_id=name, details={"commitment": row.commitment})
     return _contribution_out(row, True)
+
+
+async def _withdrawn_from_frozen_pool(tx: Tx, assembly_id: uuid.UUID, f) -> list[str]:
+    withdrawn = {str(r.respondent_id) for r in (await tx.session.execute(
+        sa.select(m.pool.c.respondent_id).where(m.pool.c.assembly_id == assembly_id, m.pool.c.withdrawn.is_(True))
+    )).all()}
+    return [p["id"] for p in f.people if p["id"] in withdrawn]
+
+
+async def _fix_exclusions(tx: Tx, assembly_id: uuid.UUID) -> None:
+    """At the first seed reveal, fix who is left out of the draw: the frozen pool's volunteers
+    who have withdrawn by now. Until that reveal nobody can know the seed (every contribution is
+    still secret to all but its holder), so nobody can pick exclusions that steer the draw; a
+    withdrawal after it is handled by replacement."""
+    f = await _freeze(tx, assembly_id)
+    if f.excluded is not None:
+        return
+    excluded = normalise_excluded(await _withdrawn_from_frozen_pool(tx, assembly_id, f))
+    await tx.session.execute(sa.update(m.freezes).where(m.freezes.c.assembly_id == assembly_id)
+                             .values(excluded=excluded, excluded_at=sa.func.now()))
+    await audit(tx, "draw.exclusions_fixed", assembly_id, object_id=f.pool_hash,
+                details={"excluded": len(excluded), "excluded_hash": sha256_json(excluded)})
 
 
 # ---- jobs ----------------------------------------------------------------------------------
@@ -315,10 +344,21 @@ async def request_draw(tx: Tx, assembly_id: uuid.UUID, *, beacon_value: str | No
                           actor)
 
 
-async def _dropped_before(tx: Tx, assembly_id: uuid.UUID) -> set[str]:
-    rows = (await tx.session.execute(
-        sa.select(m.replacements.c.dropped).where(m.replacements.c.assembly_id == assembly_id))).all()
-    return {x for r in rows for x in r.dropped}
+async def _replacement_rows(tx: Tx, assembly_id: uuid.UUID) -> list:
+    return (await tx.session.execute(
+        sa.select(m.replacements).where(m.replacements.c.assembly_id == assembly_id)
+        .order_by(m.replacements.c.created_at))).all()
+
+
+async def _chain(tx: Tx, assembly_id: uuid.UUID, p) -> tuple[dict | None, dict]:
+    """The previous replacement transcript (None before the first) and the position of the next
+    replacement in the chain: number, previous hash, panel and reserve list before."""
+    rows = await _replacement_rows(tx, assembly_id)
+    last = rows[-1] if rows else None
+    previous = last.transcript if last is not None else None
+    previous_hash = previous["transcript_hash"] if previous else (None if rows else p.transcript["transcript_hash"])
+    return previous, {"number": len(rows) + 1, "previous_hash": previous_hash, "panel_before": list(p.members),
+                      "reserves_before": list(p.reserves)}
 
 
 async def request_replacement(tx: Tx, assembly_id: uuid.UUID, *, dropped: list[uuid.UUID], from_reserves: bool,
@@ -336,8 +376,19 @@ async def request_replacement(tx: Tx, assembly_id: uuid.UUID, *, dropped: list[u
         raise invalid(f"not on the panel: {', '.join(strangers)}")
     if from_reserves and not p.reserves:
         raise conflict("the reserve list is empty; replace from the whole pool instead (from_reserves=false)")
+    if p.transcript is None:
+        raise conflict("this panel has no published transcript, so its replacements cannot be made verifiable")
+    # Who may not be drawn is fixed now, with the request: earlier drop-outs, the draw's
+    # exclusions and every withdrawal received so far (all in the replacement transcript).
+    rows = await _replacement_rows(tx, assembly_id)
+    previous, _ = await _chain(tx, assembly_id, p)
+    f = await _freeze(tx, assembly_id)
+    excluded = replacement_exclusions(p.transcript, previous, panel_before=p.members,
+                                      withdrawn=await _withdrawn_from_frozen_pool(tx, assembly_id, f),
+                                      dropped_earlier=[x for r in rows for x in r.dropped])
     return await _new_job(tx, assembly_id, "replacement",
-                          {"dropped": ids, "from_reserves": from_reserves, "panel": p.members}, actor)
+                          {"dropped": ids, "from_reserves": from_reserves, "panel": p.members, "excluded": excluded},
+                          actor)
 
 
 async def job_inputs(tx: Tx, job: dict) -> Callable[[jobs.Progress], dict]:
@@ -347,7 +398,8 @@ async def job_inputs(tx: Tx, job: dict) -> Callable[[jobs.Progress], dict]:
     if f is None:
         raise JobRejected("the pool is not frozen")
     freeze = {"people": f.people, "quotas": f.quotas, "panel_size": f.panel_size, "algorithm": f.algorithm,
-              "lottery_size": f.lottery_size, "reserves": f.reserves, "beacon": f.beacon}
+              "lottery_size": f.lottery_size, "reserves": f.reserves, "beacon": f.beacon,
+              "excluded": f.excluded or []}
     if job["kind"] == "draw":
         contribs = [{"name": c.name, "commitment": c.commitment, "value": c.value}
                     for c in await _contributions(tx, aid)]
@@ -355,13 +407,10 @@ async def job_inputs(tx: Tx, job: dict) -> Callable[[jobs.Progress], dict]:
     p = await _panel(tx, aid)
     if p is None:
         raise JobRejected("no panel has been drawn")
-    params = job["params"]
-    withdrawn = {str(r.respondent_id) for r in (await tx.session.execute(
-        sa.select(m.pool.c.respondent_id).where(m.pool.c.assembly_id == aid, m.pool.c.withdrawn.is_(True)))).all()}
-    excluded = set(params["panel"]) | await _dropped_before(tx, aid) | withdrawn
-    pool_ids = p.reserves if params["from_reserves"] else [x["id"] for x in f.people]
-    candidates = [x for x in pool_ids if x not in excluded]
-    return partial(jobs.run_replacement, freeze, params["panel"], params["dropped"], candidates, p.seed)
+    if list(p.members) != list(job["params"]["panel"]):
+        raise JobRejected("the panel changed since the replacement was requested; request it again")
+    _, position = await _chain(tx, aid, p)
+    return partial(jobs.run_replacement, freeze, p.transcript, position, job["params"])
 
 
 async def _own_job(tx: Tx, job_id: uuid.UUID, worker: str):
@@ -414,21 +463,27 @@ async def _finish_replacement(tx: Tx, job, result: dict) -> dict:
     p = await _panel(tx, aid)
     if p is None or list(p.members) != list(job.params["panel"]):
         raise JobRejected("the panel changed while the replacement was computed; request it again")
-    reserves = [x for x in p.reserves if x not in set(result["added"])]
+    r = result["transcript"]
+    _, position = await _chain(tx, aid, p)
+    if r["number"] != position["number"] or r["previous_hash"] != position["previous_hash"]:
+        raise JobRejected("another replacement was made meanwhile; request it again")
     await tx.session.execute(sa.update(m.panels).where(m.panels.c.id == p.id)
-                             .values(members=result["panel"], reserves=reserves))
+                             .values(members=r["panel_after"], reserves=r["reserves_after"]))
     rid = uuid.uuid4()
+    record = {k: v for k, v in result.items() if k != "transcript"}
     await tx.session.execute(sa.insert(m.replacements).values(
         id=rid, assembly_id=aid, panel_id=p.id, job_id=job.id, dropped=result["dropped"], added=result["added"],
-        record=result))
+        record=record, number=r["number"], transcript=r, transcript_hash=r["transcript_hash"]))
     await tx.emit(ev.ReplacementDrawnV1(assembly_id=aid, panel_id=p.id, dropped=[uuid.UUID(x) for x in result["dropped"]],
                                         added=[uuid.UUID(x) for x in result["added"]]), subject=aid)
     await audit(tx, "replacement.drawn", aid, object_id=rid,
                 details={"job_id": str(job.id), "panel_id": str(p.id), "dropped": result["dropped"],
                          "added": result["added"], "seed": result["seed"], "index": result["index"],
-                         "m": result["m"], "requested_by": job.requested_by})
+                         "m": result["m"], "number": r["number"], "transcript_hash": r["transcript_hash"],
+                         "excluded": len(r["excluded"]), "requested_by": job.requested_by})
     return {"replacement_id": str(rid), "panel_id": str(p.id), "dropped": result["dropped"], "added": result["added"],
-            "seed": result["seed"], "index": result["index"], "m": result["m"]}
+            "seed": result["seed"], "index": result["index"], "m": result["m"], "number": r["number"],
+            "transcript_hash": r["transcript_hash"]}
 
 
 async def job_failed(tx: Tx, job_id: uuid.UUID, worker: str, error: str) -> None:
@@ -493,9 +548,20 @@ async def get_fairness(tx: Tx, assembly_id: uuid.UUID) -> dict[str, Any]:
 
 async def list_replacements(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
     await load_assembly(tx, assembly_id)
-    rows = (await tx.session.execute(
-        sa.select(m.replacements).where(m.replacements.c.assembly_id == assembly_id)
-        .order_by(m.replacements.c.created_at))).all()
     return [{"id": r.id, "panel_id": r.panel_id, "job_id": r.job_id, "dropped": r.dropped, "added": r.added,
-             "record": r.record, "created_at": r.created_at} for r in rows]
+             "record": r.record, "created_at": r.created_at, "number": r.number, "transcript_hash": r.transcript_hash}
+            for r in await _replacement_rows(tx, assembly_id)]
+
+
+async def replacement_transcripts(tx: Tx, assembly_id: uuid.UUID, number: int | None = None) -> list[dict[str, Any]]:
+    """The public replacement transcripts in chain order (or just replacement ``number``)."""
+    await load_assembly(tx, assembly_id)
+    q = sa.select(m.replacements.c.transcript).where(m.replacements.c.assembly_id == assembly_id,
+                                                     m.replacements.c.transcript.is_not(None))
+    if number is not None:
+        q = q.where(m.replacements.c.number == number)
+    rows = (await tx.session.execute(q.order_by(m.replacements.c.number))).all()
+    if number is not None and not rows:
+        raise not_found(f"replacement {number} (or its transcript)")
+    return [r.transcript for r in rows]
 

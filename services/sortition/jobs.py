@@ -10,7 +10,9 @@ marked failed with a message saying so; a new draw can then be started. On a cle
 running job is handed back (pending) for the next worker.
 
 The engine's inputs are fixed at the freeze (pool snapshot, quotas, algorithm, lottery size,
-reserves) and the reveal (seed contributions), so a job that is run again computes the same draw.
+reserves) and the reveal (seed contributions; the volunteers left out because they withdrew
+before the first reveal), so a job that is run again computes the same draw; a replacement's
+inputs (drop-outs, exclusions) are fixed when it is requested.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ import structlog
 from prometheus_client import Counter, Gauge, Histogram
 
 from services.sortition import models as m
-from services.sortition.domain import (Contribution, SortitionInputError, build_instance, final_draw, make_lottery,
-                                       replace_members, select, verify_transcript)
+from services.sortition.domain import (Contribution, SortitionInputError, build_instance, draw_replacement,
+                                       eligible_instance, final_draw, make_lottery, select, verify_replacement,
+                                       verify_transcript)
 from services.sortition.domain.engine import ENGINE_VERSION
 from services.sortition.domain.model import sha256_json
 from shared.runtime import Runtime
@@ -118,8 +121,16 @@ def run_draw(freeze: dict, contributions: list[dict], params: dict, progress: Pr
         now = time.perf_counter()
         seconds[name], clock = round(now - clock, 3), now
 
-    inst = frozen_instance(freeze)
-    progress(f"{freeze['algorithm']}: {inst.n} volunteers, {inst.n_types} profiles, panel of {inst.k}", 0.0)
+    pool = frozen_instance(freeze)
+    excluded = freeze.get("excluded") or []
+    try:
+        inst = eligible_instance(pool, [e["id"] for e in excluded])
+    except SortitionInputError as exc:
+        raise SortitionInputError(f"volunteers who withdrew before the first seed reveal are left out of the draw, "
+                                  f"and the rest cannot form a panel: {exc}") from None
+    left_out = f" ({len(excluded)} withdrawn left out)" if excluded else ""
+    progress(f"{freeze['algorithm']}: {inst.n} volunteers{left_out}, {inst.n_types} profiles, panel of {inst.k}",
+             0.0)
     res = select(inst, freeze["algorithm"], progress=_phase(progress, 0.0, 0.6))
     lap(freeze["algorithm"])
     legacy = None
@@ -134,33 +145,34 @@ def run_draw(freeze: dict, contributions: list[dict], params: dict, progress: Pr
     progress("drawing from the lottery", 0.95)
     contribs = [Contribution(c["name"], c["commitment"], c["value"]) for c in contributions]
     t = final_draw(inst, res, contribs, beacon=params.get("beacon_value"), n_reserves=freeze["reserves"],
-                   lottery=lot)
+                   lottery=lot, excluded=excluded, frozen_pool=pool)
     t["beacon_source"] = freeze.get("beacon")  # not part of the seed; the hash covers it like the rest
     t["transcript_hash"] = sha256_json({k: v for k, v in t.items() if k != "transcript_hash"})
-    verify_transcript(t, inst)  # self-check: what we publish replays
+    verify_transcript(t, pool)  # self-check: what we publish replays from the frozen pool
     lap("draw_and_verify")
     progress("done", 1.0)
     return {"transcript": t, "fairness": fairness_report(inst, res, t, legacy, legacy_samples=samples),
             "min_probability": res.min_probability, "seconds": seconds}
 
 
-def run_replacement(freeze: dict, panel: list[str], dropped: list[str], candidates: list[str], seed_hex: str,
-                    progress: Progress) -> dict:
+def run_replacement(freeze: dict, draw: dict, position: dict, params: dict, progress: Progress) -> dict:
+    """A replacement and its public transcript (replays with `borgerting sortition verify-replacement`)."""
     inst = frozen_instance(freeze)
     algorithm = freeze["algorithm"] if freeze["algorithm"] in ("leximin", "maximin", "nash") else "leximin"
-    progress(f"{algorithm} over the completions: {len(candidates)} candidates for {len(dropped)} seat(s)", 0.0)
-    rep = replace_members(inst, panel, dropped, seed_hex=seed_hex, candidates=candidates, algorithm=algorithm,
-                          m=freeze["lottery_size"], progress=_phase(progress, 0.0, 0.9))
-    index_of = {p.id: i for i, p in enumerate(inst.people)}
-    problems = inst.check_panel([index_of[i] for i in rep.panel])
-    if problems:  # replace_members guarantees this; never publish a panel that breaks a quota
-        raise RuntimeError(f"replacement panel breaks the quotas: {'; '.join(problems)}")
-    probs = list(rep.probabilities.values())
+    dropped = params["dropped"]
+    progress(f"{algorithm} over the completions for {len(dropped)} seat(s) "
+             f"({len(params['excluded'])} volunteers excluded)", 0.0)
+    r = draw_replacement(inst, draw, dropped, excluded=params["excluded"], from_reserves=params["from_reserves"],
+                         algorithm=algorithm, m=freeze["lottery_size"], progress=_phase(progress, 0.0, 0.9),
+                         position=position)
+    verify_replacement(r, inst)  # self-check: what we publish replays (and every completion meets the quotas)
     progress("done", 1.0)
-    return {"added": rep.added, "panel": rep.panel, "dropped": list(dropped), "seed": rep.seed,
-            "index": rep.index, "m": rep.m, "max_deviation": rep.max_deviation, "algorithm": algorithm,
-            "candidates": len(candidates), "meets_quotas": True,
-            "candidate_probabilities": {"min": min(probs), "max": max(probs)} if probs else None}
+    return {"transcript": r, "added": r["added"], "panel": r["panel_after"], "dropped": list(dropped),
+            "seed": r["seed"], "index": r["selected_index"], "m": r["lottery"]["m"],
+            "max_deviation": r["lottery"]["max_deviation"], "algorithm": algorithm, "candidates": r["n_candidates"],
+            "candidates_mode": r["candidates"], "excluded": len(r["excluded"]), "meets_quotas": True,
+            "candidate_probabilities": {"min": r["fairness"]["min_probability"],
+                                        "max": r["fairness"]["max_probability"]}}
 
 
 # ---- the worker ----------------------------------------------------------------------------

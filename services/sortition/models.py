@@ -49,6 +49,10 @@ freezes = sa.Table(
     sa.Column("people", JSONB, nullable=False),  # [{"id", "features", "household"}] in pool order
     sa.Column("quotas", JSONB, nullable=False),  # [{"category", "value", "min", "max"}]
     sa.Column("frozen_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    # volunteers of the frozen pool who withdrew before the first seed reveal: [{"id", "reason"}],
+    # fixed at that reveal (before anyone can know the seed) and left out of the draw
+    sa.Column("excluded", JSONB),
+    sa.Column("excluded_at", sa.DateTime(timezone=True)),
 )
 
 seed_contributions = sa.Table(
@@ -118,4 +122,8 @@ replacements = sa.Table(
     sa.Column("added", JSONB, nullable=False),
     sa.Column("record", JSONB, nullable=False),  # seed, lottery index and size, candidates, probabilities
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.Column("number", sa.Integer),  # 1, 2, ... per assembly (null: made before replacement transcripts)
+    sa.Column("transcript", JSONB),  # the public replacement transcript (pseudonymous ids only)
+    sa.Column("transcript_hash", sa.Text),
+    sa.Index("ux_replacements_assembly_number", "assembly_id", "number", unique=True),
 )

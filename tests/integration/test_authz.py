@@ -121,8 +121,14 @@ async def any_member(settings, auth, aid) -> str:
     return str(uuid.uuid4())
 
 
+async def replacement_number(settings, auth, aid) -> str:
+    """A replacement's number (sortition's public replacement transcripts; scoped by the assembly)."""
+    return "1"
+
+
 OBJECTS = {"member_id": any_member, "session_id": make_session, "job_id": make_draw_job, "ballot_id": make_ballot,
-           "entry_id": make_official_entry, "position": board_position, "token_hash": token_hash}
+           "entry_id": make_official_entry, "position": board_position, "token_hash": token_hash,
+           "number": replacement_number}
 
 
 def verdict(resp: httpx.Response, path: str) -> str:

@@ -1,6 +1,8 @@
 """The sortition service on the real database: commit -> freeze -> reveal -> draw job -> panel;
-the published transcript replays with the engine's verifier (and the CLI); a replacement keeps
-every quota; a job left running by a dead process is taken over and finished."""
+the published transcript replays with the engine's verifier (and the CLI); volunteers who withdrew
+between the freeze and the first reveal are left out of the draw (and the CLI replays that);
+replacements keep every quota and each one's public transcript replays with the CLI, as a chain;
+a job left running by a dead process is taken over and finished."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from services.sortition import handlers as h
 from services.sortition import jobs
 from services.sortition import models as m
 from services.sortition.app import SPEC
-from services.sortition.domain import commitment, replace_members, verify_transcript
+from services.sortition.domain import commitment, verify_transcript
 from services.sortition.domain.io_formats import parse_peer_format
 from shared.events import contracts as ev
 from shared.events.envelope import new_event
@@ -66,6 +68,33 @@ async def seed_pool(rt, n: int = 70, seed: int = 3) -> tuple[uuid.UUID, dict[str
             await h.on_respondent_registered(tx, new_event(p, subject=aid), p)
             people[str(rid)] = feats
     return aid, people
+
+
+async def withdraw(rt, aid: uuid.UUID, *ids: str) -> None:
+    async with rt.transaction() as tx:
+        for x in ids:
+            p = ev.RespondentWithdrewV1(assembly_id=aid, respondent_id=uuid.UUID(x))
+            await h.on_respondent_withdrew(tx, new_event(p, subject=aid), p)
+
+
+def replaceable(members: list[str], people: dict[str, dict], unavailable: set[str], count: int) -> list[str]:
+    """Members who still have a twin (same answers, outside the households) among the volunteers
+    who are neither on the panel nor unavailable: a replacement is possible whatever was drawn."""
+    in_households = set(list(people)[:10])
+    spare = [o for o in people if o not in set(members) | unavailable | in_households]
+    out = []
+    for member in members:
+        twin = next((o for o in spare if people[o] == people[member]), None)
+        if twin is not None and len(out) < count:
+            out.append(member)
+            spare.remove(twin)
+    assert len(out) == count, "the seeded pool has no replaceable member"
+    return out
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "borgerting.cli", "sortition", *args], capture_output=True, text=True,
+                          timeout=180)
 
 
 async def wait_job(c: httpx.AsyncClient, job_id: str, headers: dict, timeout: float = 120) -> tuple[dict, list]:
@@ -137,11 +166,22 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
 
     r = await c.post(f"/assemblies/{aid}/draws", json={}, headers=org)
     assert r.status_code == 409 and "not yet revealed" in r.json()["error"]["message"]
+    # Three volunteers withdraw after the freeze, before any seed is revealed: they are left out
+    # of the draw (fixed at the first reveal). One more withdraws after that reveal: too late to
+    # change the draw's inputs (the seed may be known by then); replacement handles that one.
+    early = list(people)[20:23]
+    await withdraw(rt, aid, *early)
+    assert (await c.get(f"/assemblies/{aid}/pool/freeze")).json()["excluded_count"] is None
     r = await c.post(f"/assemblies/{aid}/seed-reveals", json={"name": "ombudsman", "value": "wrong"}, headers=org)
     assert r.status_code == 422 and "does not match" in r.json()["error"]["message"]
     for name, value in secrets.items():
         r = await c.post(f"/assemblies/{aid}/seed-reveals", json={"name": name, "value": value}, headers=org)
         assert r.status_code == 200 and r.json()["revealed"], r.text
+        if name == "organiser":
+            late = list(people)[24]
+            await withdraw(rt, aid, late)
+    fixed = (await c.get(f"/assemblies/{aid}/pool/freeze")).json()
+    assert fixed["excluded_count"] == 3 and fixed["excluded_fixed_at"] and len(fixed["excluded_hash"]) == 64
     # not published before the draw
     assert (await c.get(f"/assemblies/{aid}/transcript")).status_code == 404
     assert (await c.get(f"/assemblies/{aid}/pool/frozen/people.csv")).status_code == 404
@@ -167,18 +207,29 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
     inst = parse_peer_format(features, people_csv, t["k"], id_column="id", address_columns=["household"])
     assert verify_transcript(t, inst)["selected"] == panel["members"]
     assert t["pool_hash"] == frozen["pool_hash"] and t["transcript_hash"] == panel["transcript_hash"]
+    # the volunteers who withdrew before the first reveal are in no lottery panel and no reserve list
+    assert t["excluded"] == [{"id": x, "reason": "withdrawn"} for x in sorted(early)]
+    assert not set(early) & ({x for p_ in t["lottery"]["panels"] for x in p_} | set(t["reserves"]))
+    assert late in people and late not in {e["id"] for e in t["excluded"]}
     assert sorted(c_["name"] for c_ in t["contributions"]) == sorted(secrets)
     (tmp_path / "t.json").write_text(json.dumps(t))
     (tmp_path / "features.csv").write_text(features)
     (tmp_path / "people.csv").write_text(people_csv)
-    cli = [sys.executable, "-m", "borgerting.cli", "sortition", "verify", str(tmp_path / "t.json"),
+    verify_cmd = [sys.executable, "-m", "borgerting.cli", "sortition", "verify", str(tmp_path / "t.json"),
            "--features", str(tmp_path / "features.csv"), "--people", str(tmp_path / "people.csv"),
            "--address-columns", "household"]
-    out = subprocess.run(cli, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(verify_cmd, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    t["selected"][0] = t["reserves"][0]  # a tampered transcript fails
-    (tmp_path / "t.json").write_text(json.dumps(t))
-    assert subprocess.run(cli, capture_output=True, text=True, timeout=120).returncode == 1
+    tampered = json.loads(json.dumps(t))
+    tampered["selected"][0] = t["reserves"][0]  # a tampered transcript fails
+    (tmp_path / "tampered.json").write_text(json.dumps(tampered))
+    cli_t = [*verify_cmd[:5], str(tmp_path / "tampered.json"), *verify_cmd[6:]]
+    assert subprocess.run(cli_t, capture_output=True, text=True, timeout=120).returncode == 1
+    tampered = json.loads(json.dumps(t))
+    tampered["excluded"] = tampered["excluded"][1:]  # ... and so does one that lets a withdrawn volunteer back in
+    (tmp_path / "tampered.json").write_text(json.dumps(tampered))
+    out = subprocess.run(cli_t, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "seed does not follow" in out.stderr, out.stderr
 
     report = (await c.get(f"/assemblies/{aid}/fairness")).json()
     assert report["all_panels_meet_quotas"] and report["selected_meets_quotas"]
@@ -191,20 +242,14 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
     assert drawn["payload"]["transcript_hash"] == panel["transcript_hash"]
     assert drawn["payload"]["members"] == panel["members"] and drawn["payload"]["algorithm"] == "leximin"
 
-    # Replacement: two members drop out; the new panel still meets every quota. They are chosen so
-    # that the pool still holds someone with their answers (outside the households), so that a
+    # Replacement 1: two members drop out; the new panel still meets every quota. They are chosen
+    # so that the pool still holds someone with their answers (outside the households), so that a
     # replacement is possible whatever panel the draw picked.
-    selected, in_households = set(panel["members"]), set(list(people)[:10])
-    spare = [o for o in people if o not in selected and o not in in_households]
-    dropped = []
-    for member in panel["members"]:
-        twin = next((o for o in spare if people[o] == people[member]), None)
-        if twin is not None and len(dropped) < 2:
-            dropped.append(member)
-            spare.remove(twin)
-    assert len(dropped) == 2
+    unavailable = set(early) | {late}
+    dropped = replaceable(panel["members"], people, unavailable, 2)
     r = await c.post(f"/assemblies/{aid}/replacements", json={"dropped": [str(uuid.uuid4())]}, headers=org)
     assert r.status_code == 422 and "not on the panel" in r.json()["error"]["message"]
+    assert (await c.get(f"/assemblies/{aid}/replacements/1/transcript")).status_code == 404
     r = await c.post(f"/assemblies/{aid}/replacements", json={"dropped": dropped}, headers=org)
     assert r.status_code == 202, r.text
     done, _ = await wait_job(c, r.json()["id"], org)
@@ -214,13 +259,74 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
     assert set(after["members"]) - set(panel["members"]) == set(done["result"]["added"])
     assert not quota_problems(after["members"], people)
     assert after["replacements"] == 1
-    # ... and anyone can reproduce it from the public files (the first replacement, as
-    # `borgerting sortition replace --transcript T --dropped ...` does)
-    rep = replace_members(inst, panel["members"], dropped, seed_hex=panel["seed"], m=200)
-    assert rep.added == done["result"]["added"] and rep.seed == done["result"]["seed"]
     [repl] = await outbox(rt, "sortition.replacement-drawn.v1", aid)
     assert sorted(repl["payload"]["dropped"]) == sorted(dropped)
     assert repl["payload"]["added"] == done["result"]["added"]
+
+    # Replacement 2, after another volunteer withdrew, and replacement 3. Each has a public
+    # transcript; the lottery size is the freeze's m = 200, not the default 1000.
+    panel_before = after["members"]
+    off_panel = [x for x in people if x not in panel_before and x not in unavailable and x not in dropped]
+    withdrawn_now = off_panel[-1]
+    await withdraw(rt, aid, withdrawn_now)
+    unavailable |= {withdrawn_now, *dropped}
+    for n in (2, 3):
+        drop = replaceable(panel_before, people, unavailable, 1)
+        r = await c.post(f"/assemblies/{aid}/replacements", json={"dropped": drop}, headers=org)
+        assert r.status_code == 202, r.text
+        done, _ = await wait_job(c, r.json()["id"], org)
+        assert done["status"] == "succeeded", done["error"]
+        assert done["result"]["number"] == n
+        now = (await c.get(f"/assemblies/{aid}/panel", headers=org)).json()
+        assert not quota_problems(now["members"], people) and not set(now["members"]) & unavailable
+        panel_before = now["members"]
+        unavailable |= set(drop)
+    chain = (await c.get(f"/assemblies/{aid}/replacements/transcripts")).json()
+    assert [x["number"] for x in chain] == [1, 2, 3]
+    assert (await c.get(f"/assemblies/{aid}/replacements/2/transcript")).json() == chain[1]
+    assert (await c.get(f"/assemblies/{aid}/replacements/4/transcript")).status_code == 404
+    assert (await c.get(f"/assemblies/{aid}/replacements/0/transcript")).status_code == 422
+    assert chain[2]["panel_after"] == panel_before and chain[1]["lottery"]["m"] == 200
+    assert chain[0]["previous_hash"] == t["transcript_hash"] and chain[1]["previous_hash"] == chain[0]["transcript_hash"]
+    reasons = {e["id"]: e["reason"] for e in chain[1]["excluded"]}
+    assert reasons[withdrawn_now] == "withdrawn" and reasons[late] == "withdrawn"
+    assert all(reasons[x] == "withdrawn" for x in early) and all(reasons[x] == "dropped out" for x in dropped)
+    listed = (await c.get(f"/assemblies/{aid}/replacements", headers=aud)).json()
+    assert [x["transcript_hash"] for x in listed] == [x["transcript_hash"] for x in chain]
+    text = json.dumps(chain)
+    assert "house" not in text  # household keys stay inside; only the pseudonymous ids and labels
+
+    # Anyone replays the whole chain from the public files with the CLI ...
+    files = []
+    for x in chain:
+        files.append(str(tmp_path / f"r{x['number']}.json"))
+        (tmp_path / f"r{x['number']}.json").write_text(json.dumps(x))
+    pool_args = ["--features", str(tmp_path / "features.csv"), "--people", str(tmp_path / "people.csv"),
+                 "--address-columns", "household"]
+    out = cli("verify-replacement", *files, "--draw", str(tmp_path / "t.json"), *pool_args)
+    assert out.returncode == 0, out.stderr
+    assert [x["added"] for x in json.loads(out.stdout)] == [x["added"] for x in chain]
+    # ... and recomputes replacement 2 bit for bit from replacement 1, the withdrawals and m
+    new_withdrawals = sorted({late, withdrawn_now} - {e["id"] for e in chain[0]["excluded"]})
+    out = cli("replace", "--transcript", str(tmp_path / "t.json"), "--previous", files[0],
+              *[a_ for d in chain[1]["dropped"] for a_ in ("--dropped", d)],
+              *[a_ for x in new_withdrawals for a_ in ("--exclude", x)], "-m", "200",
+              "--json", str(tmp_path / "again.json"), *pool_args)
+    assert out.returncode == 0, out.stderr
+    assert json.loads((tmp_path / "again.json").read_text()) == chain[1]
+    # An altered transcript or input file fails, naming what differs.
+    bad = json.loads(json.dumps(chain[1]))
+    bad["excluded"] = [e for e in bad["excluded"] if e["id"] != withdrawn_now]
+    (tmp_path / "r2.json").write_text(json.dumps(bad))
+    out = cli("verify-replacement", *files, "--draw", str(tmp_path / "t.json"), *pool_args)
+    assert out.returncode == 1 and "'excluded'" in out.stderr, out.stderr
+    (tmp_path / "r2.json").write_text(json.dumps(chain[1]))
+    out = cli("verify-replacement", files[0], files[2], "--draw", str(tmp_path / "t.json"), *pool_args)
+    assert out.returncode == 1 and "does not follow replacement 1" in " ".join(out.stderr.split()), out.stderr
+    (tmp_path / "people2.csv").write_text(people_csv.replace(",female,", ",male,", 1))
+    out = cli("verify-replacement", files[1], "--features", str(tmp_path / "features.csv"), "--people",
+              str(tmp_path / "people2.csv"), "--address-columns", "household")
+    assert out.returncode == 1 and "pool" in out.stderr and "Traceback" not in out.stderr, out.stderr
 
     metrics = (await c.get("/metrics")).text
     assert 'borgerting_sortition_jobs_total{kind="draw",outcome="succeeded"}' in metrics

@@ -1,7 +1,8 @@
 """Sortition domain: the pure selection engine (no I/O apart from the CSV readers in io_formats).
 
 Public API (see api.py): build_instance, select, make_lottery, final_draw, verify_transcript,
-replace_members, commitment, Contribution, SortitionInputError, VerificationError.
+eligible_instance, replace_members, draw_replacement, replacement_exclusions, verify_replacement,
+verify_replacements, commitment, Contribution, SortitionInputError, VerificationError.
 """
 
 from .api import (  # noqa: F401
@@ -15,10 +16,15 @@ from .api import (  # noqa: F401
     SortitionInputError,
     build_instance,
     commitment,
+    draw_replacement,
+    eligible_instance,
     final_draw,
     make_lottery,
     replace_members,
+    replacement_exclusions,
     select,
+    verify_replacement,
+    verify_replacements,
     verify_transcript,
 )
 from .draw import VerificationError  # noqa: F401
