@@ -9,15 +9,18 @@ final vote on recommendations with a 70% threshold. Everything is seeded.
 from __future__ import annotations
 
 import asyncio
+import csv
 import hashlib
+import io
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from services.sortition.domain import verify_transcript
+from services.sortition.domain import verify_replacements, verify_transcript
 from services.sortition.domain.io_formats import parse_peer_format
 from services.voting.client import VotingClient, VotingClientError
 
@@ -84,6 +87,8 @@ class Tally:
     registrations: int = 0
     refused_codes: int = 0
     panel_size: int = 0
+    withdrawn_before_draw: int = 0  # left the pool after the freeze, before the first seed reveal
+    replacements: int = 0  # each replayed from its public transcript
     sessions_held: int = 0
     votes_cast: int = 0
     recommendations_passed: int = 0
@@ -225,6 +230,17 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
             _ok(await http.post(f"{sor}/assemblies/{aid}/seed-commitments",
                                 json={"name": name, "commitment": hashlib.sha256(value.encode()).hexdigest()}), 201)
         _ok(await http.post(f"{sor}/assemblies/{aid}/pool/freeze", json={"reserves": params.reserves}), 201)
+        # A volunteer withdraws after the freeze, before any seed contribution is revealed: the
+        # first reveal fixes them out of the draw (listed in the transcript, part of the seed).
+        if replies:
+            _ok(await http.post(f"{rec}/withdrawals", json={"code": replies[-1][0]}))
+            t.registrations -= 1
+            t.withdrawn_before_draw = 1
+
+            async def withdrawal_seen():
+                r = await http.get(f"{sor}/assemblies/{aid}/pool")
+                return r.status_code == 200 and r.json()["size"] == t.registrations
+            await _retry_until(withdrawal_seen, "sortition to receive the withdrawal")
         for name, value in contributions.items():
             _ok(await http.post(f"{sor}/assemblies/{aid}/seed-reveals", json={"name": name, "value": value}))
         job = _ok(await http.post(f"{sor}/assemblies/{aid}/draws", json={}), 202)
@@ -245,6 +261,33 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         inst = parse_peer_format(*pool_files, transcript["k"], id_column="id", address_columns=["household"])
         if verify_transcript(transcript, inst)["selected"] != members:
             raise RuntimeError("the published transcript does not replay to the panel")
+        if len(transcript["excluded"]) != t.withdrawn_before_draw:
+            raise RuntimeError(f"the draw left out {len(transcript['excluded'])} withdrawn volunteers, "
+                               f"expected {t.withdrawn_before_draw}")
+        # A drawn volunteer declines (one whose answers someone off the panel shares, so the pool
+        # can replace them): a replacement job, whose public transcript replays as a chain from
+        # the draw, from the same public files.
+        progress("replace a member who declines", 0, 1)
+        rows = list(csv.DictReader(io.StringIO(pool_files[1])))
+        profile = {r["id"]: tuple(v for c, v in r.items() if c not in ("id", "household")) for r in rows}
+        unavailable = set(members) | {e["id"] for e in transcript["excluded"]}
+        spare = Counter(profile[r["id"]] for r in rows if not r["household"] and r["id"] not in unavailable)
+        declines = next(x for x in members if spare[profile[x]] > 0)
+        job = _ok(await http.post(f"{sor}/assemblies/{aid}/replacements", json={"dropped": [declines]}), 202)
+
+        async def replacement_done():
+            j = _ok(await http.get(f"{sor}/draw-jobs/{job['id']}"))
+            if j["status"] == "failed":
+                raise RuntimeError(f"the replacement failed: {j['error']}")
+            return j["status"] == "succeeded"
+        await _retry_until(replacement_done, "the replacement job", timeout=300, interval=0.5)
+        members = _ok(await http.get(f"{sor}/assemblies/{aid}/panel"))["members"]
+        chain = (await http.get(f"{sor}/assemblies/{aid}/replacements/transcripts")).json()
+        verify_replacements(chain, inst, draw=transcript)
+        if chain[-1]["panel_after"] != members or declines in members:
+            raise RuntimeError("the replacement transcripts do not replay to the panel")
+        t.replacements = len(chain)
+        progress("replace a member who declines", 1, 1)
         t.panel_size = len(members)
         progress("draw the panel", 100, 100)
         done("sortition")
@@ -254,12 +297,13 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         # member; each member exchanges their code for a member token.
         letters: list[dict] = []
 
-        async def all_letters():
+        async def all_letters():  # the panel and its replacement (letters go to active members only)
             r = _ok(await http.post(f"{rec}/assemblies/{aid}/member-letters", headers=registrar), 201)
             letters.extend(r["letters"])
-            return len(letters) >= len(members)
+            return set(members) <= {x["member_id"] for x in letters}
         progress("selection letters", 0, 1)
         await _retry_until(all_letters, "recruitment to receive the panel")
+        letters = [x for x in letters if x["member_id"] in set(members)]  # not to the member who declined
         progress("selection letters", 1, 1)
         member_auth: dict[str, dict[str, str]] = {}
 
@@ -277,7 +321,7 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
 
         async def roster_complete():
             r = await http.get(f"{ses}/assemblies/{aid}/roster")
-            return r.status_code == 200 and len(r.json()["members"]) == len(members)
+            return r.status_code == 200 and set(r.json()["members"]) == set(members)
         await _retry_until(roster_complete, "sessions to receive the panel")
         start = datetime(2027, 3, 6, 9, tzinfo=timezone.utc)
         phases = ["learning", "hearing", "values", "vision", "recommendations", "voting"]

@@ -350,10 +350,10 @@ async def _replacement_rows(tx: Tx, assembly_id: uuid.UUID) -> list:
         .order_by(m.replacements.c.created_at))).all()
 
 
-async def _chain(tx: Tx, assembly_id: uuid.UUID, p) -> tuple[dict | None, dict]:
+async def _chain(tx: Tx, assembly_id: uuid.UUID, p, rows: list | None = None) -> tuple[dict | None, dict]:
     """The previous replacement transcript (None before the first) and the position of the next
     replacement in the chain: number, previous hash, panel and reserve list before."""
-    rows = await _replacement_rows(tx, assembly_id)
+    rows = await _replacement_rows(tx, assembly_id) if rows is None else rows
     last = rows[-1] if rows else None
     previous = last.transcript if last is not None else None
     previous_hash = previous["transcript_hash"] if previous else (None if rows else p.transcript["transcript_hash"])
@@ -381,7 +381,7 @@ async def request_replacement(tx: Tx, assembly_id: uuid.UUID, *, dropped: list[u
     # Who may not be drawn is fixed now, with the request: earlier drop-outs, the draw's
     # exclusions and every withdrawal received so far (all in the replacement transcript).
     rows = await _replacement_rows(tx, assembly_id)
-    previous, _ = await _chain(tx, assembly_id, p)
+    previous, _ = await _chain(tx, assembly_id, p, rows)
     f = await _freeze(tx, assembly_id)
     excluded = replacement_exclusions(p.transcript, previous, panel_before=p.members,
                                       withdrawn=await _withdrawn_from_frozen_pool(tx, assembly_id, f),
