@@ -349,22 +349,24 @@ def leximin_types(
 ) -> TypeDistribution:
     """LEXIMIN (or MAXIMIN) over types.
 
-    ``method="auto"``: the relaxed leximin vector (compact LPs) decomposed into real panels
-    (relaxation.py); if it is not attainable, the stage-wise column generation
+    ``method="auto"``: the relaxed leximin vector (compact LPs) decomposed into real panels by
+    the face walk (facewalk.py; column generation of relaxation.py for what the walk leaves);
+    if it is not attainable, the stage-wise column generation
     (``leximin_types_cg``), which is exact in every case.  ``method="cg"`` runs the latter only.
     For MAXIMIN the leximin distribution is returned (it maximises the minimum too).
     """
-    from .relaxation import NotAttainable, decompose, relaxed_leximin
+    from .facewalk import decompose_walk
+    from .relaxation import NotAttainable, relaxed_leximin
 
     if method == "cg":
         return leximin_types_cg(inst, maximin_only=maximin_only, progress=progress, **cg_options)
     t_start = time.perf_counter()
-    pi, levels = relaxed_leximin(inst)
+    pi, levels, point = relaxed_leximin(inst, with_point=True)
     t_relax = time.perf_counter() - t_start
     if progress:
         progress(f"relaxed leximin: {len(levels)} levels, minimum {levels[0]:.6f}; decomposing", 0.05)
     try:
-        panels, probs, dstats = decompose(inst, pi, progress=progress)
+        panels, probs, dstats = decompose_walk(inst, pi, point, progress=progress)
     except NotAttainable as exc:
         if progress:
             progress(f"relaxed leximin not attainable ({exc}); exact column generation", 0.1)
@@ -373,16 +375,20 @@ def leximin_types(
         dist.stats["seconds"] = time.perf_counter() - t_start
         return dist
     dist = TypeDistribution(panels, probs)
+    method_name = "relaxation + face walk"
+    if "fallback" in dstats:
+        method_name += " + " + dstats["fallback"]
     dist.stats = {
-        "method": "relaxation + decomposition",
+        "method": method_name,
         "stages": len(levels),
         "levels": [round(v, 8) for v in levels],
         "relaxation_seconds": round(t_relax, 3),
+        **{key: dstats[key] for key in ("walk_steps", "walk_mips", "walk_mip_seconds", "walk_rest_mass",
+                                        "max_shortfall") if key in dstats},
         "lp_solves": dstats["iterations"],
-        "ip_solves": dstats["ip_solves"],
+        "ip_solves": dstats["walk_mips"] + dstats.get("cg_ip_solves", 0),
         "heuristic_columns": dstats["heuristic_rounds"],
-        "ip_seconds": dstats.get("ip_seconds", 0.0),
-        "panels_generated": dstats.get("panels_generated", len(probs)),
+        "panels_generated": dstats["panels_generated"],
         "types": inst.n_types,
         "seconds": time.perf_counter() - t_start,
     }

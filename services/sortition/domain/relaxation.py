@@ -45,14 +45,18 @@ DONE = 1.0 - 1e-7  # master value that counts as "target attained"
 EPS_PRICE = 1e-9
 ABS_DONE = 5e-8  # largest probability shortfall that counts as attained
 ABS_ACCEPT = 2e-7  # ... when the exact MIP proves that the master cannot improve any more
+TARGET_BANDS = (1e-9, 1e-8, 1e-7, 1e-6)  # excess over pi allowed for a consistent target
 
 
 class NotAttainable(Exception):
     """The relaxed leximin vector is not a convex combination of real panels."""
 
 
-def relaxed_leximin(inst: Instance) -> tuple[np.ndarray, list[float]]:
-    """Leximin probabilities per type over the relaxed polytope Q / c; returns (pi, levels)."""
+def relaxed_leximin(inst: Instance, *, with_point: bool = False):
+    """Leximin probabilities per type over the relaxed polytope Q / c; returns (pi, levels), with
+    ``with_point`` also the type counts of the last stage's LP solution (a point of Q within the
+    LP tolerance whose probabilities are >= pi up to ``FIX_SLACK``: a consistent target, unlike
+    ``c * pi``, whose row sums carry the rounding of every level)."""
     T = inst.n_types
     c = inst.type_counts.astype(np.float64)
     h = new_highs()
@@ -81,6 +85,7 @@ def relaxed_leximin(inst: Instance) -> tuple[np.ndarray, list[float]]:
               np.ones(len(cols)))
     fixed = np.full(T, np.nan)
     levels: list[float] = []
+    point = np.zeros(T)
     while np.isnan(fixed).any():
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -90,6 +95,7 @@ def relaxed_leximin(inst: Instance) -> tuple[np.ndarray, list[float]]:
                 raise NotAttainable(f"relaxed LP: {h.modelStatusToString(h.getModelStatus())}")
         sol = h.getSolution()
         z = float(sol.col_value[T])
+        point = np.array(sol.col_value[:T])
         rd = np.abs(np.array(sol.row_dual)[:T])
         unfixed = np.isnan(fixed)
         cand = unfixed & (rd > FIX_EPS)
@@ -103,7 +109,28 @@ def relaxed_leximin(inst: Instance) -> tuple[np.ndarray, list[float]]:
         for t in ts:
             h.changeCoeff(int(t), T, 0.0)
             h.changeRowBounds(int(t), max(0.0, v - FIX_SLACK) * c[t], INF)
+    if with_point:
+        return fixed, levels, _target_point(h, fixed, c, point)
     return fixed, levels
+
+
+def _target_point(h: highspy.Highs, pi: np.ndarray, c: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """A point of Q whose probabilities lie in ``[pi - FIX_SLACK, pi + eps]`` for the smallest
+    ``eps`` of ``TARGET_BANDS`` that is feasible (exactly 0 / c_t where ``pi`` is 0 / 1), found
+    on the model of the last stage (every row ``t`` is ``x_t >= ...`` by now); the last stage's
+    solution when no band is feasible.  (``pi`` itself is not exactly in Q: its levels carry
+    the LP tolerance, which adds up over large rows.)"""
+    T = len(c)
+    h.changeColCost(T, 0.0)  # z is in no row any more
+    ar = np.arange(T, dtype=np.int32)
+    lo = np.where(pi >= 1.0, c, np.maximum(0.0, pi - FIX_SLACK) * c)
+    for eps in TARGET_BANDS:
+        hi = np.where(pi <= 0.0, 0.0, np.minimum(1.0, pi + eps) * c)
+        h.changeRowsBounds(T, ar, lo, hi)
+        h.run()
+        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            return np.clip(np.array(h.getSolution().col_value[:T]), 0.0, c)
+    return np.clip(point, 0.0, c)
 
 
 class _Face:
@@ -247,13 +274,17 @@ class _DecompMaster:
         return float(vals[used].max()) if used.any() else float(vals.max())
 
 
-def _cover(inst: Instance, face: _Face, search: SwapSearch, oracle: PanelOracle, rng) -> list[np.ndarray]:
-    """Face panels that together contain every support type (max-coverage weights)."""
+def _cover(inst: Instance, face: _Face, search: SwapSearch, oracle: PanelOracle, rng,
+           panels: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Face panels that together contain every support type (max-coverage weights), starting
+    from ``panels`` (face panels known already)."""
     T = inst.n_types
     sup = np.zeros(T, dtype=bool)
     sup[face.support] = True
     covered = ~sup
-    panels: list[np.ndarray] = []
+    panels = list(panels or [])
+    for p in panels:
+        covered |= p > 0
     c = inst.type_counts.astype(np.float64)
     while not covered.all():
         w = np.where(covered, 0.0, 1.0) / np.minimum(c, float(inst.k)) * (1.0 + 1e-3 * rng.random(T))
@@ -287,10 +318,11 @@ def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, path_columns
               mode: str = "maximin", max_moves: int = 400, prune_at: float = 1.5,
               prune_keep: float = 1.0, stall_window: int = 5, stall_eps: float = 0.02,
               over_penalty: float = 5.0, plateau: int | None = None, plateau_eps: float = 1e-3,
-              progress=None,
+              progress=None, initial: list[np.ndarray] | None = None,
               time_limit: float | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """Panels (type counts) and weights whose type probabilities reach ``pi`` (see module doc).
 
+    ``initial``: panels to start the master with (those on the face are used).
     Raises :class:`NotAttainable` when the exact MIP proves that ``pi`` is out of reach.
     """
     t0 = time.perf_counter()
@@ -318,7 +350,7 @@ def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, path_columns
             raise NotAttainable("the integral target is not a panel")
         return x[None, :].astype(np.int64), np.ones(1), stats
     master = _DecompMaster(face.support, xbar, c, mode)
-    cover = _cover(inst, face, search, oracle, rng)
+    cover = _cover(inst, face, search, oracle, rng, [p for p in initial or [] if face.contains(p)])
     master.add(cover)
     stats.update(ip_solves=oracle.calls, cover_panels=len(cover), cover_ips=oracle.calls)
     S = face.support

@@ -171,7 +171,7 @@ def test_leximin_relaxation_matches_column_generation():
     inst = build_instance(people, quotas, k)
     fast = leximin_types(inst)
     cg = leximin_types(inst, method="cg")
-    assert fast.stats["method"] == "relaxation + decomposition"
+    assert fast.stats["method"] == "relaxation + face walk"
     pf, pc = fast.type_probabilities(inst), cg.type_probabilities(inst)
     assert np.abs(np.sort(pf) - np.sort(pc)).max() < 1e-6
     assert np.abs(pf - pc).max() < 1e-6
@@ -180,7 +180,7 @@ def test_leximin_relaxation_matches_column_generation():
 
 
 def test_leximin_falls_back_when_relaxation_not_attainable(monkeypatch):
-    from services.sortition.domain import relaxation
+    from services.sortition.domain import facewalk, relaxation
     from services.sortition.domain.leximin import leximin_types
 
     people, quotas, k = small_pool()
@@ -190,11 +190,78 @@ def test_leximin_falls_back_when_relaxation_not_attainable(monkeypatch):
     def refuse(*a, **kw):
         raise relaxation.NotAttainable("test")
 
-    monkeypatch.setattr(relaxation, "decompose", refuse)
+    monkeypatch.setattr(facewalk, "decompose_walk", refuse)
     dist = leximin_types(inst)
     assert dist.stats["method"].startswith("column generation")
     assert np.abs(dist.type_probabilities(inst) - ref).max() < 1e-6
     assert all(inst.check_type_panel(x) for x in dist.panels)
+
+
+def _walk_instances():
+    for seed, n in [(7, 60), (11, 80), (3, 120)]:
+        people, quotas, k = small_pool(seed=seed, n=n)
+        yield build_instance(people, quotas, k)
+    rng = np.random.default_rng(5)
+    people = [{"id": f"v{i}", "a": str(int(rng.integers(3))), "b": str(int(rng.integers(2))),
+               "c": str(int(rng.integers(4)))} for i in range(300)]
+    quotas = ([Quota("a", str(v), 3, 6) for v in range(3)] + [Quota("b", str(v), 6, 9) for v in range(2)]
+              + [Quota("c", str(v), 2, 5) for v in range(4)])
+    yield build_instance(people, quotas, 15)
+
+
+def test_face_walk_reproduces_the_target():
+    """The walk over faces writes the relaxed leximin point as a convex combination of panels
+    on its face: weights sum to 1, the mixture is the target, every panel meets every quota."""
+    from services.sortition.domain.facewalk import face_walk
+    from services.sortition.domain.relaxation import relaxed_leximin
+
+    for inst in _walk_instances():
+        pi, _, point = relaxed_leximin(inst, with_point=True)
+        c = inst.type_counts
+        assert np.abs(point / c - pi).max() <= 1e-7  # the consistent target is pi (band)
+        walk = face_walk(inst, point)
+        # a face without an integer point may stop the walk, but only with a negligible rest
+        assert walk.mass < 1e-6 and (walk.stuck is None) == (walk.mass == 0.0)
+        P = np.array(walk.panels)
+        w = np.array(walk.weights)
+        assert w.min() > 0 and w.sum() + walk.mass == pytest.approx(1.0, abs=1e-12)
+        assert np.abs(w @ P + walk.mass * walk.rest - point).max() < 1e-9
+        assert np.abs(w @ P / w.sum() - point).max() < 1e-5
+        assert all(inst.check_type_panel(x) for x in P)
+        assert not P[:, point <= 1e-9].any()  # types at 0 stay at 0 (the face)
+        assert walk.steps <= inst.n_types + len(inst.quotas) + 1
+
+
+def test_face_walk_fallback_to_column_generation(monkeypatch):
+    """A walk stopped early leaves a remainder that column generation decomposes; when that
+    fails, column generation over the whole target (seeded with the walk's panels) runs.
+    Either way the result reaches pi and every panel is valid."""
+    from services.sortition.domain import facewalk
+    from services.sortition.domain.relaxation import ABS_ACCEPT, NotAttainable, decompose, relaxed_leximin
+
+    people, quotas, k = small_pool(seed=11, n=80)
+    inst = build_instance(people, quotas, k)
+    pi, _, point = relaxed_leximin(inst, with_point=True)
+    panels, probs, stats = facewalk.decompose_walk(inst, pi, point, max_steps=3)
+    assert stats["fallback"] == "column generation for the remainder"
+    assert stats["walk_steps"] == 3 and stats["walk_rest_mass"] > 0.01
+    assert probs.sum() == pytest.approx(1.0) and all(inst.check_type_panel(x) for x in panels)
+    assert np.max(pi - probs @ panels / inst.type_counts) <= ABS_ACCEPT
+
+    calls = []
+
+    def first_refuses(inst_, pi_, **kw):
+        calls.append(kw.get("initial"))
+        if len(calls) == 1:
+            raise NotAttainable("test")
+        return decompose(inst_, pi_, **kw)
+
+    monkeypatch.setattr(facewalk, "decompose", first_refuses)
+    panels, probs, stats = facewalk.decompose_walk(inst, pi, point, max_steps=3)
+    assert stats["fallback"] == "column generation for the whole target"
+    assert len(calls) == 2 and len(calls[1]) == 3  # seeded with the walk's panels
+    assert probs.sum() == pytest.approx(1.0) and all(inst.check_type_panel(x) for x in panels)
+    assert np.max(pi - probs @ panels / inst.type_counts) <= ABS_ACCEPT
 
 
 def test_identical_volunteers_get_identical_probabilities():

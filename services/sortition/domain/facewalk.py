@@ -1,0 +1,225 @@
+"""Decomposition of the relaxed leximin point into real panels by a walk over faces
+(Carathéodory), the fast exact path for large pools.
+
+Let ``Q`` be the relaxed panel polytope of relaxation.py and ``x`` the target type counts
+(``x = c * pi`` up to the LP tolerance, a point of ``Q``).  One step:
+
+1. Find an integer panel ``p`` on the minimal face of ``Q`` that contains ``x``: every bound,
+   quota row and household row that is tight at ``x`` is tight at ``p`` (types at 0 or at
+   ``c_t`` stay there, quota rows at a bound are equalities).  A small HiGHS MIP, first with
+   the box ``floor(x_t) <= p_t <= ceil(x_t)`` (the panel is a rounding of ``x``; objective:
+   the fractional parts, so types with large fractions are rounded up), then the box widened
+   by one, then the whole face.
+2. Take the largest ``lam`` such that ``x' = (x - lam p) / (1 - lam)`` stays in ``Q`` (a ratio
+   test over the constraints that are not tight at ``x``), record ``(p, m lam)`` where ``m`` is
+   the mass not yet placed, and continue from ``x'`` with mass ``m (1 - lam)``.
+
+Since ``p`` lies on the face of ``x``, ``x`` moves away from ``p`` inside that face until one
+more constraint becomes tight: the face dimension drops every step, so the walk ends after at
+most (dimension + 1) steps, with ``x`` itself a panel.  Every recorded panel meets every quota
+(it is a MIP solution, and the caller checks each one).  A face without an integer point stops
+the walk early ("stuck"); the caller then decomposes the remainder by column generation.
+
+Tolerances: the remainder ``x'`` carries the absolute error of the target divided by ``m``, so
+a constraint counts as tight within ``tau / m`` (absolute ``tau`` in the original scale).  The
+result is checked at the end against ``pi`` (every type's probability within the accepted
+shortfall) by the caller, so the tolerances only decide how the walk goes, not what is claimed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+
+from .highs_util import INF, PanelOracle
+from .model import Instance
+from .relaxation import ABS_ACCEPT, ABS_DONE, NotAttainable, decompose
+
+TAU = 1e-9  # absolute tolerance (type counts, original scale) for "tight"
+STEP_GAP = 0.5  # any panel on the face will do: the objective only steers the walk
+STEP_TIME = 20.0  # seconds per face MIP before a step counts as stuck
+
+
+@dataclass
+class Walk:
+    panels: list[np.ndarray] = field(default_factory=list)  # type-count panels
+    weights: list[float] = field(default_factory=list)  # absolute weights (sum = 1 - mass)
+    rest: np.ndarray | None = None  # remainder point (counts, remainder scale)
+    mass: float = 1.0  # weight still to place (0 when the walk reached a panel)
+    steps: int = 0
+    stuck: str | None = None
+    mip_seconds: float = 0.0
+    mips: int = 0
+
+
+def _panel_on_face(oracle: PanelOracle, x: np.ndarray, tol: float, free: np.ndarray,
+                   lb: np.ndarray, ub: np.ndarray) -> np.ndarray | None:
+    """An integer panel within the face bounds ``lb``/``ub`` (rows already set): first in the
+    rounding box of ``x``, then in the box widened by one, then anywhere on the face."""
+    T = oracle.T
+    ar = np.arange(T, dtype=np.int32)
+    h = oracle.h
+    fl = np.floor(x + tol)
+    ce = np.ceil(x - tol)
+    h.changeColsCost(T, ar, np.where(free, x - fl, 0.0))
+    for widen in (0.0, 1.0, None):
+        if widen is None:
+            blo, bhi = lb, ub
+        else:
+            blo = np.where(free, np.maximum(lb, fl - widen), lb)
+            bhi = np.where(free, np.minimum(ub, ce + widen), ub)
+        h.changeColsBounds(T, ar, blo, bhi)
+        h.run()
+        oracle.calls += 1
+        st = h.getModelStatus()
+        if st in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit) \
+                and h.getInfo().primal_solution_status == 2:
+            p = np.rint(np.array(h.getSolution().col_value)).astype(np.int64)
+            if oracle.inst.check_type_panel(p):
+                return p
+    return None
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> float:
+    """min num/den over den > 0 (inf when empty)."""
+    pos = den > 0
+    return float(np.min(num[pos] / den[pos])) if pos.any() else INF
+
+
+def face_walk(inst: Instance, target: np.ndarray, *, tau: float = TAU, max_steps: int | None = None,
+              time_limit: float | None = None, progress=None) -> Walk:
+    """Walk from ``target`` (type counts, a point of Q) over ever smaller faces; see module doc."""
+    t0 = time.perf_counter()
+    cnt = inst.type_counts.astype(np.float64)
+    A = inst.quota_matrix
+    qlo, qhi = inst.quota_lo, inst.quota_hi
+    nq = A.shape[0]
+    hhs = [np.asarray(hh) for hh in inst.households]
+    oracle = PanelOracle(inst)
+    h = oracle.h
+    h.setOptionValue("mip_rel_gap", STEP_GAP)
+    h.setOptionValue("time_limit", STEP_TIME)
+    h.setOptionValue("mip_improving_solution_save", False)
+    x = np.asarray(target, dtype=np.float64).copy()
+    walk = Walk()
+    m = 1.0
+    while True:
+        if max_steps is not None and walk.steps >= max_steps:
+            walk.stuck = "step limit"
+            break
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            walk.stuck = "time limit"
+            break
+        walk.steps += 1
+        tol = tau / m
+        at0 = x <= tol
+        atc = ~at0 & (x >= cnt - tol)
+        free = ~at0 & ~atc
+        g = A @ x
+        tlo = g <= qlo + tol
+        thi = g >= qhi - tol
+        for j in range(nq):
+            h.changeRowBounds(1 + j, float(qhi[j] if thi[j] else qlo[j]), float(qlo[j] if tlo[j] else qhi[j]))
+        sh = np.array([x[hh].sum() for hh in hhs])
+        th = sh >= 1.0 - tol
+        for j in range(len(hhs)):
+            h.changeRowBounds(1 + nq + j, 1.0 if th[j] else -INF, 1.0)
+        lb = np.where(atc, cnt, 0.0)
+        ub = np.where(at0, 0.0, cnt)
+        t1 = time.perf_counter()
+        p = _panel_on_face(oracle, x, tol, free, lb, ub)
+        walk.mip_seconds += time.perf_counter() - t1
+        if p is None:
+            walk.stuck = "no panel on the face"
+            break
+        d = x - p
+        if np.abs(d).max() <= tol:  # x is this panel (within the tolerance): done
+            walk.panels.append(p)
+            walk.weights.append(m)
+            m = 0.0
+            break
+        # ratio test over the constraints not tight at x (the tight ones stay tight)
+        df = np.where(free, d, 0.0)
+        dg = g - A @ p
+        mu = min(_ratio(x, -df), _ratio(cnt - x, df),
+                 _ratio(qhi - g, np.where(thi, 0.0, dg)), _ratio(g - qlo, np.where(tlo, 0.0, -dg)))
+        if hhs:
+            dh = sh - np.array([p[hh].sum() for hh in hhs])
+            mu = min(mu, _ratio(1.0 - sh, np.where(th, 0.0, dh)))
+        walk.panels.append(p)
+        if mu >= INF:  # no constraint limits the step: x lies on the panel's side of every row
+            walk.weights.append(m)
+            m = 0.0
+            break
+        lam = mu / (1.0 + mu)
+        walk.weights.append(m * lam)
+        x = x + mu * d
+        m *= 1.0 - lam
+        if progress and walk.steps % 50 == 0:
+            progress(f"face walk: step {walk.steps}, {1.0 - m:.6f} of the weight placed", min(0.99, 1.0 - m))
+    walk.rest = x
+    walk.mass = m
+    walk.mips = oracle.calls
+    return walk
+
+
+def _shortfall(inst: Instance, pi: np.ndarray, panels: np.ndarray, probs: np.ndarray) -> float:
+    """Largest amount by which a type's probability under the distribution stays below ``pi``."""
+    got = (probs @ panels) / inst.type_counts
+    return float(np.max(pi - got, initial=0.0))
+
+
+def decompose_walk(inst: Instance, pi: np.ndarray, point: np.ndarray, *, progress=None,
+                   max_steps: int | None = None, time_limit: float | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Panels and weights whose type probabilities reach ``pi`` (``point``: the consistent
+    target counts from ``relaxed_leximin(with_point=True)``): the face walk, and when it stops
+    early with a shortfall left, column generation for the remainder (else for the whole
+    target, seeded with the walk's panels).  Raises :class:`NotAttainable` like ``decompose``."""
+    t0 = time.perf_counter()
+    c = inst.type_counts.astype(np.float64)
+    walk = face_walk(inst, point, max_steps=max_steps, time_limit=time_limit, progress=progress)
+    stats: dict = {"walk_steps": walk.steps, "walk_mips": walk.mips, "walk_mip_seconds": round(walk.mip_seconds, 3),
+                   "walk_rest_mass": walk.mass, "iterations": 0, "heuristic_rounds": 0}
+    panels = np.array(walk.panels, dtype=np.int64).reshape(-1, inst.n_types)
+    probs = np.array(walk.weights, dtype=np.float64)
+    if walk.mass > 0 and (len(probs) == 0 or _shortfall(inst, pi, panels, probs / probs.sum()) > ABS_DONE):
+        stats["walk_stuck"] = walk.stuck
+        try:
+            rest, q, st = decompose(inst, np.clip(walk.rest / c, 0.0, 1.0), progress=progress)
+            panels = np.vstack([panels, rest])
+            probs = np.concatenate([probs, walk.mass * q])
+            stats["fallback"] = "column generation for the remainder"
+        except NotAttainable as exc:
+            if progress:
+                progress(f"remainder not attainable ({exc}); column generation for the whole target", 0.5)
+            panels, probs, st = decompose(inst, pi, initial=list(panels), progress=progress)
+            stats["fallback"] = "column generation for the whole target"
+        stats.update(iterations=st["iterations"], heuristic_rounds=st["heuristic_rounds"],
+                     cg_ip_solves=st["ip_solves"])
+    # merge repeated panels, drop empty weights
+    merged: dict[bytes, int] = {}
+    keep_p, keep_q = [], []
+    for p, q in zip(panels, probs):
+        if q <= 0.0:
+            continue
+        key = p.tobytes()
+        if key in merged:
+            keep_q[merged[key]] += q
+        else:
+            merged[key] = len(keep_p)
+            keep_p.append(p)
+            keep_q.append(q)
+    panels = np.array(keep_p, dtype=np.int64)
+    probs = np.array(keep_q) / sum(keep_q)
+    bad = [i for i, p in enumerate(panels) if not inst.check_type_panel(p)]
+    if bad:  # cannot happen (MIP solutions are checked); guards the claim that every panel is valid
+        raise NotAttainable(f"{len(bad)} panels of the decomposition break a quota")
+    short = _shortfall(inst, pi, panels, probs)
+    if short > ABS_ACCEPT:
+        raise NotAttainable(f"decomposition misses the target by {short:.3g}")
+    stats.update(max_shortfall=short, panels_generated=len(panels), seconds=time.perf_counter() - t0)
+    return panels, probs, stats
