@@ -272,7 +272,9 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         profile = {r["id"]: tuple(v for c, v in r.items() if c not in ("id", "household")) for r in rows}
         unavailable = set(members) | {e["id"] for e in transcript["excluded"]}
         spare = Counter(profile[r["id"]] for r in rows if not r["household"] and r["id"] not in unavailable)
-        declines = next(x for x in members if spare[profile[x]] > 0)
+        declines = next((x for x in members if spare[profile[x]] > 0), None)
+        if declines is None:
+            raise RuntimeError("no panel member has a look-alike left in the pool to replace them")
         job = _ok(await http.post(f"{sor}/assemblies/{aid}/replacements", json={"dropped": [declines]}), 202)
 
         async def replacement_done():

@@ -251,6 +251,8 @@ def verify_replacement_cmd(
     transcripts: list[Path] = typer.Argument(..., help="replacement transcript(s), in order (1, 2, 3, ...)"),
     draw: Optional[Path] = typer.Option(None, "--draw", help="the draw's transcript: also replay it and check "
                                                              "that replacement 1 starts from its panel"),
+    recompute: bool = typer.Option(False, "--recompute", help="also run each replacement again (LEXIMIN over the "
+                                                              "completions, rounding, draw) and compare"),
     categories: Optional[Path] = _opt["categories"],
     respondents: Optional[Path] = _opt["respondents"],
     features: Optional[Path] = _opt["features"],
@@ -264,7 +266,7 @@ def verify_replacement_cmd(
     t = _read_json(draw, "draw transcript") if draw else None
     try:
         inst = _load(categories, respondents, features, people, int(chain[0].get("k", 0)), id_column, address_columns)
-        out = verify_replacements(chain, inst, draw=t)
+        out = verify_replacements(chain, inst, draw=t, recompute=recompute)
     except (SortitionInputError, VerificationError) as exc:
         _fail(f"verification failed: {exc}", 1)
     first = chain[0]["number"]

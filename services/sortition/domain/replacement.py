@@ -307,6 +307,24 @@ def verify_replacement(r: dict[str, Any], inst: Instance) -> dict[str, Any]:
             "seed": r["seed"], "selected_index": r["selected_index"], "m": len(panels)}
 
 
+def recompute_replacement(r: dict[str, Any], inst: Instance, progress: Progress | None = None) -> None:
+    """Run the replacement again from the transcript's inputs (LEXIMIN, rounding, draw) and raise
+    VerificationError naming the first field that comes out differently.  The rounding MIP is
+    time-limited, so on a loaded machine a large lottery may round differently; the replay by
+    :func:`verify_replacement` does not depend on that."""
+    draw = {"seed": r["draw_seed"], "transcript_hash": r["draw_transcript_hash"]}
+    position = {k: r[k] for k in ("number", "previous_hash", "panel_before", "reserves_before")}
+    try:
+        again = draw_replacement(inst, draw, r["dropped"], excluded=r["excluded"],
+                                 from_reserves=r["candidates"] == "reserves", algorithm=r["algorithm"],
+                                 m=r["lottery"]["m"], progress=progress, position=position)
+    except SortitionInputError as exc:
+        raise VerificationError(f"replacement {r['number']} cannot be recomputed: {exc}") from None
+    for key in again:
+        if again[key] != r.get(key):
+            raise VerificationError(f"replacement {r['number']} recomputed from its inputs gives another {key!r}")
+
+
 def _check_link(r: dict[str, Any], draw: dict[str, Any], previous: dict[str, Any] | None) -> None:
     """``r`` follows ``previous`` (or, as number 1, the draw) in the chain."""
     n = r["number"]
@@ -331,10 +349,11 @@ def _check_link(r: dict[str, Any], draw: dict[str, Any], previous: dict[str, Any
 
 
 def verify_replacements(transcripts: Sequence[dict[str, Any]], inst: Instance,
-                        draw: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                        draw: dict[str, Any] | None = None, *, recompute: bool = False) -> list[dict[str, Any]]:
     """Replay consecutive replacement transcripts and check that they form a chain; with the
     draw's transcript, also replay the draw and check that the first one follows it (number 1)
-    or, for a later first one, only that it belongs to that draw."""
+    or, for a later first one, only that it belongs to that draw.  ``recompute``: also run each
+    replacement again (:func:`recompute_replacement`)."""
     out = []
     if draw is not None:
         verify_transcript(draw, inst)
@@ -348,6 +367,8 @@ def verify_replacements(transcripts: Sequence[dict[str, Any]], inst: Instance,
                 _check_link(r, draw, None)
             elif r["draw_transcript_hash"] != draw["transcript_hash"] or r["draw_seed"] != draw["seed"]:
                 raise VerificationError(f"replacement {r['number']} belongs to another draw")
+        if recompute:
+            recompute_replacement(r, inst)
         out.append(res)
         prev = r
     return out

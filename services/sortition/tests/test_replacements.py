@@ -25,6 +25,8 @@ from services.sortition.domain import (
     verify_replacements,
     verify_transcript,
 )
+from services.sortition.domain.draw import HashPRNG, draw_reserves, lottery_hash, seed_material
+from services.sortition.domain.model import sha256_json
 from services.sortition.tests.test_engine import small_pool
 
 CONTRIBS = [Contribution("alice", commitment("s1"), "s1"), Contribution("bob", commitment("s2"), "s2")]
@@ -82,9 +84,6 @@ def test_excluded_volunteers_are_never_drawn_and_the_draw_replays():
 
 def test_version_1_transcripts_still_verify():
     """A transcript without `excluded` (version 1) = nobody excluded, seed material without it."""
-    from services.sortition.domain.draw import seed_material
-    from services.sortition.domain.model import sha256_json
-
     inst, t = _draw()
     v1 = {k: v for k, v in t.items() if k not in ("excluded", "transcript_hash")}
     v1["transcript_version"] = 1
@@ -93,8 +92,6 @@ def test_version_1_transcripts_still_verify():
                              contributions=CONTRIBS, beacon=None)
     v1["seed"] = v1["seed_material_hash"] = sha256_json(material)
     panels = v1["lottery"]["panels"]
-    from services.sortition.domain.draw import HashPRNG, draw_reserves
-
     prng = HashPRNG(v1["seed"])
     v1["selected_index"] = prng.randbelow(len(panels))
     v1["selected"] = panels[v1["selected_index"]]
@@ -109,9 +106,7 @@ def test_a_chain_of_replacements_replays_and_alterations_are_named():
     d1 = _replaceable(inst, t["selected"], count=2)
     r1 = draw_replacement(inst, t, d1, m=100)
     assert r1["number"] == 1 and r1["previous_hash"] == t["transcript_hash"] and r1["excluded"] == []
-    # replace_members without seed inputs keeps the derivation of the CLI's first `replace`
-    from services.sortition.domain.model import sha256_json
-
+    # replace_members without seed inputs keeps the derivation it had before transcripts
     old = replace_members(inst, t["selected"], d1, seed_hex=t["seed"], m=100)
     stay = [x for x in t["selected"] if x not in d1]
     assert old.seed == sha256_json({"seed": t["seed"], "stayers": sorted(stay), "dropped": sorted(d1),
@@ -132,6 +127,17 @@ def test_a_chain_of_replacements_replays_and_alterations_are_named():
     assert [o["number"] for o in out] == [1, 2, 3]
     # recomputing from the same inputs gives the same transcript, bit for bit
     assert draw_replacement(inst, t, d2, previous=r1, excluded=ex2, m=60) == r2
+    assert verify_replacements(chain, inst, draw=t, recompute=True)[2]["number"] == 3
+    fiddled = copy.deepcopy(r2)  # a lottery that is not the fair one, with everything else consistent
+    fiddled["lottery"]["panels"] = [fiddled["added"]] * 60
+    fiddled["distribution_hash"] = fiddled["seed_material"]["distribution"] = lottery_hash(fiddled["lottery"]["panels"])
+    fiddled["seed"] = sha256_json(fiddled["seed_material"])
+    fiddled["selected_index"] = HashPRNG(fiddled["seed"]).randbelow(60)
+    fiddled = {k: v for k, v in fiddled.items() if k != "transcript_hash"}
+    fiddled["transcript_hash"] = sha256_json(fiddled)
+    assert verify_replacement(fiddled, inst)["ok"]  # the replay alone cannot tell ...
+    with pytest.raises(VerificationError, match="recomputed from its inputs gives another 'lottery'"):
+        verify_replacements([r1, fiddled], inst, draw=t, recompute=True)  # ... recomputing can
 
     def fails(r, match, chain_=None):
         with pytest.raises(VerificationError, match=match):
