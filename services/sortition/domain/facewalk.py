@@ -41,6 +41,7 @@ from .relaxation import ABS_ACCEPT, ABS_DONE, NotAttainable, decompose
 TAU = 1e-9  # absolute tolerance (type counts, original scale) for "tight"
 STEP_GAP = 0.5  # any panel on the face will do: the objective only steers the walk
 STEP_TIME = 20.0  # seconds per face MIP before a step counts as stuck
+REST_CG_MASS = 1e-3  # below this a stuck walk's remainder goes to the whole-target master
 
 
 @dataclass
@@ -189,13 +190,16 @@ def decompose_walk(inst: Instance, pi: np.ndarray, point: np.ndarray, *, progres
     if walk.mass > 0 and (len(probs) == 0 or _shortfall(inst, pi, panels, probs / probs.sum()) > ABS_DONE):
         stats["walk_stuck"] = walk.stuck
         try:
+            if walk.mass < REST_CG_MASS:  # the remainder carries the target's error / mass
+                raise NotAttainable(f"remainder of mass {walk.mass:.2g} too small to decompose alone")
             rest, q, st = decompose(inst, np.clip(walk.rest / c, 0.0, 1.0), progress=progress)
             panels = np.vstack([panels, rest])
             probs = np.concatenate([probs, walk.mass * q])
             stats["fallback"] = "column generation for the remainder"
         except NotAttainable as exc:
             if progress:
-                progress(f"remainder not attainable ({exc}); column generation for the whole target", 0.5)
+                progress(f"{exc}; column generation for the whole target", 0.5)
+            # the master starts from the walk's panels: a reweighting may already reach pi
             panels, probs, st = decompose(inst, pi, initial=list(panels), progress=progress)
             stats["fallback"] = "column generation for the whole target"
         stats.update(iterations=st["iterations"], heuristic_rounds=st["heuristic_rounds"],
