@@ -16,7 +16,7 @@ import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Awaitable, Callable
 
 import sqlalchemy as sa
 import structlog
@@ -79,10 +79,15 @@ class Runtime:
                                   ttl=settings.auth_jwks_ttl_seconds, member_issuer=settings.auth_member_issuer,
                                   static_jwks=spec.own_jwks(settings) if spec.own_jwks else None)
 
+        # Closed with the runtime (app shutdown): what a service opened beside the engine's pool.
+        self.closers: list[Callable[[], Awaitable[None]]] = []
+
     def transaction(self):
         return transaction(self.sessionmaker, self.spec.outbox, self.spec.audit)
 
     async def close(self) -> None:
+        for close in self.closers:
+            await close()
         await self.redis.aclose()
         await self.engine.dispose()
 

@@ -307,3 +307,32 @@ async def test_concurrent_votes_from_two_api_processes_make_one_unbroken_chain(s
     assert len({e["token_hash"] for e in doc["entries"]}) == n
     report = verify_export(doc)
     assert report.ok, report.problem
+
+
+async def test_the_fast_path_signs_checkpoints_in_its_statement_and_closes_its_connection(
+        sessionmaker, auth, settings, monkeypatch):
+    """Votes after the first batch take the one-statement fast path; a checkpoint that falls due
+    there is written by the same statement (the verifier checks each against the chain), and the
+    fast path's own connection is closed when the app shuts down."""
+    monkeypatch.setattr(vh, "CHECKPOINT_EVERY", 3)
+    n = 8
+    aid, members, _ = await assembly_with_panel(sessionmaker, n, n)
+    app = build_app(SPEC, "api", settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            b = (await c.post(f"/assemblies/{aid}/ballots", json={"title": "t", "recommendations": ["a"]},
+                              headers=auth.headers("organiser", aid))).json()
+            vc = VotingClient(c)
+            ballot = await vc.ballot(b["id"])
+            for m in members:  # one at a time: every vote after the first on the fast path
+                token = await vc.get_token(ballot, headers=auth.headers("member", aid, member_id=m))
+                await vc.vote(ballot, {"q1": "yes"}, token)
+            ingest = app.state.rt.voting_ingest
+            conn = ingest.conn
+            assert ingest.fast == n - 1 and conn is not None and not conn.is_closed()
+            assert (await c.post(f"/ballots/{b['id']}/close", headers=auth.headers("organiser", aid))).status_code == 200
+            doc = (await c.get(f"/assemblies/{aid}/board/export")).json()
+    assert conn.is_closed(), "the fast path's connection is closed with the app"
+    assert [cp["position"] for cp in doc["checkpoints"]] == [3, 6, n]  # two from the fast path, one at the close
+    report = verify_export(doc)
+    assert report.ok, report.problem

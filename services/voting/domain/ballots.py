@@ -193,39 +193,41 @@ class Question:
             QuestionType.RANKING: "ranking",
         }[self.type]
 
+    def _where(self) -> str:
+        return f"question {self.id} ({self.describe_type()})"
+
     def validate(self, choice: Any) -> Any:
         """Check one choice against this question; return it normalised (lists as lists)."""
-        where = f"question {self.id} ({self.describe_type()})"
         if choice == ABSTAIN:
             return ABSTAIN
         t = self.type
         if t is QuestionType.YES_NO_ABSTAIN:
             if choice in ("yes", "no"):
                 return choice
-            raise InvalidChoiceError(f"{where}: {choice!r} is not one of yes, no, abstain")
+            raise InvalidChoiceError(f"{self._where()}: {choice!r} is not one of yes, no, abstain")
         if t is QuestionType.AGREE_SCALE:
             if isinstance(choice, int) and not isinstance(choice, bool) and choice in self.points:
                 return choice
             pts = ", ".join(str(p) for p in self.points)
-            raise InvalidChoiceError(f"{where}: {choice!r} is not a point of the scale ({pts}) or abstain")
+            raise InvalidChoiceError(f"{self._where()}: {choice!r} is not a point of the scale ({pts}) or abstain")
         if not isinstance(choice, (list, tuple)) or not all(isinstance(c, str) for c in choice):
-            raise InvalidChoiceError(f"{where}: expected a list of option ids or 'abstain', got {choice!r}")
+            raise InvalidChoiceError(f"{self._where()}: expected a list of option ids or 'abstain', got {choice!r}")
         unknown = [c for c in choice if c not in self.options]
         if unknown:
             raise InvalidChoiceError(
-                f"{where}: unknown option {unknown[0]!r}; options are {', '.join(self.options)}"
+                f"{self._where()}: unknown option {unknown[0]!r}; options are {', '.join(self.options)}"
             )
         if len(set(choice)) != len(choice):
-            raise InvalidChoiceError(f"{where}: an option is listed twice")
+            raise InvalidChoiceError(f"{self._where()}: an option is listed twice")
         if t is QuestionType.APPROVAL:
             if self.max_approvals is not None and len(choice) > self.max_approvals:
                 raise InvalidChoiceError(
-                    f"{where}: at most {self.max_approvals} options may be approved, got {len(choice)}"
+                    f"{self._where()}: at most {self.max_approvals} options may be approved, got {len(choice)}"
                 )
             # Order carries no meaning in approval: store it in the question's option order.
             return [o for o in self.options if o in choice]
         if not choice:  # ranking
-            raise InvalidChoiceError(f"{where}: rank at least one option, or abstain")
+            raise InvalidChoiceError(f"{self._where()}: rank at least one option, or abstain")
         return list(choice)
 
     def to_dict(self) -> dict[str, Any]:
@@ -348,7 +350,8 @@ class Ballot:
         """
         if not isinstance(choices, Mapping):
             raise InvalidChoiceError("choices must be an object mapping question ids to choices")
-        unknown = [k for k in choices if k not in {q.id for q in self.questions}]
+        ids = {q.id for q in self.questions}
+        unknown = [k for k in choices if k not in ids]
         if unknown:
             raise InvalidChoiceError(f"ballot {self.id} has no question {unknown[0]!r}")
         out: dict[str, Any] = {}

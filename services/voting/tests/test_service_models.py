@@ -55,3 +55,35 @@ def test_bad_input_is_refused_before_any_database_work():
         BallotIn(title="t").definition()  # no question at all
     with pytest.raises(InvalidBallotError):
         ballot(questions=[{"text": "x", "type": "approval", "options": ["only one"]}])
+
+
+@pytest.mark.parametrize("kind", ["online", "paper"])
+def test_the_hand_built_vote_cast_event_is_the_contracts(kind):
+    """The ballot box builds its vote-cast events without pydantic (hot path): the JSON must be
+    what `new_event(VoteCastV2(...))` makes, and valid under the envelope and the contract."""
+    import json
+    import os
+    import uuid
+    from datetime import datetime, timezone
+
+    from services.voting.domain.board import make_entry
+    from services.voting.domain.tokens import VoteToken
+    from services.voting.handlers import event_time, vote_cast_row
+    from shared.events import contracts as ev
+    from shared.events.envelope import Envelope, new_event
+
+    aid, bid, at = uuid.uuid4(), uuid.uuid4(), datetime.now(timezone.utc)
+    token = VoteToken(os.urandom(126), os.urandom(256)) if kind == "online" else None
+    entry = make_entry(position=7, prev_hash="0" * 64, ballot_id=str(bid), kind=kind, token=token,
+                       choices={"q1": "yes", "q2": 4, "q3": ["tram"], "q4": "abstain"},
+                       sheet_id=None if token else "S-1", officials=None if token else {"entered_by": "a",
+                                                                                          "confirmed_by": "b"})
+    row = vote_cast_row(str(aid), json.loads(json.dumps(entry)), at=event_time(at), correlation_id="c-1")
+    env = Envelope.model_validate(json.loads(json.dumps(row["envelope"])))
+    payload = ev.VoteCastV2.model_validate(env.payload)
+    expected = new_event(ev.VoteCastV2(assembly_id=aid, ballot_id=bid, position=7, entry_hash=entry["hash"], kind=kind,
+                                       token_hash=entry["token_hash"], choices=entry["choices"]),
+                         subject=aid, correlation_id="c-1")
+    assert row["envelope"] == {**expected.model_dump(mode="json"), "id": row["event_id"], "time": row["envelope"]["time"]}
+    assert (row["topic"], row["key"]) == (expected.topic, str(aid))
+    assert env.time == at and env.id == uuid.UUID(row["event_id"]) and payload.position == 7
