@@ -347,7 +347,7 @@ async def request_draw(tx: Tx, assembly_id: uuid.UUID, *, beacon_value: str | No
 async def _replacement_rows(tx: Tx, assembly_id: uuid.UUID) -> list:
     return (await tx.session.execute(
         sa.select(m.replacements).where(m.replacements.c.assembly_id == assembly_id)
-        .order_by(m.replacements.c.created_at))).all()
+        .order_by(m.replacements.c.number.nulls_first(), m.replacements.c.created_at))).all()
 
 
 async def _chain(tx: Tx, assembly_id: uuid.UUID, p, rows: list | None = None) -> tuple[dict | None, dict]:
