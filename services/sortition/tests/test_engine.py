@@ -218,7 +218,10 @@ def test_face_walk_reproduces_the_target():
     for inst in _walk_instances():
         pi, _, point = relaxed_leximin(inst, with_point=True)
         c = inst.type_counts
-        assert np.abs(point / c - pi).max() <= 1e-7  # the consistent target is pi (band)
+        assert (pi - point / c).max() <= 2e-9 and (point / c - pi).max() <= 1e-6  # the band
+        g = inst.quota_matrix @ point  # ... and a point of Q, unlike c * pi
+        assert point.sum() == pytest.approx(inst.k, abs=1e-9)
+        assert (g >= inst.quota_lo - 1e-9).all() and (g <= inst.quota_hi + 1e-9).all()
         walk = face_walk(inst, point)
         # a face without an integer point may stop the walk, but only with a negligible rest
         assert walk.mass < 1e-6 and (walk.stuck is None) == (walk.mass == 0.0)
