@@ -45,7 +45,6 @@ DONE = 1.0 - 1e-7  # master value that counts as "target attained"
 EPS_PRICE = 1e-9
 ABS_DONE = 5e-8  # largest probability shortfall that counts as attained
 ABS_ACCEPT = 2e-7  # ... when the exact MIP proves that the master cannot improve any more
-TARGET_BANDS = (1e-9, 1e-8, 1e-7, 1e-6)  # excess over pi allowed for a consistent target
 
 
 class NotAttainable(Exception):
@@ -115,21 +114,25 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False):
 
 
 def _target_point(h: highspy.Highs, pi: np.ndarray, c: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """A point of Q whose probabilities lie in ``[pi - FIX_SLACK, pi + eps]`` for the smallest
-    ``eps`` of ``TARGET_BANDS`` that is feasible (exactly 0 / c_t where ``pi`` is 0 / 1), found
-    on the model of the last stage (every row ``t`` is ``x_t >= ...`` by now); the last stage's
-    solution when no band is feasible.  (``pi`` itself is not exactly in Q: its levels carry
-    the LP tolerance, which adds up over large rows.)"""
+    """A point of Q with every probability ``>= pi - FIX_SLACK`` (exactly 0 / c_t where ``pi``
+    is 0 / 1) whose largest excess over ``pi`` is as small as possible: one more LP on the
+    model of the last stage, its ``z`` column reused as that excess (rows ``t`` become
+    ``x_t - c_t e <= c_t pi_t``, the lower bounds move to the columns); the last stage's
+    solution if that LP fails.  (``c * pi`` itself is not exactly in Q: the levels carry the LP
+    tolerance, which adds up over large rows.)"""
     T = len(c)
-    h.changeColCost(T, 0.0)  # z is in no row any more
     ar = np.arange(T, dtype=np.int32)
     lo = np.where(pi >= 1.0, c, np.maximum(0.0, pi - FIX_SLACK) * c)
-    for eps in TARGET_BANDS:
-        hi = np.where(pi <= 0.0, 0.0, np.minimum(1.0, pi + eps) * c)
-        h.changeRowsBounds(T, ar, lo, hi)
-        h.run()
-        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            return np.clip(np.array(h.getSolution().col_value[:T]), 0.0, c)
+    hi = np.where(pi <= 0.0, 0.0, c)
+    h.changeColsBounds(T, ar, lo, hi)
+    for t in range(T):
+        h.changeCoeff(t, T, -float(c[t]))
+    h.changeRowsBounds(T, ar, np.full(T, -INF), c * pi)
+    h.changeColBounds(T, 0.0, INF)
+    h.changeColCost(T, -1.0)  # maximise -e
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        return np.clip(np.array(h.getSolution().col_value[:T]), lo, hi)
     return np.clip(point, 0.0, c)
 
 

@@ -269,10 +269,10 @@ def test_face_walk_fallback_to_column_generation(monkeypatch):
 
 def test_face_walk_with_households_agrees_with_column_generation():
     """Shared households (<= 1 rows) make faces without integer points more likely: whatever
-    path the decomposition takes, it reaches the stage-wise column generation's vector."""
+    path the decomposition takes (walk alone, or a column-generation fallback), it reaches the
+    stage-wise column generation's vector."""
     from services.sortition.domain.leximin import leximin_types
 
-    methods = set()
     for seed in range(3):
         people, quotas, k = small_pool(seed=seed, n=80)
         for i, p in enumerate(people):
@@ -280,11 +280,9 @@ def test_face_walk_with_households_agrees_with_column_generation():
         inst = build_instance(people, quotas, k, household_key="hh")
         assert inst.households
         fast, cg = leximin_types(inst), leximin_types(inst, method="cg")
-        methods.add(fast.stats["method"])
         assert fast.stats["method"].startswith("relaxation + face walk")
         assert np.abs(fast.type_probabilities(inst) - cg.type_probabilities(inst)).max() < 1e-6
         assert all(inst.check_type_panel(x) for x in fast.panels)
-    assert len(methods) == 2  # seed 0 walks to the end, seeds 1 and 2 need the master
 
 
 def test_identical_volunteers_get_identical_probabilities():
