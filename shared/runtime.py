@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 import uuid
@@ -165,6 +166,11 @@ def build_app(spec: ServiceSpec, role: str, settings: Settings | None = None) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # What start-up made (modules, routes, models, the app) lives as long as the process:
+        # freeze it out of the cyclic garbage collector, whose full collections would otherwise
+        # walk it again and again under load (a quarter of the ballot box's CPU, measured).
+        gc.collect()
+        gc.freeze()
         stop = asyncio.Event()
         tasks = [asyncio.create_task(w(rt, stop), name=w.__name__) for w in workers]
 

@@ -57,6 +57,17 @@ class ContextAndMetrics:
     def __init__(self, app, service: str) -> None:
         self.app = app
         self.service = service
+        self._metrics: dict[tuple[str, str, int], tuple] = {}  # (method, route, status) -> counter, histogram
+
+    def _children(self, method: str, template: str, status: int) -> tuple:
+        """The labelled metrics of one kind of request, looked up once (labels() takes a lock and
+        builds a key on every call)."""
+        key = (method, template, status)
+        got = self._metrics.get(key)
+        if got is None:
+            got = self._metrics[key] = (HTTP_REQUESTS.labels(self.service, method, template, str(status)),
+                                        HTTP_LATENCY.labels(self.service, method, template))
+        return got
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -85,8 +96,9 @@ class ContextAndMetrics:
             template = getattr(route, "path", "unmatched")
             elapsed = time.perf_counter() - start
             method = scope["method"]
-            HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
-            HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
+            requests, latency = self._children(method, template, status)
+            requests.inc()
+            latency.observe(elapsed)
             if template not in ("/metrics", "/healthz", "/readyz"):
                 log.info("request", method=method, route=template, status=status, ms=round(elapsed * 1000, 1))
             structlog.contextvars.unbind_contextvars("request_id", "correlation_id")

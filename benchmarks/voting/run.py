@@ -157,6 +157,18 @@ def cpu_seconds(procs: dict[str, subprocess.Popen]) -> dict[str, float]:
     return out
 
 
+def batch_sizes(metrics: str) -> str:
+    """Statements and votes per statement of the ballot box (its batch histogram), per path."""
+    got: dict[tuple[str, str], float] = {}
+    for line in metrics.splitlines():
+        if line.startswith("borgerting_voting_batch_votes_") and "_bucket" not in line:
+            name, _, value = line.rpartition(" ")
+            kind = name.split("{")[0].rsplit("_", 1)[1]
+            got[(name.split('path="')[1].split('"')[0], kind)] = float(value)
+    return "; ".join(f"{path} path {got[(path, 'count')]:.0f} statements, {got[(path, 'sum')] / got[(path, 'count')]:.1f} "
+                     "votes each" for path in ("fast", "slow") if got.get((path, "count")))
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else float("nan")
@@ -193,13 +205,13 @@ def stop(p: subprocess.Popen) -> None:
 
 
 def start_profilers(py_spy: str, named: dict[str, subprocess.Popen], state: Path) -> list[subprocess.Popen]:
-    """py-spy on every service process (not the bare endpoint), sampling until stopped."""
+    """py-spy on the busy service processes (not the bare endpoint), sampling until stopped."""
     spies = []
     for name, p in named.items():
-        if name != "bare":
+        if name in ("voting api", "reporting", "voting relay"):
             out = state / f"profile-{name.replace(' ', '-')}.txt"
-            spies.append(subprocess.Popen([py_spy, "record", "--pid", str(p.pid), "--format", "raw", "--rate", "250",
-                                           "--nonblocking", "--output", str(out)],
+            spies.append(subprocess.Popen([py_spy, "record", "--pid", str(p.pid), "--format", "raw", "--rate", "100",
+                                           "--nonblocking", "--gil", "--output", str(out)],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     time.sleep(1.0)  # attached before the load starts
     return spies
@@ -330,6 +342,7 @@ async def main() -> None:
             s_, l_, r_ = await load(urls["voting"], chunk, args.concurrency)
             vote_s, vote_lat, vote_res = vote_s + s_, vote_lat + l_, vote_res + r_
         cpu1 = cpu_seconds(named)
+        batches = batch_sizes(httpx.get(urls["voting"] + "/metrics").text)
         stop_profilers(spies)
         accepted = [(i, json.loads(b)) for i, (st, b) in enumerate(vote_res) if st == 201]
         refused = [st for st, _ in vote_res if st != 201]
@@ -387,6 +400,7 @@ async def main() -> None:
         print(f"bare FastAPI POST          {len(bare_res)} in {bare_s:.2f} s = {bps:.0f} req/s; latency p50 "
               f"{1000 * pct(bare_lat, 50):.1f} ms, p99 {1000 * pct(bare_lat, 99):.1f} ms")
         print(f"ratio                      {vps / bps:.0%} of the bare endpoint (target >= 50%)")
+        print(f"group commit               {batches}")
         print(f"events to reporting        all {rep_distinct} vote-cast events applied {drain_s:.1f} s after the "
               f"last vote was accepted")
         print(f"on the board               {len(board)} entries; receipts not found {len(missing)} (target 0); "

@@ -48,8 +48,13 @@ ENTRY_KEYS = ("position", "ballot_id", "kind", "choices", "token", "token_hash",
 
 def canonical_json(obj: Any) -> bytes:
     """The one serialisation that is hashed and signed: sorted keys, no whitespace, UTF-8."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    # json writes ASCII-only output faster. Both forms differ only where the ASCII one has a
+    # \u escape (any character outside space..~ that is not escaped alike, e.g. "ø", DEL):
+    # without one they are the same text, with one the UTF-8 form is written.
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    if "\\u" in text:
+        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -172,6 +177,15 @@ def make_entry(*, position: int, prev_hash: str, ballot_id: str, kind: str, choi
                token: VoteToken | None = None, sheet_id: str | None = None,
                officials: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build one chained entry (pure): the service can call this inside its own transaction."""
+    return chain_entry(position=position, prev_hash=prev_hash, ballot_id=ballot_id, kind=kind, choices=choices,
+                       token=token, sheet_id=sheet_id, officials=officials)[0]
+
+
+def chain_entry(*, position: int, prev_hash: str, ballot_id: str, kind: str, choices: Mapping[str, Any],
+                token: VoteToken | None = None, sheet_id: str | None = None,
+                officials: Mapping[str, str] | None = None) -> tuple[dict[str, Any], bytes]:
+    """`make_entry`, and the canonical JSON of the entry without its hash (what the hash is
+    over), for a writer that stores the entry as JSON text."""
     if kind not in KINDS:
         raise BoardError(f"kind must be one of {', '.join(KINDS)}")
     entry: dict[str, Any] = {
@@ -185,8 +199,9 @@ def make_entry(*, position: int, prev_hash: str, ballot_id: str, kind: str, choi
         "officials": dict(officials) if officials else None,
         "prev_hash": prev_hash,
     }
-    entry["hash"] = entry_hash(entry)
-    return entry
+    body = canonical_json(entry)
+    entry["hash"] = sha256_hex(body)
+    return entry, body
 
 
 class Board:

@@ -210,3 +210,29 @@ def test_confirmed_entry_goes_on_board_once(ballot):
     assert e["token"] is None
     with pytest.raises(DuplicateSheetError):
         box.enter_official(conf, now=NOW)
+
+
+def test_canonical_json_is_the_utf8_form_whatever_the_text():
+    """The fast ASCII path of canonical_json must give the very bytes of the UTF-8 form (what is
+    hashed and signed), for any text: non-ASCII, DEL, control characters, backslashes, quotes."""
+    import json
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from services.voting.domain.board import canonical_json
+
+    leaves = st.none() | st.booleans() | st.integers() | st.text()
+    values = st.recursive(leaves, lambda inner: st.lists(inner, max_size=4)
+                          | st.dictionaries(st.text(), inner, max_size=4), max_leaves=12)
+
+    @settings(max_examples=400, deadline=None)
+    @given(values)
+    def check(obj):
+        assert canonical_json(obj) == json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                                 allow_nan=False).encode("utf-8")
+
+    check()
+    for text in ["æøå", "\x7f", "\x01", "a\\u00e6", '"\\', "\u2028", "😀"]:
+        assert canonical_json({"k": text, text: [text]}) == json.dumps(
+            {"k": text, text: [text]}, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
