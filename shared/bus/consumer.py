@@ -193,10 +193,11 @@ class Consumer:
                 for k, *_ in good:
                     outcomes[k] = await self._process_one(msgs[k])
             else:
-                for (k, _, env, _), f in zip(good, fresh):
+                for (k, topic, env, _), f in zip(good, fresh):
                     outcomes[k] = "applied" if f else "duplicate"
                     EVENTS_CONSUMED.labels(self.service, env.type, outcomes[k]).inc()
-                log.info("events processed", events=len(good), applied=sum(fresh))
+                    log.info("event processed", outcome=outcomes[k], event_type=env.type, topic=topic,
+                             offset=msgs[k].offset, event_id=str(env.id), correlation_id=env.correlation_id)
             finally:
                 EVENTS_IN_FLIGHT.labels(self.service).dec(len(good))
         for msg, outcome in zip(msgs, outcomes):
