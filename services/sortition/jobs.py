@@ -82,10 +82,11 @@ def fairness_report(inst, res, transcript: dict, legacy=None, *, legacy_samples:
     counts = inst.panel_counts(selected)
     per_category = []
     for q in inst.quotas:
-        rows = [i for i, p in enumerate(inst.people) if p.features[q.category] == q.value]
+        rows = [i for i, p in enumerate(inst.people) if q.applies(p.features)]
         expected = float(probs[rows].sum()) if rows else 0.0
-        panel = counts[(q.category, q.value)]
+        panel = counts[q.key]
         per_category.append({"category": q.category, "value": q.value, "min": q.min, "max": q.max,
+                             **({"within": "=".join(q.within)} if q.within else {}),
                              "pool": len(rows), "expected_on_panel": round(expected, 6), "panel": panel,
                              "within_quota": q.min <= panel <= q.max})
     profiles: dict[tuple, list[float]] = defaultdict(list)

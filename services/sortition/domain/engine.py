@@ -157,10 +157,10 @@ def diagnose_infeasible(inst: Instance) -> str:
     cats = set()
     for j, q in enumerate(inst.quotas):
         if v[T + j] > 0:
-            parts.append(f"{q.category}={q.value} min {q.min} -> {q.min - v[T + j]} (by {v[T + j]})")
+            parts.append(f"{q.label} min {q.min} -> {q.min - v[T + j]} (by {v[T + j]})")
             cats.add(q.category)
         if v[T + nq + j] > 0:
-            parts.append(f"{q.category}={q.value} max {q.max} -> {q.max + v[T + nq + j]} (by {v[T + nq + j]})")
+            parts.append(f"{q.label} max {q.max} -> {q.max + v[T + nq + j]} (by {v[T + nq + j]})")
             cats.add(q.category)
     return (f"no panel of {inst.k} meets all quotas together; the conflicting categories are "
             f"{', '.join(sorted(cats))}; the smallest relaxation that works: " + "; ".join(parts))

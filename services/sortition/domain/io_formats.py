@@ -7,6 +7,10 @@
   optional ``min_flex,max_flex``, and a people CSV with an id column (default: the first
   column), one column per feature and optional address columns for the household rule.
 
+Both quota files may have an optional ``within`` column for per-region quotas of multi-region
+panels: ``gender,female,3,6,region=North`` counts only the members from region North (the plain
+quotas of both categories must be there too).
+
 The parsers take text (``*_text`` functions) so they are pure; ``read_*`` wrap them with file
 reading for the CLI.
 """
@@ -18,7 +22,7 @@ import io
 from pathlib import Path
 from typing import Sequence
 
-from .model import Instance, Quota, SortitionInputError, build_instance
+from .model import Instance, Quota, SortitionInputError, build_instance, parse_within
 
 
 def _rows(text: str, what: str) -> tuple[list[str], list[dict[str, str]]]:
@@ -70,7 +74,11 @@ def _quota_rows(text: str, what: str, cat_col: str, val_col: str) -> list[Quota]
         val = r[lower[val_col]]
         if not cat or not val:
             raise SortitionInputError(f"{what} row {j + 2}: empty {cat_col} or {val_col}")
-        out.append(Quota(cat, val, num("min"), num("max"), num("min_flex", True), num("max_flex", True)))
+        try:
+            within = parse_within(r.get(lower["within"], "")) if "within" in lower else None
+        except SortitionInputError as exc:
+            raise SortitionInputError(f"{what} row {j + 2}: {exc}") from None
+        out.append(Quota(cat, val, num("min"), num("max"), num("min_flex", True), num("max_flex", True), within))
     return out
 
 

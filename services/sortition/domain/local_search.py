@@ -19,17 +19,14 @@ class SwapSearch:
         self.inst = inst
         A = inst.quota_matrix
         nq, T = A.shape
-        # quota row of each (category, type)
-        rows = []
-        start = 0
-        self.cat_rows = []
-        for c in inst.categories:
-            nv = len(inst.values[c])
-            block = A[start:start + nv]
-            rows.append(start + np.argmax(block, axis=0))
-            self.cat_rows.append(np.arange(start, start + nv))
-            start += nv
-        self.q = np.array(rows, dtype=np.int64)  # (G, T)
+        # quota row of each (category, type), looked up by key: the quotas may come in any order
+        qidx = {q.key: j for j, q in enumerate(inst.quotas)}
+        self.q = np.array([[qidx[(c, fv[g])] for fv in inst.type_features]
+                           for g, c in enumerate(inst.categories)], dtype=np.int64).reshape(-1, T)  # (G, T)
+        self.cat_rows = [np.array([qidx[(c, v)] for v in inst.values[c]]) for c in inst.categories]
+        # per-region quotas are not partitions of the types: the swaps do not see them, so a
+        # result is checked against every row before it is used
+        self.scoped = any(q.within is not None for q in inst.quotas)
         self.lo = inst.quota_lo
         self.hi = inst.quota_hi
         self.c = inst.type_counts
@@ -63,6 +60,7 @@ class SwapSearch:
                 double: bool = False, trace: list | None = None) -> np.ndarray:
         """Best-improvement swaps; with ``double`` also pairs of swaps that keep the tight quota
         rows (needed on a face where most quotas are equalities)."""
+        start_x = x.copy()
         x = x.copy()
         q, lo, hi, c = self.q, self.lo, self.hi, self.c
         s = self.A @ x
@@ -129,7 +127,16 @@ class SwapSearch:
                 break
             if trace is not None:
                 trace.append(x.copy())
+        if self.scoped:
+            if trace is not None:
+                trace[:] = [y for y in trace if self._rows_ok(y)]
+            if not self._rows_ok(x):
+                return start_x
         return x
+
+    def _rows_ok(self, x: np.ndarray) -> bool:
+        s = self.A @ x
+        return bool(np.all(s >= self.lo - 1e-9) and np.all(s <= self.hi + 1e-9))
 
     def _face_move(self, x, s, w, ins, outs, n_first: int = 128, n_second: int = 16,
                    n_outs: int = 128, n_pool: int = 4096, min_gain: float = 1e-12) -> bool:
@@ -217,7 +224,8 @@ class SwapSearch:
             return None
         if len(outs) > max_outs:
             outs = outs[np.argpartition(-w[outs], max_outs - 1)[:max_outs]]
-        return x if self._face_move(x, s, w, ins, outs, min_gain=-np.inf) else None
+        moved = self._face_move(x, s, w, ins, outs, min_gain=-np.inf)
+        return x if moved and (not self.scoped or self._rows_ok(x)) else None
 
     def _apply(self, x, s, move) -> bool:
         """Apply a move (a, b) or (a, b, a2, b2): remove a (a2), add b (b2); False if None."""

@@ -26,7 +26,12 @@ class SortitionInputError(ValueError):
 
 @dataclass(frozen=True)
 class Quota:
-    """Panel members with ``category == value`` must number between ``min`` and ``max``."""
+    """Panel members with ``category == value`` must number between ``min`` and ``max``.
+
+    With ``within = (region_category, region_value)`` the quota is a per-region quota: only panel
+    members with ``region_category == region_value`` count (e.g. at least 3 women within
+    region=North), on top of the plain quotas of both categories.
+    """
 
     category: str
     value: str
@@ -34,6 +39,34 @@ class Quota:
     max: int
     min_flex: int | None = None  # kept from the sortition-algorithms format, not used to relax
     max_flex: int | None = None
+    within: tuple[str, str] | None = None
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return (self.category, self.value) if self.within is None else (self.category, self.value, *self.within)
+
+    @property
+    def label(self) -> str:
+        base = f"{self.category}={self.value}"
+        return base if self.within is None else f"{base} within {self.within[0]}={self.within[1]}"
+
+    def applies(self, features: Mapping[str, str]) -> bool:
+        return features[self.category] == self.value and (
+            self.within is None or features[self.within[0]] == self.within[1])
+
+
+def parse_within(raw: Any) -> tuple[str, str] | None:
+    """``"region=North"`` (CSV column ``within``) or a pair -> ``("region", "North")``; empty -> None."""
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, str):
+        cat, sep, val = raw.partition("=")
+        if not sep or not cat.strip() or not val.strip():
+            raise SortitionInputError(f"within '{raw}' must be CATEGORY=VALUE, e.g. region=North")
+        return cat.strip(), val.strip()
+    if isinstance(raw, (tuple, list)) and len(raw) == 2 and all(isinstance(x, str) and x for x in raw):
+        return str(raw[0]).strip(), str(raw[1]).strip()
+    raise SortitionInputError(f"within {raw!r} must be CATEGORY=VALUE, e.g. region=North")
 
 
 @dataclass(frozen=True)
@@ -79,7 +112,9 @@ class Instance:
     def quotas_canonical(self) -> dict[str, Any]:
         return {
             "k": self.k,
-            "quotas": [[q.category, q.value, q.min, q.max] for q in self.quotas],
+            # a per-region quota adds its scope; plain quotas hash as they always did
+            "quotas": [[q.category, q.value, q.min, q.max] + ([*q.within] if q.within else [])
+                       for q in self.quotas],
         }
 
     def pool_hash(self) -> str:
@@ -88,12 +123,17 @@ class Instance:
     def quotas_hash(self) -> str:
         return sha256_json(self.quotas_canonical())
 
-    def panel_counts(self, members: Iterable[int]) -> dict[tuple[str, str], int]:
-        counts = {(q.category, q.value): 0 for q in self.quotas}
+    def panel_counts(self, members: Iterable[int]) -> dict[tuple[str, ...], int]:
+        """Members per quota, keyed by ``Quota.key``."""
+        counts: dict[tuple[str, ...], int] = {q.key: 0 for q in self.quotas}
+        scoped = [q for q in self.quotas if q.within is not None]
         for i in members:
             f = self.people[i].features
             for c in self.categories:
                 counts[(c, f[c])] += 1
+            for q in scoped:
+                if q.applies(f):
+                    counts[q.key] += 1
         return counts
 
     def check_panel(self, members: Sequence[int]) -> list[str]:
@@ -105,9 +145,9 @@ class Instance:
             problems.append("panel contains a volunteer twice")
         counts = self.panel_counts(members)
         for q in self.quotas:
-            c = counts[(q.category, q.value)]
+            c = counts[q.key]
             if c < q.min or c > q.max:
-                problems.append(f"{q.category}={q.value}: {c} members, quota {q.min}..{q.max}")
+                problems.append(f"{q.label}: {c} members, quota {q.min}..{q.max}")
         seen: dict[str, int] = {}
         for i in members:
             h = self.people[i].household
@@ -158,7 +198,8 @@ def build_instance(
 
     ``people``: dicts with an id (``id_key``; row index when absent) and one value per quota
     category (extra keys are ignored), or :class:`Person` objects.  ``quotas``: :class:`Quota`
-    objects or dicts with ``category, value, min, max``.  Households: either ``household_key``
+    objects or dicts with ``category, value, min, max`` and optionally ``within`` (a per-region
+    quota, ``"region=North"``: only members with that value count).  Households: either ``household_key``
     (one key holding a household id) or ``address_keys`` (columns whose joint value is the
     address); volunteers sharing a household can never be on the panel together.
     Raises :class:`SortitionInputError` with a precise message on bad input.
@@ -171,7 +212,7 @@ def build_instance(
         try:
             qs.append(
                 Quota(str(q["category"]).strip(), str(q["value"]).strip(), int(q["min"]), int(q["max"]),
-                      _opt_int(q.get("min_flex")), _opt_int(q.get("max_flex")))
+                      _opt_int(q.get("min_flex")), _opt_int(q.get("max_flex")), parse_within(q.get("within")))
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise SortitionInputError(f"quota #{j + 1}: needs category, value and integer min/max ({exc})") from None
@@ -186,21 +227,35 @@ def build_instance(
 
     categories: list[str] = []
     values: dict[str, list[str]] = {}
-    seen_q: set[tuple[str, str]] = set()
+    seen_q: set[tuple[str, ...]] = set()
     for q in qs:
-        if (q.category, q.value) in seen_q:
-            raise SortitionInputError(f"quota {q.category}={q.value} is listed twice")
-        seen_q.add((q.category, q.value))
+        if q.key in seen_q:
+            raise SortitionInputError(f"quota {q.label} is listed twice")
+        seen_q.add(q.key)
+        if q.min < 0 or q.max < 0:
+            raise SortitionInputError(f"quota {q.label}: min and max must be >= 0")
+        if q.min > q.max:
+            raise SortitionInputError(
+                f"quota {q.label}: min {q.min} is larger than max {q.max}"
+            )
+        if q.within is not None:
+            continue  # per-region quotas refer to the plain quotas' categories and values
         if q.category not in values:
             categories.append(q.category)
             values[q.category] = []
         values[q.category].append(q.value)
-        if q.min < 0 or q.max < 0:
-            raise SortitionInputError(f"quota {q.category}={q.value}: min and max must be >= 0")
-        if q.min > q.max:
-            raise SortitionInputError(
-                f"quota {q.category}={q.value}: min {q.min} is larger than max {q.max}"
-            )
+    for q in qs:
+        if q.within is None:
+            continue
+        for cat, val in ((q.category, q.value), q.within):
+            if val not in values.get(cat, []):
+                known = f"known values: {', '.join(values[cat])}" if cat in values else (
+                    f"categories with quotas: {', '.join(categories)}")
+                raise SortitionInputError(
+                    f"per-region quota {q.label}: {cat}={val} has no plain quota ({known}); "
+                    "add a quota for it first")
+        if q.within[0] == q.category:
+            raise SortitionInputError(f"per-region quota {q.label}: the region must be another category")
 
     persons: list[Person] = []
     ids_seen: dict[str, int] = {}
@@ -260,7 +315,8 @@ def _check_quota_sums(qs, categories, values, k, n, persons) -> None:
         raise SortitionInputError(f"panel size {k} is larger than the pool ({n} volunteers)")
     by_cat: dict[str, list[Quota]] = {c: [] for c in categories}
     for q in qs:
-        by_cat[q.category].append(q)
+        if q.within is None:
+            by_cat[q.category].append(q)
     problems = []
     for c in categories:
         smin = sum(q.min for q in by_cat[c])
@@ -281,15 +337,30 @@ def _check_quota_sums(qs, categories, values, k, n, persons) -> None:
         raise SortitionInputError(
             f"panel size {k} is outside what the quotas allow ({rng}): " + "; ".join(problems)
         )
-    have: dict[tuple[str, str], int] = {}
+    have: dict[tuple[str, ...], int] = {}
+    scoped = [q for q in qs if q.within is not None]
     for p in persons:
         for c in categories:
             have[(c, p.features[c])] = have.get((c, p.features[c]), 0) + 1
+        for q in scoped:
+            if q.applies(p.features):
+                have[q.key] = have.get(q.key, 0) + 1
     short = [
-        f"{q.category}={q.value} needs at least {q.min} but only {have.get((q.category, q.value), 0)} "
-        f"volunteers have it (short by {q.min - have.get((q.category, q.value), 0)})"
-        for q in qs if have.get((q.category, q.value), 0) < q.min
+        f"{q.label} needs at least {q.min} but only {have.get(q.key, 0)} "
+        f"volunteers have it (short by {q.min - have.get(q.key, 0)})"
+        for q in qs if have.get(q.key, 0) < q.min
     ]
+    # per-region quotas of one category within one region: their minimums must fit the region
+    plain = {q.key: q for q in qs if q.within is None}
+    groups: dict[tuple[str, str, str], int] = {}
+    for q in scoped:
+        g = (q.category, *q.within)
+        groups[g] = groups.get(g, 0) + q.min
+    for (cat, rc, rv), smin in groups.items():
+        region_max = plain[(rc, rv)].max
+        if smin > region_max:
+            short.append(f"the per-region minimums of {cat} within {rc}={rv} sum to {smin}, more than "
+                         f"{rc}={rv}'s max {region_max} (by {smin - region_max})")
     if short:
         raise SortitionInputError("quotas cannot be met by this pool: " + "; ".join(short))
 
@@ -323,11 +394,15 @@ def _collapse_types(inst: Instance) -> None:
     inst.type_features = feats
     inst.type_counts = np.array([len(m) for m in members], dtype=np.int64)
     nq = len(inst.quotas)
-    qidx = {(q.category, q.value): j for j, q in enumerate(inst.quotas)}
+    qidx = {q.key: j for j, q in enumerate(inst.quotas)}
     A = np.zeros((nq, len(members)), dtype=np.float64)
     for t, fv in enumerate(feats):
         for c, v in zip(inst.categories, fv):
             A[qidx[(c, v)], t] = 1.0
+        f = dict(zip(inst.categories, fv))
+        for j, q in enumerate(inst.quotas):
+            if q.within is not None and q.applies(f):
+                A[j, t] = 1.0
     inst.quota_matrix = A
     inst.quota_lo = np.array([q.min for q in inst.quotas], dtype=np.float64)
     inst.quota_hi = np.array([q.max for q in inst.quotas], dtype=np.float64)

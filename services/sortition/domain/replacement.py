@@ -108,10 +108,10 @@ def replace_members(
     filled = inst.panel_counts([index_of[i] for i in stayers])
     quotas = []
     for q in inst.quotas:
-        f = filled[(q.category, q.value)]
+        f = filled[q.key]
         if q.max - f < 0:
-            raise SortitionInputError(f"the stayers already exceed {q.category}={q.value} max {q.max}")
-        quotas.append(Quota(q.category, q.value, max(0, q.min - f), q.max - f))
+            raise SortitionInputError(f"the stayers already exceed {q.label} max {q.max}")
+        quotas.append(Quota(q.category, q.value, max(0, q.min - f), q.max - f, within=q.within))
     people = [inst.people[i] for i in cand]
     if not people:
         raise SortitionInputError("no replacement candidates left")
