@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from borgerting.scenario import Params, run
-from services.voting.domain.board import entry_hash, genesis_hash
+from services.voting.domain.board import entry_hash
+from services.voting.tests.test_verifier import rechain  # what a forger would do
 from tests.conftest import STATE
 
 pytestmark = pytest.mark.e2e
@@ -36,14 +37,6 @@ def verify(tmp_path, doc, *receipts) -> subprocess.CompletedProcess:
     for r in receipts:
         args += ["--receipt", r]
     return subprocess.run(args, capture_output=True, text=True, timeout=120)
-
-
-def rechain(doc) -> None:
-    prev = genesis_hash(doc["board_id"])
-    for i, e in enumerate(doc["entries"], 1):
-        e["position"], e["prev_hash"] = i, prev
-        e["hash"] = prev = entry_hash(e)
-    doc["head"] = {"position": len(doc["entries"]), "hash": prev}
 
 
 def test_the_demo_votes_are_secret_verifiable_and_counted(demo, cluster, tmp_path):
