@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import httpx
 from shared.auth.dev_issuer import DevIssuer
 from shared.devstack import DevStack, free_port
 from shared.migrations import upgrade
+from shared.settings import child_env, get_settings
 
 SERVICES = ("recruitment", "sortition", "sessions", "voting", "reporting")
 
@@ -52,11 +52,11 @@ class Cluster:
             self._own_issuer = True
         # Services trust the development issuer (staff tokens) and recruitment's members' issuer.
         self.ports = {name: free_port() for name in SERVICES}
-        member_issuer = os.environ.get("BORGERTING_AUTH_MEMBER_ISSUER", "urn:borgerting:members")
+        member_issuer = get_settings().auth_member_issuer
         issuers = {self.issuer.issuer: self.issuer.jwks_url,
                    member_issuer: f"http://127.0.0.1:{self.ports['recruitment']}/.well-known/jwks.json"}
-        self.env = {**os.environ, **stack_env, "BORGERTING_LOG_JSON": "true", "BORGERTING_AUTH_DEV_ISSUER": "true",
-                    "BORGERTING_AUTH_ISSUERS": json.dumps(issuers), **self.extra_env}
+        self.env = child_env(stack_env, {"BORGERTING_LOG_JSON": "true", "BORGERTING_AUTH_DEV_ISSUER": "true",
+                                         "BORGERTING_AUTH_ISSUERS": json.dumps(issuers)}, self.extra_env)
         try:
             progress("migrating the five schemas")
             self.migrate()

@@ -4,9 +4,13 @@ never reads another's tables. `delivery_tables` adds the outbox and inbox to a s
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from shared.problems import not_found
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -15,6 +19,16 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def load_or_404(tx: Any, table: sa.Table, what: str, *, lock: bool = False, **key: Any) -> Any:
+    """The row of `table` whose columns equal `key` (`id=ballot_id`), optionally locked FOR
+    UPDATE, or `NotFound("<what> not found")` (an API answers 404)."""
+    q = sa.select(table).where(*(table.c[column] == value for column, value in key.items()))
+    row = (await tx.session.execute(q.with_for_update() if lock else q)).first()
+    if row is None:
+        raise not_found(what)
+    return row
 
 
 def delivery_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:

@@ -2,8 +2,10 @@
 
     {"error": {"status": 404, "code": "not_found", "message": "...", "details": [...], "request_id": "..."}}
 
-Handlers raise `ApiError` (or its helpers) with a message that says what to fix. Unexpected
-exceptions become a 500 with the same shape and no stack trace (the trace goes to the log).
+Domain code, handlers and views raise `shared.problems.DomainError`s (a stable code, no HTTP
+status); this module maps their kind to a status, once (`STATUS`). `ApiError` is for what is HTTP
+and nothing else: authentication, rate limits, media types, sizes. Unexpected exceptions become a
+500 with the same shape and no stack trace (the trace goes to the log).
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.problems import DomainError
+from shared.problems import conflict, invalid, not_found  # noqa: F401  transitional: import them from shared.problems
+
+# The one map from a domain error's kind to an HTTP status.
+STATUS = {"bad_request": 400, "invalid_input": 422, "forbidden": 403, "not_found": 404, "conflict": 409}
 
 _CODES = {
     400: "bad_request",
@@ -35,6 +43,8 @@ _CODES = {
 
 
 class ApiError(Exception):
+    """An HTTP-level refusal (401, 413, 415, 429, 503, ...): raised by routes and shared/auth only."""
+
     def __init__(
         self,
         status: int,
@@ -52,16 +62,8 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def not_found(what: str) -> ApiError:
-    return ApiError(404, f"{what} not found")
-
-
-def conflict(message: str, code: str = "conflict") -> ApiError:
-    return ApiError(409, message, code=code)
-
-
-def invalid(message: str, details: list[dict[str, Any]] | None = None) -> ApiError:
-    return ApiError(422, message, details=details)
+def status_of(exc: ApiError | DomainError) -> int:
+    return exc.status if isinstance(exc, ApiError) else STATUS[exc.kind]
 
 
 def error_body(status: int, code: str, message: str, details: list | None, request: Request) -> dict:
@@ -84,6 +86,11 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status,
             headers=exc.headers,
         )
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        status = STATUS[exc.kind]
+        return JSONResponse(error_body(status, exc.code, exc.message, exc.details, request), status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

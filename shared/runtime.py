@@ -17,12 +17,13 @@ import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, AsyncIterator, Awaitable, Callable, Generic, TypeVar
 
 import sqlalchemy as sa
 import structlog
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from shared.audit import export as audit_export
@@ -43,10 +44,38 @@ from shared.web import create_app
 log = structlog.get_logger()
 
 ROLES = ("api", "consumer", "relay", "all", "migrate")
+API_ROLES = frozenset({"api", "all"})  # the processes that serve HTTP
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, eq=False)
+class Resource(Generic[T]):
+    """Something a process makes once and shares (a dedicated connection, a job worker): made
+    from the runtime on first use (`rt.use(RESOURCE)`), closed with the runtime."""
+
+    name: str
+    make: Callable[["Runtime"], T]
+    close: Callable[[T], Awaitable[None]] | None = None
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A background task of a process: runs until `stop` is set; if it dies, the process exits
+    (status 3) so that its supervisor restarts it."""
+
+    name: str
+    run: Callable[["Runtime", asyncio.Event], Awaitable[None]]
+    roles: frozenset[str] = API_ROLES  # the process roles that run it
+
+
+ExceptionHandler = Callable[[Request, Any], Awaitable[Any]]
 
 
 @dataclass
 class ServiceSpec:
+    """Everything a service's processes need, declared in one place (services/<name>/app.py)."""
+
     name: str
     title: str
     metadata: sa.MetaData
@@ -54,8 +83,15 @@ class ServiceSpec:
     inbox: sa.Table
     migrations_dir: Path
     routers: list[APIRouter] = field(default_factory=list)
+    # Routes put on the app itself before every other route: a hot path that FastAPI should
+    # match first and without an included router's extra layers (voting's ballot box).
+    priority_routers: list[APIRouter] = field(default_factory=list)
     handlers: dict[str, Handler] = field(default_factory=dict)  # topic -> handler
-    configure_app: Callable[[FastAPI], None] | None = None  # e.g. mount static files
+    workers: list[Worker] = field(default_factory=list)  # besides the consumer and the relay
+    resources: list[Resource] = field(default_factory=list)
+    # Beyond shared/errors.py's (domain errors, validation, unavailable dependencies): rarely needed.
+    exception_handlers: dict[type[Exception], ExceptionHandler] = field(default_factory=dict)
+    static: dict[str, Path] = field(default_factory=dict)  # URL prefix -> directory served as is
     # Keys of issuers this service signs for itself (recruitment: the members' issuer).
     own_jwks: Callable[[Settings], dict[str, dict]] | None = None
 
@@ -82,6 +118,21 @@ class Runtime:
 
         # Closed with the runtime (app shutdown): what a service opened beside the engine's pool.
         self.closers: list[Callable[[], Awaitable[None]]] = []
+        self._resources: dict[Resource, Any] = {}
+
+    def use(self, resource: Resource[T]) -> T:
+        """The process's one instance of a resource its ServiceSpec declares (made on first use)."""
+        try:
+            return self._resources[resource]
+        except KeyError:
+            pass
+        if resource not in self.spec.resources:
+            raise LookupError(f"{resource.name} is not among the resources of {self.spec.name}'s ServiceSpec")
+        made = self._resources[resource] = resource.make(self)
+        if resource.close is not None:
+            close = resource.close
+            self.closers.append(lambda: close(made))
+        return made
 
     def transaction(self):
         return transaction(self.sessionmaker, self.spec.outbox, self.spec.audit)
@@ -113,6 +164,10 @@ class Runtime:
 async def get_runtime(request: Request) -> Runtime:
     # async on purpose: FastAPI runs a plain `def` dependency in a worker thread, on every request
     return request.app.state.rt
+
+
+# What a route declares to reach the runtime: `async def route(..., rt: RuntimeDep)`.
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def _ensure_topics(s: Settings) -> None:
@@ -159,10 +214,14 @@ async def _run_relay(rt: Runtime, stop: asyncio.Event) -> None:
         await producer.stop()
 
 
+DELIVERY_WORKERS = [Worker("consumer", _run_consumer, frozenset({"consumer", "all"})),
+                    Worker("relay", _run_relay, frozenset({"relay", "all"}))]
+
+
 def build_app(spec: ServiceSpec, role: str, settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     rt = Runtime(spec, settings)
-    workers = {"consumer": [_run_consumer], "relay": [_run_relay], "all": [_run_consumer, _run_relay]}.get(role, [])
+    workers = [w for w in (*DELIVERY_WORKERS, *spec.workers) if role in w.roles]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -176,7 +235,7 @@ def build_app(spec: ServiceSpec, role: str, settings: Settings | None = None) ->
         gc.freeze()
         gc.set_threshold(50_000, 20, 10)
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(w(rt, stop), name=w.__name__) for w in workers]
+        tasks = [asyncio.create_task(w.run(rt, stop), name=w.name) for w in workers]
 
         def _crash(task: asyncio.Task) -> None:
             if not task.cancelled() and task.exception() is not None:
@@ -201,13 +260,18 @@ def build_app(spec: ServiceSpec, role: str, settings: Settings | None = None) ->
     app = create_app(spec.name, title=f"{spec.title} ({role})", checks=rt.checks(), lifespan=lifespan)
     app.state.rt = rt
     app.state.auth = rt.auth
-    if role in ("api", "all"):
+    for exc_type, handler in spec.exception_handlers.items():
+        app.add_exception_handler(exc_type, handler)
+    if role in API_ROLES:
         for router in spec.routers:
             app.include_router(router)
         if spec.audit is not None:
             app.include_router(audit_router(spec))
-        if spec.configure_app:
-            spec.configure_app(app)
+        # A hot path is matched first (under load nearly every request of voting is a vote, and
+        # FastAPI matches the routes of an included router through extra layers, twice per request).
+        app.router.routes[:0] = [r for router in spec.priority_routers for r in router.routes]
+        for prefix, directory in spec.static.items():
+            app.mount(prefix, StaticFiles(directory=str(directory)), name=prefix.strip("/"))
     check_routes(app)
     return app
 
@@ -217,7 +281,7 @@ def audit_router(spec: ServiceSpec) -> APIRouter:
 
     @router.get("/assemblies/{assembly_id}/audit", summary=f"Export {spec.name}'s audit trail of one assembly",
                 description="Verify it with `borgerting audit verify EXPORT`.")
-    async def export_audit(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+    async def export_audit(assembly_id: uuid.UUID, rt: RuntimeDep,
                            who: Principal = Depends(allow(AUDITOR, ORGANISER))) -> dict:
         async with rt.transaction() as tx:
             return await audit_export(tx.session, spec.audit, spec.name, assembly_id)

@@ -6,6 +6,7 @@ KAFKA_BOOTSTRAP_SERVERS); everything else is prefixed BORGERTING_.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from pydantic import AliasChoices, Field, model_validator
@@ -62,6 +63,16 @@ class Settings(BaseSettings):
     register_failures_per_ip: int = 10  # unknown/reused codes per IP per window
     register_attempts_per_code: int = 20  # per code per 60 windows: typos in the form are normal
 
+    # Voting's limits (Valkey, per window): token requests per member and ballot (10 minutes);
+    # votes with an invalid token per client address (a minute), then a minute's block.
+    voting_token_requests_per_member: int = 10
+    voting_invalid_tokens_per_address: int = 50
+
+    # Sortition's job worker: a running job's heartbeat, and the age after which a job whose
+    # heartbeat stopped (its process died) is taken over by another worker.
+    sortition_job_heartbeat: float = 2.0
+    sortition_job_stale: float = 30.0
+
     # Authentication (OpenID Connect bearer tokens). Trusted issuers and where their keys are:
     # BORGERTING_AUTH_ISSUERS='{"https://idp.example/realms/agency": "https://idp.example/.../certs"}'
     auth_issuers: dict[str, str] = {}
@@ -94,3 +105,12 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def child_env(*overrides: dict[str, str]) -> dict[str, str]:
+    """The environment a child process (a service started by `borgerting demo`) is given: ours,
+    with `overrides` applied in order."""
+    env = dict(os.environ)
+    for o in overrides:
+        env.update(o)
+    return env

@@ -14,8 +14,9 @@ from services.recruitment import handlers as h
 from services.recruitment.domain.answers import questionnaire
 from shared.auth import AUDITOR, FACILITATOR, MEMBER, OPERATOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
 from shared.auth.keys import member_jwks, mint_member_token
-from shared.errors import ApiError, invalid
-from shared.runtime import Runtime, get_runtime
+from shared.errors import ApiError, status_of
+from shared.problems import DomainError, invalid
+from shared.runtime import Runtime, RuntimeDep
 
 router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -121,7 +122,7 @@ async def _register(rt: Runtime, request: Request, body: RegistrationIn) -> None
 
 
 @router.post("/assemblies", status_code=201, response_model=AssemblyOut, tags=["assemblies"])
-async def create_assembly(body: AssemblyIn, rt: Runtime = Depends(get_runtime),
+async def create_assembly(body: AssemblyIn, rt: RuntimeDep,
         who: Principal = Depends(allow(OPERATOR))) -> AssemblyOut:
     data = body.model_dump()
     async with rt.transaction() as tx:
@@ -130,7 +131,7 @@ async def create_assembly(body: AssemblyIn, rt: Runtime = Depends(get_runtime),
 
 
 @router.get("/assemblies/{assembly_id}", response_model=AssemblyOut, tags=["assemblies"])
-async def get_assembly(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def get_assembly(assembly_id: uuid.UUID, rt: RuntimeDep,
         who: Principal = Depends(allow(ORGANISER, REGISTRAR, FACILITATOR, AUDITOR))) -> AssemblyOut:
     async with rt.transaction() as tx:
         a = await h.load_assembly(tx, assembly_id)
@@ -138,7 +139,7 @@ async def get_assembly(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime
 
 
 @router.get("/assemblies/{assembly_id}/stats", tags=["assemblies"])
-async def assembly_stats(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def assembly_stats(assembly_id: uuid.UUID, rt: RuntimeDep,
         who: Principal = Depends(allow(ORGANISER, REGISTRAR, AUDITOR))) -> dict:
     async with rt.transaction() as tx:
         return await h.stats(tx, assembly_id)
@@ -146,7 +147,7 @@ async def assembly_stats(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runti
 
 @router.post("/assemblies/{assembly_id}/register-extract", status_code=201, response_model=ImportOut,
              tags=["invitations"], summary="Import a population-register extract (CSV: person_id,name,address,region)")
-async def import_register(assembly_id: uuid.UUID, request: Request, rt: Runtime = Depends(get_runtime),
+async def import_register(assembly_id: uuid.UUID, request: Request, rt: RuntimeDep,
         who: Principal = Depends(allow(REGISTRAR))) -> ImportOut:
     if not request.headers.get("content-type", "").startswith("text/csv"):
         raise ApiError(415, "send the extract as a CSV body with Content-Type: text/csv")
@@ -164,7 +165,7 @@ async def import_register(assembly_id: uuid.UUID, request: Request, rt: Runtime 
 
 @router.post("/assemblies/{assembly_id}/invitation-batches", status_code=201, response_model=InvitationsOut,
              tags=["invitations"], summary="Draw the invitation sample across regions and issue single-use codes")
-async def send_invitations(assembly_id: uuid.UUID, body: InvitationsIn, rt: Runtime = Depends(get_runtime),
+async def send_invitations(assembly_id: uuid.UUID, body: InvitationsIn, rt: RuntimeDep,
         who: Principal = Depends(allow(REGISTRAR))) -> InvitationsOut:
     async with rt.transaction() as tx:
         batch_id, per_region, letters = await h.send_invitations(tx, assembly_id, body.count, body.seed)
@@ -173,7 +174,7 @@ async def send_invitations(assembly_id: uuid.UUID, body: InvitationsIn, rt: Runt
 
 @router.post("/registrations", status_code=201, response_model=RegistrationOut, tags=["public"],
              summary="Register with the code from the invitation letter (public, rate-limited)")
-async def register(body: RegistrationIn, request: Request, rt: Runtime = Depends(get_runtime),
+async def register(body: RegistrationIn, request: Request, rt: RuntimeDep,
         who: Principal = Depends(allow(PUBLIC))) -> RegistrationOut:
     await _register(rt, request, body)
     return RegistrationOut(status="registered", message="Thank you — you are in the pool for the draw.")
@@ -185,7 +186,7 @@ class WithdrawalIn(BaseModel):
 
 @router.post("/withdrawals", response_model=RegistrationOut, tags=["public"],
              summary="Withdraw a registration with the code from the letter (public, rate-limited)")
-async def withdraw(body: WithdrawalIn, request: Request, rt: Runtime = Depends(get_runtime),
+async def withdraw(body: WithdrawalIn, request: Request, rt: RuntimeDep,
         who: Principal = Depends(allow(PUBLIC))) -> RegistrationOut:
     ip = await limit_public(rt, request, body.code, per_code=rt.settings.register_attempts_per_code)
     try:
@@ -198,7 +199,7 @@ async def withdraw(body: WithdrawalIn, request: Request, rt: Runtime = Depends(g
 
 
 @router.get("/register", response_class=HTMLResponse, tags=["public"], summary="Registration page")
-async def register_page(request: Request, assembly: uuid.UUID | None = None, rt: Runtime = Depends(get_runtime),
+async def register_page(rt: RuntimeDep, request: Request, assembly: uuid.UUID | None = None,
         who: Principal = Depends(allow(PUBLIC))):
     questions = {}
     if assembly is not None:
@@ -208,16 +209,15 @@ async def register_page(request: Request, assembly: uuid.UUID | None = None, rt:
 
 
 @router.post("/register", response_class=HTMLResponse, tags=["public"], summary="Registration form submit")
-async def register_form(request: Request, code: str = Form(...), consent: bool = Form(False),
-                        rt: Runtime = Depends(get_runtime),
+async def register_form(rt: RuntimeDep, request: Request, code: str = Form(...), consent: bool = Form(False),
         who: Principal = Depends(allow(PUBLIC))):
     form = await request.form()
     answers = {k[2:]: str(v) for k, v in form.items() if k.startswith("q_")}
     try:
         await _register(rt, request, RegistrationIn(code=code, consent=consent, answers=answers))
-    except ApiError as exc:
+    except (ApiError, DomainError) as exc:
         return templates.TemplateResponse(request, "register_done.html", {"ok": False, "message": exc.message},
-                                          status_code=exc.status)
+                                          status_code=status_of(exc))
     return templates.TemplateResponse(request, "register_done.html", {"ok": True, "message": ""}, status_code=201)
 
 
@@ -252,7 +252,7 @@ class MemberTokenOut(BaseModel):
 
 @router.post("/assemblies/{assembly_id}/member-letters", status_code=201, response_model=MemberLettersOut,
              tags=["members"], summary="Login codes for panel members who have none yet (selection letters)")
-async def member_letters(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def member_letters(assembly_id: uuid.UUID, rt: RuntimeDep,
                          who: Principal = Depends(allow(REGISTRAR))) -> MemberLettersOut:
     async with rt.transaction() as tx:
         letters = await h.issue_member_letters(tx, assembly_id)
@@ -261,7 +261,7 @@ async def member_letters(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runti
 
 @router.post("/assemblies/{assembly_id}/members/{member_id}/letter", status_code=201, response_model=MemberLetter,
              tags=["members"], summary="A new login code for a member who lost theirs (the old code stops working)")
-async def reissue_member_letter(assembly_id: uuid.UUID, member_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def reissue_member_letter(assembly_id: uuid.UUID, member_id: uuid.UUID, rt: RuntimeDep,
                                 who: Principal = Depends(allow(REGISTRAR))) -> MemberLetter:
     async with rt.transaction() as tx:
         return MemberLetter(**await h.reissue_member_letter(tx, assembly_id, member_id))
@@ -269,7 +269,7 @@ async def reissue_member_letter(assembly_id: uuid.UUID, member_id: uuid.UUID, rt
 
 @router.post("/member-login", response_model=MemberTokenOut, tags=["public", "members"],
              summary="A panel member exchanges the login code from their letter for a member token (rate-limited)")
-async def member_login(body: MemberLoginIn, request: Request, rt: Runtime = Depends(get_runtime),
+async def member_login(body: MemberLoginIn, request: Request, rt: RuntimeDep,
                        who: Principal = Depends(allow(PUBLIC))) -> MemberTokenOut:
     s = rt.settings
     ip = await limit_public(rt, request, body.code, per_code=s.member_login_attempts_per_code)
@@ -286,7 +286,7 @@ async def member_login(body: MemberLoginIn, request: Request, rt: Runtime = Depe
 
 
 @router.get("/.well-known/jwks.json", tags=["public", "members"], summary="Public keys of the members' token issuer")
-async def member_jwks_endpoint(rt: Runtime = Depends(get_runtime), who: Principal = Depends(allow(PUBLIC))) -> dict:
+async def member_jwks_endpoint(rt: RuntimeDep, who: Principal = Depends(allow(PUBLIC))) -> dict:
     return member_jwks(rt.settings.secret_key)
 
 
@@ -313,7 +313,7 @@ class RegistrationFull(RegistrationPseudonymous):
 @router.get("/assemblies/{assembly_id}/registrations", tags=["registrations"],
             response_model=list[RegistrationFull] | list[RegistrationPseudonymous],
             summary="Registrations: registrars see names and contact details, organisers and auditors do not")
-async def list_registrations(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def list_registrations(assembly_id: uuid.UUID, rt: RuntimeDep,
                              who: Principal = Depends(allow(REGISTRAR, ORGANISER, AUDITOR))) -> list:
     async with rt.transaction() as tx:
         rows = await h.registrations(tx, assembly_id)
@@ -323,7 +323,7 @@ async def list_registrations(assembly_id: uuid.UUID, rt: Runtime = Depends(get_r
 
 @router.get("/assemblies/{assembly_id}/members/me", response_model=RegistrationFull, tags=["members"],
             summary="A member's own registration, as recruitment holds it")
-async def own_registration(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def own_registration(assembly_id: uuid.UUID, rt: RuntimeDep,
                            who: Principal = Depends(allow(MEMBER))) -> RegistrationFull:
     async with rt.transaction() as tx:
         r = await h.own_registration(tx, assembly_id, who.member_id)

@@ -18,7 +18,7 @@ from services.recruitment.domain.allocation import AllocationError, allocate, dr
 from services.recruitment.domain.answers import check_answers, check_strata
 from services.recruitment.domain.codes import code_hash, new_code, normalise
 from shared.bus.outbox import Tx
-from shared.errors import ApiError, conflict, invalid, not_found
+from shared.problems import Conflict, DomainError, Forbidden, NotFound, conflict, invalid, not_found
 from shared.events import contracts as ev
 from shared.projections import panel_membership_handlers
 
@@ -152,8 +152,16 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
     return batch_id, per_region, letters
 
 
-class CodeRefused(ApiError):
+class CodeRefused(DomainError):
     """An unknown or used code: counts towards the per-IP failure limit."""
+
+
+class UnknownCode(CodeRefused, NotFound):
+    pass
+
+
+class UsedCode(CodeRefused, Conflict):
+    code = "code_used"
 
 
 async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str], contact: str | None,
@@ -162,16 +170,16 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
         raise invalid("consent is required to register: tick the consent box")
     norm = normalise(code)
     if norm is None:
-        raise CodeRefused(404, "this is not a valid invitation code: it has 20 letters and digits, as printed in your letter")
+        raise UnknownCode("this is not a valid invitation code: it has 20 letters and digits, as printed in your letter")
     inv = (
         await tx.session.execute(
             sa.select(m.invitations).where(m.invitations.c.code_hash == code_hash(norm)).with_for_update()
         )
     ).first()
     if inv is None:
-        raise CodeRefused(404, "this invitation code is not recognised: check it against your letter")
+        raise UnknownCode("this invitation code is not recognised: check it against your letter")
     if inv.used_at is not None:
-        raise CodeRefused(409, "this invitation code has already been used to register", code="code_used")
+        raise UsedCode("this invitation code has already been used to register")
     assembly = await load_assembly(tx, inv.assembly_id)
     problems = check_answers(assembly.strata, answers)
     if problems:
@@ -209,7 +217,7 @@ async def withdraw(tx: Tx, *, code: str) -> None:
         await tx.session.execute(sa.select(m.invitations).where(m.invitations.c.code_hash == code_hash(norm)))
     ).first()
     if inv is None:
-        raise CodeRefused(404, "this invitation code is not recognised: check it against your letter")
+        raise UnknownCode("this invitation code is not recognised: check it against your letter")
     resp = (
         await tx.session.execute(sa.select(m.respondents).where(m.respondents.c.invitation_id == inv.id).with_for_update())
     ).first()
@@ -300,13 +308,13 @@ async def member_login(tx: Tx, *, code: str) -> tuple[uuid.UUID, uuid.UUID]:
     row = None if norm is None else (await tx.session.execute(
         sa.select(m.member_codes).where(m.member_codes.c.code_hash == code_hash(norm)).with_for_update())).first()
     if row is None:
-        raise CodeRefused(404, "this login code is not recognised: check it against your selection letter")
+        raise UnknownCode("this login code is not recognised: check it against your selection letter")
     active = (await tx.session.execute(
         sa.select(m.members.c.active).where(m.members.c.assembly_id == row.assembly_id,
                                             m.members.c.member_id == row.member_id))).scalar()
     if not active:
-        raise ApiError(403, "you are no longer on this assembly's panel, so this code no longer logs in",
-                       code="not_a_member")
+        raise Forbidden("you are no longer on this assembly's panel, so this code no longer logs in",
+                        code="not_a_member")
     await tx.session.execute(sa.update(m.member_codes).where(m.member_codes.c.member_id == row.member_id)
                              .values(last_login_at=datetime.now(timezone.utc)))
     await tx.audit("member.logged-in", row.assembly_id, object_id=row.member_id, actor=f"member:{row.member_id}")

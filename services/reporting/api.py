@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.reporting import handlers as h
 from shared.auth import AUDITOR, FACILITATOR, ORGANISER, Principal, allow
-from shared.runtime import Runtime, get_runtime
+from shared.runtime import RuntimeDep
 
 router = APIRouter(tags=["reporting"])
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
@@ -22,21 +22,21 @@ def render_report(summary: dict) -> str:
 
 
 @router.get("/assemblies/{assembly_id}/summary", summary="Figures counted from events")
-async def summary(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def summary(assembly_id: uuid.UUID, rt: RuntimeDep,
                   who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR))) -> dict:
     async with rt.transaction() as tx:
         return await h.summary(tx, assembly_id)
 
 
 @router.get("/assemblies/{assembly_id}/report", response_class=HTMLResponse, summary="The handover report (live)")
-async def report(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def report(assembly_id: uuid.UUID, rt: RuntimeDep,
                   who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR))) -> HTMLResponse:
     async with rt.transaction() as tx:
         return HTMLResponse(render_report(await h.summary(tx, assembly_id)))
 
 
 @router.post("/assemblies/{assembly_id}/report/publish", status_code=201, summary="Freeze and publish the report")
-async def publish(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def publish(assembly_id: uuid.UUID, rt: RuntimeDep,
                   who: Principal = Depends(allow(ORGANISER))) -> dict:
     async with rt.transaction() as tx:
         html = render_report(await h.summary(tx, assembly_id))

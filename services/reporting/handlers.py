@@ -13,7 +13,7 @@ from services.reporting import models as m
 from services.reporting.domain.figures import attendance_rate, composition, reply_rate
 from shared.bus.consumer import Bulk
 from shared.bus.outbox import Tx
-from shared.errors import not_found
+from shared.problems import not_found
 from shared.events import contracts as ev
 from shared.events.envelope import Envelope
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from services.sessions import handlers as h
 from services.sessions import models as m
 from shared.auth import AUDITOR, FACILITATOR, MEMBER, ORGANISER, Principal, allow, scope_from
-from shared.runtime import Runtime, get_runtime
+from shared.runtime import RuntimeDep
 
 router = APIRouter(tags=["sessions"])
 session_scope = scope_from(m.sessions, "session_id", "session")
@@ -48,7 +48,7 @@ class HeldOut(BaseModel):
 
 
 @router.get("/assemblies/{assembly_id}/roster", summary="Active panel members (pseudonymous ids)")
-async def roster(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def roster(assembly_id: uuid.UUID, rt: RuntimeDep,
         who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR))) -> dict:
     async with rt.transaction() as tx:
         members = sorted(str(x) for x in await h.active_roster(tx, assembly_id))
@@ -56,7 +56,7 @@ async def roster(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
 
 
 @router.post("/assemblies/{assembly_id}/sessions", status_code=201, response_model=SessionOut)
-async def schedule(assembly_id: uuid.UUID, body: SessionIn, rt: Runtime = Depends(get_runtime),
+async def schedule(assembly_id: uuid.UUID, body: SessionIn, rt: RuntimeDep,
         who: Principal = Depends(allow(ORGANISER))) -> SessionOut:
     async with rt.transaction() as tx:
         sid = await h.schedule(tx, assembly_id, **body.model_dump())
@@ -64,7 +64,7 @@ async def schedule(assembly_id: uuid.UUID, body: SessionIn, rt: Runtime = Depend
 
 
 @router.get("/assemblies/{assembly_id}/sessions", response_model=list[SessionOut])
-async def list_sessions(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def list_sessions(assembly_id: uuid.UUID, rt: RuntimeDep,
         who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR, MEMBER))) -> list[SessionOut]:
     async with rt.transaction() as tx:
         rows = (await tx.session.execute(
@@ -74,7 +74,7 @@ async def list_sessions(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtim
 
 
 @router.post("/sessions/{session_id}/attendance", summary="Record attendance (check-in) for members")
-async def attendance(session_id: uuid.UUID, body: AttendanceIn, rt: Runtime = Depends(get_runtime),
+async def attendance(session_id: uuid.UUID, body: AttendanceIn, rt: RuntimeDep,
                      who: Principal = Depends(allow(ORGANISER, FACILITATOR, scope=session_scope))) -> dict:
     async with rt.transaction() as tx:
         n = await h.record_attendance(tx, session_id, [(r.member_id, r.present) for r in body.records])
@@ -82,7 +82,7 @@ async def attendance(session_id: uuid.UUID, body: AttendanceIn, rt: Runtime = De
 
 
 @router.post("/sessions/{session_id}/held", response_model=HeldOut, summary="Close attendance: the session was held")
-async def held(session_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def held(session_id: uuid.UUID, rt: RuntimeDep,
                who: Principal = Depends(allow(ORGANISER, FACILITATOR, scope=session_scope))) -> HeldOut:
     async with rt.transaction() as tx:
         return HeldOut(**await h.hold(tx, session_id))

@@ -11,7 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from services.sessions import models as m
 from services.sessions.domain.attendance import held_counts, unknown_members
 from shared.bus.outbox import Tx
-from shared.errors import conflict, invalid, not_found
+from shared.db import load_or_404
+from shared.problems import conflict, invalid
 from shared.events import contracts as ev
 from shared.projections import panel_membership_handlers
 
@@ -41,11 +42,7 @@ async def schedule(tx: Tx, assembly_id: uuid.UUID, *, title: str, starts_at: dat
 
 
 async def load_session(tx: Tx, session_id: uuid.UUID, *, lock: bool = False):
-    q = sa.select(m.sessions).where(m.sessions.c.id == session_id)
-    row = (await tx.session.execute(q.with_for_update() if lock else q)).first()
-    if row is None:
-        raise not_found("session")
-    return row
+    return await load_or_404(tx, m.sessions, "session", lock=lock, id=session_id)
 
 
 async def record_attendance(tx: Tx, session_id: uuid.UUID, records: list[tuple[uuid.UUID, bool]]) -> int:

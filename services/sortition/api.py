@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.sortition import handlers as h
 from services.sortition import models as m
+from services.sortition.jobs import JobWorker
 from shared.auth import AUDITOR, FACILITATOR, ORGANISER, PUBLIC, Principal, allow, scope_from
-from shared.errors import not_found
-from shared.runtime import Runtime, get_runtime
+from shared.problems import not_found
+from shared.runtime import Resource, Runtime, RuntimeDep
 
 router = APIRouter(tags=["sortition"])
 
@@ -141,10 +142,12 @@ class ReplacementOut(BaseModel):
 job_scope = scope_from(m.jobs, "job_id", "job")
 
 
+# The API process's job worker (declared in app.py); a new job wakes it.
+JOB_WORKER = Resource("sortition.job-worker", JobWorker)
+
+
 def _wake(rt: Runtime) -> None:
-    worker = getattr(rt, "job_worker", None)
-    if worker is not None:
-        worker.wake()
+    rt.use(JOB_WORKER).wake()
 
 
 async def _may_see_unpublished(rt: Runtime, who: Principal, assembly_id: uuid.UUID) -> None:
@@ -158,7 +161,7 @@ async def _may_see_unpublished(rt: Runtime, who: Principal, assembly_id: uuid.UU
 
 
 @router.get("/assemblies/{assembly_id}/pool", summary="Pool size and counts per category value")
-async def pool(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def pool(assembly_id: uuid.UUID, rt: RuntimeDep,
                who: Principal = Depends(allow(ORGANISER, AUDITOR))) -> dict:
     async with rt.transaction() as tx:
         return await h.pool_summary(tx, assembly_id)
@@ -166,7 +169,7 @@ async def pool(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
 
 @router.post("/assemblies/{assembly_id}/seed-commitments", status_code=201, response_model=ContributionOut,
              summary="Commit a seed contribution (before the freeze)")
-async def commit_seed(assembly_id: uuid.UUID, body: CommitIn, rt: Runtime = Depends(get_runtime),
+async def commit_seed(assembly_id: uuid.UUID, body: CommitIn, rt: RuntimeDep,
                       who: Principal = Depends(allow(ORGANISER))) -> dict:
     async with rt.transaction() as tx:
         return await h.commit_seed(tx, assembly_id, name=body.name, commitment_hex=body.commitment)
@@ -174,7 +177,7 @@ async def commit_seed(assembly_id: uuid.UUID, body: CommitIn, rt: Runtime = Depe
 
 @router.get("/assemblies/{assembly_id}/seed-contributions", response_model=list[ContributionOut],
             summary="Commitments (public), and the values once revealed after the freeze")
-async def contributions(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def contributions(assembly_id: uuid.UUID, rt: RuntimeDep,
                         who: Principal = Depends(allow(PUBLIC))) -> list[dict]:
     async with rt.transaction() as tx:
         return await h.list_contributions(tx, assembly_id)
@@ -182,7 +185,7 @@ async def contributions(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtim
 
 @router.post("/assemblies/{assembly_id}/pool/freeze", status_code=201, response_model=FreezeOut,
              summary="Freeze the pool for the draw; publishes its hash (event pool-frozen)")
-async def freeze(assembly_id: uuid.UUID, body: FreezeIn, rt: Runtime = Depends(get_runtime),
+async def freeze(assembly_id: uuid.UUID, body: FreezeIn, rt: RuntimeDep,
                  who: Principal = Depends(allow(ORGANISER))) -> dict:
     async with rt.transaction() as tx:
         return await h.freeze_pool(tx, assembly_id, algorithm=body.algorithm, lottery_size=body.lottery_size,
@@ -191,7 +194,7 @@ async def freeze(assembly_id: uuid.UUID, body: FreezeIn, rt: Runtime = Depends(g
 
 @router.get("/assemblies/{assembly_id}/pool/freeze", response_model=FreezeOut,
             summary="The frozen pool's hashes, size, quotas and draw parameters")
-async def frozen(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def frozen(assembly_id: uuid.UUID, rt: RuntimeDep,
                  who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
         return await h.get_freeze(tx, assembly_id)
@@ -210,21 +213,21 @@ async def _frozen_csv(rt: Runtime, who: Principal, assembly_id: uuid.UUID, which
 
 @router.get("/assemblies/{assembly_id}/pool/frozen/features.csv", response_class=PlainTextResponse,
             summary="The quotas of the frozen pool as CSV, for `borgerting sortition verify`", description=VERIFY_HELP)
-async def frozen_features(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def frozen_features(assembly_id: uuid.UUID, rt: RuntimeDep,
                           who: Principal = Depends(allow(PUBLIC))) -> Response:
     return await _frozen_csv(rt, who, assembly_id, "features")
 
 
 @router.get("/assemblies/{assembly_id}/pool/frozen/people.csv", response_class=PlainTextResponse,
             summary="The frozen pool as CSV, for `borgerting sortition verify`", description=VERIFY_HELP)
-async def frozen_people(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def frozen_people(assembly_id: uuid.UUID, rt: RuntimeDep,
                         who: Principal = Depends(allow(PUBLIC))) -> Response:
     return await _frozen_csv(rt, who, assembly_id, "people")
 
 
 @router.post("/assemblies/{assembly_id}/seed-reveals", response_model=ContributionOut,
              summary="Reveal a seed contribution (after the freeze); it must match its commitment")
-async def reveal_seed(assembly_id: uuid.UUID, body: RevealIn, rt: Runtime = Depends(get_runtime),
+async def reveal_seed(assembly_id: uuid.UUID, body: RevealIn, rt: RuntimeDep,
                       who: Principal = Depends(allow(ORGANISER))) -> dict:
     async with rt.transaction() as tx:
         return await h.reveal_seed(tx, assembly_id, name=body.name, value=body.value)
@@ -232,7 +235,7 @@ async def reveal_seed(assembly_id: uuid.UUID, body: RevealIn, rt: Runtime = Depe
 
 @router.post("/assemblies/{assembly_id}/draws", status_code=202, response_model=JobOut,
              summary="Start the draw (a background job); poll GET /draw-jobs/{id}")
-async def draw(assembly_id: uuid.UUID, body: DrawIn, response: Response, rt: Runtime = Depends(get_runtime),
+async def draw(assembly_id: uuid.UUID, body: DrawIn, response: Response, rt: RuntimeDep,
                who: Principal = Depends(allow(ORGANISER))) -> dict:
     async with rt.transaction() as tx:
         job = await h.request_draw(tx, assembly_id, beacon_value=body.beacon_value,
@@ -244,7 +247,7 @@ async def draw(assembly_id: uuid.UUID, body: DrawIn, response: Response, rt: Run
 
 @router.post("/assemblies/{assembly_id}/replacements", status_code=202, response_model=JobOut,
              summary="Replace drop-outs by a fair draw conditioned on the stayers (a background job)")
-async def replace(assembly_id: uuid.UUID, body: ReplaceIn, response: Response, rt: Runtime = Depends(get_runtime),
+async def replace(assembly_id: uuid.UUID, body: ReplaceIn, response: Response, rt: RuntimeDep,
                   who: Principal = Depends(allow(ORGANISER))) -> dict:
     async with rt.transaction() as tx:
         job = await h.request_replacement(tx, assembly_id, dropped=body.dropped, from_reserves=body.from_reserves,
@@ -255,7 +258,7 @@ async def replace(assembly_id: uuid.UUID, body: ReplaceIn, response: Response, r
 
 
 @router.get("/assemblies/{assembly_id}/replacements", response_model=list[ReplacementOut])
-async def replacements(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def replacements(assembly_id: uuid.UUID, rt: RuntimeDep,
                        who: Principal = Depends(allow(ORGANISER, AUDITOR))) -> list[dict]:
     async with rt.transaction() as tx:
         return await h.list_replacements(tx, assembly_id)
@@ -268,7 +271,7 @@ REPLACEMENT_HELP = ("Replay with `borgerting sortition verify-replacement R1.jso
 
 @router.get("/assemblies/{assembly_id}/replacements/transcripts", summary="Every replacement's transcript (public), "
             "in order: each one's panel before is the previous one's panel after", description=REPLACEMENT_HELP)
-async def replacement_transcripts(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def replacement_transcripts(assembly_id: uuid.UUID, rt: RuntimeDep,
                                   who: Principal = Depends(allow(PUBLIC))) -> list[dict]:
     async with rt.transaction() as tx:
         return await h.replacement_transcripts(tx, assembly_id)
@@ -276,29 +279,28 @@ async def replacement_transcripts(assembly_id: uuid.UUID, rt: Runtime = Depends(
 
 @router.get("/assemblies/{assembly_id}/replacements/{number}/transcript",
             summary="Replacement number n's transcript (public)", description=REPLACEMENT_HELP)
-async def replacement_transcript(assembly_id: uuid.UUID, number: int = Path(ge=1, le=1_000_000),
-                                 rt: Runtime = Depends(get_runtime), who: Principal = Depends(allow(PUBLIC))) -> dict:
+async def replacement_transcript(rt: RuntimeDep, assembly_id: uuid.UUID, number: int = Path(ge=1, le=1_000_000), who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
         [t] = await h.replacement_transcripts(tx, assembly_id, number)
         return t
 
 
 @router.get("/draw-jobs/{job_id}", response_model=JobOut, summary="A draw or replacement job: status, progress, errors")
-async def job(job_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def job(job_id: uuid.UUID, rt: RuntimeDep,
               who: Principal = Depends(allow(ORGANISER, AUDITOR, scope=job_scope))) -> dict:
     async with rt.transaction() as tx:
         return await h.get_job(tx, job_id)
 
 
 @router.get("/assemblies/{assembly_id}/draw-jobs", response_model=list[JobOut])
-async def jobs(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def jobs(assembly_id: uuid.UUID, rt: RuntimeDep,
                who: Principal = Depends(allow(ORGANISER, AUDITOR))) -> list[dict]:
     async with rt.transaction() as tx:
         return await h.list_jobs(tx, assembly_id)
 
 
 @router.get("/assemblies/{assembly_id}/panel", response_model=PanelOut)
-async def panel(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def panel(assembly_id: uuid.UUID, rt: RuntimeDep,
                 who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR))) -> dict:
     async with rt.transaction() as tx:
         return await h.get_panel(tx, assembly_id)
@@ -306,7 +308,7 @@ async def panel(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
 
 @router.get("/assemblies/{assembly_id}/transcript",
             summary="The draw's transcript (public): replay it with `borgerting sortition verify`")
-async def transcript(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def transcript(assembly_id: uuid.UUID, rt: RuntimeDep,
                      who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
         return await h.get_transcript(tx, assembly_id)
@@ -314,7 +316,7 @@ async def transcript(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
 
 @router.get("/assemblies/{assembly_id}/fairness",
             summary="The fairness report (public): selection probabilities, quota check, LEGACY comparison")
-async def fairness(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
+async def fairness(assembly_id: uuid.UUID, rt: RuntimeDep,
                    who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
         return await h.get_fairness(tx, assembly_id)

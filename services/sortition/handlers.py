@@ -21,7 +21,7 @@ from services.sortition.domain.draw import normalise_excluded
 from services.sortition.domain.engine import ENGINE_VERSION, check_feasible
 from services.sortition.domain.model import sha256_json
 from shared.bus.outbox import Tx
-from shared.errors import conflict, invalid, not_found
+from shared.problems import conflict, invalid, not_found
 from shared.events import contracts as ev
 from shared.events.envelope import Envelope
 

@@ -37,11 +37,12 @@ from services.sortition.domain import (Contribution, SortitionInputError, build_
 from services.sortition.domain.engine import ENGINE_VERSION
 from services.sortition.domain.model import sha256_json
 from shared.runtime import Runtime
+from shared.settings import get_settings
 
 log = structlog.get_logger()
 
-HEARTBEAT_SECONDS = float(os.environ.get("BORGERTING_SORTITION_JOB_HEARTBEAT", "2"))
-STALE_SECONDS = float(os.environ.get("BORGERTING_SORTITION_JOB_STALE", "30"))
+HEARTBEAT_SECONDS = get_settings().sortition_job_heartbeat
+STALE_SECONDS = get_settings().sortition_job_stale
 IDLE_SECONDS = 1.0
 MAX_ATTEMPTS = 3
 

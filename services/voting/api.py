@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import time
 import uuid
 from datetime import datetime, timezone
@@ -23,32 +22,29 @@ from pathlib import Path
 from typing import Any, Literal
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from services.voting import handlers as h
 from services.voting.domain.blind_rsa import DEFAULT_VARIANT
-from services.voting.domain.errors import VotingError
 from services.voting.domain.tokens import VoteToken
-from shared.auth import Principal, allow, path_uuid
-from shared.errors import ApiError, error_body, invalid
-from shared.runtime import Runtime, get_runtime
+from shared.auth import AUDITOR, MEMBER, ORGANISER, PUBLIC, REGISTRAR, Principal, allow, path_uuid
+from shared.errors import ApiError
+from shared.problems import Conflict, Forbidden, invalid
+from shared.runtime import Runtime, RuntimeDep
 
 router = APIRouter(tags=["voting"])
-ballot_box = APIRouter(tags=["voting"])  # the vote route alone: see configure()
+ballot_box = APIRouter(tags=["voting"])  # the vote route alone: matched first (app.py, priority_routers)
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 log = structlog.get_logger()
 
 HEX_RE = r"^[0-9a-fA-F]*$"
-# Rate limits (Valkey, per window): token requests per member and ballot; votes with an invalid
-# token per client address (honest voters behind one venue's address rarely send any).
-TOKEN_REQUESTS_PER_MEMBER = int(os.environ.get("BORGERTING_VOTING_TOKEN_REQUESTS_PER_MEMBER", "10"))
+# Rate-limit windows (the limits are settings): token requests per member and ballot; votes with
+# an invalid token per client address (honest voters behind one venue's address rarely send any).
 TOKEN_WINDOW = 600
-INVALID_TOKENS_PER_ADDRESS = int(os.environ.get("BORGERTING_VOTING_INVALID_TOKENS_PER_ADDRESS", "50"))
 INVALID_WINDOW = 60
 _BLOCKED: dict[str, float] = {}  # address -> monotonic time until which its votes are refused
 
@@ -276,8 +272,8 @@ async def _ballot_out(rt: Runtime, ballot_id: uuid.UUID) -> BallotOut:
 
 @router.post("/assemblies/{assembly_id}/ballots", status_code=201, response_model=BallotOut,
              summary="Open a ballot (questions, threshold, quorum, times)")
-async def open_ballot(assembly_id: uuid.UUID, body: BallotIn, rt: Runtime = Depends(get_runtime),
-                      who: Principal = Depends(allow("organiser"))) -> BallotOut:
+async def open_ballot(assembly_id: uuid.UUID, body: BallotIn, rt: RuntimeDep,
+                      who: Principal = Depends(allow(ORGANISER))) -> BallotOut:
     definition = body.definition()
     key = await asyncio.to_thread(h.new_ballot_key)
     async with rt.transaction() as tx:
@@ -287,8 +283,8 @@ async def open_ballot(assembly_id: uuid.UUID, body: BallotIn, rt: Runtime = Depe
 
 
 @router.get("/assemblies/{assembly_id}/ballots", summary="The assembly's ballots")
-async def list_ballots(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
-                       who: Principal = Depends(allow("public"))) -> dict:
+async def list_ballots(assembly_id: uuid.UUID, rt: RuntimeDep,
+                       who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
         s = await h.board_summary(tx, assembly_id, secret=rt.settings.secret_key, now=now())
     return {"ballots": s["ballots"]}
@@ -296,25 +292,25 @@ async def list_ballots(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime
 
 @router.get("/ballots/{ballot_id}", response_model=BallotOut,
             summary="A ballot's definition and token key (public, as on the board)")
-async def get_ballot(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
-                     who: Principal = Depends(allow("public"))) -> BallotOut:
+async def get_ballot(ballot_id: uuid.UUID, rt: RuntimeDep,
+                     who: Principal = Depends(allow(PUBLIC))) -> BallotOut:
     return await _ballot_out(rt, ballot_id)
 
 
 @router.get("/ballots/{ballot_id}/me", summary="Am I eligible, checked in, and did I get my token?")
-async def my_eligibility(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
-                         who: Principal = Depends(allow("member", scope=ballot_scope))) -> dict:
+async def my_eligibility(ballot_id: uuid.UUID, rt: RuntimeDep,
+                         who: Principal = Depends(allow(MEMBER, scope=ballot_scope))) -> dict:
     async with rt.transaction() as tx:
         info = await h.ballot_info(tx, ballot_id)
         return await h.eligibility(tx, info, who.member_id)
 
 
 @router.post("/ballots/{ballot_id}/tokens", summary="Get my one blind-signed voting token (RFC 9474)")
-async def issue_token(ballot_id: uuid.UUID, body: BlindedIn, rt: Runtime = Depends(get_runtime),
-                      who: Principal = Depends(allow("member", scope=ballot_scope))) -> dict:
+async def issue_token(ballot_id: uuid.UUID, body: BlindedIn, rt: RuntimeDep,
+                      who: Principal = Depends(allow(MEMBER, scope=ballot_scope))) -> dict:
     if who.member_id is None:
-        raise ApiError(403, "only a member's own token can get a voting token", code="forbidden")
-    await rt.limiter.hit("voting_token_request", f"{ballot_id}:{who.member_id}", limit=TOKEN_REQUESTS_PER_MEMBER,
+        raise Forbidden("only a member's own token can get a voting token")
+    await rt.limiter.hit("voting_token_request", f"{ballot_id}:{who.member_id}", limit=rt.settings.voting_token_requests_per_member,
                          window=TOKEN_WINDOW)
     blinded = _hex(body.blinded_msg, "blinded_msg")
     async with rt.transaction() as tx:
@@ -325,7 +321,7 @@ async def issue_token(ballot_id: uuid.UUID, body: BlindedIn, rt: Runtime = Depen
 @ballot_box.post("/ballots/{ballot_id}/votes", status_code=201, response_model=ReceiptOut,
              summary="Cast a vote with a token (no login: the token is the credential)")
 async def cast(ballot_id: uuid.UUID, body: VoteIn, request: Request,
-               who: Principal = Depends(allow("public"))) -> Response:
+               who: Principal = Depends(allow(PUBLIC))) -> Response:
     from services.voting.domain.ballot_box import validate_vote
     from services.voting.domain.errors import InvalidTokenError
 
@@ -348,12 +344,12 @@ async def cast(ballot_id: uuid.UUID, body: VoteIn, request: Request,
         # Counted in Valkey (all API processes); the block is kept here, so that honest votes
         # cost no extra round trip.
         await rt.limiter.hit("invalid_vote_token", address, limit=10**9, window=INVALID_WINDOW)
-        if await rt.limiter.peek("invalid_vote_token", address) >= INVALID_TOKENS_PER_ADDRESS:
+        if await rt.limiter.peek("invalid_vote_token", address) >= rt.settings.voting_invalid_tokens_per_address:
             _BLOCKED[address] = time.monotonic() + INVALID_WINDOW
         raise
     item = h.Item(ballot_id, accepted.choices, token=accepted.token, token_hash=accepted.token_hash,
                   correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"))
-    r = await h.ingest_for(rt).submit(info.assembly_id, item)
+    r = await rt.use(h.INGEST).submit(info.assembly_id, item)
     # Built by hand (the hot path): the fields of ReceiptOut, without a second validation. Every
     # value is an int, hex or the board id ("assembly-" and a UUID): nothing to escape.
     return Response(f'{{"board_id":"{r.board_id}","position":{r.position},"hash":"{r.hash}",'
@@ -362,15 +358,15 @@ async def cast(ballot_id: uuid.UUID, body: VoteIn, request: Request,
 
 
 @router.post("/ballots/{ballot_id}/close", summary="Close the ballot and tally; results become public")
-async def close(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
-                who: Principal = Depends(allow("organiser", scope=ballot_scope))) -> dict:
+async def close(ballot_id: uuid.UUID, rt: RuntimeDep,
+                who: Principal = Depends(allow(ORGANISER, scope=ballot_scope))) -> dict:
     async with rt.transaction() as tx:
         return await h.close_ballot(tx, ballot_id, secret=rt.settings.secret_key, now=now())
 
 
 @router.get("/ballots/{ballot_id}/results", summary="Results (hidden from everyone until the ballot closes)")
-async def results(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
-                  who: Principal = Depends(allow("public"))) -> dict:
+async def results(ballot_id: uuid.UUID, rt: RuntimeDep,
+                  who: Principal = Depends(allow(PUBLIC))) -> dict:
     t = now()
     async with rt.transaction() as tx:
         await h.close_if_due(tx, ballot_id, secret=rt.settings.secret_key, now=t)
@@ -383,8 +379,8 @@ async def results(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
 
 @router.post("/ballots/{ballot_id}/sheets", status_code=201,
              summary="Hand a member a paper ballot sheet, or send a postal one (then no online token)")
-async def issue_sheet(ballot_id: uuid.UUID, body: SheetIn, rt: Runtime = Depends(get_runtime),
-                      who: Principal = Depends(allow("registrar", "organiser", scope=ballot_scope))) -> dict:
+async def issue_sheet(ballot_id: uuid.UUID, body: SheetIn, rt: RuntimeDep,
+                      who: Principal = Depends(allow(REGISTRAR, ORGANISER, scope=ballot_scope))) -> dict:
     async with rt.transaction() as tx:
         await h.issue_sheet(tx, ballot_id, body.member_id, body.kind, now=now())
         counts = await h.issued_counts(tx, ballot_id)
@@ -393,8 +389,8 @@ async def issue_sheet(ballot_id: uuid.UUID, body: SheetIn, rt: Runtime = Depends
 
 @router.post("/ballots/{ballot_id}/official-entries", status_code=201,
              summary="Key in a paper or postal vote (counts only once a second official confirms it)")
-async def enter_official(ballot_id: uuid.UUID, body: OfficialEntryIn, rt: Runtime = Depends(get_runtime),
-                         who: Principal = Depends(allow("registrar", "organiser", scope=ballot_scope))) -> dict:
+async def enter_official(ballot_id: uuid.UUID, body: OfficialEntryIn, rt: RuntimeDep,
+                         who: Principal = Depends(allow(REGISTRAR, ORGANISER, scope=ballot_scope))) -> dict:
     async with rt.transaction() as tx:
         entry_id = await h.enter_official(tx, ballot_id, kind=body.kind, sheet_id=body.sheet_id, choices=body.choices,
                                           official=official_id(who), now=now())
@@ -402,8 +398,8 @@ async def enter_official(ballot_id: uuid.UUID, body: OfficialEntryIn, rt: Runtim
 
 
 @router.get("/ballots/{ballot_id}/official-entries", summary="Officials' entries (status only, no choices)")
-async def list_official(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
-                        who: Principal = Depends(allow("registrar", "organiser", "auditor", scope=ballot_scope))) -> dict:
+async def list_official(ballot_id: uuid.UUID, rt: RuntimeDep,
+                        who: Principal = Depends(allow(REGISTRAR, ORGANISER, AUDITOR, scope=ballot_scope))) -> dict:
     import sqlalchemy as sa
 
     from services.voting import models as m
@@ -417,20 +413,20 @@ async def list_official(ballot_id: uuid.UUID, rt: Runtime = Depends(get_runtime)
 
 
 @router.post("/official-entries/{entry_id}/confirm", summary="A second official confirms: the vote goes on the board")
-async def confirm_official(entry_id: uuid.UUID, body: ConfirmIn | None = None, rt: Runtime = Depends(get_runtime),
-                           who: Principal = Depends(allow("registrar", "organiser", scope=official_entry_scope))) -> dict:
+async def confirm_official(rt: RuntimeDep, entry_id: uuid.UUID, body: ConfirmIn | None = None,
+                           who: Principal = Depends(allow(REGISTRAR, ORGANISER, scope=official_entry_scope))) -> dict:
     async with rt.transaction() as tx:
         receipt, refused = await h.confirm_official(tx, entry_id, official=official_id(who),
                                                     choices=body.choices if body else None,
                                                     secret=rt.settings.secret_key, now=now())
     if refused is not None:
-        raise h.api_error(refused)
+        raise refused
     return {"status": "confirmed", "position": receipt.position, "hash": receipt.hash, "receipt": receipt.code}
 
 
 @router.post("/official-entries/{entry_id}/reject", summary="Reject a wrong entry (never counted)")
-async def reject_official(entry_id: uuid.UUID, body: RejectIn, rt: Runtime = Depends(get_runtime),
-                          who: Principal = Depends(allow("registrar", "organiser", scope=official_entry_scope))) -> dict:
+async def reject_official(entry_id: uuid.UUID, body: RejectIn, rt: RuntimeDep,
+                          who: Principal = Depends(allow(REGISTRAR, ORGANISER, scope=official_entry_scope))) -> dict:
     async with rt.transaction() as tx:
         await h.reject_official(tx, entry_id, official=official_id(who), reason=body.reason, now=now())
     return {"status": "rejected"}
@@ -440,42 +436,42 @@ async def reject_official(entry_id: uuid.UUID, body: RejectIn, rt: Runtime = Dep
 
 
 @router.get("/assemblies/{assembly_id}/board", summary="The board's head, key, signed checkpoints and ballots")
-async def board(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
-                who: Principal = Depends(allow("public"))) -> dict:
+async def board(assembly_id: uuid.UUID, rt: RuntimeDep,
+                who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
         return await h.board_summary(tx, assembly_id, secret=rt.settings.secret_key, now=now())
 
 
 @router.get("/assemblies/{assembly_id}/board/entries/{position}",
             summary="Look a vote up by its receipt's position (choices shown once its ballot closed)")
-async def board_entry(assembly_id: uuid.UUID, position: int, rt: Runtime = Depends(get_runtime),
+async def board_entry(assembly_id: uuid.UUID, position: int, rt: RuntimeDep,
                       hash: str | None = Query(None, max_length=64, description="The receipt's hash, to compare"),
-                      who: Principal = Depends(allow("public"))) -> dict:
+                      who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
         e = await h.board_entry(tx, assembly_id, position=position, now=now())
     if hash is not None and hash.lower() != e["hash"]:
-        raise ApiError(409, f"entry {position} has another hash than your receipt", code="receipt_mismatch")
+        raise Conflict(f"entry {position} has another hash than your receipt", code="receipt_mismatch")
     return e
 
 
 @router.get("/assemblies/{assembly_id}/board/tokens/{token_hash}", summary="Look a vote up by its token hash")
-async def board_token(assembly_id: uuid.UUID, token_hash: str, rt: Runtime = Depends(get_runtime),
-                      who: Principal = Depends(allow("public"))) -> dict:
+async def board_token(assembly_id: uuid.UUID, token_hash: str, rt: RuntimeDep,
+                      who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
         return await h.board_entry(tx, assembly_id, token_hash=token_hash.lower(), now=now())
 
 
 @router.post("/assemblies/{assembly_id}/board/checkpoints", status_code=201, summary="Sign a checkpoint of the head now")
-async def checkpoint(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
-                     who: Principal = Depends(allow("organiser"))) -> dict:
+async def checkpoint(assembly_id: uuid.UUID, rt: RuntimeDep,
+                     who: Principal = Depends(allow(ORGANISER))) -> dict:
     async with rt.transaction() as tx:
         return await h.checkpoint_now(tx, assembly_id, secret=rt.settings.secret_key, now=now())
 
 
 @router.get("/assemblies/{assembly_id}/board/export",
             summary="The whole board as one signed file (for `borgerting voting verify`)")
-async def export(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
-                 who: Principal = Depends(allow("public"))) -> JSONResponse:
+async def export(assembly_id: uuid.UUID, rt: RuntimeDep,
+                 who: Principal = Depends(allow(PUBLIC))) -> JSONResponse:
     async with rt.transaction() as tx:
         doc = await h.export_board(tx, assembly_id, secret=rt.settings.secret_key, now=now())
     return JSONResponse(doc, headers={"content-disposition": f'attachment; filename="board-{assembly_id}.json"'})
@@ -486,22 +482,6 @@ async def export(assembly_id: uuid.UUID, rt: Runtime = Depends(get_runtime),
 
 @router.get("/ballots/{ballot_id}/page", response_class=HTMLResponse, tags=["public"],
             summary="The ballot page for members (Danish and English, phone-friendly)")
-async def ballot_page(request: Request, ballot_id: uuid.UUID, lang: Literal["da", "en"] = "da",
-                      rt: Runtime = Depends(get_runtime), who: Principal = Depends(allow("public"))) -> HTMLResponse:
+async def ballot_page(rt: RuntimeDep, request: Request, ballot_id: uuid.UUID, lang: Literal["da", "en"] = "da", who: Principal = Depends(allow(PUBLIC))) -> HTMLResponse:
     b = await _ballot_out(rt, ballot_id)
     return templates.TemplateResponse(request, "ballot.html", {"ballot": b.model_dump(mode="json"), "lang": lang})
-
-
-def configure(app: FastAPI) -> None:
-    """Domain errors answer as clear 4xx; the page's script is served as a static file; the
-    ballot box's route sits on the app itself, before every other route (under load nearly every
-    request is a vote, and FastAPI matches the routes of an included router through extra layers,
-    twice per request)."""
-    app.router.routes[:0] = ballot_box.routes
-
-    async def _voting_error(request: Request, exc: VotingError) -> JSONResponse:
-        return JSONResponse(error_body(exc.http_status, exc.code, exc.message, None, request),
-                            status_code=exc.http_status)
-
-    app.add_exception_handler(VotingError, _voting_error)
-    app.mount("/voting-static", StaticFiles(directory=str(HERE / "static")), name="voting-static")

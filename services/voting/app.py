@@ -4,9 +4,11 @@ tokens, the public bulletin board, officials' entries, and the count."""
 from pathlib import Path
 
 from services.voting import models
-from services.voting.api import configure, router
-from services.voting.handlers import HANDLERS
+from services.voting.api import ballot_box, router
+from services.voting.handlers import HANDLERS, INGEST
 from shared.runtime import ServiceSpec, main
+
+HERE = Path(__file__).parent
 
 SPEC = ServiceSpec(
     name="voting",
@@ -14,10 +16,12 @@ SPEC = ServiceSpec(
     metadata=models.metadata,
     outbox=models.outbox,
     inbox=models.inbox,
-    migrations_dir=Path(__file__).parent / "migrations",
+    migrations_dir=HERE / "migrations",
     routers=[router],
+    priority_routers=[ballot_box],  # the vote route, matched first: nearly every request under load
     handlers=HANDLERS,
-    configure_app=configure,
+    resources=[INGEST],  # the ballot box's group commit and fast path (one per API process)
+    static={"/voting-static": HERE / "static"},  # the ballot page's script
 )
 
 if __name__ == "__main__":

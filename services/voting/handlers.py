@@ -39,7 +39,9 @@ from services.voting.domain.errors import (BallotClosedError, BoardError, Duplic
 from services.voting.domain.tally import BallotResult, tally
 from services.voting.domain.tokens import TokenIssuer, VoteToken
 from shared.bus.outbox import Tx
-from shared.errors import ApiError, conflict, not_found
+from shared.db import load_or_404
+from shared.problems import conflict, not_found
+from shared.runtime import Resource
 from shared.events import contracts as ev
 from shared.events.contracts import spec_for_model
 from shared.events.envelope import Envelope
@@ -122,20 +124,13 @@ def cached_ballot_info(ballot_id: uuid.UUID) -> BallotInfo | None:
 async def ballot_info(tx: Tx, ballot_id: uuid.UUID) -> BallotInfo:
     info = _CACHE.get(ballot_id)
     if info is None:
-        row = (await tx.session.execute(sa.select(m.ballots).where(m.ballots.c.id == ballot_id))).first()
-        if row is None:
-            raise not_found("ballot")
-        info = _info(row)
+        info = _info(await load_ballot(tx, ballot_id))
         _remember(_CACHE, ballot_id, info)
     return info
 
 
 async def load_ballot(tx: Tx, ballot_id: uuid.UUID, *, lock: bool = False):
-    q = sa.select(m.ballots).where(m.ballots.c.id == ballot_id)
-    row = (await tx.session.execute(q.with_for_update() if lock else q)).first()
-    if row is None:
-        raise not_found("ballot")
-    return row
+    return await load_or_404(tx, m.ballots, "ballot", lock=lock, id=ballot_id)
 
 
 def ballot_state(row, now: datetime) -> str:
@@ -574,12 +569,8 @@ class Ingest:
         return out
 
 
-def ingest_for(rt) -> Ingest:
-    ing = getattr(rt, "voting_ingest", None)
-    if ing is None:
-        ing = rt.voting_ingest = Ingest(rt)
-        rt.closers.append(ing.close)
-    return ing
+# One ballot box per API process (its fast path's connection is closed with the app).
+INGEST = Resource("voting.ingest", Ingest, close=Ingest.close)
 
 
 # ---- officials' paper and postal entries --------------------------------------------------
@@ -611,11 +602,7 @@ async def enter_official(tx: Tx, ballot_id: uuid.UUID, *, kind: str, sheet_id: s
 
 
 async def load_official(tx: Tx, entry_id: uuid.UUID, *, lock: bool = False):
-    q = sa.select(m.official_entries).where(m.official_entries.c.id == entry_id)
-    row = (await tx.session.execute(q.with_for_update() if lock else q)).first()
-    if row is None:
-        raise not_found("official entry")
-    return row
+    return await load_or_404(tx, m.official_entries, "official entry", lock=lock, id=entry_id)
 
 
 async def official_scope(tx: Tx, entry_id: uuid.UUID) -> uuid.UUID:
@@ -806,7 +793,3 @@ async def export_board(tx: Tx, assembly_id: uuid.UUID, *, secret: str, now: date
                                       BallotResult.from_dict(r.result) if r.result else None, DEFAULT_VARIANT))
     board = Board(head.board_id, board_key(secret, assembly_id), entries=entries, checkpoints=cps)
     return board.export(pubs)
-
-
-def api_error(exc: VotingError) -> ApiError:
-    return ApiError(exc.http_status, exc.message, code=exc.code)

@@ -45,3 +45,41 @@ def test_one_error_shape_and_no_stack_traces():
                                                            "details": [], "request_id": None}
     r = c.get("/boom")
     assert r.status_code == 500 and "secret internals" not in r.text and r.json()["error"]["code"] == "internal_error"
+
+
+def test_domain_errors_carry_a_code_and_get_their_status_in_one_place():
+    from services.voting.domain.errors import SameOfficialError, TokenAlreadyUsedError
+    from shared.problems import Conflict, InvalidInput, not_found
+
+    app = FastAPI()
+    install_error_handlers(app)
+    raised = {"missing": not_found("ballot"), "clash": Conflict("sheets are out", code="sheets_exhausted"),
+              "bad": InvalidInput("no rows", details=[{"field": "csv", "problem": "empty"}]),
+              "used": TokenAlreadyUsedError("this token has already been used to vote"),
+              "same": SameOfficialError("a second official must confirm")}
+
+    @app.get("/raise/{name}")
+    async def refuse(name: str):
+        raise raised[name]
+
+    c = TestClient(app, raise_server_exceptions=False)
+    got = {name: c.get(f"/raise/{name}") for name in raised}
+    assert {n: (r.status_code, r.json()["error"]["code"]) for n, r in got.items()} == {
+        "missing": (404, "not_found"), "clash": (409, "sheets_exhausted"), "bad": (422, "invalid_input"),
+        "used": (409, "token_already_used"), "same": (403, "same_official")}
+    assert got["missing"].json()["error"]["message"] == "ballot not found"
+    assert got["bad"].json()["error"]["details"] == [{"field": "csv", "problem": "empty"}]
+    assert not hasattr(TokenAlreadyUsedError, "http_status")  # the domain knows no HTTP
+
+
+def test_a_resource_is_made_once_per_process_and_only_if_declared():
+    from types import SimpleNamespace
+
+    from shared.runtime import Resource, Runtime
+
+    made, declared, stray = [], Resource("box", lambda rt: made.append(rt) or object()), Resource("stray", object)
+    rt = Runtime.__new__(Runtime)  # no database or cache needed to hand out resources
+    rt.spec, rt.closers, rt._resources = SimpleNamespace(name="svc", resources=[declared]), [], {}
+    assert rt.use(declared) is rt.use(declared) and made == [rt]
+    with pytest.raises(LookupError, match="stray is not among the resources of svc"):
+        rt.use(stray)

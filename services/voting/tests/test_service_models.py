@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from services.voting.api import BallotIn
 from services.voting.domain.ballots import Ballot, Base
 from services.voting.domain.errors import InvalidBallotError
-from shared.errors import ApiError
+from shared.problems import InvalidInput
 
 
 def ballot(**body) -> Ballot:
@@ -51,7 +51,7 @@ def test_bad_input_is_refused_before_any_database_work():
         BallotIn(title="t", recommendations=["r"], threshold="two thirds")
     with pytest.raises(ValidationError):
         BallotIn(title="t", questions=[{"text": "x", "type": "maybe"}])
-    with pytest.raises(ApiError):
+    with pytest.raises(InvalidInput):
         BallotIn(title="t").definition()  # no question at all
     with pytest.raises(InvalidBallotError):
         ballot(questions=[{"text": "x", "type": "approval", "options": ["only one"]}])

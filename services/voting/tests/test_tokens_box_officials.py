@@ -67,7 +67,7 @@ def test_issuer_rules(rsa_key, rng):
         issuer.issue(req.blinded_msg, **{**kw, "checked_in": False})
     with pytest.raises(TokenAlreadyIssuedError, match="already received a token"):
         issuer.issue(req.blinded_msg, **{**kw, "already_issued": True})
-    assert NotCheckedInError.http_status == 403 and TokenAlreadyIssuedError.http_status == 409
+    assert (NotCheckedInError.kind, TokenAlreadyIssuedError.kind) == ("forbidden", "conflict")
     token = finish_token(rsa_key.public_key, req, issuer.issue(req.blinded_msg, **kw))
     # The issuer saw only the blinded message: neither the token message nor its signature.
     assert token.message not in req.blinded_msg and token.signature != req.blinded_msg
