@@ -28,7 +28,9 @@ from fastapi.templating import Jinja2Templates
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from services.voting import handlers as h
-from services.voting.domain.blind_rsa import DEFAULT_VARIANT
+from services.voting import views as v
+from services.voting.domain.errors import InvalidTokenError
+from services.voting.ingest import INGEST
 from services.voting.domain.tokens import VoteToken
 from shared.auth import AUDITOR, MEMBER, ORGANISER, PUBLIC, REGISTRAR, Principal, allow, path_uuid
 from shared.errors import ApiError
@@ -59,13 +61,13 @@ def now() -> datetime:
 async def ballot_scope(rt: Runtime, path: dict[str, str]) -> uuid.UUID:
     ballot_id = path_uuid(path, "ballot_id")
     async with rt.transaction() as tx:  # the ballot's facts are cached: the vote path passes here
-        return await h.assembly_of_ballot(tx, ballot_id)
+        return await v.assembly_of_ballot(tx, ballot_id)
 
 
 async def official_entry_scope(rt: Runtime, path: dict[str, str]) -> uuid.UUID:
     entry_id = path_uuid(path, "entry_id")
     async with rt.transaction() as tx:
-        return await h.official_scope(tx, entry_id)
+        return await v.official_scope(tx, entry_id)
 
 
 def official_id(who: Principal) -> str:
@@ -258,13 +260,7 @@ def _hex(s: str, what: str) -> bytes:
 
 async def _ballot_out(rt: Runtime, ballot_id: uuid.UUID) -> BallotOut:
     async with rt.transaction() as tx:
-        row = await h.load_ballot(tx, ballot_id)
-        info = await h.ballot_info(tx, ballot_id)
-    return BallotOut(id=row.id, assembly_id=row.assembly_id, title=row.title, state=h.ballot_state(row, now()),
-                     session_id=row.session_id, definition=row.definition,
-                     token_key=TokenKeyOut(alg=DEFAULT_VARIANT.name, key_id=row.token_key_id, pem=row.token_key_pem,
-                                           n=format(info.key.n, "x"), e=format(info.key.e, "x")),
-                     board_id=h.board_id_for(row.assembly_id))
+        return BallotOut(**await v.ballot_view(tx, ballot_id, now=now()))
 
 
 # ---- ballots ------------------------------------------------------------------------------
@@ -286,7 +282,7 @@ async def open_ballot(assembly_id: uuid.UUID, body: BallotIn, rt: RuntimeDep,
 async def list_ballots(assembly_id: uuid.UUID, rt: RuntimeDep,
                        who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
-        s = await h.board_summary(tx, assembly_id, secret=rt.settings.secret_key, now=now())
+        s = await v.board_summary(tx, assembly_id, secret=rt.settings.secret_key, now=now())
     return {"ballots": s["ballots"]}
 
 
@@ -301,8 +297,8 @@ async def get_ballot(ballot_id: uuid.UUID, rt: RuntimeDep,
 async def my_eligibility(ballot_id: uuid.UUID, rt: RuntimeDep,
                          who: Principal = Depends(allow(MEMBER, scope=ballot_scope))) -> dict:
     async with rt.transaction() as tx:
-        info = await h.ballot_info(tx, ballot_id)
-        return await h.eligibility(tx, info, who.member_id)
+        info = await v.ballot_info(tx, ballot_id)
+        return await v.eligibility(tx, info, who.member_id)
 
 
 @router.post("/ballots/{ballot_id}/tokens", summary="Get my one blind-signed voting token (RFC 9474)")
@@ -322,9 +318,6 @@ async def issue_token(ballot_id: uuid.UUID, body: BlindedIn, rt: RuntimeDep,
              summary="Cast a vote with a token (no login: the token is the credential)")
 async def cast(ballot_id: uuid.UUID, body: VoteIn, request: Request,
                who: Principal = Depends(allow(PUBLIC))) -> Response:
-    from services.voting.domain.ballot_box import validate_vote
-    from services.voting.domain.errors import InvalidTokenError
-
     rt: Runtime = request.app.state.rt  # what get_runtime gives, without solving one more dependency per vote
     address = request.client.host if request.client else "unknown"
     until = _BLOCKED.get(address)
@@ -334,12 +327,8 @@ async def cast(ballot_id: uuid.UUID, body: VoteIn, request: Request,
                            code="rate_limited", headers={"Retry-After": str(INVALID_WINDOW)})
         _BLOCKED.pop(address, None)
     token = VoteToken(_hex(body.token.message, "token.message"), _hex(body.token.signature, "token.signature"))
-    info = h.cached_ballot_info(ballot_id)
-    if info is None:
-        async with rt.transaction() as tx:
-            info = await h.ballot_info(tx, ballot_id)
     try:
-        accepted = validate_vote(info.ballot, info.key, body.choices, token, now=now())
+        r, token_hash = await rt.use(INGEST).cast(ballot_id, body.choices, token, now=now())
     except InvalidTokenError:
         # Counted in Valkey (all API processes); the block is kept here, so that honest votes
         # cost no extra round trip.
@@ -347,13 +336,10 @@ async def cast(ballot_id: uuid.UUID, body: VoteIn, request: Request,
         if await rt.limiter.peek("invalid_vote_token", address) >= rt.settings.voting_invalid_tokens_per_address:
             _BLOCKED[address] = time.monotonic() + INVALID_WINDOW
         raise
-    item = h.Item(ballot_id, accepted.choices, token=accepted.token, token_hash=accepted.token_hash,
-                  correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"))
-    r = await rt.use(h.INGEST).submit(info.assembly_id, item)
     # Built by hand (the hot path): the fields of ReceiptOut, without a second validation. Every
     # value is an int, hex or the board id ("assembly-" and a UUID): nothing to escape.
     return Response(f'{{"board_id":"{r.board_id}","position":{r.position},"hash":"{r.hash}",'
-                    f'"receipt":"{r.code}","token_hash":"{accepted.token_hash}"}}', status_code=201,
+                    f'"receipt":"{r.code}","token_hash":"{token_hash}"}}', status_code=201,
                     media_type="application/json")
 
 
@@ -371,7 +357,7 @@ async def results(ballot_id: uuid.UUID, rt: RuntimeDep,
     async with rt.transaction() as tx:
         await h.close_if_due(tx, ballot_id, secret=rt.settings.secret_key, now=t)
     async with rt.transaction() as tx:
-        return await h.results(tx, ballot_id, now=t)
+        return await v.results(tx, ballot_id, now=t)
 
 
 # ---- paper and postal ---------------------------------------------------------------------
@@ -383,7 +369,7 @@ async def issue_sheet(ballot_id: uuid.UUID, body: SheetIn, rt: RuntimeDep,
                       who: Principal = Depends(allow(REGISTRAR, ORGANISER, scope=ballot_scope))) -> dict:
     async with rt.transaction() as tx:
         await h.issue_sheet(tx, ballot_id, body.member_id, body.kind, now=now())
-        counts = await h.issued_counts(tx, ballot_id)
+        counts = await v.issued_counts(tx, ballot_id)
     return {"issued": counts}
 
 
@@ -400,16 +386,8 @@ async def enter_official(ballot_id: uuid.UUID, body: OfficialEntryIn, rt: Runtim
 @router.get("/ballots/{ballot_id}/official-entries", summary="Officials' entries (status only, no choices)")
 async def list_official(ballot_id: uuid.UUID, rt: RuntimeDep,
                         who: Principal = Depends(allow(REGISTRAR, ORGANISER, AUDITOR, scope=ballot_scope))) -> dict:
-    import sqlalchemy as sa
-
-    from services.voting import models as m
-
     async with rt.transaction() as tx:
-        rows = (await tx.session.execute(sa.select(m.official_entries).where(
-            m.official_entries.c.ballot_id == ballot_id).order_by(m.official_entries.c.entered_at))).all()
-    return {"entries": [{"id": r.id, "kind": r.kind, "sheet_id": r.sheet_id, "status": r.status,
-                         "entered_by": r.entered_by, "decided_by": r.decided_by, "position": r.position,
-                         "choices_digest": r.choices_digest, "reason": r.reason} for r in rows]}
+        return {"entries": await v.official_entries(tx, ballot_id)}
 
 
 @router.post("/official-entries/{entry_id}/confirm", summary="A second official confirms: the vote goes on the board")
@@ -439,7 +417,7 @@ async def reject_official(entry_id: uuid.UUID, body: RejectIn, rt: RuntimeDep,
 async def board(assembly_id: uuid.UUID, rt: RuntimeDep,
                 who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
-        return await h.board_summary(tx, assembly_id, secret=rt.settings.secret_key, now=now())
+        return await v.board_summary(tx, assembly_id, secret=rt.settings.secret_key, now=now())
 
 
 @router.get("/assemblies/{assembly_id}/board/entries/{position}",
@@ -448,7 +426,7 @@ async def board_entry(assembly_id: uuid.UUID, position: int, rt: RuntimeDep,
                       hash: str | None = Query(None, max_length=64, description="The receipt's hash, to compare"),
                       who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
-        e = await h.board_entry(tx, assembly_id, position=position, now=now())
+        e = await v.board_entry(tx, assembly_id, position=position, now=now())
     if hash is not None and hash.lower() != e["hash"]:
         raise Conflict(f"entry {position} has another hash than your receipt", code="receipt_mismatch")
     return e
@@ -458,7 +436,7 @@ async def board_entry(assembly_id: uuid.UUID, position: int, rt: RuntimeDep,
 async def board_token(assembly_id: uuid.UUID, token_hash: str, rt: RuntimeDep,
                       who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
-        return await h.board_entry(tx, assembly_id, token_hash=token_hash.lower(), now=now())
+        return await v.board_entry(tx, assembly_id, token_hash=token_hash.lower(), now=now())
 
 
 @router.post("/assemblies/{assembly_id}/board/checkpoints", status_code=201, summary="Sign a checkpoint of the head now")
@@ -473,7 +451,7 @@ async def checkpoint(assembly_id: uuid.UUID, rt: RuntimeDep,
 async def export(assembly_id: uuid.UUID, rt: RuntimeDep,
                  who: Principal = Depends(allow(PUBLIC))) -> JSONResponse:
     async with rt.transaction() as tx:
-        doc = await h.export_board(tx, assembly_id, secret=rt.settings.secret_key, now=now())
+        doc = await v.export_board(tx, assembly_id, secret=rt.settings.secret_key, now=now())
     return JSONResponse(doc, headers={"content-disposition": f'attachment; filename="board-{assembly_id}.json"'})
 
 

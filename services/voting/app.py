@@ -5,7 +5,8 @@ from pathlib import Path
 
 from services.voting import models
 from services.voting.api import ballot_box, router
-from services.voting.handlers import HANDLERS, INGEST
+from services.voting.handlers import HANDLERS
+from services.voting.ingest import INGEST
 from shared.runtime import ServiceSpec, main
 
 HERE = Path(__file__).parent

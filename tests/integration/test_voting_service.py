@@ -16,6 +16,8 @@ from services.voting import handlers as vh
 from services.voting import models as vm
 from services.voting.app import SPEC
 from services.voting.client import VotingClient, VotingClientError
+from services.voting import ingest as ingest_module
+from services.voting.ingest import INGEST
 from services.voting.domain.tokens import VoteToken, request_token
 from services.voting.domain.verifier import verify_export
 from shared.bus.outbox import transaction
@@ -313,7 +315,7 @@ async def test_the_fast_path_signs_checkpoints_in_its_statement_and_closes_its_c
     """Votes after the first batch take the one-statement fast path; a checkpoint that falls due
     there is written by the same statement (the verifier checks each against the chain), and the
     fast path's own connection is closed when the app shuts down."""
-    monkeypatch.setattr(vh, "CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr(ingest_module, "CHECKPOINT_EVERY", 3)
     n = 8
     aid, members, _ = await assembly_with_panel(sessionmaker, n, n)
     app = build_app(SPEC, "api", settings)
@@ -326,7 +328,7 @@ async def test_the_fast_path_signs_checkpoints_in_its_statement_and_closes_its_c
             for m in members:  # one at a time: every vote after the first on the fast path
                 token = await vc.get_token(ballot, headers=auth.headers("member", aid, member_id=m))
                 await vc.vote(ballot, {"q1": "yes"}, token)
-            ingest = app.state.rt.use(vh.INGEST)
+            ingest = app.state.rt.use(INGEST)
             conn = ingest.conn
             assert ingest.fast == n - 1 and conn is not None and not conn.is_closed()
             assert (await c.post(f"/ballots/{b['id']}/close", headers=auth.headers("organiser", aid))).status_code == 200

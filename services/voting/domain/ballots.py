@@ -185,6 +185,11 @@ class Question:
     def ranking(cls, id: str, options: list[str] | tuple[str, ...], text: str = "") -> Question:
         return cls(id, text, QuestionType.RANKING, options=tuple(options))
 
+    @property
+    def is_recommendation(self) -> bool:
+        """A recommendation passes or fails (yes/no, agree scale); approval and ranking do not."""
+        return self.type in (QuestionType.YES_NO_ABSTAIN, QuestionType.AGREE_SCALE)
+
     def describe_type(self) -> str:
         return {
             QuestionType.YES_NO_ABSTAIN: "yes/no/abstain",
@@ -326,6 +331,12 @@ class Ballot:
         if self.opens_at is not None and now < self.opens_at:
             return False
         return not self.is_closed(now)
+
+    def state(self, now: datetime, *, closed: bool = False) -> str:
+        """scheduled, open or closed (`closed`: the organiser closed it already)."""
+        if closed or self.is_closed(now):
+            return "closed"
+        return "open" if self.is_open(now) else "scheduled"
 
     def ensure_open(self, now: datetime) -> None:
         if self.is_closed(now):

@@ -119,6 +119,29 @@ def checkpoint_payload(cp: Mapping[str, Any]) -> dict[str, Any]:
             "position": cp["position"], "head_hash": cp["head_hash"], "at": cp.get("at")}
 
 
+def sign_checkpoint(key: BoardKey, board_id: str, position: int, head_hash: str,
+                    at: datetime | None) -> dict[str, Any]:
+    """A checkpoint of a board at `position` (its head then), signed with the board's key."""
+    cp: dict[str, Any] = {"board_id": board_id, "position": position, "head_hash": head_hash,
+                          "at": at.isoformat() if at else None}
+    cp["signature"] = key.sign(checkpoint_payload(cp))
+    return cp
+
+
+def board_id_for(assembly_id: Any) -> str:
+    """One board per assembly."""
+    return f"assembly-{assembly_id}"
+
+
+def public_entry(entry: dict[str, Any], hidden: bool) -> dict[str, Any]:
+    """While its ballot is open an entry is shown without its choices (position and hash prove it
+    is there); the choices appear when the ballot closes, so no running count leaks."""
+    if not hidden:
+        return {**entry, "choices_hidden": False}
+    return {**{k: v for k, v in entry.items() if k not in ("choices", "token")}, "choices": None, "token": None,
+            "choices_hidden": True}
+
+
 def export_payload(doc: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k != "signature"}
 
@@ -302,11 +325,8 @@ class Board:
 
     def checkpoint(self, at: datetime | None = None) -> dict[str, Any]:
         """Sign the current head; the checkpoint is kept and published."""
-        key = self._require_key()
         pos, h = self.head
-        cp: dict[str, Any] = {"board_id": self.board_id, "position": pos, "head_hash": h,
-                              "at": at.isoformat() if at else None}
-        cp["signature"] = key.sign(checkpoint_payload(cp))
+        cp = sign_checkpoint(self._require_key(), self.board_id, pos, h, at)
         self.checkpoints.append(cp)
         return cp
 

@@ -146,3 +146,20 @@ def tally(ballot: Ballot, votes: Iterable[Mapping[str, Any]], *, now: datetime) 
         tail = f" (it closes at {when.isoformat()})" if when else " (it has not been closed)"
         raise ResultsHiddenError(f"results of ballot {ballot.id} are hidden until it closes{tail}")
     return count(ballot, votes)
+
+
+def question_results(ballot: Ballot, result: BallotResult) -> list[dict[str, Any]]:
+    """Per question, the fields of the results-tallied event (`QuestionResultV2`): a
+    recommendation (yes/no, agree scale) passes or not; an approval question names the options
+    that passed; a ranking gives its order."""
+    out = []
+    for q in ballot.questions:
+        r = result.questions[q.id]
+        rec = q.is_recommendation
+        out.append({"question_id": q.id, "text": q.text, "type": q.type.value, "recommendation": rec,
+                    "counts": r["counts"], "cast": r["cast"], "valid": r["valid"], "support": r.get("support"),
+                    "base": r.get("base"), "support_share": r.get("support_share"),
+                    "threshold": r.get("threshold"), "passed": r["passed"] if rec else None,
+                    "passed_options": r["passed"] if q.type is QuestionType.APPROVAL else None,
+                    "order": r.get("order")})
+    return out

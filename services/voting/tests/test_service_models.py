@@ -68,7 +68,7 @@ def test_the_hand_built_vote_cast_event_is_the_contracts(kind):
 
     from services.voting.domain.board import make_entry
     from services.voting.domain.tokens import VoteToken
-    from services.voting.handlers import event_time, vote_cast_row
+    from services.voting.ingest import event_time, vote_cast_row
     from shared.events import contracts as ev
     from shared.events.envelope import Envelope, new_event
 

@@ -1,0 +1,213 @@
+"""Voting's reads: ballots (their definitions and keys cached in the process: they never change),
+eligibility, the public bulletin board (head, entries, signed export), results and officials'
+entries. Nothing here writes; handlers.py and ingest.py reuse the ballot cache."""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.voting import models as m
+from services.voting.domain.ballots import Ballot
+from services.voting.domain.blind_rsa import DEFAULT_VARIANT, PublicKey
+from services.voting.domain.board import BallotPublication, Board, board_id_for, public_entry
+from services.voting.domain.errors import BoardError
+from services.voting.domain.keys import board_key
+from services.voting.domain.tally import BallotResult, tally
+from shared.bus.outbox import Tx
+from shared.db import load_or_404
+from shared.problems import conflict, not_found
+
+KINDS = ("online", "paper", "postal")
+
+
+# ---- ballots (cached: definitions never change; closing is tracked in the database) --------
+
+
+@dataclass(frozen=True)
+class BallotInfo:
+    id: uuid.UUID
+    assembly_id: uuid.UUID
+    ballot: Ballot  # without closed_at
+    key: PublicKey
+    session_id: uuid.UUID | None
+
+
+_CACHE: OrderedDict[uuid.UUID, BallotInfo] = OrderedDict()
+
+
+def remember(cache: OrderedDict, key, value, limit: int = 256) -> None:
+    """Keep `value` in a small LRU cache of the process."""
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > limit:
+        cache.popitem(last=False)
+
+
+def remember_ballot(info: BallotInfo) -> None:
+    remember(_CACHE, info.id, info)
+
+
+def cached_ballot_info(ballot_id: uuid.UUID) -> BallotInfo | None:
+    """Without a database round trip (the hot path of casting a vote); None if not cached."""
+    return _CACHE.get(ballot_id)
+
+
+async def load_ballot(tx: Tx, ballot_id: uuid.UUID, *, lock: bool = False):
+    return await load_or_404(tx, m.ballots, "ballot", lock=lock, id=ballot_id)
+
+
+async def ballot_info(tx: Tx, ballot_id: uuid.UUID) -> BallotInfo:
+    info = _CACHE.get(ballot_id)
+    if info is None:
+        row = await load_ballot(tx, ballot_id)
+        info = BallotInfo(row.id, row.assembly_id, Ballot.from_dict(row.definition),
+                          PublicKey.from_pem(row.token_key_pem), row.session_id)
+        remember_ballot(info)
+    return info
+
+
+async def assembly_of_ballot(tx: Tx, ballot_id: uuid.UUID) -> uuid.UUID:
+    return (await ballot_info(tx, ballot_id)).assembly_id
+
+
+def ballot_state(row, now: datetime) -> str:
+    return Ballot.from_dict(row.definition).state(now, closed=row.closed_at is not None)
+
+
+async def ballot_view(tx: Tx, ballot_id: uuid.UUID, *, now: datetime) -> dict[str, Any]:
+    """A ballot as published: definition, state, token key (PEM and, for the browser, n and e)."""
+    row = await load_ballot(tx, ballot_id)
+    info = await ballot_info(tx, ballot_id)
+    return {"id": row.id, "assembly_id": row.assembly_id, "title": row.title, "state": ballot_state(row, now),
+            "session_id": row.session_id, "definition": row.definition,
+            "token_key": {"alg": DEFAULT_VARIANT.name, "key_id": row.token_key_id, "pem": row.token_key_pem,
+                          "n": format(info.key.n, "x"), "e": format(info.key.e, "x")},
+            "board_id": board_id_for(row.assembly_id)}
+
+
+async def closed_at(tx: Tx, ballot_id: uuid.UUID) -> datetime | None:
+    return (await tx.session.execute(sa.select(m.ballots.c.closed_at).where(m.ballots.c.id == ballot_id))).scalar_one()
+
+
+async def results(tx: Tx, ballot_id: uuid.UUID, *, now: datetime) -> dict[str, Any]:
+    row = await load_ballot(tx, ballot_id)
+    if row.result is None:
+        info = await ballot_info(tx, ballot_id)
+        tally(info.ballot, [], now=now)  # raises ResultsHiddenError with the closing time
+        raise conflict("the ballot is closed but not yet tallied; close it to tally", code="not_tallied")
+    return row.result
+
+
+# ---- eligibility and what was handed out -------------------------------------------------
+
+
+async def eligibility(tx: Tx, info: BallotInfo, member_id: uuid.UUID) -> dict[str, Any]:
+    on_roster = (await tx.session.execute(sa.select(m.eligible.c.member_id).where(
+        m.eligible.c.assembly_id == info.assembly_id, m.eligible.c.member_id == member_id,
+        m.eligible.c.active.is_(True)))).first() is not None
+    q = sa.select(m.checkins.c.member_id).where(m.checkins.c.member_id == member_id, m.checkins.c.present.is_(True))
+    q = q.where(m.checkins.c.session_id == info.session_id) if info.session_id else q.where(
+        m.checkins.c.assembly_id == info.assembly_id)
+    checked_in = (await tx.session.execute(q.limit(1))).first() is not None
+    kind = (await tx.session.execute(sa.select(m.issued.c.kind).where(
+        m.issued.c.ballot_id == info.id, m.issued.c.member_id == member_id))).scalar_one_or_none()
+    return {"on_roster": on_roster, "checked_in": checked_in, "issued": kind}
+
+
+async def issued_counts(tx: Tx, ballot_id: uuid.UUID) -> dict[str, int]:
+    rows = (await tx.session.execute(sa.select(m.issued.c.kind, sa.func.count()).where(
+        m.issued.c.ballot_id == ballot_id).group_by(m.issued.c.kind))).all()
+    got = dict(rows)
+    return {k: int(got.get(k, 0)) for k in KINDS}
+
+
+# ---- officials' entries ---------------------------------------------------------------------
+
+
+async def load_official(tx: Tx, entry_id: uuid.UUID, *, lock: bool = False):
+    return await load_or_404(tx, m.official_entries, "official entry", lock=lock, id=entry_id)
+
+
+async def official_scope(tx: Tx, entry_id: uuid.UUID) -> uuid.UUID:
+    row = await load_official(tx, entry_id)
+    return await assembly_of_ballot(tx, row.ballot_id)
+
+
+async def official_entries(tx: Tx, ballot_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A ballot's paper and postal entries: their status, never their choices (only a digest)."""
+    rows = (await tx.session.execute(sa.select(m.official_entries).where(
+        m.official_entries.c.ballot_id == ballot_id).order_by(m.official_entries.c.entered_at))).all()
+    return [{"id": r.id, "kind": r.kind, "sheet_id": r.sheet_id, "status": r.status, "entered_by": r.entered_by,
+             "decided_by": r.decided_by, "position": r.position, "choices_digest": r.choices_digest,
+             "reason": r.reason} for r in rows]
+
+
+# ---- the board ------------------------------------------------------------------------------
+
+
+async def open_ballot_ids(tx: Tx, assembly_id: uuid.UUID, now: datetime) -> set[uuid.UUID]:
+    rows = (await tx.session.execute(sa.select(m.ballots.c.id, m.ballots.c.definition, m.ballots.c.closed_at)
+                                     .where(m.ballots.c.assembly_id == assembly_id))).all()
+    return {r.id for r in rows if r.closed_at is None and not Ballot.from_dict(r.definition).is_closed(now)}
+
+
+async def board_head(tx: Tx, assembly_id: uuid.UUID, *, lock: bool = False):
+    q = sa.select(m.boards).where(m.boards.c.assembly_id == assembly_id)
+    row = (await tx.session.execute(q.with_for_update() if lock else q)).first()
+    if row is None:
+        raise not_found("bulletin board (no ballot opened yet)")
+    return row
+
+
+async def board_entry(tx: Tx, assembly_id: uuid.UUID, *, position: int | None = None,
+                      token_hash: str | None = None, now: datetime) -> dict[str, Any]:
+    q = sa.select(m.entries.c.entry, m.entries.c.ballot_id).where(m.entries.c.assembly_id == assembly_id)
+    q = q.where(m.entries.c.position == position) if position is not None else q.where(m.entries.c.token_hash == token_hash)
+    row = (await tx.session.execute(q)).first()
+    if row is None:
+        raise BoardError("no such entry on this board")
+    return public_entry(row.entry, row.ballot_id in await open_ballot_ids(tx, assembly_id, now))
+
+
+async def _checkpoints(tx: Tx, assembly_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [r[0] for r in (await tx.session.execute(sa.select(m.checkpoints.c.body).where(
+        m.checkpoints.c.assembly_id == assembly_id).order_by(m.checkpoints.c.id))).all()]
+
+
+async def board_summary(tx: Tx, assembly_id: uuid.UUID, *, secret: str, now: datetime) -> dict[str, Any]:
+    head = await board_head(tx, assembly_id)
+    rows = (await tx.session.execute(sa.select(m.ballots.c.id, m.ballots.c.title, m.ballots.c.definition,
+                                               m.ballots.c.closed_at).where(m.ballots.c.assembly_id == assembly_id)
+                                     .order_by(m.ballots.c.created_at))).all()
+    return {"board_id": head.board_id, "board_key": {"alg": "Ed25519", "public_key": board_key(secret, assembly_id).public_hex},
+            "head": {"position": head.head_position, "hash": head.head_hash},
+            "checkpoints": await _checkpoints(tx, assembly_id),
+            "ballots": [{"id": str(r.id), "title": r.title, "state": ballot_state(r, now)} for r in rows]}
+
+
+async def export_board(tx: Tx, assembly_id: uuid.UUID, *, secret: str, now: datetime) -> dict[str, Any]:
+    """The whole board as one signed document, for `borgerting voting verify`. Refused while a
+    ballot on it is open (its entries would show a running count)."""
+    if await open_ballot_ids(tx, assembly_id, now):
+        raise conflict("a ballot on this board is still open: the board is exported once every ballot on it "
+                       "has closed (its head and signed checkpoints are public meanwhile)", code="ballot_open")
+    head = await board_head(tx, assembly_id)
+    entries = [r[0] for r in (await tx.session.execute(sa.select(m.entries.c.entry).where(
+        m.entries.c.assembly_id == assembly_id).order_by(m.entries.c.position))).all()]
+    cps = await _checkpoints(tx, assembly_id)
+    pubs = []
+    for r in (await tx.session.execute(sa.select(m.ballots).where(m.ballots.c.assembly_id == assembly_id)
+                                       .order_by(m.ballots.c.created_at))).all():
+        ballot = Ballot.from_dict(r.definition)
+        if r.closed_at is not None:
+            ballot = ballot.close(r.closed_at)
+        pubs.append(BallotPublication(ballot, PublicKey.from_pem(r.token_key_pem), await issued_counts(tx, r.id),
+                                      BallotResult.from_dict(r.result) if r.result else None, DEFAULT_VARIANT))
+    board = Board(head.board_id, board_key(secret, assembly_id), entries=entries, checkpoints=cps)
+    return board.export(pubs)
