@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.sortition import handlers as h
 from services.sortition import models as m
-from services.sortition.jobs import JobWorker
+from services.sortition import views as v
+from services.sortition.jobs import JobSteps, JobWorker
 from shared.auth import AUDITOR, FACILITATOR, ORGANISER, PUBLIC, Principal, allow, scope_from
 from shared.problems import not_found
 from shared.runtime import Resource, Runtime, RuntimeDep
@@ -142,8 +143,11 @@ class ReplacementOut(BaseModel):
 job_scope = scope_from(m.jobs, "job_id", "job")
 
 
-# The API process's job worker (declared in app.py); a new job wakes it.
-JOB_WORKER = Resource("sortition.job-worker", JobWorker)
+# The API process's job worker (a resource of app.py's ServiceSpec); a new job wakes it. It runs
+# the handlers' steps, handed to it here: the worker imports no handler, so the worker and the
+# writes it triggers form no import circle.
+JOB_STEPS = JobSteps(inputs=h.job_inputs, succeeded=h.job_succeeded, failed=h.job_failed)
+JOB_WORKER = Resource("sortition.job-worker", lambda rt: JobWorker(rt, JOB_STEPS))
 
 
 def _wake(rt: Runtime) -> None:
@@ -153,7 +157,7 @@ def _wake(rt: Runtime) -> None:
 async def _may_see_unpublished(rt: Runtime, who: Principal, assembly_id: uuid.UUID) -> None:
     """Public after the draw; before it, organisers and auditors of the assembly only."""
     async with rt.transaction() as tx:
-        if await h.is_drawn(tx, assembly_id):
+        if await v.is_drawn(tx, assembly_id):
             return
     if who.global_roles or who.roles_in(assembly_id) & {ORGANISER, AUDITOR}:
         return
@@ -164,7 +168,7 @@ async def _may_see_unpublished(rt: Runtime, who: Principal, assembly_id: uuid.UU
 async def pool(assembly_id: uuid.UUID, rt: RuntimeDep,
                who: Principal = Depends(allow(ORGANISER, AUDITOR))) -> dict:
     async with rt.transaction() as tx:
-        return await h.pool_summary(tx, assembly_id)
+        return await v.pool_summary(tx, assembly_id)
 
 
 @router.post("/assemblies/{assembly_id}/seed-commitments", status_code=201, response_model=ContributionOut,
@@ -180,7 +184,7 @@ async def commit_seed(assembly_id: uuid.UUID, body: CommitIn, rt: RuntimeDep,
 async def contributions(assembly_id: uuid.UUID, rt: RuntimeDep,
                         who: Principal = Depends(allow(PUBLIC))) -> list[dict]:
     async with rt.transaction() as tx:
-        return await h.list_contributions(tx, assembly_id)
+        return await v.list_contributions(tx, assembly_id)
 
 
 @router.post("/assemblies/{assembly_id}/pool/freeze", status_code=201, response_model=FreezeOut,
@@ -197,7 +201,7 @@ async def freeze(assembly_id: uuid.UUID, body: FreezeIn, rt: RuntimeDep,
 async def frozen(assembly_id: uuid.UUID, rt: RuntimeDep,
                  who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
-        return await h.get_freeze(tx, assembly_id)
+        return await v.get_freeze(tx, assembly_id)
 
 
 VERIFY_HELP = ("`borgerting sortition verify transcript.json --features features.csv --people people.csv "
@@ -207,7 +211,7 @@ VERIFY_HELP = ("`borgerting sortition verify transcript.json --features features
 async def _frozen_csv(rt: Runtime, who: Principal, assembly_id: uuid.UUID, which: str) -> Response:
     await _may_see_unpublished(rt, who, assembly_id)
     async with rt.transaction() as tx:
-        text = await h.frozen_pool_csv(tx, assembly_id, which)
+        text = await v.frozen_pool_csv(tx, assembly_id, which)
     return PlainTextResponse(text, media_type="text/csv")
 
 
@@ -261,7 +265,7 @@ async def replace(assembly_id: uuid.UUID, body: ReplaceIn, response: Response, r
 async def replacements(assembly_id: uuid.UUID, rt: RuntimeDep,
                        who: Principal = Depends(allow(ORGANISER, AUDITOR))) -> list[dict]:
     async with rt.transaction() as tx:
-        return await h.list_replacements(tx, assembly_id)
+        return await v.list_replacements(tx, assembly_id)
 
 
 REPLACEMENT_HELP = ("Replay with `borgerting sortition verify-replacement R1.json [R2.json ...] --draw transcript.json "
@@ -274,14 +278,14 @@ REPLACEMENT_HELP = ("Replay with `borgerting sortition verify-replacement R1.jso
 async def replacement_transcripts(assembly_id: uuid.UUID, rt: RuntimeDep,
                                   who: Principal = Depends(allow(PUBLIC))) -> list[dict]:
     async with rt.transaction() as tx:
-        return await h.replacement_transcripts(tx, assembly_id)
+        return await v.replacement_transcripts(tx, assembly_id)
 
 
 @router.get("/assemblies/{assembly_id}/replacements/{number}/transcript",
             summary="Replacement number n's transcript (public)", description=REPLACEMENT_HELP)
 async def replacement_transcript(rt: RuntimeDep, assembly_id: uuid.UUID, number: int = Path(ge=1, le=1_000_000), who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
-        [t] = await h.replacement_transcripts(tx, assembly_id, number)
+        [t] = await v.replacement_transcripts(tx, assembly_id, number)
         return t
 
 
@@ -289,21 +293,21 @@ async def replacement_transcript(rt: RuntimeDep, assembly_id: uuid.UUID, number:
 async def job(job_id: uuid.UUID, rt: RuntimeDep,
               who: Principal = Depends(allow(ORGANISER, AUDITOR, scope=job_scope))) -> dict:
     async with rt.transaction() as tx:
-        return await h.get_job(tx, job_id)
+        return await v.get_job(tx, job_id)
 
 
 @router.get("/assemblies/{assembly_id}/draw-jobs", response_model=list[JobOut])
 async def jobs(assembly_id: uuid.UUID, rt: RuntimeDep,
                who: Principal = Depends(allow(ORGANISER, AUDITOR))) -> list[dict]:
     async with rt.transaction() as tx:
-        return await h.list_jobs(tx, assembly_id)
+        return await v.list_jobs(tx, assembly_id)
 
 
 @router.get("/assemblies/{assembly_id}/panel", response_model=PanelOut)
 async def panel(assembly_id: uuid.UUID, rt: RuntimeDep,
                 who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR))) -> dict:
     async with rt.transaction() as tx:
-        return await h.get_panel(tx, assembly_id)
+        return await v.get_panel(tx, assembly_id)
 
 
 @router.get("/assemblies/{assembly_id}/transcript",
@@ -311,7 +315,7 @@ async def panel(assembly_id: uuid.UUID, rt: RuntimeDep,
 async def transcript(assembly_id: uuid.UUID, rt: RuntimeDep,
                      who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
-        return await h.get_transcript(tx, assembly_id)
+        return await v.get_transcript(tx, assembly_id)
 
 
 @router.get("/assemblies/{assembly_id}/fairness",
@@ -319,4 +323,4 @@ async def transcript(assembly_id: uuid.UUID, rt: RuntimeDep,
 async def fairness(assembly_id: uuid.UUID, rt: RuntimeDep,
                    who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
-        return await h.get_fairness(tx, assembly_id)
+        return await v.get_fairness(tx, assembly_id)

@@ -1,25 +1,26 @@
-"""Sortition's event handlers (the pool from recruitment's events) and its commands: seed
-commitments, the freeze, reveals, draw and replacement jobs (run by jobs.JobWorker), and reads."""
+"""Sortition's writes, each in one transaction: the pool from recruitment's events, seed
+commitments, the freeze, reveals, requests for draw and replacement jobs, and the steps the job
+worker (jobs.JobWorker, wired in app.py) calls to start and finish them."""
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import uuid
 from functools import partial
-from typing import Any, Callable
+from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
-from services.sortition import jobs
 from services.sortition import models as m
-from services.sortition.domain import SortitionInputError, commitment, replacement_exclusions
+from services.sortition import views as v
+from services.sortition.domain import SortitionInputError, commitment, replacement_exclusions, runs
 from services.sortition.domain.draw import normalise_excluded
 from services.sortition.domain.engine import ENGINE_VERSION, check_feasible
+from services.sortition.domain.freeze import check_answers, frozen_instance, pool_snapshot, reserved_categories
 from services.sortition.domain.model import sha256_json
+from services.sortition.domain.runs import JobLost, JobRejected, Progress
 from shared.bus.outbox import Tx
 from shared.problems import conflict, invalid, not_found
 from shared.events import contracts as ev
@@ -62,68 +63,17 @@ HANDLERS = {
 }
 
 
-class JobRejected(Exception):
-    """A finished job's outcome no longer fits the assembly's state; the job fails with this."""
-
-
-async def audit(tx: Tx, action: str, assembly_id: uuid.UUID, *, object_id=None, details: dict | None = None) -> None:
-    await tx.audit(action, assembly_id, object_id=object_id, details=details)
-
-
 async def _lock(tx: Tx, assembly_id: uuid.UUID) -> None:
     await tx.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"sortition:{assembly_id}"})
-
-
-async def load_assembly(tx: Tx, assembly_id: uuid.UUID):
-    row = (await tx.session.execute(sa.select(m.assemblies).where(m.assemblies.c.id == assembly_id))).first()
-    if row is None:
-        raise not_found("assembly (not yet known to sortition)")
-    return row
-
-
-async def load_pool(tx: Tx, assembly_id: uuid.UUID) -> list:
-    return (
-        await tx.session.execute(
-            sa.select(m.pool).where(m.pool.c.assembly_id == assembly_id, m.pool.c.withdrawn.is_(False))
-            .order_by(m.pool.c.respondent_id)
-        )
-    ).all()
-
-
-async def pool_summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
-    a = await load_assembly(tx, assembly_id)
-    people = await load_pool(tx, assembly_id)
-    per_category = {
-        s["category"]: {q["value"]: sum(1 for p in people if p.features.get(s["category"]) == q["value"]) for q in s["quotas"]}
-        for s in a.strata
-    }
-    f = await _freeze(tx, assembly_id)
-    return {"size": len(people), "panel_size": a.panel_size, "per_category": per_category,
-            "frozen": f is not None, "frozen_size": f.pool_size if f else None}
 
 
 # ---- seed contributions and the freeze -------------------------------------------------------
 
 
-async def _freeze(tx: Tx, assembly_id: uuid.UUID):
-    return (await tx.session.execute(sa.select(m.freezes).where(m.freezes.c.assembly_id == assembly_id))).first()
-
-
-async def _contributions(tx: Tx, assembly_id: uuid.UUID) -> list:
-    return (await tx.session.execute(
-        sa.select(m.seed_contributions).where(m.seed_contributions.c.assembly_id == assembly_id)
-        .order_by(m.seed_contributions.c.name))).all()
-
-
-def _contribution_out(c, frozen: bool) -> dict:
-    return {"name": c.name, "commitment": c.commitment, "committed_at": c.committed_at,
-            "revealed": c.value is not None, "value": c.value if frozen else None, "revealed_at": c.revealed_at}
-
-
 async def commit_seed(tx: Tx, assembly_id: uuid.UUID, *, name: str, commitment_hex: str) -> dict:
-    await load_assembly(tx, assembly_id)
+    await v.load_assembly(tx, assembly_id)
     await _lock(tx, assembly_id)
-    if await _freeze(tx, assembly_id) is not None:
+    if await v.freeze_row(tx, assembly_id) is not None:
         raise conflict("the pool is already frozen: seed contributions must be committed before the freeze")
     try:
         async with tx.session.begin_nested():
@@ -133,66 +83,29 @@ async def commit_seed(tx: Tx, assembly_id: uuid.UUID, *, name: str, commitment_h
                 .returning(*m.seed_contributions.c))).first()
     except IntegrityError:
         raise conflict(f"a seed contribution named '{name}' is already committed") from None
-    await audit(tx, "seed.committed", assembly_id, object_id=name, details={"commitment": commitment_hex.lower()})
-    return _contribution_out(row, False)
-
-
-async def list_contributions(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
-    await load_assembly(tx, assembly_id)
-    frozen = await _freeze(tx, assembly_id) is not None
-    return [_contribution_out(c, frozen) for c in await _contributions(tx, assembly_id)]
-
-
-def _household_labels(rows) -> dict[str, str]:
-    """Households that matter (two or more volunteers) get short labels h1, h2, ... in pool order;
-    the opaque key from recruitment is not published."""
-    count: dict[str, int] = {}
-    for r in rows:
-        if r.household:
-            count[r.household] = count.get(r.household, 0) + 1
-    labels: dict[str, str] = {}
-    for r in rows:
-        if r.household and count[r.household] > 1 and r.household not in labels:
-            labels[r.household] = f"h{len(labels) + 1}"
-    return labels
-
-
-def _freeze_out(f) -> dict:
-    return {"assembly_id": f.assembly_id, "pool_hash": f.pool_hash, "quotas_hash": f.quotas_hash,
-            "pool_size": f.pool_size, "panel_size": f.panel_size, "algorithm": f.algorithm, "engine": f.engine,
-            "lottery_size": f.lottery_size, "reserves": f.reserves, "beacon": f.beacon, "frozen_at": f.frozen_at,
-            "quotas": f.quotas, "excluded_count": None if f.excluded is None else len(f.excluded),
-            "excluded_hash": None if f.excluded is None else sha256_json(f.excluded),
-            "excluded_fixed_at": f.excluded_at}
+    await tx.audit("seed.committed", assembly_id, object_id=name, details={"commitment": commitment_hex.lower()})
+    return v.contribution_out(row, False)
 
 
 async def freeze_pool(tx: Tx, assembly_id: uuid.UUID, *, algorithm: str, lottery_size: int, reserves: int,
                       beacon: str | None) -> dict:
-    a = await load_assembly(tx, assembly_id)
+    a = await v.load_assembly(tx, assembly_id)
     await _lock(tx, assembly_id)
-    if await _freeze(tx, assembly_id) is not None:
+    if await v.freeze_row(tx, assembly_id) is not None:
         raise conflict("the pool is already frozen")
-    contribs = await _contributions(tx, assembly_id)
+    contribs = await v.contribution_rows(tx, assembly_id)
     if not contribs:
         raise conflict("commit at least one seed contribution (POST .../seed-commitments) before freezing the pool: "
                        "the draw's randomness comes from contributions committed before and revealed after the freeze")
-    rows = await load_pool(tx, assembly_id)
-    categories = [s["category"] for s in a.strata]
-    reserved = sorted({"id", "household"} & set(categories))
+    rows = await v.load_pool(tx, assembly_id)
+    reserved = reserved_categories(a.strata)
     if reserved:  # the frozen pool's CSV columns for the verifier
         raise invalid(f"a category may not be called {' or '.join(reserved)} (a column of the published pool)")
-    labels = _household_labels(rows)
-    people = [{"id": str(r.respondent_id), "features": {c: r.features.get(c) for c in categories},
-               "household": labels.get(r.household)} for r in rows]
-    quotas = [{"category": s["category"], "value": q["value"], "min": q["min"], "max": q["max"]}
-              for s in a.strata for q in s["quotas"]]
-    snapshot = {"people": people, "quotas": quotas, "panel_size": a.panel_size}
+    snapshot = pool_snapshot(a.strata, a.panel_size, rows)
+    people, quotas = snapshot["people"], snapshot["quotas"]
     try:
-        if any(v is None for p in people for v in p["features"].values()):
-            bad = next(p for p in people if any(v is None for v in p["features"].values()))
-            missing = [c for c, v in bad["features"].items() if v is None]
-            raise SortitionInputError(f"volunteer {bad['id']} has no answer for {', '.join(missing)}")
-        inst = jobs.frozen_instance(snapshot)
+        check_answers(snapshot)
+        inst = frozen_instance(snapshot)
         await asyncio.to_thread(check_feasible, inst)
     except SortitionInputError as exc:
         raise invalid(f"this pool cannot be frozen for a draw: {exc}") from None
@@ -207,46 +120,17 @@ async def freeze_pool(tx: Tx, assembly_id: uuid.UUID, *, algorithm: str, lottery
                                   pool_size=f.pool_size, panel_size=f.panel_size, algorithm=algorithm,
                                   engine=ENGINE_VERSION, lottery_size=lottery_size, reserves=reserves, beacon=beacon,
                                   commitments=commitments), subject=assembly_id)
-    await audit(tx, "pool.frozen", assembly_id, object_id=f.pool_hash,
-                details={"pool_size": f.pool_size, "quotas_hash": f.quotas_hash, "algorithm": algorithm,
-                         "lottery_size": lottery_size, "reserves": reserves, "beacon": beacon,
-                         "commitments": [c.name for c in contribs]})
-    return {**_freeze_out(f), "commitments": [c.model_dump() for c in commitments]}
-
-
-async def get_freeze(tx: Tx, assembly_id: uuid.UUID) -> dict:
-    await load_assembly(tx, assembly_id)
-    f = await _freeze(tx, assembly_id)
-    if f is None:
-        raise not_found("frozen pool")
-    return {**_freeze_out(f), "commitments": [{"name": c.name, "commitment": c.commitment}
-                                              for c in await _contributions(tx, assembly_id)]}
-
-
-async def frozen_pool_csv(tx: Tx, assembly_id: uuid.UUID, which: str) -> str:
-    """The frozen pool in the sortition-algorithms format, for `borgerting sortition verify
-    T.json --features features.csv --people people.csv --address-columns household`."""
-    f = await _freeze(tx, assembly_id)
-    if f is None:
-        raise not_found("frozen pool")
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    if which == "features":
-        w.writerow(["feature", "value", "min", "max"])
-        for q in f.quotas:
-            w.writerow([q["category"], q["value"], q["min"], q["max"]])
-    else:
-        cats = list(dict.fromkeys(q["category"] for q in f.quotas))
-        w.writerow(["id", *cats, "household"])
-        for p in f.people:
-            w.writerow([p["id"], *(p["features"][c] for c in cats), p["household"] or ""])
-    return out.getvalue()
+    await tx.audit("pool.frozen", assembly_id, object_id=f.pool_hash,
+               details={"pool_size": f.pool_size, "quotas_hash": f.quotas_hash, "algorithm": algorithm,
+                        "lottery_size": lottery_size, "reserves": reserves, "beacon": beacon,
+                        "commitments": [c.name for c in contribs]})
+    return {**v.freeze_out(f), "commitments": [c.model_dump() for c in commitments]}
 
 
 async def reveal_seed(tx: Tx, assembly_id: uuid.UUID, *, name: str, value: str) -> dict:
-    await load_assembly(tx, assembly_id)
+    await v.load_assembly(tx, assembly_id)
     await _lock(tx, assembly_id)
-    if await _freeze(tx, assembly_id) is None:
+    if await v.freeze_row(tx, assembly_id) is None:
         raise conflict("reveal seed contributions only after the pool is frozen (until then they stay secret)")
     row = (await tx.session.execute(
         sa.select(m.seed_contributions).where(m.seed_contributions.c.assembly_id == assembly_id,
@@ -255,7 +139,7 @@ async def reveal_seed(tx: Tx, assembly_id: uuid.UUID, *, name: str, value: str) 
         raise not_found(f"seed contribution '{name}'")
     if row.value is not None:
         if row.value == value:
-            return _contribution_out(row, True)
+            return v.contribution_out(row, True)
         raise conflict(f"seed contribution '{name}' is already revealed")
     if commitment(value) != row.commitment:
         raise invalid(f"the value does not match the commitment of '{name}' "
@@ -265,15 +149,8 @@ async def reveal_seed(tx: Tx, assembly_id: uuid.UUID, *, name: str, value: str) 
         sa.update(m.seed_contributions)
         .where(m.seed_contributions.c.assembly_id == assembly_id, m.seed_contributions.c.name == name)
         .values(value=value, revealed_at=sa.func.now()).returning(*m.seed_contributions.c))).first()
-    await audit(tx, "seed.revealed", assembly_id, object_id=name, details={"commitment": row.commitment})
-    return _contribution_out(row, True)
-
-
-async def _withdrawn_from_frozen_pool(tx: Tx, assembly_id: uuid.UUID, f) -> list[str]:
-    withdrawn = {str(r.respondent_id) for r in (await tx.session.execute(
-        sa.select(m.pool.c.respondent_id).where(m.pool.c.assembly_id == assembly_id, m.pool.c.withdrawn.is_(True))
-    )).all()}
-    return [p["id"] for p in f.people if p["id"] in withdrawn]
+    await tx.audit("seed.revealed", assembly_id, object_id=name, details={"commitment": row.commitment})
+    return v.contribution_out(row, True)
 
 
 async def _fix_exclusions(tx: Tx, assembly_id: uuid.UUID) -> None:
@@ -281,28 +158,17 @@ async def _fix_exclusions(tx: Tx, assembly_id: uuid.UUID) -> None:
     who have withdrawn by now. Until that reveal nobody can know the seed (every contribution is
     still secret to all but its holder), so nobody can pick exclusions that steer the draw; a
     withdrawal after it is handled by replacement."""
-    f = await _freeze(tx, assembly_id)
+    f = await v.freeze_row(tx, assembly_id)
     if f.excluded is not None:
         return
-    excluded = normalise_excluded(await _withdrawn_from_frozen_pool(tx, assembly_id, f))
+    excluded = normalise_excluded(await v.withdrawn_from_frozen_pool(tx, assembly_id, f))
     await tx.session.execute(sa.update(m.freezes).where(m.freezes.c.assembly_id == assembly_id)
                              .values(excluded=excluded, excluded_at=sa.func.now()))
-    await audit(tx, "draw.exclusions_fixed", assembly_id, object_id=f.pool_hash,
-                details={"excluded": len(excluded), "excluded_hash": sha256_json(excluded)})
+    await tx.audit("draw.exclusions_fixed", assembly_id, object_id=f.pool_hash,
+               details={"excluded": len(excluded), "excluded_hash": sha256_json(excluded)})
 
 
 # ---- jobs ----------------------------------------------------------------------------------
-
-
-def job_out(j) -> dict:
-    return {"id": j.id, "assembly_id": j.assembly_id, "kind": j.kind, "status": j.status,
-            "progress": j.progress, "message": j.message, "error": j.error, "attempts": j.attempts,
-            "result": j.result, "created_at": j.created_at, "started_at": j.started_at,
-            "finished_at": j.finished_at}
-
-
-async def _panel(tx: Tx, assembly_id: uuid.UUID):
-    return (await tx.session.execute(sa.select(m.panels).where(m.panels.c.assembly_id == assembly_id))).first()
 
 
 async def _new_job(tx: Tx, assembly_id: uuid.UUID, kind: str, params: dict, actor: str | None) -> dict:
@@ -320,20 +186,20 @@ async def _new_job(tx: Tx, assembly_id: uuid.UUID, kind: str, params: dict, acto
                 .returning(*m.jobs.c))).first()
     except IntegrityError:
         raise conflict("another job for this assembly was started at the same moment") from None
-    await audit(tx, f"{kind}.requested", assembly_id, object_id=job_id, details={"job_id": str(job_id)})
-    return job_out(row)
+    await tx.audit(f"{kind}.requested", assembly_id, object_id=job_id, details={"job_id": str(job_id)})
+    return v.job_out(row)
 
 
 async def request_draw(tx: Tx, assembly_id: uuid.UUID, *, beacon_value: str | None, legacy_samples: int,
                        actor: str | None) -> dict:
-    await load_assembly(tx, assembly_id)
+    await v.load_assembly(tx, assembly_id)
     await _lock(tx, assembly_id)
-    f = await _freeze(tx, assembly_id)
+    f = await v.freeze_row(tx, assembly_id)
     if f is None:
         raise conflict("freeze the pool first (POST .../pool/freeze); the draw uses the frozen pool")
-    if await _panel(tx, assembly_id) is not None:
+    if await v.panel_row(tx, assembly_id) is not None:
         raise conflict("a panel has already been drawn for this assembly; use replacements for drop-outs")
-    unrevealed = [c.name for c in await _contributions(tx, assembly_id) if c.value is None]
+    unrevealed = [c.name for c in await v.contribution_rows(tx, assembly_id) if c.value is None]
     if unrevealed:
         raise conflict(f"seed contribution(s) not yet revealed: {', '.join(unrevealed)} (POST .../seed-reveals)")
     if f.beacon and not beacon_value:
@@ -344,16 +210,10 @@ async def request_draw(tx: Tx, assembly_id: uuid.UUID, *, beacon_value: str | No
                           actor)
 
 
-async def _replacement_rows(tx: Tx, assembly_id: uuid.UUID) -> list:
-    return (await tx.session.execute(
-        sa.select(m.replacements).where(m.replacements.c.assembly_id == assembly_id)
-        .order_by(m.replacements.c.number.nulls_first(), m.replacements.c.created_at))).all()
-
-
 async def _chain(tx: Tx, assembly_id: uuid.UUID, p, rows: list | None = None) -> tuple[dict | None, dict]:
     """The previous replacement transcript (None before the first) and the position of the next
     replacement in the chain: number, previous hash, panel and reserve list before."""
-    rows = await _replacement_rows(tx, assembly_id) if rows is None else rows
+    rows = await v.replacement_rows(tx, assembly_id) if rows is None else rows
     last = rows[-1] if rows else None
     previous = last.transcript if last is not None else None
     previous_hash = previous["transcript_hash"] if previous else (None if rows else p.transcript["transcript_hash"])
@@ -363,9 +223,9 @@ async def _chain(tx: Tx, assembly_id: uuid.UUID, p, rows: list | None = None) ->
 
 async def request_replacement(tx: Tx, assembly_id: uuid.UUID, *, dropped: list[uuid.UUID], from_reserves: bool,
                               actor: str | None) -> dict:
-    await load_assembly(tx, assembly_id)
+    await v.load_assembly(tx, assembly_id)
     await _lock(tx, assembly_id)
-    p = await _panel(tx, assembly_id)
+    p = await v.panel_row(tx, assembly_id)
     if p is None:
         raise conflict("no panel has been drawn yet")
     ids = [str(x) for x in dropped]
@@ -380,21 +240,21 @@ async def request_replacement(tx: Tx, assembly_id: uuid.UUID, *, dropped: list[u
         raise conflict("this panel has no published transcript, so its replacements cannot be made verifiable")
     # Who may not be drawn is fixed now, with the request: earlier drop-outs, the draw's
     # exclusions and every withdrawal received so far (all in the replacement transcript).
-    rows = await _replacement_rows(tx, assembly_id)
+    rows = await v.replacement_rows(tx, assembly_id)
     previous, _ = await _chain(tx, assembly_id, p, rows)
-    f = await _freeze(tx, assembly_id)
+    f = await v.freeze_row(tx, assembly_id)
     excluded = replacement_exclusions(p.transcript, previous, panel_before=p.members,
-                                      withdrawn=await _withdrawn_from_frozen_pool(tx, assembly_id, f),
+                                      withdrawn=await v.withdrawn_from_frozen_pool(tx, assembly_id, f),
                                       dropped_earlier=[x for r in rows for x in r.dropped])
     return await _new_job(tx, assembly_id, "replacement",
                           {"dropped": ids, "from_reserves": from_reserves, "panel": p.members, "excluded": excluded},
                           actor)
 
 
-async def job_inputs(tx: Tx, job: dict) -> Callable[[jobs.Progress], dict]:
+async def job_inputs(tx: Tx, job: dict) -> Callable[[Progress], dict]:
     """Everything the engine needs, read now; returns the computation to run in a thread."""
     aid = job["assembly_id"]
-    f = await _freeze(tx, aid)
+    f = await v.freeze_row(tx, aid)
     if f is None:
         raise JobRejected("the pool is not frozen")
     freeze = {"people": f.people, "quotas": f.quotas, "panel_size": f.panel_size, "algorithm": f.algorithm,
@@ -402,21 +262,21 @@ async def job_inputs(tx: Tx, job: dict) -> Callable[[jobs.Progress], dict]:
               "excluded": f.excluded or []}
     if job["kind"] == "draw":
         contribs = [{"name": c.name, "commitment": c.commitment, "value": c.value}
-                    for c in await _contributions(tx, aid)]
-        return partial(jobs.run_draw, freeze, contribs, job["params"])
-    p = await _panel(tx, aid)
+                    for c in await v.contribution_rows(tx, aid)]
+        return partial(runs.run_draw, freeze, contribs, job["params"])
+    p = await v.panel_row(tx, aid)
     if p is None:
         raise JobRejected("no panel has been drawn")
     if list(p.members) != list(job["params"]["panel"]):
         raise JobRejected("the panel changed since the replacement was requested; request it again")
     _, position = await _chain(tx, aid, p)
-    return partial(jobs.run_replacement, freeze, p.transcript, position, job["params"])
+    return partial(runs.run_replacement, freeze, p.transcript, position, job["params"])
 
 
 async def _own_job(tx: Tx, job_id: uuid.UUID, worker: str):
     row = (await tx.session.execute(sa.select(m.jobs).where(m.jobs.c.id == job_id).with_for_update())).first()
     if row is None or row.status != "running" or row.worker != worker:
-        raise jobs.JobLost()
+        raise JobLost()
     return row
 
 
@@ -436,7 +296,7 @@ async def job_succeeded(tx: Tx, job_id: uuid.UUID, worker: str, result: dict, *,
 
 async def _finish_draw(tx: Tx, job, result: dict) -> dict:
     aid = job.assembly_id
-    if await _panel(tx, aid) is not None:
+    if await v.panel_row(tx, aid) is not None:
         raise JobRejected("a panel has already been drawn for this assembly")
     t = result["transcript"]
     panel_id = uuid.uuid4()
@@ -449,10 +309,10 @@ async def _finish_draw(tx: Tx, job, result: dict) -> dict:
     await tx.emit(ev.PanelDrawnV1(assembly_id=aid, panel_id=panel_id, algorithm=t["algorithm"], members=members,
                                   reserves=reserves, pool_size=t["n"], min_probability=result["min_probability"],
                                   transcript_hash=t["transcript_hash"]), subject=aid)
-    await audit(tx, "panel.drawn", aid, object_id=panel_id,
-                details={"job_id": str(job.id), "transcript_hash": t["transcript_hash"], "seed": t["seed"],
-                         "selected_index": t["selected_index"], "members": len(members), "reserves": len(reserves),
-                         "requested_by": job.requested_by})
+    await tx.audit("panel.drawn", aid, object_id=panel_id,
+               details={"job_id": str(job.id), "transcript_hash": t["transcript_hash"], "seed": t["seed"],
+                        "selected_index": t["selected_index"], "members": len(members), "reserves": len(reserves),
+                        "requested_by": job.requested_by})
     return {"panel_id": str(panel_id), "transcript_hash": t["transcript_hash"],
             "min_probability": result["min_probability"], "members": len(members), "reserves": len(reserves),
             "steps_seconds": result["seconds"]}
@@ -460,7 +320,7 @@ async def _finish_draw(tx: Tx, job, result: dict) -> dict:
 
 async def _finish_replacement(tx: Tx, job, result: dict) -> dict:
     aid = job.assembly_id
-    p = await _panel(tx, aid)
+    p = await v.panel_row(tx, aid)
     if p is None or list(p.members) != list(job.params["panel"]):
         raise JobRejected("the panel changed while the replacement was computed; request it again")
     r = result["transcript"]
@@ -470,17 +330,17 @@ async def _finish_replacement(tx: Tx, job, result: dict) -> dict:
     await tx.session.execute(sa.update(m.panels).where(m.panels.c.id == p.id)
                              .values(members=r["panel_after"], reserves=r["reserves_after"]))
     rid = uuid.uuid4()
-    record = {k: v for k, v in result.items() if k != "transcript"}
+    record = {key: value for key, value in result.items() if key != "transcript"}
     await tx.session.execute(sa.insert(m.replacements).values(
         id=rid, assembly_id=aid, panel_id=p.id, job_id=job.id, dropped=result["dropped"], added=result["added"],
         record=record, number=r["number"], transcript=r, transcript_hash=r["transcript_hash"]))
     await tx.emit(ev.ReplacementDrawnV1(assembly_id=aid, panel_id=p.id, dropped=[uuid.UUID(x) for x in result["dropped"]],
                                         added=[uuid.UUID(x) for x in result["added"]]), subject=aid)
-    await audit(tx, "replacement.drawn", aid, object_id=rid,
-                details={"job_id": str(job.id), "panel_id": str(p.id), "dropped": result["dropped"],
-                         "added": result["added"], "seed": result["seed"], "index": result["index"],
-                         "m": result["m"], "number": r["number"], "transcript_hash": r["transcript_hash"],
-                         "excluded": len(r["excluded"]), "requested_by": job.requested_by})
+    await tx.audit("replacement.drawn", aid, object_id=rid,
+               details={"job_id": str(job.id), "panel_id": str(p.id), "dropped": result["dropped"],
+                        "added": result["added"], "seed": result["seed"], "index": result["index"],
+                        "m": result["m"], "number": r["number"], "transcript_hash": r["transcript_hash"],
+                        "excluded": len(r["excluded"]), "requested_by": job.requested_by})
     return {"replacement_id": str(rid), "panel_id": str(p.id), "dropped": result["dropped"], "added": result["added"],
             "seed": result["seed"], "index": result["index"], "m": result["m"], "number": r["number"],
             "transcript_hash": r["transcript_hash"]}
@@ -492,76 +352,4 @@ async def job_failed(tx: Tx, job_id: uuid.UUID, worker: str, error: str) -> None
         .values(status="failed", error=error[:2000], finished_at=sa.func.now())
         .returning(m.jobs.c.assembly_id, m.jobs.c.kind))).first()
     if row is not None:
-        await audit(tx, f"{row.kind}.failed", row.assembly_id, object_id=job_id, details={"error": error[:500]})
-
-
-async def get_job(tx: Tx, job_id: uuid.UUID) -> dict:
-    row = (await tx.session.execute(sa.select(m.jobs).where(m.jobs.c.id == job_id))).first()
-    if row is None:
-        raise not_found("job")
-    return job_out(row)
-
-
-async def list_jobs(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
-    await load_assembly(tx, assembly_id)
-    rows = (await tx.session.execute(
-        sa.select(m.jobs).where(m.jobs.c.assembly_id == assembly_id).order_by(m.jobs.c.created_at))).all()
-    return [job_out(r) for r in rows]
-
-
-# ---- reads -----------------------------------------------------------------------------------
-
-
-async def get_panel(tx: Tx, assembly_id: uuid.UUID) -> dict:
-    row = await _panel(tx, assembly_id)
-    if row is None:
-        raise not_found("panel")
-    withdrawn = {str(r.respondent_id) for r in (await tx.session.execute(
-        sa.select(m.pool.c.respondent_id).where(m.pool.c.assembly_id == assembly_id, m.pool.c.withdrawn.is_(True))
-    )).all()}
-    n_repl = (await tx.session.execute(
-        sa.select(sa.func.count()).select_from(m.replacements).where(m.replacements.c.assembly_id == assembly_id)
-    )).scalar_one()
-    return {"panel_id": row.id, "algorithm": row.algorithm, "seed": row.seed, "pool_size": row.pool_size,
-            "members": row.members, "reserves": row.reserves, "min_probability": row.min_probability,
-            "transcript_hash": row.transcript_hash, "replacements": n_repl,
-            "withdrawn_members": [x for x in row.members if x in withdrawn]}
-
-
-async def is_drawn(tx: Tx, assembly_id: uuid.UUID) -> bool:
-    return await _panel(tx, assembly_id) is not None
-
-
-async def get_transcript(tx: Tx, assembly_id: uuid.UUID) -> dict[str, Any]:
-    row = await _panel(tx, assembly_id)
-    if row is None or row.transcript is None:
-        raise not_found("transcript (published after the draw)")
-    return row.transcript
-
-
-async def get_fairness(tx: Tx, assembly_id: uuid.UUID) -> dict[str, Any]:
-    row = await _panel(tx, assembly_id)
-    if row is None or row.fairness is None:
-        raise not_found("fairness report (published after the draw)")
-    return row.fairness
-
-
-async def list_replacements(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
-    await load_assembly(tx, assembly_id)
-    return [{"id": r.id, "panel_id": r.panel_id, "job_id": r.job_id, "dropped": r.dropped, "added": r.added,
-             "record": r.record, "created_at": r.created_at, "number": r.number, "transcript_hash": r.transcript_hash}
-            for r in await _replacement_rows(tx, assembly_id)]
-
-
-async def replacement_transcripts(tx: Tx, assembly_id: uuid.UUID, number: int | None = None) -> list[dict[str, Any]]:
-    """The public replacement transcripts in chain order (or just replacement ``number``)."""
-    await load_assembly(tx, assembly_id)
-    q = sa.select(m.replacements.c.transcript).where(m.replacements.c.assembly_id == assembly_id,
-                                                     m.replacements.c.transcript.is_not(None))
-    if number is not None:
-        q = q.where(m.replacements.c.number == number)
-    rows = (await tx.session.execute(q.order_by(m.replacements.c.number))).all()
-    if number is not None and not rows:
-        raise not_found(f"replacement {number} (or its transcript)")
-    return [r.transcript for r in rows]
-
+        await tx.audit(f"{row.kind}.failed", row.assembly_id, object_id=job_id, details={"error": error[:500]})

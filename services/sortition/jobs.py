@@ -23,19 +23,17 @@ import socket
 import threading
 import time
 import uuid
-from collections import defaultdict
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
 
 import sqlalchemy as sa
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
 
 from services.sortition import models as m
-from services.sortition.domain import (Contribution, SortitionInputError, build_instance, draw_replacement,
-                                       eligible_instance, final_draw, make_lottery, select, verify_replacement,
-                                       verify_transcript)
-from services.sortition.domain.engine import ENGINE_VERSION
-from services.sortition.domain.model import sha256_json
+from services.sortition.domain import SortitionInputError
+from services.sortition.domain.runs import JobLost, JobRejected, Progress
+from shared.bus.outbox import Tx
 from shared.runtime import Runtime
 from shared.settings import get_settings
 
@@ -46,138 +44,12 @@ STALE_SECONDS = get_settings().sortition_job_stale
 IDLE_SECONDS = 1.0
 MAX_ATTEMPTS = 3
 
-Progress = Callable[[str, float], None]
-
 JOBS_FINISHED = Counter("borgerting_sortition_jobs_total",
                         "Draw and replacement jobs ended in this process, by outcome "
                         "(succeeded|failed|handed_back|lost|interrupted)", ["kind", "outcome"])
 JOB_SECONDS = Histogram("borgerting_sortition_job_duration_seconds", "Duration of succeeded jobs", ["kind"],
                         buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600))
 JOBS_RUNNING = Gauge("borgerting_sortition_jobs_running", "Jobs this process is running now")
-
-
-# ---- the engine runs (pure: data in, data out; called in a worker thread) ----------------
-
-
-def frozen_instance(freeze: dict):
-    return build_instance([{"id": p["id"], **p["features"], "household": p["household"]} for p in freeze["people"]],
-                          freeze["quotas"], freeze["panel_size"], household_key="household",
-                          source="frozen pool")
-
-
-def _phase(progress: Progress, lo: float, hi: float) -> Progress:
-    return lambda msg, frac: progress(msg, lo + (hi - lo) * min(1.0, max(0.0, float(frac))))
-
-
-def _summary(res) -> dict:
-    return {"min": res.min_probability, "max": res.max_probability, "mean": float(res.probabilities.mean()),
-            "gini": res.gini, "geometric_mean": res.geometric_mean,
-            "zero_probability": int((res.probabilities <= 1e-12).sum())}
-
-
-def fairness_report(inst, res, transcript: dict, legacy=None, *, legacy_samples: int = 0) -> dict:
-    """Probabilities summary, per-category quota check, profiles, LEGACY comparison."""
-    probs = res.probabilities
-    index_of = {p.id: i for i, p in enumerate(inst.people)}
-    selected = [index_of[i] for i in transcript["selected"]]
-    counts = inst.panel_counts(selected)
-    per_category = []
-    for q in inst.quotas:
-        rows = [i for i, p in enumerate(inst.people) if q.applies(p.features)]
-        expected = float(probs[rows].sum()) if rows else 0.0
-        panel = counts[q.key]
-        per_category.append({"category": q.category, "value": q.value, "min": q.min, "max": q.max,
-                             **({"within": "=".join(q.within)} if q.within else {}),
-                             "pool": len(rows), "expected_on_panel": round(expected, 6), "panel": panel,
-                             "within_quota": q.min <= panel <= q.max})
-    profiles: dict[tuple, list[float]] = defaultdict(list)
-    for i, p in enumerate(inst.people):
-        profiles[tuple(p.features[c] for c in inst.categories)].append(float(probs[i]))
-    return {
-        "algorithm": res.algorithm,
-        "engine": ENGINE_VERSION,
-        "n": inst.n,
-        "k": inst.k,
-        "seconds": round(res.seconds, 3),
-        "probabilities": _summary(res),
-        "all_panels_meet_quotas": res.all_panels_valid(),
-        "lottery": {"m": transcript["lottery"]["m"], "max_deviation": transcript["lottery"]["max_deviation"]},
-        "selected_meets_quotas": not inst.check_panel(selected),
-        "per_category": per_category,
-        "profiles": sorted(({"features": dict(zip(inst.categories, key)), "volunteers": len(v),
-                             "probability": round(sum(v) / len(v), 6)} for key, v in profiles.items()),
-                           key=lambda r: (r["probability"], sorted(r["features"].items()))),
-        "legacy": None if legacy is None else {**_summary(legacy), "samples": legacy_samples,
-                                               "note": "LEGACY (greedy) probabilities are frequencies over "
-                                                       "simulated draws"},
-        "transcript_hash": transcript["transcript_hash"],
-        "pool_hash": transcript["pool_hash"],
-    }
-
-
-def run_draw(freeze: dict, contributions: list[dict], params: dict, progress: Progress) -> dict:
-    clock, seconds = time.perf_counter(), {}
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[name], clock = round(now - clock, 3), now
-
-    pool = frozen_instance(freeze)
-    excluded = freeze.get("excluded") or []
-    try:
-        inst = eligible_instance(pool, [e["id"] for e in excluded])
-    except SortitionInputError as exc:
-        raise SortitionInputError(f"volunteers who withdrew before the first seed reveal are left out of the draw, "
-                                  f"and the rest cannot form a panel: {exc}") from None
-    left_out = f" ({len(excluded)} withdrawn left out)" if excluded else ""
-    progress(f"{freeze['algorithm']}: {inst.n} volunteers{left_out}, {inst.n_types} profiles, panel of {inst.k}",
-             0.0)
-    res = select(inst, freeze["algorithm"], progress=_phase(progress, 0.0, 0.6))
-    lap(freeze["algorithm"])
-    legacy = None
-    samples = int(params.get("legacy_samples") or 0)
-    if samples and freeze["algorithm"] != "legacy":
-        progress(f"LEGACY comparison ({samples} simulated draws)", 0.6)
-        legacy = select(inst, "legacy", legacy_samples=samples, seed=0, progress=_phase(progress, 0.6, 0.75))
-        lap("legacy")
-    progress(f"rounding to a lottery of {freeze['lottery_size']} panels", 0.75)
-    lot = make_lottery(inst, res.distribution, freeze["lottery_size"])
-    lap("lottery")
-    progress("drawing from the lottery", 0.95)
-    contribs = [Contribution(c["name"], c["commitment"], c["value"]) for c in contributions]
-    t = final_draw(inst, res, contribs, beacon=params.get("beacon_value"), n_reserves=freeze["reserves"],
-                   lottery=lot, excluded=excluded, frozen_pool=pool)
-    t["beacon_source"] = freeze.get("beacon")  # not part of the seed; the hash covers it like the rest
-    t["transcript_hash"] = sha256_json({k: v for k, v in t.items() if k != "transcript_hash"})
-    verify_transcript(t, pool)  # self-check: what we publish replays from the frozen pool
-    lap("draw_and_verify")
-    progress("done", 1.0)
-    return {"transcript": t, "fairness": fairness_report(inst, res, t, legacy, legacy_samples=samples),
-            "min_probability": res.min_probability, "seconds": seconds}
-
-
-def run_replacement(freeze: dict, draw: dict, position: dict, params: dict, progress: Progress) -> dict:
-    """A replacement and its public transcript (replays with `borgerting sortition verify-replacement`)."""
-    inst = frozen_instance(freeze)
-    algorithm = freeze["algorithm"] if freeze["algorithm"] in ("leximin", "maximin", "nash") else "leximin"
-    dropped = params["dropped"]
-    progress(f"{algorithm} over the completions for {len(dropped)} seat(s) "
-             f"({len(params['excluded'])} volunteers excluded)", 0.0)
-    r = draw_replacement(inst, draw, dropped, excluded=params["excluded"], from_reserves=params["from_reserves"],
-                         algorithm=algorithm, m=freeze["lottery_size"], progress=_phase(progress, 0.0, 0.9),
-                         position=position)
-    verify_replacement(r, inst)  # self-check: what we publish replays (and every completion meets the quotas)
-    progress("done", 1.0)
-    return {"transcript": r, "added": r["added"], "panel": r["panel_after"], "dropped": list(dropped),
-            "seed": r["seed"], "index": r["selected_index"], "m": r["lottery"]["m"],
-            "max_deviation": r["lottery"]["max_deviation"], "algorithm": algorithm, "candidates": r["n_candidates"],
-            "candidates_mode": r["candidates"], "excluded": len(r["excluded"]), "meets_quotas": True,
-            "candidate_probabilities": {"min": r["fairness"]["min_probability"],
-                                        "max": r["fairness"]["max_probability"]}}
-
-
-# ---- the worker ----------------------------------------------------------------------------
 
 
 def _in_thread(fn: Callable[[], Any], name: str) -> asyncio.Future:
@@ -207,13 +79,22 @@ def _in_thread(fn: Callable[[], Any], name: str) -> asyncio.Future:
     return fut
 
 
-class JobLost(Exception):
-    """Another worker took the job over (our heartbeat went stale); drop our result."""
+@dataclass(frozen=True)
+class JobSteps:
+    """What a job does to the assembly, injected by app.py (the handlers' functions): the worker
+    knows the jobs table and the thread, not what a draw writes. Each step runs in its own
+    transaction; `inputs` and `succeeded` may raise JobRejected (the job fails with its message)
+    and `succeeded` raises JobLost when the job is no longer ours."""
+
+    inputs: Callable[[Tx, dict], Awaitable[Callable[[Progress], dict]]]  # reads, returns the computation
+    succeeded: Callable[..., Awaitable[None]]  # (tx, job_id, worker, result, *, seconds)
+    failed: Callable[[Tx, uuid.UUID, str, str], Awaitable[None]]  # (tx, job_id, worker, error)
 
 
 class JobWorker:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, steps: JobSteps) -> None:
         self.rt = rt
+        self.steps = steps
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.wakeup = asyncio.Event()
         self.current: uuid.UUID | None = None
@@ -281,14 +162,10 @@ class JobWorker:
                 raise JobLost()
 
     async def _fail(self, job_id: uuid.UUID, error: str) -> None:
-        from services.sortition import handlers as h
-
         async with self.rt.transaction() as tx:
-            await h.job_failed(tx, job_id, self.id, error)
+            await self.steps.failed(tx, job_id, self.id, error)
 
     async def execute(self, job: dict, stop: asyncio.Event) -> None:
-        from services.sortition import handlers as h
-
         job_id = job["id"]
         structlog.contextvars.bind_contextvars(job_id=str(job_id), assembly_id=str(job["assembly_id"]))
         log.info("job started", kind=job["kind"], attempt=job["attempts"])
@@ -302,7 +179,7 @@ class JobWorker:
 
         try:
             async with self.rt.transaction() as tx:
-                compute = await h.job_inputs(tx, job)
+                compute = await self.steps.inputs(tx, job)
             started = time.monotonic()
             fut = _in_thread(lambda: compute(progress), f"sortition-{job['kind']}-{str(job_id)[:8]}")
             stopping = asyncio.ensure_future(stop.wait())
@@ -330,7 +207,7 @@ class JobWorker:
                 outcome = "failed"
                 return
             async with self.rt.transaction() as tx:
-                await h.job_succeeded(tx, job_id, self.id, result, seconds=time.monotonic() - started)
+                await self.steps.succeeded(tx, job_id, self.id, result, seconds=time.monotonic() - started)
             outcome = "succeeded"
             JOB_SECONDS.labels(kind).observe(time.monotonic() - started)
             log.info("job succeeded", kind=kind, seconds=round(time.monotonic() - started, 2),
@@ -338,7 +215,7 @@ class JobWorker:
         except JobLost:
             outcome = "lost"
             log.warning("job taken over by another worker; dropping our result")
-        except h.JobRejected as exc:
+        except JobRejected as exc:
             await self._fail(job_id, str(exc))
             outcome = "failed"
         except Exception as exc:  # database trouble while finishing: the job stays running and goes stale

@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from services.sortition import handlers as h
 from services.sortition import jobs
 from services.sortition import models as m
+from services.sortition.api import JOB_STEPS
 from services.sortition.app import SPEC
-from services.sortition.domain import commitment, verify_transcript
+from services.sortition.domain import commitment, runs, verify_transcript
 from services.sortition.domain.io_formats import parse_peer_format
 from shared.events import contracts as ev
 from shared.events.envelope import new_event
@@ -369,7 +370,7 @@ async def test_a_job_left_running_by_a_dead_process_is_taken_over(settings, auth
             await tx.session.execute(sa.update(m.jobs).where(m.jobs.c.id == uuid.UUID(job["id"])).values(
                 status="running", worker="dead-host:1:abc", attempts=jobs.MAX_ATTEMPTS,
                 heartbeat_at=sa.text("now() - interval '1 hour'")))
-        worker = jobs.JobWorker(rt)
+        worker = jobs.JobWorker(rt, JOB_STEPS)
         assert await worker.claim() is None
         failed = (await c.get(f"/draw-jobs/{job['id']}", headers=org)).json()
         assert failed["status"] == "failed" and "stopped" in failed["error"]
@@ -384,13 +385,13 @@ async def test_a_job_left_running_by_a_dead_process_is_taken_over(settings, auth
 async def test_a_clean_shutdown_hands_a_running_job_back(settings, auth, monkeypatch):
     import time
 
-    real = jobs.run_draw
+    real = runs.run_draw
 
     def slow(*args):
         time.sleep(3)
         return real(*args)
 
-    monkeypatch.setattr(jobs, "run_draw", slow)
+    monkeypatch.setattr(runs, "run_draw", slow)
     monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.2)
     a = build_app(SPEC, "api", settings)
     rt = a.state.rt
@@ -415,7 +416,7 @@ async def test_a_clean_shutdown_hands_a_running_job_back(settings, auth, monkeyp
             assert asyncio.get_running_loop().time() - t0 < 1.0
         j = (await c.get(f"/draw-jobs/{job['id']}", headers=org)).json()
         assert j["status"] == "pending" and j["attempts"] == 0 and "shutdown" in j["message"], j
-        monkeypatch.setattr(jobs, "run_draw", real)
+        monkeypatch.setattr(runs, "run_draw", real)
         async with a.router.lifespan_context(a):
             done, _ = await wait_job(c, job["id"], org)
         assert done["status"] == "succeeded" and done["attempts"] == 1, done
