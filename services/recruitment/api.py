@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from services.recruitment import handlers as h
+from services.recruitment import views as v
 from services.recruitment.domain.answers import questionnaire
 from shared.auth import AUDITOR, FACILITATOR, MEMBER, OPERATOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
 from shared.auth.keys import member_jwks, mint_member_token
@@ -134,7 +135,7 @@ async def create_assembly(body: AssemblyIn, rt: RuntimeDep,
 async def get_assembly(assembly_id: uuid.UUID, rt: RuntimeDep,
         who: Principal = Depends(allow(ORGANISER, REGISTRAR, FACILITATOR, AUDITOR))) -> AssemblyOut:
     async with rt.transaction() as tx:
-        a = await h.load_assembly(tx, assembly_id)
+        a = await v.load_assembly(tx, assembly_id)
     return AssemblyOut(id=a.id, name=a.name, panel_size=a.panel_size, regions=a.regions, strata=a.strata)
 
 
@@ -142,7 +143,7 @@ async def get_assembly(assembly_id: uuid.UUID, rt: RuntimeDep,
 async def assembly_stats(assembly_id: uuid.UUID, rt: RuntimeDep,
         who: Principal = Depends(allow(ORGANISER, REGISTRAR, AUDITOR))) -> dict:
     async with rt.transaction() as tx:
-        return await h.stats(tx, assembly_id)
+        return await v.stats(tx, assembly_id)
 
 
 @router.post("/assemblies/{assembly_id}/register-extract", status_code=201, response_model=ImportOut,
@@ -204,7 +205,7 @@ async def register_page(rt: RuntimeDep, request: Request, assembly: uuid.UUID | 
     questions = {}
     if assembly is not None:
         async with rt.transaction() as tx:
-            questions = questionnaire((await h.load_assembly(tx, assembly)).strata)
+            questions = questionnaire((await v.load_assembly(tx, assembly)).strata)
     return templates.TemplateResponse(request, "register.html", {"questions": questions, "assembly": assembly})
 
 
@@ -316,7 +317,7 @@ class RegistrationFull(RegistrationPseudonymous):
 async def list_registrations(assembly_id: uuid.UUID, rt: RuntimeDep,
                              who: Principal = Depends(allow(REGISTRAR, ORGANISER, AUDITOR))) -> list:
     async with rt.transaction() as tx:
-        rows = await h.registrations(tx, assembly_id)
+        rows = await v.registrations(tx, assembly_id)
     model = RegistrationFull if REGISTRAR in who.roles_in(assembly_id) else RegistrationPseudonymous
     return [model(respondent_id=r["id"], withdrawn=r["withdrawn_at"] is not None, **r) for r in rows]
 
@@ -326,5 +327,5 @@ async def list_registrations(assembly_id: uuid.UUID, rt: RuntimeDep,
 async def own_registration(assembly_id: uuid.UUID, rt: RuntimeDep,
                            who: Principal = Depends(allow(MEMBER))) -> RegistrationFull:
     async with rt.transaction() as tx:
-        r = await h.own_registration(tx, assembly_id, who.member_id)
+        r = await v.own_registration(tx, assembly_id, who.member_id)
     return RegistrationFull(respondent_id=r["id"], withdrawn=r["withdrawn_at"] is not None, **r)

@@ -1,10 +1,9 @@
-"""Recruitment's commands: each runs in one transaction with the events it causes."""
+"""Recruitment's writes: each command runs in one transaction with the events it causes and its
+audit entry; the panel-membership event handlers keep who may get a member letter."""
 
 from __future__ import annotations
 
 import csv
-import hashlib
-import hmac
 import io
 import secrets
 import uuid
@@ -14,9 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.recruitment import models as m
+from services.recruitment import views as v
 from services.recruitment.domain.allocation import AllocationError, allocate, draw_sample
 from services.recruitment.domain.answers import check_answers, check_strata
-from services.recruitment.domain.codes import code_hash, new_code, normalise
+from services.recruitment.domain.codes import code_hash, household_key, new_code, normalise
 from shared.bus.outbox import Tx
 from shared.problems import Conflict, DomainError, Forbidden, NotFound, conflict, invalid, not_found
 from shared.events import contracts as ev
@@ -28,13 +28,6 @@ REGISTER_COLUMNS = ("person_id", "name", "address", "region")
 def _array(values: list, item_type) -> sa.BindParameter:
     """One array parameter instead of one parameter per value (PostgreSQL caps those at 32767)."""
     return sa.bindparam(None, values, type_=ARRAY(item_type))
-
-
-async def load_assembly(tx: Tx, assembly_id: uuid.UUID):
-    row = (await tx.session.execute(sa.select(m.assemblies).where(m.assemblies.c.id == assembly_id))).first()
-    if row is None:
-        raise not_found("assembly")
-    return row
 
 
 async def create_assembly(tx: Tx, *, name: str, panel_size: int, regions: list[dict], strata: list[dict]) -> uuid.UUID:
@@ -75,7 +68,7 @@ def parse_register_csv(text: str, region_codes: set[str]) -> list[dict]:
 
 
 async def import_register(tx: Tx, assembly_id: uuid.UUID, text: str) -> int:
-    assembly = await load_assembly(tx, assembly_id)
+    assembly = await v.load_assembly(tx, assembly_id)
     rows = parse_register_csv(text, {r["code"] for r in assembly.regions})
     existing = (
         await tx.session.execute(
@@ -100,7 +93,7 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
     Returns the batch id, letters per region, and the letters (name, address, code) for printing:
     the codes exist in clear only in this response; the database keeps their hashes.
     """
-    assembly = await load_assembly(tx, assembly_id)
+    assembly = await v.load_assembly(tx, assembly_id)
     await tx.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"invite:{assembly_id}"})
     rows = (
         await tx.session.execute(
@@ -180,7 +173,7 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
         raise UnknownCode("this invitation code is not recognised: check it against your letter")
     if inv.used_at is not None:
         raise UsedCode("this invitation code has already been used to register")
-    assembly = await load_assembly(tx, inv.assembly_id)
+    assembly = await v.load_assembly(tx, inv.assembly_id)
     problems = check_answers(assembly.strata, answers)
     if problems:
         raise invalid("please answer every question with one of the offered options", problems)
@@ -198,8 +191,7 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
             sa.select(m.register_entries.c.address).where(m.register_entries.c.id == inv.register_entry_id)
         )
     ).scalar_one()
-    household = hmac.new(secret.encode(), f"{inv.assembly_id}:{' '.join(address.lower().split())}".encode(),
-                         hashlib.sha256).hexdigest()[:32]
+    household = household_key(secret, inv.assembly_id, address)
     await tx.emit(
         ev.RespondentRegisteredV1(assembly_id=inv.assembly_id, respondent_id=respondent_id, region=inv.region,
                                   features=features, household=household),
@@ -234,26 +226,6 @@ async def withdraw(tx: Tx, *, code: str) -> None:
     await tx.audit("respondent.withdrew", resp.assembly_id, object_id=resp.id, actor="public")
 
 
-async def stats(tx: Tx, assembly_id: uuid.UUID) -> dict:
-    await load_assembly(tx, assembly_id)
-    inv = dict(
-        (await tx.session.execute(
-            sa.select(m.invitations.c.region, sa.func.count()).where(m.invitations.c.assembly_id == assembly_id)
-            .group_by(m.invitations.c.region))).all()
-    )
-    reg = dict(
-        (await tx.session.execute(
-            sa.select(m.respondents.c.region, sa.func.count()).where(m.respondents.c.assembly_id == assembly_id,
-                                                                     m.respondents.c.withdrawn_at.is_(None))
-            .group_by(m.respondents.c.region))).all()
-    )
-    return {
-        "invitations": sum(inv.values()),
-        "registrations": sum(reg.values()),
-        "per_region": {r: {"invitations": inv.get(r, 0), "registrations": reg.get(r, 0)} for r in sorted(inv)},
-    }
-
-
 # ---- panel members: selection letters with login codes, and member login ----------------------
 
 HANDLERS = panel_membership_handlers(m.members)
@@ -262,7 +234,7 @@ HANDLERS = panel_membership_handlers(m.members)
 async def issue_member_letters(tx: Tx, assembly_id: uuid.UUID, only: uuid.UUID | None = None) -> list[dict]:
     """A login code for every active panel member who has none yet (first the panel, later the
     replacements). The codes are returned once, for the letters, and stored only as hashes."""
-    await load_assembly(tx, assembly_id)
+    await v.load_assembly(tx, assembly_id)
     rows = (await tx.session.execute(
         sa.select(m.members.c.member_id, m.register_entries.c.name, m.register_entries.c.address,
                   m.respondents.c.contact, m.respondents.c.region)
@@ -319,26 +291,3 @@ async def member_login(tx: Tx, *, code: str) -> tuple[uuid.UUID, uuid.UUID]:
                              .values(last_login_at=datetime.now(timezone.utc)))
     await tx.audit("member.logged-in", row.assembly_id, object_id=row.member_id, actor=f"member:{row.member_id}")
     return row.assembly_id, row.member_id
-
-
-async def registrations(tx: Tx, assembly_id: uuid.UUID, respondent_id: uuid.UUID | None = None) -> list[dict]:
-    """Everyone who registered (or one of them), with personal data; the API decides per role what
-    leaves."""
-    await load_assembly(tx, assembly_id)
-    one = [m.respondents.c.id == respondent_id] if respondent_id is not None else []
-    rows = (await tx.session.execute(
-        sa.select(m.respondents.c.id, m.respondents.c.region, m.respondents.c.features, m.respondents.c.contact,
-                  m.respondents.c.consented_at, m.respondents.c.withdrawn_at, m.register_entries.c.name,
-                  m.register_entries.c.address)
-        .join(m.invitations, m.invitations.c.id == m.respondents.c.invitation_id)
-        .join(m.register_entries, m.register_entries.c.id == m.invitations.c.register_entry_id)
-        .where(m.respondents.c.assembly_id == assembly_id, *one).order_by(m.respondents.c.consented_at)
-    )).mappings().all()
-    return [dict(r) for r in rows]
-
-
-async def own_registration(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) -> dict:
-    regs = await registrations(tx, assembly_id, member_id)
-    if not regs:
-        raise not_found("registration")
-    return regs[0]

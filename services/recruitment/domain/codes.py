@@ -4,6 +4,7 @@ characters (no I, L, O, U), stored only as a SHA-256 hash."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -29,3 +30,11 @@ def code_hash(code: str) -> str:
     if norm is None:
         raise ValueError("not an invitation code")
     return hashlib.sha256(norm.encode()).hexdigest()
+
+
+def household_key(secret: str, assembly_id: object, address: str) -> str:
+    """An opaque key shared by the volunteers of one address in one assembly (so that the draw can
+    keep households apart) that reveals neither the address nor, across assemblies, who lives
+    together: an HMAC with the service's secret over the assembly and the normalised address."""
+    text = f"{assembly_id}:{' '.join(address.lower().split())}"
+    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()[:32]

@@ -1,8 +1,10 @@
+"""Recruitment's rules without I/O: letters per region, the sample, codes, household keys, answers."""
+
 import pytest
 
 from services.recruitment.domain.allocation import AllocationError, allocate, draw_sample
 from services.recruitment.domain.answers import check_answers, check_strata, questionnaire
-from services.recruitment.domain.codes import ALPHABET, code_hash, new_code, normalise
+from services.recruitment.domain.codes import ALPHABET, code_hash, household_key, new_code, normalise
 
 STRATA = [
     {"category": "gender", "quotas": [{"value": "f", "min": 2, "max": 3}, {"value": "m", "min": 2, "max": 3}]},
@@ -64,3 +66,13 @@ def test_strata_that_no_panel_can_meet_are_named():
     problems = check_strata(REGIONS, bad, 2)
     assert any("min 3 is above max 1" in p for p in problems)
     assert any("exactly the assembly's region codes" in p for p in problems)
+
+
+def test_household_keys_join_one_address_per_assembly_only():
+    a1, a2 = "4a6f9f3e-0000-4000-8000-000000000001", "4a6f9f3e-0000-4000-8000-000000000002"
+    key = household_key("secret", a1, "Nørregade 7,  1165 København")
+    assert key == household_key("secret", a1, "nørregade 7, 1165 KØBENHAVN ")  # case and spaces do not matter
+    assert len(key) == 32 and "gade" not in key
+    assert key != household_key("secret", a1, "Nørregade 9, 1165 København")
+    assert key != household_key("secret", a2, "Nørregade 7, 1165 København")  # not linkable across assemblies
+    assert key != household_key("other secret", a1, "Nørregade 7, 1165 København")
