@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from services.recruitment import handlers as h
 from services.recruitment import views as v
 from services.recruitment.domain.answers import questionnaire
+from services.recruitment.domain.codes import CodeRefused
 from shared.auth import AUDITOR, FACILITATOR, MEMBER, OPERATOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
 from shared.auth.keys import member_jwks, mint_member_token
 from shared.errors import ApiError, status_of
@@ -117,7 +118,7 @@ async def _register(rt: Runtime, request: Request, body: RegistrationIn) -> None
         async with rt.transaction() as tx:
             await h.register(tx, code=body.code, consent=body.consent, answers=body.answers, contact=body.contact,
                              secret=s.secret_key)
-    except h.CodeRefused:
+    except CodeRefused:
         await count_refusal(rt, ip)
         raise
 
@@ -193,7 +194,7 @@ async def withdraw(body: WithdrawalIn, request: Request, rt: RuntimeDep,
     try:
         async with rt.transaction() as tx:
             await h.withdraw(tx, code=body.code)
-    except h.CodeRefused:
+    except CodeRefused:
         await count_refusal(rt, ip)
         raise
     return RegistrationOut(status="withdrawn", message="You have left the pool; your answers are deleted.")
@@ -277,7 +278,7 @@ async def member_login(body: MemberLoginIn, request: Request, rt: RuntimeDep,
     try:
         async with rt.transaction() as tx:
             assembly_id, member_id = await h.member_login(tx, code=body.code)
-    except h.CodeRefused:
+    except CodeRefused:
         await count_refusal(rt, ip)
         raise
     token = mint_member_token(s.secret_key, issuer=s.auth_member_issuer, audience=s.auth_audience,

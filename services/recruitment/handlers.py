@@ -3,8 +3,6 @@ audit entry; the panel-membership event handlers keep who may get a member lette
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 import uuid
 from datetime import datetime, timezone
@@ -14,16 +12,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.recruitment import models as m
 from services.recruitment import views as v
-from services.recruitment.domain.allocation import AllocationError, allocate, draw_sample
+from services.recruitment.domain.allocation import allocate, draw_sample
 from services.recruitment.domain.answers import check_answers, check_strata
-from services.recruitment.domain.codes import code_hash, household_key, new_code, normalise
+from services.recruitment.domain.codes import UnknownCode, UsedCode, code_hash, household_key, new_code, normalise
+from services.recruitment.domain.register import parse_register_csv
 from shared.bus.outbox import Tx
-from shared.problems import Conflict, DomainError, Forbidden, NotFound, conflict, invalid, not_found
+from shared.problems import Forbidden, conflict, invalid, not_found
 from shared.events import contracts as ev
 from shared.projections import panel_membership_handlers
-
-REGISTER_COLUMNS = ("person_id", "name", "address", "region")
-
 
 def _array(values: list, item_type) -> sa.BindParameter:
     """One array parameter instead of one parameter per value (PostgreSQL caps those at 32767)."""
@@ -44,27 +40,6 @@ async def create_assembly(tx: Tx, *, name: str, panel_size: int, regions: list[d
     )
     await tx.audit("assembly.created", assembly_id, object_id=assembly_id, details={"panel_size": panel_size})
     return assembly_id
-
-
-def parse_register_csv(text: str, region_codes: set[str]) -> list[dict]:
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in REGISTER_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise invalid(f"the register extract needs the columns {', '.join(REGISTER_COLUMNS)}; missing: {', '.join(missing)}")
-    rows, seen = [], set()
-    for line, rec in enumerate(reader, start=2):
-        if any(not (rec.get(c) or "").strip() for c in REGISTER_COLUMNS):
-            raise invalid(f"line {line}: every row needs {', '.join(REGISTER_COLUMNS)}")
-        if rec["region"] not in region_codes:
-            raise invalid(f"line {line}: region '{rec['region']}' is not one of {', '.join(sorted(region_codes))}")
-        if rec["person_id"] in seen:
-            raise invalid(f"line {line}: the same person_id appears twice in the extract")
-        seen.add(rec["person_id"])
-        rows.append({"person_ref": rec["person_id"].strip(), "name": rec["name"].strip(),
-                     "address": rec["address"].strip(), "region": rec["region"]})
-    if not rows:
-        raise invalid("the register extract has no rows")
-    return rows
 
 
 async def import_register(tx: Tx, assembly_id: uuid.UUID, text: str) -> int:
@@ -106,10 +81,7 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
     for rid, region in rows:
         candidates.setdefault(region, []).append(rid)
     populations = {r["code"]: r["population"] for r in assembly.regions}
-    try:
-        per_region = allocate(count, populations, {r: len(c) for r, c in candidates.items()})
-    except AllocationError as exc:
-        raise invalid(str(exc)) from exc
+    per_region = allocate(count, populations, {r: len(c) for r, c in candidates.items()})
     seed = seed if seed is not None else secrets.randbits(62)
     chosen = draw_sample(candidates, per_region, seed)
     batch_id = uuid.uuid4()
@@ -143,18 +115,6 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
                                        per_region=per_region), subject=assembly_id)
     await tx.audit("invitations.sent", assembly_id, object_id=batch_id, details={"count": len(chosen), "seed": seed})
     return batch_id, per_region, letters
-
-
-class CodeRefused(DomainError):
-    """An unknown or used code: counts towards the per-IP failure limit."""
-
-
-class UnknownCode(CodeRefused, NotFound):
-    pass
-
-
-class UsedCode(CodeRefused, Conflict):
-    code = "code_used"
 
 
 async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str], contact: str | None,

@@ -9,14 +9,12 @@ import sqlalchemy as sa
 
 from services.recruitment import models as m
 from shared.bus.outbox import Tx
+from shared.db import load_or_404
 from shared.problems import not_found
 
 
 async def load_assembly(tx: Tx, assembly_id: uuid.UUID):
-    row = (await tx.session.execute(sa.select(m.assemblies).where(m.assemblies.c.id == assembly_id))).first()
-    if row is None:
-        raise not_found("assembly")
-    return row
+    return await load_or_404(tx, m.assemblies, "assembly", id=assembly_id)
 
 
 async def stats(tx: Tx, assembly_id: uuid.UUID) -> dict:

@@ -12,16 +12,14 @@ from services.sortition import models as m
 from services.sortition.domain.freeze import frozen_csv
 from services.sortition.domain.model import sha256_json
 from shared.bus.outbox import Tx
+from shared.db import load_or_404
 from shared.problems import not_found
 
 # ---- rows ------------------------------------------------------------------------------------
 
 
 async def load_assembly(tx: Tx, assembly_id: uuid.UUID):
-    row = (await tx.session.execute(sa.select(m.assemblies).where(m.assemblies.c.id == assembly_id))).first()
-    if row is None:
-        raise not_found("assembly (not yet known to sortition)")
-    return row
+    return await load_or_404(tx, m.assemblies, "assembly (not yet known to sortition)", id=assembly_id)
 
 
 async def load_pool(tx: Tx, assembly_id: uuid.UUID) -> list:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 
+from shared.problems import InvalidInput
 
-class AllocationError(ValueError):
-    pass
+
+class AllocationError(InvalidInput):
+    """Letters that cannot be allocated as asked (an API answers 422 with the message)."""
 
 
 def allocate(total: int, populations: Mapping[str, int], available: Mapping[str, int] | None = None) -> dict[str, int]:

@@ -7,9 +7,23 @@ import hashlib
 import hmac
 import secrets
 
+from shared.problems import Conflict, DomainError, NotFound
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LENGTH = 20  # 20 * 5 bits = 100 bits
 _CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0", "U": "V"})
+
+
+class CodeRefused(DomainError):
+    """An unknown or used code: counts towards the per-IP failure limit."""
+
+
+class UnknownCode(CodeRefused, NotFound):
+    pass
+
+
+class UsedCode(CodeRefused, Conflict):
+    code = "code_used"
 
 
 def new_code() -> str:

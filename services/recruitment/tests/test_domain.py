@@ -4,7 +4,10 @@ import pytest
 
 from services.recruitment.domain.allocation import AllocationError, allocate, draw_sample
 from services.recruitment.domain.answers import check_answers, check_strata, questionnaire
-from services.recruitment.domain.codes import ALPHABET, code_hash, household_key, new_code, normalise
+from services.recruitment.domain.codes import (ALPHABET, CodeRefused, UnknownCode, UsedCode, code_hash, household_key,
+                                              new_code, normalise)
+from services.recruitment.domain.register import parse_register_csv
+from shared.problems import InvalidInput
 
 STRATA = [
     {"category": "gender", "quotas": [{"value": "f", "min": 2, "max": 3}, {"value": "m", "min": 2, "max": 3}]},
@@ -76,3 +79,26 @@ def test_household_keys_join_one_address_per_assembly_only():
     assert key != household_key("secret", a1, "Nørregade 9, 1165 København")
     assert key != household_key("secret", a2, "Nørregade 7, 1165 København")  # not linkable across assemblies
     assert key != household_key("other secret", a1, "Nørregade 7, 1165 København")
+
+
+def test_the_register_extract_is_checked_line_by_line():
+    good = "person_id,name,address,region\n1, Ada ,Vej 1,A\n2,Bo,Vej 2,B\n"
+    assert parse_register_csv(good, {"A", "B"}) == [
+        {"person_ref": "1", "name": "Ada", "address": "Vej 1", "region": "A"},
+        {"person_ref": "2", "name": "Bo", "address": "Vej 2", "region": "B"}]
+    for text, message in (("person_id,name,region\n1,Ada,A\n", "missing: address"),
+                          ("person_id,name,address,region\n1,,Vej 1,A\n", "line 2: every row needs"),
+                          ("person_id,name,address,region\n1,Ada,Vej 1,C\n", "line 2: region 'C' is not one of A, B"),
+                          (good + "1,Cy,Vej 3,A\n", "line 4: the same person_id appears twice"),
+                          ("person_id,name,address,region\n", "no rows")):
+        with pytest.raises(InvalidInput, match=message) as refused:
+            parse_register_csv(text, {"A", "B"})
+        assert refused.value.code == "invalid_input"
+
+
+def test_errors_carry_stable_codes_and_no_status():
+    with pytest.raises(AllocationError) as refused:
+        allocate(10, {"A": 1}, {"A": 3})
+    assert refused.value.code == "invalid_input" and not hasattr(refused.value, "status")
+    assert (UnknownCode("x").code, UsedCode("x").code) == ("not_found", "code_used")
+    assert isinstance(UsedCode("x"), CodeRefused) and UsedCode("x").kind == "conflict"

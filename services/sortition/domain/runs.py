@@ -8,6 +8,8 @@ import time
 from collections import defaultdict
 from typing import Callable
 
+from shared.problems import Conflict
+
 from .api import (Contribution, SortitionInputError, draw_replacement, eligible_instance, final_draw, make_lottery,
                   select, verify_replacement, verify_transcript)
 from .engine import ENGINE_VERSION
@@ -17,12 +19,19 @@ from .model import sha256_json
 Progress = Callable[[str, float], None]
 
 
-class JobLost(Exception):
+class JobLost(Conflict):
     """Another worker took the job over (our heartbeat went stale); drop our result."""
 
+    code = "job_lost"
 
-class JobRejected(Exception):
-    """A finished job's outcome no longer fits the assembly's state; the job fails with this."""
+    def __init__(self) -> None:
+        super().__init__("another worker has taken this job over")
+
+
+class JobRejected(Conflict):
+    """A job's inputs or outcome no longer fit the assembly's state; the job fails with this."""
+
+    code = "job_rejected"
 
 
 def _phase(progress: Progress, lo: float, hi: float) -> Progress:
