@@ -2,17 +2,31 @@
 
 `panel_membership_handlers(table)`: who is on an assembly's panel now, from sortition's
 panel-drawn and replacement-drawn events, into a service's own table with the columns
-(assembly_id, member_id, active). Sessions keeps its roster and voting its electorate this way.
+(assembly_id, member_id, active), declared with `panel_membership_table(metadata, name)`.
+Recruitment keeps its members, sessions its roster and voting its electorate this way.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from shared.bus.outbox import Tx
 from shared.events import contracts as ev
 from shared.events.envelope import Envelope
+
+
+def panel_membership_table(metadata: sa.MetaData, name: str) -> sa.Table:
+    """A service's own copy of who is on each assembly's panel (kept by panel_membership_handlers);
+    `member_id` is the respondent's pseudonymous id."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("member_id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    )
 
 
 async def _upsert(tx: Tx, table: sa.Table, assembly_id, member_ids, *, active: bool, overwrite: bool) -> None:

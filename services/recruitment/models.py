@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from shared.audit import audit_table
 from shared.db import delivery_tables
+from shared.projections import panel_membership_table
 
 metadata = sa.MetaData(schema="recruitment")
 outbox, inbox = delivery_tables(metadata)
@@ -74,13 +75,7 @@ respondents = sa.Table(
 )
 
 # The panel as sortition drew it (from panel-drawn / replacement-drawn), to send selection letters.
-members = sa.Table(
-    "members",
-    metadata,
-    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("member_id", UUID(as_uuid=True), primary_key=True),  # = the respondent's pseudonymous id
-    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
-)
+members = panel_membership_table(metadata, "members")
 
 # A member's login code (printed in the selection letter; stored only as a hash). Exchanged at
 # POST /member-login for a member token.

@@ -7,18 +7,13 @@ from sqlalchemy.dialects.postgresql import UUID
 
 from shared.audit import audit_table
 from shared.db import delivery_tables
+from shared.projections import panel_membership_table
 
 metadata = sa.MetaData(schema="sessions")
 outbox, inbox = delivery_tables(metadata)
 audit = audit_table(metadata)
 
-roster = sa.Table(
-    "roster",
-    metadata,
-    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("member_id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
-)
+roster = panel_membership_table(metadata, "roster")
 
 sessions = sa.Table(
     "sessions",

@@ -12,18 +12,13 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from shared.audit import audit_table
 from shared.db import delivery_tables
+from shared.projections import panel_membership_table
 
 metadata = sa.MetaData(schema="voting")
 outbox, inbox = delivery_tables(metadata)
 audit = audit_table(metadata)
 
-eligible = sa.Table(
-    "eligible",
-    metadata,
-    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("member_id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
-)
+eligible = panel_membership_table(metadata, "eligible")
 
 # From sessions.attendance-recorded.v1: present at a session = checked in there.
 checkins = sa.Table(
