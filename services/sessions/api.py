@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from services.sessions import handlers as h
+from services.sessions import views as v
 from services.sessions import models as m
 from shared.auth import AUDITOR, FACILITATOR, MEMBER, ORGANISER, Principal, allow, scope_from
 from shared.runtime import RuntimeDep
@@ -51,7 +51,7 @@ class HeldOut(BaseModel):
 async def roster(assembly_id: uuid.UUID, rt: RuntimeDep,
         who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR))) -> dict:
     async with rt.transaction() as tx:
-        members = sorted(str(x) for x in await h.active_roster(tx, assembly_id))
+        members = sorted(str(x) for x in await v.active_roster(tx, assembly_id))
     return {"assembly_id": assembly_id, "members": members}
 
 
@@ -67,10 +67,7 @@ async def schedule(assembly_id: uuid.UUID, body: SessionIn, rt: RuntimeDep,
 async def list_sessions(assembly_id: uuid.UUID, rt: RuntimeDep,
         who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR, MEMBER))) -> list[SessionOut]:
     async with rt.transaction() as tx:
-        rows = (await tx.session.execute(
-            sa.select(m.sessions).where(m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at))).all()
-    return [SessionOut(id=r.id, title=r.title, starts_at=r.starts_at, mode=r.mode, phase=r.phase,
-                       duration_hours=r.duration_hours, held=r.held_at is not None) for r in rows]
+        return [SessionOut(**s) for s in await v.agenda(tx, assembly_id)]
 
 
 @router.post("/sessions/{session_id}/attendance", summary="Record attendance (check-in) for members")

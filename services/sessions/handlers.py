@@ -1,4 +1,5 @@
-"""Sessions' event handlers (the roster from sortition) and commands (schedule, attend, hold)."""
+"""Sessions' writes: the roster from sortition's events (shared/projections.py) and the commands
+(schedule, record attendance, hold), one transaction each. Reads are in views.py."""
 
 from __future__ import annotations
 
@@ -10,21 +11,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.sessions import models as m
 from services.sessions.domain.attendance import held_counts, unknown_members
+from services.sessions.views import active_roster, load_session
 from shared.bus.outbox import Tx
-from shared.db import load_or_404
 from shared.problems import conflict, invalid
 from shared.events import contracts as ev
 from shared.projections import panel_membership_handlers
 
 
 HANDLERS = panel_membership_handlers(m.roster)
-
-
-async def active_roster(tx: Tx, assembly_id: uuid.UUID) -> set[uuid.UUID]:
-    rows = await tx.session.execute(
-        sa.select(m.roster.c.member_id).where(m.roster.c.assembly_id == assembly_id, m.roster.c.active.is_(True))
-    )
-    return {r[0] for r in rows}
 
 
 async def schedule(tx: Tx, assembly_id: uuid.UUID, *, title: str, starts_at: datetime, mode: str, phase: str,
@@ -39,10 +33,6 @@ async def schedule(tx: Tx, assembly_id: uuid.UUID, *, title: str, starts_at: dat
                   subject=assembly_id)
     await tx.audit("session.scheduled", assembly_id, object_id=session_id, details={"phase": phase, "mode": mode})
     return session_id
-
-
-async def load_session(tx: Tx, session_id: uuid.UUID, *, lock: bool = False):
-    return await load_or_404(tx, m.sessions, "session", lock=lock, id=session_id)
 
 
 async def record_attendance(tx: Tx, session_id: uuid.UUID, records: list[tuple[uuid.UUID, bool]]) -> int:

@@ -227,6 +227,7 @@ async def test_reporting_counts_voting_events_once_in_any_order(sessionmaker):
     results-tallied may arrive before ballot-opened (they travel on different topics)."""
     from services.reporting import handlers as rh
     from services.reporting import models as rm
+    from services.reporting.domain.summary import question_result
 
     aid, bid = uuid.uuid4(), uuid.uuid4()
     opened = ev.BallotOpenedV2(assembly_id=aid, ballot_id=bid, title="Final", members=3,
@@ -251,7 +252,7 @@ async def test_reporting_counts_voting_events_once_in_any_order(sessionmaker):
     assert n == 1
     assert (b.title, b.threshold, b.ballots_cast, b.closed) == ("Final", ">= 7/10 of valid_votes", 1, True)
     assert (q.text, q.recommendation, q.support, q.base, q.passed) == ("Trees", True, 1, 1, True)
-    assert rh._result(type("Row", (), {**q._mapping, "ballot": "Final"})())["yes"] == 1
+    assert question_result(type("Row", (), {**q._mapping, "ballot": "Final"})())["yes"] == 1
 
 
 async def test_token_requests_and_invalid_tokens_are_rate_limited(sessionmaker, auth, settings):

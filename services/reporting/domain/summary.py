@@ -1,0 +1,77 @@
+"""The summary of one assembly, from the facts reporting's read model holds (no I/O): reach of the
+invitations, the panel against its quotas, sessions held, and the ballots' results."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .figures import attendance_rate, composition, reply_rate
+
+
+def question_result(q: Any) -> dict[str, Any]:
+    """Support per recommendation (yes/no and agree-scale questions: yes = votes counting as
+    support, no = the other valid votes), and the outcome of questions over alternatives (approval:
+    options passed; ranking: Borda order). Counts are None until the ballot is tallied."""
+    counts = q.counts or {}
+    valid = sum(v for k, v in counts.items() if k != "abstain") if q.recommendation and q.counts else None
+    return {"ballot": q.ballot, "question_id": q.question_id, "recommendation": q.text, "type": q.type,
+            "is_recommendation": q.recommendation, "threshold": q.threshold,
+            "yes": q.support, "no": None if valid is None or q.support is None else valid - q.support,
+            "abstain": counts.get("abstain"), "base": q.base,
+            "support": None if not q.base or q.support is None else round(q.support / q.base, 5),
+            "passed": q.passed, "outcome": q.outcome, "counts": q.counts}
+
+
+def summarise(assembly: Any, *, batches: Sequence[Any], respondents: Sequence[Any], members: set,
+              panel: Any | None, sessions: Sequence[Mapping[str, Any]], questions: Sequence[Any],
+              votes_cast: int) -> dict[str, Any]:
+    """`assembly`, `batches`, `respondents`, `panel` and `questions` are rows of the read model
+    (attributes as in services/reporting/models.py; a question row also has its `ballot` title);
+    `members` the ids on the panel now; `sessions` the sessions' rows as mappings, in time order."""
+    recs = [q for q in questions if q.recommendation]
+    invitations = sum(b.count for b in batches)
+    inv_region: Counter = Counter()
+    for b in batches:
+        inv_region.update(b.per_region)
+    reg_region = Counter(r.region for r in respondents)
+    by_id = {r.respondent_id: r.features for r in respondents}
+    panel_features = [by_id[x] for x in members if x in by_id]
+    panel_region = Counter(f.get("region") for f in panel_features)
+    held = [x for x in sessions if x["held"]]
+    tallied = [q for q in recs if q.passed is not None]
+    return {
+        "assembly_id": str(assembly.id),
+        "name": assembly.name,
+        "invitations_sent": invitations,
+        "registrations": len(respondents),
+        "reply_rate": round(reply_rate(len(respondents), invitations), 5),
+        "panel_size": len(members),
+        "panel_target": assembly.panel_size,
+        "selection": None if panel is None else {
+            "algorithm": panel.algorithm, "pool_size": panel.pool_size,
+            "min_probability": panel.min_probability, "transcript_hash": panel.transcript_hash},
+        "sessions_scheduled": len(sessions),
+        "sessions_held": len(held),
+        "deliberation_hours": sum(x["duration_hours"] or 0 for x in held),
+        "attendance_rate": round(attendance_rate(held), 5),
+        "votes_cast": votes_cast,
+        "recommendations": len(recs),
+        "recommendations_tallied": len(tallied),
+        "recommendations_passed": sum(1 for q in tallied if q.passed),
+        "per_region": [
+            {"region": r["code"], "name": r["name"], "population": r["population"],
+             "invitations": inv_region.get(r["code"], 0), "registrations": reg_region.get(r["code"], 0),
+             "reply_rate": round(reply_rate(reg_region.get(r["code"], 0), inv_region.get(r["code"], 0)), 5),
+             "panel": panel_region.get(r["code"], 0)}
+            for r in assembly.regions
+        ],
+        "composition": composition(assembly.strata, [r.features for r in respondents], panel_features,
+                                   assembly.panel_size),
+        "sessions": [{"title": x["title"], "phase": x["phase"], "mode": x["mode"],
+                      "starts_at": x["starts_at"].isoformat() if x["starts_at"] else None, "held": x["held"],
+                      "present": x["present"], "absent": x["absent"], "duration_hours": x["duration_hours"]}
+                     for x in sessions],
+        "results": [question_result(q) for q in questions],
+    }

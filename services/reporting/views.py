@@ -1,0 +1,33 @@
+"""Reporting's reads: one assembly's summary, queried from the read model that the event handlers
+(handlers.py) fill and computed by domain/summary.py when asked."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from services.reporting import models as m
+from services.reporting.domain.summary import summarise
+from shared.bus.outbox import Tx
+from shared.db import load_or_404
+
+
+async def summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
+    s = tx.session
+    a = await load_or_404(tx, m.assemblies, "assembly (no events seen for it yet)", id=assembly_id)
+    batches = (await s.execute(sa.select(m.invitation_batches).where(m.invitation_batches.c.assembly_id == assembly_id))).all()
+    resp = (await s.execute(sa.select(m.respondents).where(m.respondents.c.assembly_id == assembly_id,
+                                                          m.respondents.c.withdrawn.is_(False)))).all()
+    members = {r.member_id for r in (await s.execute(sa.select(m.panel_members).where(
+        m.panel_members.c.assembly_id == assembly_id, m.panel_members.c.role == "member"))).all()}
+    panel = (await s.execute(sa.select(m.panels).where(m.panels.c.assembly_id == assembly_id))).first()
+    sess = [dict(r._mapping) for r in (await s.execute(sa.select(m.sessions).where(
+        m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at))).all()]
+    qs = (await s.execute(sa.select(m.questions, m.ballots.c.title.label("ballot"))
+                          .join(m.ballots, m.ballots.c.ballot_id == m.questions.c.ballot_id)
+                          .where(m.questions.c.assembly_id == assembly_id)
+                          .order_by(m.ballots.c.title, m.questions.c.ballot_id, m.questions.c.position))).all()
+    votes_cast = (await s.execute(sa.select(sa.func.count()).where(m.votes.c.assembly_id == assembly_id))).scalar_one()
+    return summarise(a, batches=batches, respondents=resp, members=members, panel=panel, sessions=sess,
+                     questions=qs, votes_cast=votes_cast)
