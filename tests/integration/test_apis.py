@@ -191,3 +191,39 @@ async def test_an_unavailable_database_or_cache_is_a_503_not_a_500(settings):
     async with client("recruitment", no_cache) as c:
         r = await c.post("/registrations", json={"code": "AAAA-AAAA-AAAA-AAAA-AAAA", "consent": True})
     assert_error(r, 503, "unavailable right now")
+
+
+async def test_sessions_agenda_and_roster_and_reporting_summary_from_events(settings, sessionmaker):
+    """The reads of sessions (views.py: roster, agenda) and reporting's summary (views.py and
+    domain/summary.py) through their APIs, after the events their handlers apply."""
+    from services.reporting import handlers as rh
+    from services.reporting import models as rm
+    from services.sessions import handlers as sh
+    from services.sessions import models as sm
+    from shared.bus.outbox import transaction
+    from shared.events import contracts as ev
+    from shared.events.envelope import new_event
+
+    aid, members = uuid.uuid4(), sorted(uuid.uuid4() for _ in range(3))
+    drawn = ev.PanelDrawnV1(assembly_id=aid, panel_id=uuid.uuid4(), algorithm="leximin", members=members, pool_size=9)
+    created = ev.AssemblyCreatedV1(assembly_id=aid, name="Klima", panel_size=3,
+                                   regions=[ev.RegionV1(code="N", name="North", population=10)],
+                                   strata=[ev.StratumV1(category="region", quotas=[ev.QuotaV1(value="N", min=3, max=3)])])
+    async with transaction(sessionmaker, sm.outbox, sm.audit) as tx:
+        await sh.HANDLERS["sortition.panel-drawn.v1"](tx, new_event(drawn, subject=aid), drawn)
+    for topic, payload in (("recruitment.assembly-created.v1", created), ("sortition.panel-drawn.v1", drawn)):
+        async with transaction(sessionmaker, rm.outbox, rm.audit) as tx:
+            await rh.HANDLERS[topic](tx, new_event(payload, subject=aid), payload)
+    async with client("sessions", settings) as c:
+        r = await c.post(f"/assemblies/{aid}/sessions", json={"title": "One", "starts_at": "2027-01-01T10:00:00Z"})
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        c.auth.know(aid)  # /sessions/{id}/... carries no assembly in its path
+        assert (await c.get(f"/assemblies/{aid}/roster")).json()["members"] == [str(m) for m in members]
+        assert (await c.post(f"/sessions/{sid}/held")).json() == {"session_id": sid, "present": 0, "absent": 3}
+        [s] = (await c.get(f"/assemblies/{aid}/sessions")).json()
+        assert (s["id"], s["title"], s["held"], s["duration_hours"]) == (sid, "One", True, 6.0)
+    async with client("reporting", settings) as c:
+        summary = (await c.get(f"/assemblies/{aid}/summary")).json()
+    assert (summary["name"], summary["panel_size"], summary["panel_target"]) == ("Klima", 3, 3)
+    assert summary["selection"]["algorithm"] == "leximin" and summary["per_region"][0]["region"] == "N"
