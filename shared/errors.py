@@ -21,7 +21,6 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.problems import DomainError
-from shared.problems import conflict, invalid, not_found  # noqa: F401  transitional: import them from shared.problems
 
 # The one map from a domain error's kind to an HTTP status.
 STATUS = {"bad_request": 400, "invalid_input": 422, "forbidden": 403, "not_found": 404, "conflict": 409}
