@@ -23,20 +23,24 @@ from rich.table import Table
 
 from borgerting.cluster import Cluster
 from borgerting.scenario import Params, run
+from shared.audit import anchored_heads
 from shared.audit import verify as verify_audit
 
 CHECKED = ("invitations_sent", "registrations", "panel_size", "sessions_held", "votes_cast", "recommendations_passed")
 console = Console(stderr=True)
 
 
-def export_audit_trails(urls: dict[str, str], assembly_id: str, auditor: dict, folder: Path) -> dict:
-    """An auditor exports every service's audit trail of the assembly; each is verified."""
+def export_audit_trails(urls: dict[str, str], assembly_id: str, auditor: dict, folder: Path, summary: dict) -> dict:
+    """An auditor exports every service's audit trail of the assembly; each is verified against
+    the head the report publishes (`anchors.audit_heads`)."""
     folder.mkdir(parents=True, exist_ok=True)
     result = {}
     for service, url in urls.items():
         doc = httpx.get(f"{url}/assemblies/{assembly_id}/audit", headers=auditor, timeout=30).json()
         (folder / f"{service}.json").write_text(json.dumps(doc, indent=1) + "\n")
-        result[service] = (len(doc.get("entries", [])), verify_audit(doc))
+        pins = anchored_heads(summary, service, assembly_id)
+        problems = verify_audit(doc, pins) or ([] if pins else ["the report publishes no head of this trail"])
+        result[service] = (len(doc.get("entries", [])), max((s for s, _ in pins), default=0), problems)
     return result
 
 
@@ -80,7 +84,7 @@ def main(
             report = httpx.get(f"{urls['reporting']}/assemblies/{assembly_id}/report", headers=organiser,
                                timeout=30).text
             audits = export_audit_trails(urls, assembly_id, cluster.issuer.headers("auditor", assembly_id),
-                                         out / "audit")
+                                         out / "audit", summary)
         except Exception as exc:
             cluster.stop()
             console.print(f"[red]demo failed: {exc}\nservice logs: {state}/logs/")
@@ -106,12 +110,13 @@ def main(
     console.print(table)
     console.print(f"steps (s): {tally.seconds}; total {time.monotonic() - started:.1f} s")
     console.print("memory at rest (RSS, MiB): " + ", ".join(f"{k} {v}" for k, v in memory.items()))
-    for service, (entries, problems) in audits.items():
+    for service, (entries, anchored, problems) in audits.items():
         mismatches += bool(problems)
         console.print(f"audit trail of {service}: {entries} entries, "
-                      + (f"[red]FAILS: {problems[0]}" if problems else "verifies"))
+                      + (f"[red]FAILS: {problems[0]}" if problems else
+                         f"verifies, up to entry {anchored} against the head published in the report"))
     console.print(f"wrote {out / 'summary.json'}, {out / 'report.html'} and {out / 'audit'}/*.json "
-                  "(check one with `borgerting audit verify FILE`)")
+                  f"(check one with `borgerting audit verify FILE --anchors {out / 'summary.json'}`)")
     if keep:
         lines = [f"  {name:<12} {url}   (API docs: {url}/docs)" for name, url in urls.items()]
         lines.append(f"  report       {urls['reporting']}/assemblies/{assembly_id}/report")

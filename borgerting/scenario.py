@@ -422,7 +422,8 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
             s = r.json()
             ready = (s["votes_cast"] == t.votes_cast and s["sessions_held"] == t.sessions_held
                      and s["recommendations_tallied"] == len(recs) and s["registrations"] == t.registrations
-                     and s["panel_size"] == t.panel_size)
+                     and s["panel_size"] == t.panel_size and s["anchors"]["board"] is not None
+                     and {"recruitment", "sortition", "sessions", "voting"} <= set(s["anchors"]["audit_heads"]))
             return s if ready else None
         progress("reporting catches up", 0, 1)
         await _retry_until(reported, "reporting to count every event", timeout=120)

@@ -39,6 +39,31 @@ def audit_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
+def audit_heads_table(metadata: sa.MetaData) -> sa.Table:
+    """Another service's copy of every trail's latest head (see shared.projections)."""
+    return sa.Table(
+        "audit_heads",
+        metadata,
+        sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("service", sa.Text, primary_key=True),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+        sa.Column("hash", sa.Text, nullable=False),
+    )
+
+
+async def heads(session, heads_table: sa.Table, assembly_id: uuid.UUID, own: sa.Table | None = None) -> dict:
+    """{service: {"seq", "hash"}} for an assembly: the heads heard of, and the service's own head
+    read from its own trail (`own`), which is newer than the event about it."""
+    rows = (await session.execute(sa.select(heads_table).where(heads_table.c.assembly_id == assembly_id))).all()
+    out = {r.service: {"seq": r.seq, "hash": r.hash} for r in rows}
+    if own is not None:
+        last = (await session.execute(sa.select(own.c.seq, own.c.hash).where(own.c.assembly_id == assembly_id)
+                                      .order_by(own.c.seq.desc()).limit(1))).first()
+        if last is not None:
+            out[own.schema] = {"seq": last.seq, "hash": last.hash}
+    return dict(sorted(out.items()))
+
+
 def entry_hash(entry: dict[str, Any]) -> str:
     body = {k: entry.get(k) for k in ("assembly_id", "seq", "at", "actor", "action", "object_id", "details",
                                        "correlation_id", "prev_hash")}
@@ -77,8 +102,42 @@ async def export(session, table: sa.Table, service: str, assembly_id: uuid.UUID)
             "head": entries[-1]["hash"] if entries else GENESIS}
 
 
-def verify(doc: dict) -> list[str]:
-    """Problems in an exported chain, first problem first; [] if it verifies."""
+def parse_head(text: str) -> tuple[int | None, str]:
+    """`SEQ:HASH` (a head published at entry SEQ) or `HASH` (the export's own head)."""
+    seq, _, h = text.strip().rpartition(":")
+    h = h.lower()
+    if len(h) != 64 or any(c not in "0123456789abcdef" for c in h):
+        raise ValueError(f"{text!r} is not SEQ:HASH or HASH (a 64-digit hex sha256)")
+    if not seq:
+        return None, h
+    if not seq.isdigit() or int(seq) < 1:
+        raise ValueError(f"{text!r}: SEQ must be a positive entry number")
+    return int(seq), h
+
+
+def anchored_heads(doc: Any, service: str, assembly_id: str) -> list[tuple[int, str]]:
+    """Heads of `service`'s trail of `assembly_id` published in a report summary (`anchors.audit_heads`)
+    or signed into a voting board's checkpoints (export or board page), oldest first."""
+    found: list[tuple[int, str]] = []
+    if not isinstance(doc, dict):
+        return found
+    if doc.get("assembly_id") == assembly_id:
+        anchors = doc.get("anchors") if isinstance(doc.get("anchors"), dict) else {}
+        h = (anchors.get("audit_heads") or {}).get(service)
+        if isinstance(h, dict):
+            found.append((h.get("seq"), h.get("hash")))
+    if doc.get("board_id") == f"assembly-{assembly_id}":
+        for cp in doc.get("checkpoints") or []:
+            h = ((cp or {}).get("audit_heads") or {}).get(service) if isinstance(cp, dict) else None
+            if isinstance(h, dict):
+                found.append((h.get("seq"), h.get("hash")))
+    return sorted((s, h) for s, h in found if isinstance(s, int) and isinstance(h, str))
+
+
+def verify(doc: dict, expected: list[tuple[int | None, str]] = ()) -> list[str]:
+    """Problems in an exported chain, first problem first; [] if it verifies. `expected`: heads
+    published outside the service, (seq, hash) or (None, hash) for the export's own head; the
+    chain must reach each of them (a chain rewritten after a head was published does not)."""
     if doc.get("format") != FORMAT:
         return [f"not an audit export (format {doc.get('format')!r}, expected {FORMAT!r})"]
     prev = GENESIS
@@ -95,4 +154,15 @@ def verify(doc: dict) -> list[str]:
         prev = e["hash"]
     if doc.get("head") != prev:
         return [f"the export's head {str(doc.get('head'))[:16]}… is not the last entry's hash — entries were cut off"]
+    entries = doc.get("entries", [])
+    for seq, h in expected:
+        if seq is None:
+            if prev != h:
+                return [f"the trail's head {prev[:16]}… is not the expected head {h[:16]}…"]
+        elif seq > len(entries):
+            return [f"the published head is entry {seq} but the trail ends at entry {len(entries)} — entries were "
+                    "removed after the head was published"]
+        elif entries[seq - 1]["hash"] != h:
+            return [f"entry {seq} is not the published head {h[:16]}… — the trail was rewritten after its head "
+                    "was published"]
     return []

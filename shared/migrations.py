@@ -50,3 +50,18 @@ def run_env(metadata: sa.MetaData) -> None:
         await engine.dispose()
 
     asyncio.run(run())
+
+
+def create_audit_heads(schema: str) -> None:
+    """In a migration: the table of every trail's latest head (shared.audit.audit_heads_table)."""
+    from alembic import op
+
+    op.create_table(
+        "audit_heads",
+        sa.Column("assembly_id", sa.UUID(), nullable=False),
+        sa.Column("service", sa.Text(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("hash", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("assembly_id", "service"),
+        schema=schema,
+    )

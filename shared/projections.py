@@ -4,6 +4,10 @@
 panel-drawn and replacement-drawn events, into a service's own table with the columns
 (assembly_id, member_id, active), declared with `panel_membership_table(metadata, name)`.
 Recruitment keeps its members, sessions its roster and voting its electorate this way.
+
+`audit_head_handlers(table)`: the latest head of every service's audit trail per assembly, from
+the `<service>.audit-head.v1` events, into a table made by `shared.audit.audit_heads_table`.
+Reporting publishes them in the report and voting signs them into its board's checkpoints.
 """
 
 from __future__ import annotations
@@ -54,3 +58,15 @@ def panel_membership_handlers(table: sa.Table) -> dict:
         "sortition.panel-drawn.v1": on_panel_drawn,
         "sortition.replacement-drawn.v1": on_replacement_drawn,
     }
+
+
+def audit_head_handlers(table: sa.Table) -> dict:
+    async def on_audit_head(tx: Tx, event: Envelope, p: ev.AuditHeadV1) -> None:
+        # Heads of one trail arrive in order (one topic, keyed by assembly); a redelivered or
+        # overtaken one never moves the head back.
+        stmt = pg_insert(table).values(assembly_id=p.assembly_id, service=p.service, seq=p.seq, hash=p.hash)
+        await tx.session.execute(stmt.on_conflict_do_update(
+            index_elements=["assembly_id", "service"], set_={"seq": p.seq, "hash": p.hash},
+            where=table.c.seq < stmt.excluded.seq))
+
+    return {f"{service}.audit-head.v1": on_audit_head for service in ev.AUDIT_HEADS}

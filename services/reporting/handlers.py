@@ -14,6 +14,7 @@ from shared.bus.consumer import Bulk
 from shared.bus.outbox import Tx
 from shared.events import contracts as ev
 from shared.events.envelope import Envelope
+from shared.projections import audit_head_handlers
 
 
 async def _upsert(tx: Tx, table: sa.Table, values: dict, keys: list[str], update: dict | None = None) -> None:
@@ -82,8 +83,11 @@ async def on_session_held(tx: Tx, event: Envelope, payload: ev.SessionHeldV1) ->
                   ["session_id"], fields)
 
 
-async def on_ballot_opened(tx: Tx, event: Envelope, payload: ev.BallotOpenedV2) -> None:
+async def on_ballot_opened(tx: Tx, event: Envelope, payload: ev.BallotOpenedV2 | ev.BallotOpenedV3) -> None:
     p, th = payload, payload.threshold
+    if isinstance(p, ev.BallotOpenedV3):
+        await _upsert(tx, m.boards, {"assembly_id": p.assembly_id, "board_id": p.board_id,
+                                     "board_key_fingerprint": p.board_key_fingerprint}, ["assembly_id"])
     text = f"{'>' if th.strict else '>='} {th.fraction} of {th.base}"
     # results-tallied (another topic) may have overtaken this event: fill in what only this one has.
     await _upsert(tx, m.ballots, {"ballot_id": p.ballot_id, "assembly_id": p.assembly_id, "title": p.title,
@@ -143,11 +147,13 @@ HANDLERS = {
     "sessions.session-scheduled.v1": on_session_scheduled,
     "sessions.attendance-recorded.v1": on_attendance_recorded,
     "sessions.session-held.v1": on_session_held,
-    "voting.ballot-opened.v2": on_ballot_opened,
+    "voting.ballot-opened.v2": on_ballot_opened,  # before v3 (still in the topic's history)
+    "voting.ballot-opened.v3": on_ballot_opened,
     "voting.vote-cast.v2": on_vote_cast,
     "voting.ballot-closed.v2": on_ballot_closed,
     "voting.results-tallied.v2": on_results_tallied,
     "reporting.report-published.v1": on_report_published,
+    **audit_head_handlers(m.audit_heads),
 }
 
 

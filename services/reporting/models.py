@@ -6,12 +6,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from shared.audit import audit_table
+from shared.audit import audit_heads_table, audit_table
 from shared.db import delivery_tables
 
 metadata = sa.MetaData(schema="reporting")
 outbox, inbox = delivery_tables(metadata)
 audit = audit_table(metadata)
+audit_heads = audit_heads_table(metadata)  # every service's trail, anchored in the report
 
 assemblies = sa.Table(
     "assemblies",
@@ -129,4 +130,14 @@ reports = sa.Table(
     sa.Column("sha256", sa.Text, nullable=False),
     sa.Column("html", sa.Text, nullable=False),
     sa.Column("published_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+)
+
+# The assembly's bulletin board and its key's fingerprint (ballot-opened v3), published in the
+# report so that `borgerting voting verify --report` can pin the key.
+boards = sa.Table(
+    "boards",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("board_id", sa.Text, nullable=False),
+    sa.Column("board_key_fingerprint", sa.Text, nullable=False),
 )

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from services.reporting import models as m
 from services.reporting.domain.summary import summarise
+from shared.audit import heads as audit_heads
 from shared.bus.outbox import Tx
 from shared.db import load_or_404
 
@@ -29,5 +30,13 @@ async def summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
                           .where(m.questions.c.assembly_id == assembly_id)
                           .order_by(m.ballots.c.title, m.questions.c.ballot_id, m.questions.c.position))).all()
     votes_cast = (await s.execute(sa.select(sa.func.count()).where(m.votes.c.assembly_id == assembly_id))).scalar_one()
-    return summarise(a, batches=batches, respondents=resp, members=members, panel=panel, sessions=sess,
-                     questions=qs, votes_cast=votes_cast)
+    board = (await s.execute(sa.select(m.boards).where(m.boards.c.assembly_id == assembly_id))).first()
+    return {**summarise(a, batches=batches, respondents=resp, members=members, panel=panel, sessions=sess,
+                        questions=qs, votes_cast=votes_cast),
+            # Published outside the services they check: `borgerting audit verify --anchors` and
+            # `borgerting voting verify --report` read them from here.
+            "anchors": {
+                "audit_heads": await audit_heads(s, m.audit_heads, assembly_id, own=m.audit),
+                "board": None if board is None else {"board_id": board.board_id,
+                                                     "board_key_fingerprint": board.board_key_fingerprint},
+            }}

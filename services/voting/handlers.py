@@ -32,7 +32,7 @@ from services.voting.domain.board import Receipt, board_id_for, genesis_hash
 from services.voting.domain.errors import (BallotClosedError, DuplicateSheetError, NotCheckedInError,
                                            NotEligibleError, OfficialEntryError, TokenAlreadyIssuedError,
                                            VotingError)
-from services.voting.domain.keys import ballot_key_password
+from services.voting.domain.keys import ballot_key_password, board_key
 from services.voting.domain.tally import question_results, tally
 from services.voting.domain.tokens import TokenIssuer
 from services.voting.ingest import Item, append_entries, write_checkpoint
@@ -42,7 +42,7 @@ from shared.bus.outbox import Tx
 from shared.events import contracts as ev
 from shared.events.envelope import Envelope
 from shared.problems import conflict
-from shared.projections import panel_membership_handlers
+from shared.projections import audit_head_handlers, panel_membership_handlers
 
 _SECRET_KEYS: OrderedDict[uuid.UUID, SecretKey] = OrderedDict()
 
@@ -59,7 +59,8 @@ async def on_attendance_recorded(tx: Tx, event: Envelope, payload: ev.Attendance
         .on_conflict_do_update(index_elements=["session_id", "member_id"], set_={"present": p.present}))
 
 
-HANDLERS = {**panel_membership_handlers(m.eligible), "sessions.attendance-recorded.v1": on_attendance_recorded}
+HANDLERS = {**panel_membership_handlers(m.eligible), "sessions.attendance-recorded.v1": on_attendance_recorded,
+            **audit_head_handlers(m.audit_heads)}
 
 
 # ---- ballots ------------------------------------------------------------------------------
@@ -89,18 +90,21 @@ async def open_ballot(tx: Tx, assembly_id: uuid.UUID, definition: dict[str, Any]
         assembly_id=assembly_id, board_id=board_id_for(assembly_id), head_position=0,
         head_hash=genesis_hash(board_id_for(assembly_id))).on_conflict_do_nothing())
     d = ballot.to_dict()
-    await tx.emit(ev.BallotOpenedV2(
+    board_id, fingerprint = board_id_for(assembly_id), board_key(secret, assembly_id).fingerprint
+    await tx.emit(ev.BallotOpenedV3(
         assembly_id=assembly_id, ballot_id=ballot_id, title=ballot.title, members=members,
         threshold=ev.ThresholdV2(**d["threshold"]), quorum_min_ballots=ballot.quorum.min_ballots,
         quorum_min_fraction=d["quorum"]["min_fraction"], opens_at=ballot.opens_at, closes_at=ballot.closes_at,
         questions=[ev.BallotQuestionV2(question_id=q.id, text=q.text, type=q.type.value,
                                        recommendation=q.is_recommendation,
                                        options=list(q.options), points=list(q.points),
-                                       support_points=sorted(q.support_points)) for q in ballot.questions]),
+                                       support_points=sorted(q.support_points)) for q in ballot.questions],
+        board_id=board_id, board_key_fingerprint=fingerprint, token_key_id=pk.key_id),
         subject=assembly_id)
     await tx.audit("ballot.opened", assembly_id, object_id=ballot_id,
                    details={"title": ballot.title, "questions": len(ballot.questions), "members": members,
                             "threshold": ballot.threshold.describe(), "token_key_id": pk.key_id,
+                            "board_id": board_id, "board_key_fingerprint": fingerprint,
                             "session_id": str(session_id) if session_id else None})
     remember_ballot(BallotInfo(ballot_id, assembly_id, ballot, pk, session_id))
     return ballot_id

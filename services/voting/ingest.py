@@ -30,6 +30,7 @@ from services.voting.domain.errors import BallotClosedError, DuplicateSheetError
 from services.voting.domain.keys import checkpoint_body
 from services.voting.domain.tokens import VoteToken
 from services.voting.views import ballot_info, board_head, cached_ballot_info
+from shared.audit import heads as audit_heads
 from shared.bus.outbox import Tx
 from shared.events import contracts as ev
 from shared.events.contracts import spec_for_model
@@ -56,8 +57,11 @@ class Item:
 
 async def write_checkpoint(tx: Tx, assembly_id: uuid.UUID, position: int, head_hash: str, *, secret: str,
                            at: datetime) -> dict[str, Any]:
-    """Sign a checkpoint of the board at `position` and publish it."""
-    cp = checkpoint_body(secret, assembly_id, position, head_hash, at)
+    """Sign a checkpoint of the board at `position` and publish it, with the heads of every
+    service's audit trail that voting has heard of (anchored outside their service; the fast
+    path signs its checkpoints without them, to spare a read per batch)."""
+    anchors = await audit_heads(tx.session, m.audit_heads, assembly_id, own=m.audit)
+    cp = checkpoint_body(secret, assembly_id, position, head_hash, at, anchors)
     await tx.session.execute(sa.insert(m.checkpoints).values(assembly_id=assembly_id, position=position, body=cp))
     await tx.session.execute(sa.update(m.boards).where(m.boards.c.assembly_id == assembly_id)
                              .values(last_checkpoint=position))

@@ -10,13 +10,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from shared.audit import audit_table
+from shared.audit import audit_heads_table, audit_table
 from shared.db import delivery_tables
 from shared.projections import panel_membership_table
 
 metadata = sa.MetaData(schema="voting")
 outbox, inbox = delivery_tables(metadata)
 audit = audit_table(metadata)
+audit_heads = audit_heads_table(metadata)  # every service's trail, signed into checkpoints
 
 eligible = panel_membership_table(metadata, "eligible")
 

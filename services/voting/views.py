@@ -185,7 +185,9 @@ async def board_summary(tx: Tx, assembly_id: uuid.UUID, *, secret: str, now: dat
     rows = (await tx.session.execute(sa.select(m.ballots.c.id, m.ballots.c.title, m.ballots.c.definition,
                                                m.ballots.c.closed_at).where(m.ballots.c.assembly_id == assembly_id)
                                      .order_by(m.ballots.c.created_at))).all()
-    return {"board_id": head.board_id, "board_key": {"alg": "Ed25519", "public_key": board_key(secret, assembly_id).public_hex},
+    key = board_key(secret, assembly_id)
+    return {"board_id": head.board_id,
+            "board_key": {"alg": "Ed25519", "public_key": key.public_hex, "fingerprint": key.fingerprint},
             "head": {"position": head.head_position, "hash": head.head_hash},
             "checkpoints": await _checkpoints(tx, assembly_id),
             "ballots": [{"id": str(r.id), "title": r.title, "state": ballot_state(r, now)} for r in rows]}

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.audit import append
 from shared.auth.principal import current_principal
+from shared.events.contracts import AUDIT_HEADS
 from shared.events.envelope import Envelope, new_event
 
 
@@ -35,9 +36,15 @@ class Tx:
             raise RuntimeError("this transaction has no audit table (ServiceSpec.audit)")
         principal = current_principal.get()
         ctx = structlog.contextvars.get_contextvars()
-        return await append(self.session, self.audit_table, assembly_id=assembly_id,
-                            actor=actor or (principal.actor if principal else "system"), action=action, object_id=object_id,
-                            details=details, correlation_id=ctx.get("correlation_id"))
+        entry = await append(self.session, self.audit_table, assembly_id=assembly_id,
+                             actor=actor or (principal.actor if principal else "system"), action=action,
+                             object_id=object_id, details=details, correlation_id=ctx.get("correlation_id"))
+        # The new head leaves the service with the change (anchored by reporting and voting).
+        head = AUDIT_HEADS.get(self.audit_table.schema or "")
+        if head is not None:
+            await self.emit(head(assembly_id=assembly_id, service=self.audit_table.schema, seq=entry["seq"],
+                                 hash=entry["hash"]), subject=assembly_id)
+        return entry
 
     async def emit(self, payload: BaseModel, *, subject: uuid.UUID, region: str | None = None) -> Envelope:
         ctx = structlog.contextvars.get_contextvars()

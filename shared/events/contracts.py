@@ -173,6 +173,15 @@ class BallotOpenedV2(Contract):
     questions: list[BallotQuestionV2]
 
 
+class BallotOpenedV3(BallotOpenedV2):
+    """v2 plus the bulletin board and its key's fingerprint, published outside the board so that a
+    verifier can pin the key (a board re-signed with another key is then refused)."""
+
+    board_id: str = Field(description="The assembly's bulletin board, e.g. assembly-<uuid>")
+    board_key_fingerprint: str = Field(description="sha256 hex of the board's raw Ed25519 public key")
+    token_key_id: str = Field(description="sha256 hex of the ballot's token key (SPKI DER)")
+
+
 class VoteCastV2(Contract):
     assembly_id: uuid.UUID
     ballot_id: uuid.UUID
@@ -228,6 +237,44 @@ class ReportPublishedV1(Contract):
     sha256: str = Field(description="Hash of the published HTML report")
 
 
+# ---- every service: audit trail heads -----------------------------------------------------
+# Each service publishes the head of an assembly's audit trail whenever it appends to it, so
+# that the head is kept outside the service (reporting puts the heads in the report, voting signs
+# them into its board's checkpoints): a trail rewritten later no longer reaches the published head.
+
+
+class AuditHeadV1(Contract):
+    assembly_id: uuid.UUID
+    service: Literal["recruitment", "sortition", "sessions", "voting", "reporting"]
+    seq: int = Field(ge=1, description="Sequence number of the trail's last entry")
+    hash: str = Field(description="Hash of that entry (the trail's head)")
+
+
+class RecruitmentAuditHeadV1(AuditHeadV1):
+    pass
+
+
+class SortitionAuditHeadV1(AuditHeadV1):
+    pass
+
+
+class SessionsAuditHeadV1(AuditHeadV1):
+    pass
+
+
+class VotingAuditHeadV1(AuditHeadV1):
+    pass
+
+
+class ReportingAuditHeadV1(AuditHeadV1):
+    pass
+
+
+AUDIT_HEADS: dict[str, type[AuditHeadV1]] = {
+    "recruitment": RecruitmentAuditHeadV1, "sortition": SortitionAuditHeadV1, "sessions": SessionsAuditHeadV1,
+    "voting": VotingAuditHeadV1, "reporting": ReportingAuditHeadV1}
+
+
 # ---- the catalogue -----------------------------------------------------------------------
 
 
@@ -256,10 +303,14 @@ CATALOGUE: list[EventSpec] = [
     EventSpec("sessions", "attendance-recorded", 1, AttendanceRecordedV1, "A member's attendance at a session"),
     EventSpec("sessions", "session-held", 1, SessionHeldV1, "A session took place (attendance closed)"),
     EventSpec("voting", "ballot-opened", 2, BallotOpenedV2, "A ballot opened: its questions, threshold, quorum and times"),
+    EventSpec("voting", "ballot-opened", 3, BallotOpenedV3,
+              "A ballot opened: its questions, threshold, quorum, times, board and board key fingerprint"),
     EventSpec("voting", "vote-cast", 2, VoteCastV2, "A vote went on the bulletin board (token hash and choices; no member id)"),
     EventSpec("voting", "ballot-closed", 2, BallotClosedV2, "A ballot closed: ballots cast, tokens and sheets issued, board head"),
     EventSpec("voting", "results-tallied", 2, ResultsTalliedV2, "The count after close: support per recommendation"),
     EventSpec("reporting", "report-published", 1, ReportPublishedV1, "The handover report was published"),
+    *(EventSpec(svc, "audit-head", 1, model, f"The head of {svc}'s audit trail of an assembly (after each entry)")
+      for svc, model in AUDIT_HEADS.items()),
 ]
 
 _BY_MODEL = {s.model: s for s in CATALOGUE}

@@ -13,10 +13,13 @@ import sys
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from borgerting.scenario import Params, run
-from services.voting.domain.board import entry_hash
+from services.voting.domain.board import entry_hash, key_fingerprint
 from services.voting.tests.test_verifier import rechain  # what a forger would do
+from shared.audit import entry_hash as audit_entry_hash
+from shared.audit_cli import app as audit_app
 from tests.conftest import STATE
 
 pytestmark = pytest.mark.e2e
@@ -30,16 +33,30 @@ def demo(cluster):
     return aid, tally
 
 
-def verify(tmp_path, doc, *receipts) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def summary(demo, cluster):
+    aid, _ = demo
+    return httpx.get(f"{cluster.urls['reporting']}/assemblies/{aid}/summary",
+                     headers=cluster.issuer.headers("organiser", aid)).json()
+
+
+def audit_cli(*args):
+    return CliRunner().invoke(audit_app, [str(a) for a in args])
+
+
+def verify(tmp_path, doc, *receipts, fingerprint=None) -> subprocess.CompletedProcess:
+    """`borgerting voting verify` with the board key pinned to the fingerprint the board's own
+    key has (the forgeries below keep the key; the re-signing attack is in test_verifier)."""
     path = tmp_path / "board.json"
     path.write_text(json.dumps(doc))
-    args = [sys.executable, "-m", "borgerting.cli", "voting", "verify", str(path)]
+    fingerprint = fingerprint or key_fingerprint(doc["board_key"]["public_key"])
+    args = [sys.executable, "-m", "borgerting.cli", "voting", "verify", str(path), "--fingerprint", fingerprint]
     for r in receipts:
         args += ["--receipt", r]
     return subprocess.run(args, capture_output=True, text=True, timeout=120)
 
 
-def test_the_demo_votes_are_secret_verifiable_and_counted(demo, cluster, tmp_path):
+def test_the_demo_votes_are_secret_verifiable_and_counted(demo, cluster, summary, tmp_path):
     aid, t = demo
     doc = t.board
     assert t.votes_cast > 10 and len(doc["entries"]) == t.votes_cast
@@ -48,9 +65,11 @@ def test_the_demo_votes_are_secret_verifiable_and_counted(demo, cluster, tmp_pat
     assert ballot["issued"]["online"] == t.votes_cast and ballot["result"]["ballots_cast"] == t.votes_cast
 
     first = doc["entries"][0]
-    ok = verify(tmp_path, doc, f"{first['position']}:{first['hash']}")
+    published = summary["anchors"]["board"]["board_key_fingerprint"]  # the report pins the board key
+    ok = verify(tmp_path, doc, f"{first['position']}:{first['hash']}", fingerprint=published)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "OK" in ok.stdout and "recount equals the published result" in ok.stdout
+    assert f"trusted board key fingerprint {published}" in ok.stdout
 
     # No member id anywhere on the public board; voting's logs carry no choices next to members.
     members = httpx.get(f"{cluster.urls['sessions']}/assemblies/{aid}/roster",
@@ -59,8 +78,6 @@ def test_the_demo_votes_are_secret_verifiable_and_counted(demo, cluster, tmp_pat
     assert not [m for m in members if m in text]
 
     # Reporting counted the same from events: votes, and support per recommendation.
-    summary = httpx.get(f"{cluster.urls['reporting']}/assemblies/{aid}/summary",
-                        headers=cluster.issuer.headers("organiser", aid)).json()
     assert summary["votes_cast"] == t.votes_cast
     assert summary["recommendations_passed"] == t.recommendations_passed
     published = ballot["result"]["questions"]
@@ -110,3 +127,35 @@ def test_the_board_export_is_on_disk_for_anyone(demo, cluster):
     r = httpx.get(f"{cluster.urls['voting']}/assemblies/{aid}/board/export")
     assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
     (STATE / "e2e" / "board.json").write_text(r.text)
+
+
+def test_every_audit_trail_reaches_the_heads_published_in_the_report_and_on_the_board(demo, cluster, summary,
+                                                                                        tmp_path):
+    aid, t = demo
+    heads = summary["anchors"]["audit_heads"]
+    assert set(heads) == {"recruitment", "sortition", "sessions", "voting", "reporting"}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    (tmp_path / "board.json").write_text(json.dumps(t.board))
+    on_board = t.board["checkpoints"][-1]["audit_heads"]  # the close's checkpoint, signed with the board key
+    assert {"recruitment", "sortition", "sessions", "voting"} <= set(on_board)
+    for service, url in cluster.urls.items():
+        trail = httpx.get(f"{url}/assemblies/{aid}/audit", headers=cluster.issuer.headers("auditor", aid)).json()
+        path = tmp_path / f"{service}.json"
+        path.write_text(json.dumps(trail))
+        anchors = ["--anchors", tmp_path / "summary.json"] + (["--anchors", tmp_path / "board.json"]
+                                                               if service in on_board else [])
+        ok = audit_cli("verify", path, *anchors)  # in-process: ten CLI start-ups would cost minutes
+        assert ok.exit_code == 0 and f"anchored: entry {heads[service]['seq']} is the published head" in ok.output, \
+            (service, ok.output)
+        # Rewritten after the head was published (every hash recomputed): refused.
+        seq = heads[service]["seq"]
+        forged = copy.deepcopy(trail)
+        forged["entries"][0]["details"] = {"rewritten": True}
+        prev = "0" * 64
+        for e in forged["entries"]:
+            e["prev_hash"] = prev
+            e["hash"] = prev = audit_entry_hash(e)
+        forged["head"] = prev
+        path.write_text(json.dumps(forged))
+        bad = audit_cli("verify", path, "--anchors", tmp_path / "summary.json")
+        assert bad.exit_code == 1 and f"entry {seq} is not the published head" in bad.output, (service, bad.output)

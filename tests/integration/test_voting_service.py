@@ -185,9 +185,20 @@ async def test_a_whole_ballot_through_the_api(voting, sessionmaker, auth):
     async with sessionmaker() as s:
         envs = [r[0] for r in await s.execute(sa.select(vm.outbox.c.envelope).where(
             vm.outbox.c.key == str(aid)).order_by(vm.outbox.c.id))]
-        audit = [r[0] for r in await s.execute(sa.select(vm.audit.c.action).where(
-            vm.audit.c.assembly_id == aid).order_by(vm.audit.c.seq))]
+        trail = (await s.execute(sa.select(vm.audit.c.action, vm.audit.c.seq, vm.audit.c.hash).where(
+            vm.audit.c.assembly_id == aid).order_by(vm.audit.c.seq))).all()
+    audit = [r.action for r in trail]
+    # Every audit entry publishes the trail's new head (anchored by reporting and the board).
+    heads = [e["payload"] for e in envs if e["type"] == "audit-head"]
+    assert [(h["service"], h["seq"], h["hash"]) for h in heads] == [("voting", r.seq, r.hash) for r in trail]
+    envs = [e for e in envs if e["type"] != "audit-head"]
     assert [e["type"] for e in envs] == ["ballot-opened"] + ["vote-cast"] * 4 + ["ballot-closed", "results-tallied"]
+    opened = envs[0]
+    assert opened["version"] == 3 and opened["payload"]["board_key_fingerprint"] == board["board_key"]["fingerprint"]
+    assert opened["payload"]["board_id"] == doc["board_id"]
+    assert verify_export(doc, fingerprint=board["board_key"]["fingerprint"]).ok
+    # The close's checkpoint signs voting's own trail head as it was then (before `ballot.closed`).
+    assert doc["checkpoints"][-1]["audit_heads"]["voting"] == {"seq": trail[-2].seq, "hash": trail[-2].hash}
     text = str(envs)
     assert all(str(mid) not in text for mid in members)
     assert envs[1]["payload"]["token_hash"] == receipts[0]["token_hash"]

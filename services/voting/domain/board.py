@@ -98,6 +98,10 @@ class BoardKey:
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         ).hex()
 
+    @property
+    def fingerprint(self) -> str:
+        return key_fingerprint(self.public_hex)
+
     def sign(self, payload: Mapping[str, Any]) -> str:
         return self._key.sign(canonical_json(payload)).hex()
 
@@ -114,16 +118,30 @@ def verify_signature(public_hex: str, payload: Mapping[str, Any], signature_hex:
         return False
 
 
+def key_fingerprint(public_hex: str) -> str:
+    """sha256 hex of the raw Ed25519 public key: what is published outside the board (the
+    ballot-opened event and audit entry, the report) so that a verifier can pin the key."""
+    return hashlib.sha256(bytes.fromhex(public_hex)).hexdigest()
+
+
 def checkpoint_payload(cp: Mapping[str, Any]) -> dict[str, Any]:
-    return {"type": "checkpoint", "format": FORMAT, "board_id": cp["board_id"],
-            "position": cp["position"], "head_hash": cp["head_hash"], "at": cp.get("at")}
+    """What a checkpoint's signature covers. `audit_heads` (the services' audit trail heads the
+    board anchors, {service: {seq, hash}}) is signed when the checkpoint carries it."""
+    payload = {"type": "checkpoint", "format": FORMAT, "board_id": cp["board_id"],
+               "position": cp["position"], "head_hash": cp["head_hash"], "at": cp.get("at")}
+    if "audit_heads" in cp:
+        payload["audit_heads"] = cp["audit_heads"]
+    return payload
 
 
 def sign_checkpoint(key: BoardKey, board_id: str, position: int, head_hash: str,
-                    at: datetime | None) -> dict[str, Any]:
-    """A checkpoint of a board at `position` (its head then), signed with the board's key."""
+                    at: datetime | None, anchors: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A checkpoint of a board at `position` (its head then), signed with the board's key; with
+    `anchors`, the services' audit trail heads ({service: {seq, hash}}), signed with it."""
     cp: dict[str, Any] = {"board_id": board_id, "position": position, "head_hash": head_hash,
                           "at": at.isoformat() if at else None}
+    if anchors is not None:
+        cp["audit_heads"] = dict(anchors)
     cp["signature"] = key.sign(checkpoint_payload(cp))
     return cp
 

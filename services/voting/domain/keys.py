@@ -27,6 +27,8 @@ def ballot_key_password(secret: str, ballot_id: uuid.UUID) -> bytes:
 
 
 def checkpoint_body(secret: str, assembly_id: uuid.UUID, position: int, head_hash: str,
-                    at: datetime) -> dict[str, Any]:
-    """A checkpoint of the assembly's board at `position`, signed with the board's key."""
-    return sign_checkpoint(board_key(secret, assembly_id), board_id_for(assembly_id), position, head_hash, at)
+                    at: datetime, anchors: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A checkpoint of the assembly's board at `position`, signed with the board's key (with the
+    audit trail heads it anchors, if given)."""
+    return sign_checkpoint(board_key(secret, assembly_id), board_id_for(assembly_id), position, head_hash, at,
+                           anchors)

@@ -1,8 +1,12 @@
 """The independent verifier: checks a board export and names the first problem.
 
-Anyone can run it (``borgerting voting verify BOARD_EXPORT``); it needs only the export, no
-server and no secret. Checks, in this order (the first failure is reported):
+Anyone can run it (``borgerting voting verify BOARD_EXPORT --fingerprint FP``); it needs only the
+export and the board key's fingerprint published outside the board (the ballot-opened event and
+audit entry, the report), no server and no secret. Checks, in this order (the first failure is
+reported):
 
+0. the board key is the published one (when a fingerprint is given): whoever holds another key
+   can sign any board, so without this pin a rewritten board re-signed with a fresh key passes;
 1. the document's shape, ballot definitions and keys;
 2. entry by entry, from position 1: no gap, the entry's hash, the link to the previous entry,
    a known ballot, valid choices, then for online votes the token (bound to the ballot, signature
@@ -34,6 +38,7 @@ from .board import (
     entry_hash,
     export_payload,
     genesis_hash,
+    key_fingerprint,
     verify_signature,
 )
 from .errors import InvalidTokenError, VotingError
@@ -235,13 +240,32 @@ def _check_entries(board_id: str, entries: list[Any], ballots: dict[str, _Ballot
     return hashes
 
 
-def verify_export(doc: Any, *, receipts: Iterable[tuple[int, str]] = ()) -> Report:
-    """Verify a board export (parsed JSON). Never raises for a bad export: see ``Report``."""
+def normalise_fingerprint(text: str) -> str:
+    """A published fingerprint as typed or copied: hex, optionally `sha256:`, colons or spaces."""
+    h = text.strip().lower().removeprefix("sha256:").replace(":", "").replace(" ", "")
+    if len(h) != 64 or any(c not in "0123456789abcdef" for c in h):
+        raise ValueError(f"{text!r} is not a sha256 fingerprint (64 hex digits)")
+    return h
+
+
+def verify_export(doc: Any, *, receipts: Iterable[tuple[int, str]] = (), fingerprint: str | None = None) -> Report:
+    """Verify a board export (parsed JSON). Never raises for a bad export: see ``Report``.
+    `fingerprint`: the board key's fingerprint as published outside the board; the export must
+    be signed with that key."""
     summary: dict[str, Any] = {}
     receipts = list(receipts)
     try:
         board_id, board_pub, ballots = _load(doc)
-        summary.update(board_id=board_id, board_key=board_pub, entries=len(doc["entries"]))
+        try:
+            actual = key_fingerprint(board_pub)
+        except ValueError:
+            raise Problem("export's board_key is not a hex Ed25519 public key") from None
+        summary.update(board_id=board_id, board_key=board_pub, board_key_fingerprint=actual,
+                       key_pinned=fingerprint is not None, entries=len(doc["entries"]))
+        if fingerprint is not None and actual != fingerprint:
+            raise Problem(f"the board key's fingerprint {actual} is not the published one {fingerprint}: "
+                          f"this board was signed with another key (re-signed?), so its checkpoints and "
+                          f"signature prove nothing")
         hashes = _check_entries(board_id, doc["entries"], ballots)
         last = len(hashes) - 1
 

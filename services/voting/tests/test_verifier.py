@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from services.voting.cli import app
-from services.voting.domain.board import BallotPublication, Board, entry_hash, genesis_hash
+from services.voting.domain.board import (BallotPublication, Board, BoardKey, checkpoint_payload, entry_hash,
+                                          genesis_hash, key_fingerprint)
 from services.voting.domain.example import run_example
 from services.voting.domain.tally import count
 from services.voting.domain.tokens import VoteToken, request_token
@@ -234,20 +235,97 @@ def test_cli_verify(doc, tmp_path):
     runner = CliRunner()
     good = tmp_path / "board.json"
     good.write_text(json.dumps(doc))
-    res = runner.invoke(app, ["verify", str(good), "--receipt",
+    fp = election_fingerprint(doc)
+    res = runner.invoke(app, ["verify", str(good), "--fingerprint", fp, "--receipt",
                               f"1:{doc['entries'][0]['hash']}"])
     assert res.exit_code == 0, res.output
     assert "OK" in res.output and "recount equals the published result" in res.output
+    assert f"trusted board key fingerprint {fp} (from --fingerprint)" in res.output
 
     del doc["entries"][11]
     bad = tmp_path / "tampered.json"
     bad.write_text(json.dumps(doc))
-    res = runner.invoke(app, ["verify", str(bad)])
+    res = runner.invoke(app, ["verify", str(bad), "--unpinned"])
     assert res.exit_code == 1
     assert "entry 12 missing: chain broken between 11 and 13" in res.output
 
     res = runner.invoke(app, ["verify", str(tmp_path / "absent.json")])
     assert res.exit_code == 2
+
+
+# ---- the board key is pinned (issue 11, item 8) -----------------------------------------------
+
+def election_fingerprint(doc) -> str:
+    return key_fingerprint(doc["board_key"]["public_key"])
+
+
+def resign_swapped(election, rsa_key) -> dict:
+    """The re-signing attack: swap the choices of two votes, recompute the chain, and sign the
+    checkpoints and the export with a fresh key of the attacker's (the real board key unknown)."""
+    entries = copy.deepcopy(election.board.entries)
+    a, b = next((i, j) for i in range(len(entries)) for j in range(i + 1, len(entries))
+                if entries[i]["kind"] == entries[j]["kind"] == "online" and entries[i]["choices"] != entries[j]["choices"])
+    entries[a]["choices"], entries[b]["choices"] = entries[b]["choices"], entries[a]["choices"]
+    prev = genesis_hash(election.board.board_id)
+    for e in entries:
+        e["prev_hash"] = prev
+        e["hash"] = prev = entry_hash(e)
+    forged = Board(election.board.board_id, BoardKey.from_seed(bytes(range(32))), entries=entries)
+    for cp in election.board.checkpoints:  # the same positions, re-signed over the new hashes
+        body = {**cp, "head_hash": forged.entry(cp["position"])["hash"]}
+        body["signature"] = forged.key.sign(checkpoint_payload(body))
+        forged.checkpoints.append(body)
+    result = count(election.ballot, forged.votes("b1"))
+    return forged.export([BallotPublication(election.ballot, rsa_key.public_key,
+                                            {"online": 12, "paper": 2, "postal": 1}, result)])
+
+
+def test_a_board_re_signed_with_a_fresh_key_is_refused_when_the_key_is_pinned(election, doc, rsa_key):
+    forged = resign_swapped(election, rsa_key)
+    # Without a pin the forgery is consistent: that is the attack.
+    assert verify_export(forged).ok
+    published = election_fingerprint(doc)  # what the report and the ballot-opened record publish
+    report = verify_export(forged, fingerprint=published)
+    assert not report.ok
+    assert report.problem.startswith(f"the board key's fingerprint {election_fingerprint(forged)} is not the "
+                                     f"published one {published}")
+    honest = verify_export(doc, fingerprint=published)
+    assert honest.ok and honest.summary["key_pinned"] and honest.summary["board_key_fingerprint"] == published
+
+
+def test_cli_pins_the_key_by_fingerprint_key_or_report(election, doc, rsa_key, tmp_path):
+    runner = CliRunner()
+    good, bad = tmp_path / "board.json", tmp_path / "forged.json"
+    good.write_text(json.dumps(doc))
+    bad.write_text(json.dumps(resign_swapped(election, rsa_key)))
+    fp = election_fingerprint(doc)
+    report = tmp_path / "summary.json"
+    report.write_text(json.dumps({"anchors": {"board": {"board_id": doc["board_id"], "board_key_fingerprint": fp}}}))
+    for pin in (["--fingerprint", fp], ["--fingerprint", "SHA256:" + fp.upper()], ["--key", doc["board_key"]["public_key"]],
+                ["--report", str(report)]):
+        ok = runner.invoke(app, ["verify", str(good), *pin])
+        assert ok.exit_code == 0 and f"trusted board key fingerprint {fp}" in ok.output, (pin, ok.output)
+        res = runner.invoke(app, ["verify", str(bad), *pin])
+        assert res.exit_code == 1 and "this board was signed with another key" in res.output, (pin, res.output)
+    # No pin: refused (exit 2) and says what to give; --unpinned says what it trusted.
+    res = runner.invoke(app, ["verify", str(bad)])
+    assert res.exit_code == 2 and "no board key pinned" in res.output
+    res = runner.invoke(app, ["verify", str(bad), "--unpinned"])
+    assert res.exit_code == 0 and "UNPINNED" in res.output and election_fingerprint(json.loads(bad.read_text())) in res.output
+    # Bad pins are input errors.
+    assert runner.invoke(app, ["verify", str(good), "--fingerprint", "abc"]).exit_code == 2
+    assert runner.invoke(app, ["verify", str(good), "--key", "zz"]).exit_code == 2
+    assert runner.invoke(app, ["verify", str(good), "--fingerprint", fp, "--key", "11" * 32]).exit_code == 2
+
+
+def test_signed_checkpoints_carry_the_audit_heads(election, doc):
+    heads = {"sessions": {"seq": 3, "hash": "ab" * 32}}
+    cp = {**doc["checkpoints"][-1], "audit_heads": heads}
+    cp["signature"] = election.board.key.sign(checkpoint_payload(cp))
+    doc["checkpoints"][-1] = cp
+    assert verify_export(doc, fingerprint=election_fingerprint(doc)).problem == "export signature invalid (document altered after it was signed)"
+    cp["audit_heads"] = {"sessions": {"seq": 3, "hash": "cd" * 32}}  # a head changed after signing
+    assert problem(doc).startswith(f"checkpoint at position {cp['position']}: signature invalid")
 
 
 def _mutations(value, rnd):
