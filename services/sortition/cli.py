@@ -220,6 +220,11 @@ def replace_cmd(
     lottery_size: Optional[int] = typer.Option(None, "--lottery-size", "-m",
                                                help="panels in the lottery (default: the draw's m)"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the replacement transcript here"),
+    randomness: Optional[str] = typer.Option(None, "--randomness", help="the replacement's fresh random value "
+                                             "(64 hex), committed before the drop-outs were known; revealed in "
+                                             "the transcript"),
+    next_commitment: Optional[str] = typer.Option(None, "--next-commitment",
+                                                  help="commitment to the next replacement's random value"),
     categories: Optional[Path] = _opt["categories"],
     respondents: Optional[Path] = _opt["respondents"],
     features: Optional[Path] = _opt["features"],
@@ -228,16 +233,21 @@ def replace_cmd(
     address_columns: Optional[str] = _opt["address_columns"],
 ) -> None:
     """Replace drop-outs by a fair (LEXIMIN) draw conditioned on the members who stay; writes the
-    replacement transcript (the service's, bit for bit, from the same inputs)."""
+    replacement transcript (the service's, bit for bit, from the same inputs and the revealed
+    randomness). Without --randomness the transcript is version 1: seeded by the draw's public
+    seed alone, so anyone could have computed it in advance."""
     t = _read_json(transcript, "transcript")
     prev = _read_json(previous, "previous replacement transcript") if previous else None
     try:
         inst = _load(categories, respondents, features, people, int(t["k"]), id_column, address_columns)
         before = prev["panel_after"] if prev else t["selected"]
         excluded = replacement_exclusions(t, prev, panel_before=before, withdrawn=exclude)
+        fresh = None if randomness is None else {"commitment": commitment(randomness.strip().lower()),
+                                                 "value": randomness.strip().lower()}
         r = draw_replacement(inst, t, dropped, previous=prev, excluded=excluded, from_reserves=from_reserves,
-                             algorithm=_replacement_algorithm(t), m=lottery_size or int(t["lottery"]["m"]))
-    except SortitionInputError as exc:
+                             algorithm=_replacement_algorithm(t), m=lottery_size or int(t["lottery"]["m"]),
+                             randomness=fresh, next_commitment=next_commitment and next_commitment.strip().lower())
+    except (SortitionInputError, VerificationError) as exc:
         _fail(str(exc))
     except (ValueError, KeyError, TypeError) as exc:
         _fail(f"cannot use transcript {previous or transcript}: {exc!r}")
@@ -253,6 +263,10 @@ def verify_replacement_cmd(
                                                              "that replacement 1 starts from its panel"),
     recompute: bool = typer.Option(False, "--recompute", help="also run each replacement again (LEXIMIN over the "
                                                               "completions, rounding, draw) and compare"),
+    first_commitment: Optional[str] = typer.Option(None, "--commitment", help="the randomness commitment published "
+                                                   "for the first transcript given, before its drop-outs were known "
+                                                   "(GET .../replacements/commitment at the draw, or the previous "
+                                                   "transcript's next_commitment)"),
     categories: Optional[Path] = _opt["categories"],
     respondents: Optional[Path] = _opt["respondents"],
     features: Optional[Path] = _opt["features"],
@@ -266,13 +280,20 @@ def verify_replacement_cmd(
     t = _read_json(draw, "draw transcript") if draw else None
     try:
         inst = _load(categories, respondents, features, people, int(chain[0].get("k", 0)), id_column, address_columns)
-        out = verify_replacements(chain, inst, draw=t, recompute=recompute)
+        out = verify_replacements(chain, inst, draw=t, recompute=recompute, first_commitment=first_commitment)
     except (SortitionInputError, VerificationError) as exc:
         _fail(f"verification failed: {exc}", 1)
     first = chain[0]["number"]
     if t is None or first != 1:
         err.print(f"[yellow]note:[/] the chain before replacement {first} was not checked "
                   f"(give --draw and the transcripts from replacement 1 on)", highlight=False)
+    for o in out:
+        c = o["randomness_commitment"]
+        err.print(f"replacement {o['number']}: " + (f"fresh randomness revealed under commitment {c}" if c else
+                  "[yellow]no fresh randomness (version 1): seeded by the draw's public seed alone[/]"), highlight=False)
+    if first_commitment is None and out[0]["randomness_commitment"]:
+        err.print(f"[yellow]note:[/] compare replacement {first}'s commitment with the one published before it "
+                  f"(or give --commitment)", highlight=False)
     err.print(f"[green]verified[/]: replacement(s) {', '.join(str(o['number']) for o in out)} replay bit for bit",
               highlight=False)
     sys.stdout.write(json.dumps(out) + "\n")

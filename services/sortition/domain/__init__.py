@@ -2,7 +2,7 @@
 
 Public API (see api.py): build_instance, select, make_lottery, final_draw, verify_transcript,
 eligible_instance, replace_members, draw_replacement, replacement_exclusions, verify_replacement,
-verify_replacements, commitment, Contribution, SortitionInputError, VerificationError.
+verify_replacements, fresh_randomness, commitment, Contribution, SortitionInputError, VerificationError.
 """
 
 from .api import (  # noqa: F401
@@ -19,6 +19,7 @@ from .api import (  # noqa: F401
     draw_replacement,
     eligible_instance,
     final_draw,
+    fresh_randomness,
     make_lottery,
     replace_members,
     replacement_exclusions,

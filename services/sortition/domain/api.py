@@ -21,8 +21,8 @@ from .draw import (Contribution, HashPRNG, build_transcript, commitment, eligibl
 from .engine import ENGINE_VERSION, SelectionResult, select
 from .lottery import Lottery, make_lottery
 from .model import Instance, Person, Quota, SortitionInputError, build_instance
-from .replacement import (Replacement, draw_replacement, replace_members, replacement_exclusions,  # noqa: F401
-                          verify_replacement, verify_replacements)
+from .replacement import (Replacement, draw_replacement, fresh_randomness, replace_members,  # noqa: F401
+                          replacement_exclusions, verify_replacement, verify_replacements)
 
 
 def final_draw(
@@ -63,7 +63,7 @@ def final_draw(
 
 __all__ = [
     "Contribution", "Instance", "Lottery", "Person", "Quota", "Replacement", "SelectionResult",
-    "SortitionInputError", "build_instance", "commitment", "draw_replacement", "eligible_instance", "final_draw",
+    "SortitionInputError", "build_instance", "commitment", "draw_replacement", "eligible_instance", "final_draw", "fresh_randomness",
     "make_lottery", "replace_members", "replacement_exclusions", "select", "verify_replacement",
     "verify_replacements", "verify_transcript",
 ]

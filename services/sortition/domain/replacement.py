@@ -7,11 +7,21 @@ form an instance whose quotas are the original ones minus what the stayers fill 
 size is the number of drop-outs.  LEXIMIN over these completions, rounded to an m-lottery, is
 drawn from with the hash PRNG; every completion meets the original quotas.
 
-The replacement transcript (version 1) records every input: the panel and reserve list before,
-the drop-outs, the exclusion list, the candidates mode, the lottery (m panels of ids), and the
-``seed_material`` — ``{seed (the draw's), previous (hash of the previous transcript: the draw's
-for replacement 1), number, stayers, dropped, excluded, candidates, distribution}`` — whose
-canonical-JSON SHA-256 is the seed.  ``verify_replacement`` replays it from the frozen pool
+The replacement transcript (version 2) records every input: the panel and reserve list before,
+the drop-outs, the exclusion list, the candidates mode, the lottery (m panels of ids), the
+replacement's **fresh randomness** and the ``seed_material`` — ``{seed (the draw's), previous
+(hash of the previous transcript: the draw's for replacement 1), number, stayers, dropped,
+excluded, candidates, distribution, randomness}`` — whose canonical-JSON SHA-256 is the seed.
+
+Fresh randomness: the draw's seed is public once the panel is drawn, so a replacement seeded by
+it alone could be computed in advance by whoever reports the drop-outs (and chooses whom to
+report together).  Each replacement therefore reveals a random value committed *before* its
+drop-outs were known: the commitment for replacement 1 is published when the panel is drawn,
+and every replacement's transcript publishes the commitment for the next one
+(``next_commitment``).  ``randomness = {commitment, value}`` with ``commitment(value)`` =
+SHA-256 of the value; the verifier checks the reveal and that each replacement reveals what the
+one before it committed to.  Version 1 transcripts (before this) have no randomness and are still
+verified as they were.  ``verify_replacement`` replays it from the frozen pool
 files; ``verify_replacements`` also checks the chain (draw -> 1 -> 2 -> ...): each panel before
 is the previous panel after, each exclusion list keeps the earlier ones and the earlier
 drop-outs.  Pseudonymous ids only.
@@ -22,14 +32,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from .draw import (HashPRNG, VerificationError, check_pool_files, check_transcript_hash, lottery_hash,
+from .draw import (HashPRNG, VerificationError, check_pool_files, check_transcript_hash, commitment, lottery_hash,
                    normalise_excluded, verify_transcript)
 from .engine import ENGINE_VERSION, select
 from .leximin import Progress
 from .lottery import make_lottery
 from .model import Instance, Quota, SortitionInputError, build_instance, sha256_json
 
-REPLACEMENT_TRANSCRIPT_VERSION = 1
+REPLACEMENT_TRANSCRIPT_VERSION = 2
+VERSIONS = (1, 2)  # 1: without fresh randomness (transcripts from before it); still verified
 MODES = ("pool", "reserves")
 
 
@@ -161,8 +172,37 @@ def chain_position(draw: dict[str, Any], previous: dict[str, Any] | None) -> dic
             "panel_before": list(previous["panel_after"]), "reserves_before": list(previous["reserves_after"])}
 
 
-def _seed_inputs(number: int, previous_hash: str | None, excluded: list[dict[str, str]], mode: str) -> dict[str, Any]:
-    return {"number": number, "previous": previous_hash, "excluded": excluded, "candidates": mode}
+def _seed_inputs(number: int, previous_hash: str | None, excluded: list[dict[str, str]], mode: str,
+                 randomness: str | None = None) -> dict[str, Any]:
+    inputs = {"number": number, "previous": previous_hash, "excluded": excluded, "candidates": mode}
+    if randomness is not None:
+        inputs["randomness"] = randomness
+    return inputs
+
+
+def fresh_randomness() -> dict[str, str]:
+    """A new random value for a future replacement and its commitment: publish the commitment
+    before the replacement's drop-outs are known, keep the value secret until the replacement."""
+    import secrets
+
+    value = secrets.token_hex(32)
+    return {"commitment": commitment(value), "value": value}
+
+
+def _is_hex64(x: Any) -> bool:
+    return isinstance(x, str) and len(x) == 64 and all(c in "0123456789abcdef" for c in x)
+
+
+def check_randomness(randomness: Any, next_commitment: Any = None, *, number: int | str = "") -> None:
+    """A revealed value matches its commitment; the next commitment is a sha256 hex."""
+    if not isinstance(randomness, dict) or not _is_hex64(randomness.get("commitment")) \
+            or not _is_hex64(randomness.get("value")) or set(randomness) != {"commitment", "value"}:
+        raise VerificationError(f"replacement {number}: randomness must be {{commitment, value}}, each 64 hex digits")
+    if commitment(randomness["value"]) != randomness["commitment"]:
+        raise VerificationError(f"replacement {number}: the revealed randomness does not match its commitment "
+                                f"(value chosen after the commitment was published)")
+    if not _is_hex64(next_commitment):
+        raise VerificationError(f"replacement {number}: next_commitment must be 64 hex digits")
 
 
 def draw_replacement(
@@ -177,24 +217,33 @@ def draw_replacement(
     m: int = 1000,
     progress: Progress | None = None,
     position: dict[str, Any] | None = None,
+    randomness: dict[str, str] | None = None,
+    next_commitment: str | None = None,
 ) -> dict[str, Any]:
     """Replace ``dropped`` after the draw ``draw`` (its transcript) and the ``previous``
     replacement (its transcript; None for the first); returns the replacement transcript.
 
     ``excluded``: ids or {id, reason} that may not be drawn (see :func:`replacement_exclusions`).
     ``position`` overrides :func:`chain_position` (a service whose earlier replacements have no
-    transcript)."""
+    transcript). ``randomness``: {commitment, value} committed before the drop-outs were known
+    (see :func:`fresh_randomness`), and ``next_commitment`` the next replacement's; without them
+    the transcript is version 1 (seeded by the draw's public seed alone: predictable)."""
     pos = position or chain_position(draw, previous)
     excl = normalise_excluded(excluded)
     mode = MODES[1] if from_reserves else MODES[0]
+    if randomness is not None:
+        check_randomness(randomness, next_commitment, number=pos["number"])
+    elif next_commitment is not None:
+        raise SortitionInputError("next_commitment without randomness")
     rep = replace_members(inst, pos["panel_before"], list(dropped), seed_hex=draw["seed"],
                           candidates=pos["reserves_before"] if from_reserves else None,
                           excluded=[e["id"] for e in excl], algorithm=algorithm, m=m, progress=progress,
-                          seed_inputs=_seed_inputs(pos["number"], pos["previous_hash"], excl, mode))
+                          seed_inputs=_seed_inputs(pos["number"], pos["previous_hash"], excl, mode,
+                                                   randomness["value"] if randomness else None))
     added = set(rep.added)
     probs = list(rep.probabilities.values())
     t = {
-        "replacement_transcript_version": REPLACEMENT_TRANSCRIPT_VERSION,
+        "replacement_transcript_version": REPLACEMENT_TRANSCRIPT_VERSION if randomness else 1,
         "number": pos["number"],
         "engine": ENGINE_VERSION,
         "algorithm": algorithm,
@@ -222,6 +271,9 @@ def draw_replacement(
         "reserves_after": [x for x in pos["reserves_before"] if x not in added],
         "fairness": {"min_probability": min(probs), "max_probability": max(probs)},
     }
+    if randomness is not None:
+        t["randomness"] = {"commitment": randomness["commitment"], "value": randomness["value"]}
+        t["next_commitment"] = next_commitment
     t["transcript_hash"] = sha256_json(t)
     return t
 
@@ -230,9 +282,16 @@ def verify_replacement(r: dict[str, Any], inst: Instance) -> dict[str, Any]:
     """Replay one replacement transcript against the frozen pool files; raise VerificationError
     naming what differs."""
     try:
-        if r.get("replacement_transcript_version") != REPLACEMENT_TRANSCRIPT_VERSION:
-            raise VerificationError(f"unknown replacement transcript version {r.get('replacement_transcript_version')!r}"
+        version = r.get("replacement_transcript_version")
+        if version not in VERSIONS or isinstance(version, bool):
+            raise VerificationError(f"unknown replacement transcript version {version!r}"
                                     " (is this the draw's transcript? verify that with `verify`)")
+        fresh = None
+        if version >= 2:
+            check_randomness(r["randomness"], r["next_commitment"], number=r["number"])
+            fresh = r["randomness"]["value"]
+        elif "randomness" in r or "next_commitment" in r:
+            raise VerificationError("a version 1 transcript carries randomness fields")
         check_pool_files(r, inst)
         before, dropped, mode = list(r["panel_before"]), list(r["dropped"]), r["candidates"]
         excluded = r["excluded"]
@@ -243,7 +302,7 @@ def verify_replacement(r: dict[str, Any], inst: Instance) -> dict[str, Any]:
         # every input is in the seed material: name the one that no longer matches it
         stayers = [i for i in before if i not in set(dropped)]
         material = _seed_material(r["draw_seed"], stayers, dropped, r["distribution_hash"],
-                                  _seed_inputs(r["number"], r["previous_hash"], excluded, mode))
+                                  _seed_inputs(r["number"], r["previous_hash"], excluded, mode, fresh))
         recorded = r["seed_material"]
         for key in material:
             if recorded.get(key) != material[key]:
@@ -304,7 +363,8 @@ def verify_replacement(r: dict[str, Any], inst: Instance) -> dict[str, Any]:
     except KeyError as exc:
         raise VerificationError(f"the replacement transcript lacks the field {exc.args[0]!r}") from None
     return {"ok": True, "number": r["number"], "added": r["added"], "panel_after": r["panel_after"],
-            "seed": r["seed"], "selected_index": r["selected_index"], "m": len(panels)}
+            "seed": r["seed"], "selected_index": r["selected_index"], "m": len(panels),
+            "randomness_commitment": r["randomness"]["commitment"] if fresh else None}
 
 
 def recompute_replacement(r: dict[str, Any], inst: Instance, progress: Progress | None = None) -> None:
@@ -317,7 +377,8 @@ def recompute_replacement(r: dict[str, Any], inst: Instance, progress: Progress 
     try:
         again = draw_replacement(inst, draw, r["dropped"], excluded=r["excluded"],
                                  from_reserves=r["candidates"] == "reserves", algorithm=r["algorithm"],
-                                 m=r["lottery"]["m"], progress=progress, position=position)
+                                 m=r["lottery"]["m"], progress=progress, position=position,
+                                 randomness=r.get("randomness"), next_commitment=r.get("next_commitment"))
     except SortitionInputError as exc:
         raise VerificationError(f"replacement {r['number']} cannot be recomputed: {exc}") from None
     for key in again:
@@ -346,20 +407,36 @@ def _check_link(r: dict[str, Any], draw: dict[str, Any], previous: dict[str, Any
     if lost:
         raise VerificationError(f"replacement {n}'s excluded list lacks {lost[0]['id']} ({lost[0]['reason']} "
                                 f"before {what}): an excluded volunteer may not become a candidate again")
+    if previous is not None and "next_commitment" in previous:
+        if "randomness" not in r:
+            raise VerificationError(f"replacement {n} reveals no randomness, but {what} committed to it")
+        if r["randomness"]["commitment"] != previous["next_commitment"]:
+            raise VerificationError(f"replacement {n} reveals randomness under another commitment than the one "
+                                    f"{what} published (next_commitment): chosen after the drop-outs were known?")
 
 
 def verify_replacements(transcripts: Sequence[dict[str, Any]], inst: Instance,
-                        draw: dict[str, Any] | None = None, *, recompute: bool = False) -> list[dict[str, Any]]:
+                        draw: dict[str, Any] | None = None, *, recompute: bool = False,
+                        first_commitment: str | None = None) -> list[dict[str, Any]]:
     """Replay consecutive replacement transcripts and check that they form a chain; with the
     draw's transcript, also replay the draw and check that the first one follows it (number 1)
     or, for a later first one, only that it belongs to that draw.  ``recompute``: also run each
-    replacement again (:func:`recompute_replacement`)."""
+    replacement again (:func:`recompute_replacement`).  ``first_commitment``: the randomness commitment
+    published for the first transcript before it (at the draw, or in the replacement before);
+    each later one must reveal what its predecessor committed to (``next_commitment``)."""
     out = []
     if draw is not None:
         verify_transcript(draw, inst)
     prev = None
     for r in transcripts:
         res = verify_replacement(r, inst)
+        if prev is None and first_commitment is not None:
+            published = first_commitment.strip().lower()
+            got = r["randomness"]["commitment"] if "randomness" in r else None
+            if got != published:
+                raise VerificationError(f"replacement {r['number']} reveals randomness under "
+                                        f"{'no' if got is None else 'another'} commitment than the published "
+                                        f"{published[:16]}…: chosen after the drop-outs were known?")
         if prev is not None:
             _check_link(r, draw or {"transcript_hash": prev["draw_transcript_hash"], "seed": prev["draw_seed"]}, prev)
         elif draw is not None:

@@ -17,6 +17,7 @@ from services.sortition.domain import (
     draw_replacement,
     eligible_instance,
     final_draw,
+    fresh_randomness,
     make_lottery,
     replace_members,
     replacement_exclusions,
@@ -180,6 +181,69 @@ def test_a_chain_of_replacements_replays_and_alterations_are_named():
         verify_replacement(r2, build_instance(people, quotas, k))
 
 
+def _fixed(n: int) -> dict[str, str]:
+    """Fresh randomness with a fixed value (tests are seeded)."""
+    value = sha256_json({"test-randomness": n})
+    return {"commitment": commitment(value), "value": value}
+
+
+def test_each_replacement_reveals_randomness_committed_before_its_drop_outs():
+    """Issue 11, item 12: with the draw's public seed alone anyone could compute a replacement in
+    advance; with fresh committed randomness the outcome depends on a value nobody outside the
+    service knew, and the verifier checks the value is the committed one."""
+    inst, t = _draw()
+    R1, R2, R3 = _fixed(1), _fixed(2), _fixed(3)  # R1's commitment is published at the draw
+    d1 = _replaceable(inst, t["selected"], count=2)
+    r1 = draw_replacement(inst, t, d1, m=100, randomness=R1, next_commitment=R2["commitment"])
+    assert r1["replacement_transcript_version"] == 2
+    assert r1["randomness"] == R1 and r1["next_commitment"] == R2["commitment"]
+    assert r1["seed_material"]["randomness"] == R1["value"]
+    ex2 = replacement_exclusions(t, r1, panel_before=r1["panel_after"])
+    d2 = _replaceable(inst, r1["panel_after"], exclude=d1)
+    r2 = draw_replacement(inst, t, d2, previous=r1, excluded=ex2, m=60, randomness=R2,
+                          next_commitment=R3["commitment"])
+    chain = [json.loads(json.dumps(r)) for r in (r1, r2)]
+    out = verify_replacements(chain, inst, draw=t, first_commitment=R1["commitment"], recompute=True)
+    assert [o["randomness_commitment"] for o in out] == [R1["commitment"], R2["commitment"]]
+
+    # What the draw's seed alone predicts (version 1) is not what is drawn: the seed differs, and
+    # over 200 fresh values the drawn lottery panel is spread over the lottery (chi-square).
+    predicted = draw_replacement(inst, t, d1, m=100)
+    assert predicted["replacement_transcript_version"] == 1 and predicted["seed"] != r1["seed"]
+    counts = [0] * 10
+    for n in range(200):
+        material = {**r1["seed_material"], "randomness": sha256_json({"other": n})}
+        counts[HashPRNG(sha256_json(material)).randbelow(100) // 10] += 1
+    chi2 = sum((c - 20) ** 2 / 20 for c in counts)
+    assert chi2 < 21.67, counts  # 9 degrees of freedom, p = 0.01
+
+    # Randomness chosen after the drop-outs were known (a fresh pair, consistent in itself) is refused.
+    late = _fixed(99)
+    forged = draw_replacement(inst, t, d2, previous=r1, excluded=ex2, m=60, randomness=late,
+                              next_commitment=R3["commitment"])
+    assert verify_replacement(forged, inst)["ok"]  # alone it replays ...
+    with pytest.raises(VerificationError, match="another commitment than the one replacement 1 published"):
+        verify_replacements([r1, forged], inst, draw=t)  # ... but not as the successor of r1
+    forged1 = draw_replacement(inst, t, d1, m=100, randomness=late, next_commitment=R2["commitment"])
+    with pytest.raises(VerificationError, match="another commitment than the published"):
+        verify_replacements([forged1], inst, draw=t, first_commitment=R1["commitment"])
+    with pytest.raises(VerificationError, match="no commitment than the published"):
+        verify_replacements([predicted], inst, draw=t, first_commitment=R1["commitment"])
+    # A revealed value that is not the committed one, or a transcript edited to drop the randomness.
+    bad = copy.deepcopy(r1)
+    bad["randomness"]["value"] = late["value"]
+    with pytest.raises(VerificationError, match="does not match its commitment"):
+        verify_replacement(bad, inst)
+    bad = copy.deepcopy(r2)
+    del bad["randomness"]
+    with pytest.raises(VerificationError, match="lacks the field 'randomness'"):
+        verify_replacement(bad, inst)
+    with pytest.raises(SortitionInputError, match="next_commitment without randomness"):
+        draw_replacement(inst, t, d1, m=100, next_commitment=R2["commitment"])
+    fresh = fresh_randomness()
+    assert commitment(fresh["value"]) == fresh["commitment"] and fresh != fresh_randomness()
+
+
 def test_replacement_from_the_reserves_and_bad_inputs():
     inst, t = _draw()
     try:
@@ -224,16 +288,26 @@ def test_cli_draw_with_exclusions_then_replace_and_verify_replacement(tmp_path):
     ok("verify", str(tmp_path / "t.json"), *pool)
     inst = build_instance(people, quotas, k)
     d1 = _replaceable(inst, t["selected"], exclude=["p3", "p7"])
+    R1, R2, R3 = _fixed(1), _fixed(2), _fixed(3)
     ok("replace", "--transcript", str(tmp_path / "t.json"), "--dropped", d1[0], "--json", str(tmp_path / "r1.json"),
-       *pool)
+       "--randomness", R1["value"], "--next-commitment", R2["commitment"], *pool)
     r1 = json.loads((tmp_path / "r1.json").read_text())
     assert r1["lottery"]["m"] == 50 and {"p3", "p7"} <= {e["id"] for e in r1["excluded"]}
+    assert r1["randomness"] == R1
     d2 = _replaceable(inst, r1["panel_after"], exclude=["p3", "p7", "p9", *d1])
     ok("replace", "--transcript", str(tmp_path / "t.json"), "--previous", str(tmp_path / "r1.json"),
-       "--dropped", d2[0], "--exclude", "p9", "-m", "30", "--json", str(tmp_path / "r2.json"), *pool)
+       "--dropped", d2[0], "--exclude", "p9", "-m", "30", "--json", str(tmp_path / "r2.json"),
+       "--randomness", R2["value"], "--next-commitment", R3["commitment"], *pool)
     files = [str(tmp_path / "r1.json"), str(tmp_path / "r2.json")]
-    r = ok("verify-replacement", *files, "--draw", str(tmp_path / "t.json"), *pool)
+    r = ok("verify-replacement", *files, "--draw", str(tmp_path / "t.json"), "--commitment", R1["commitment"], *pool)
     assert [o["number"] for o in json.loads(r.stdout)] == [1, 2]
+    assert f"fresh randomness revealed under commitment {R2['commitment']}" in " ".join(r.output.split())
+    r = run(app, ["verify-replacement", *files, "--draw", str(tmp_path / "t.json"), "--commitment",
+                  _fixed(4)["commitment"], *pool])
+    assert r.exit_code == 1 and "another commitment than the published" in " ".join(r.output.split())
+    r = run(app, ["replace", "--transcript", str(tmp_path / "t.json"), "--dropped", d1[0], "--randomness", "zz",
+                  "--next-commitment", R2["commitment"], *pool])
+    assert r.exit_code != 0 and "64 hex digits" in r.output and "Traceback" not in r.output
     r2 = json.loads((tmp_path / "r2.json").read_text())
     r2["lottery"]["m"] = 1000
     (tmp_path / "r2.json").write_text(json.dumps(r2))
