@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from shared.errors import ApiError
 
@@ -15,8 +17,13 @@ return {n, redis.call('TTL', KEYS[1])}
 """
 
 
-def make_redis(url: str) -> Redis:
-    return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
+def make_redis(url: str, timeout: float = 1.0) -> Redis:
+    """Timeouts chosen, not inherited: a rate-limit check takes well under a millisecond, so a
+    cache that has not answered within `timeout` (hung, overloaded, cut off) is unavailable. One
+    immediate retry (a dropped pooled connection), then the request gets a 503 with Retry-After
+    (shared/errors.py) instead of waiting out redis-py's default backoff and retries."""
+    return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=30,
+                          retry=Retry(NoBackoff(), 1))
 
 
 def opaque(value: str) -> str:

@@ -108,7 +108,7 @@ class Runtime:
         self.settings = settings
         self.engine: AsyncEngine = make_engine(settings.database_url)
         self.sessionmaker: async_sessionmaker = make_sessionmaker(self.engine)
-        self.redis = make_redis(settings.redis_url)
+        self.redis = make_redis(settings.redis_url, settings.redis_timeout_seconds)
         self.limiter = RateLimiter(self.redis, f"borgerting:{spec.name}")
         refuse_unless_enabled(settings.auth_issuers, settings.auth_dev_issuer)
         self.auth = TokenVerifier(settings.auth_issuers, audience=settings.auth_audience,
@@ -301,6 +301,14 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> None:
         upgrade(spec.migrations_dir, settings.database_url)
         log.info("migrated")
         return
-    app = build_app(spec, role, settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
-                lifespan="on", timeout_graceful_shutdown=10)
+    uvicorn.Server(uvicorn_config(build_app(spec, role, settings), settings)).run()
+
+
+def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    """How every process serves HTTP. X-Forwarded-For/-Proto are believed only from the proxies
+    named in BORGERTING_TRUSTED_PROXIES (uvicorn's own default trusts 127.0.0.1, so anything on
+    the host could forge a client address and step around the per-address rate limits)."""
+    proxies = settings.trusted_proxies.strip()
+    return uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                          lifespan="on", timeout_graceful_shutdown=10,
+                          proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)

@@ -33,8 +33,14 @@ class Settings(BaseSettings):
         "127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "BORGERTING_KAFKA_BOOTSTRAP_SERVERS"),
     )
+    # Seconds a cache command (or connect) may take before the request is answered 503 (shared/redis.py).
+    redis_timeout_seconds: float = Field(1.0, gt=0, le=30)
     host: str = "127.0.0.1"
     port: int = 8000
+    # The reverse proxies (ingress) whose X-Forwarded-For names the client, comma-separated
+    # addresses or networks ("10.0.0.0/8,fd00::/8"). Empty: the forwarded headers are ignored and
+    # the peer address is the client (rate limits are keyed on it).
+    trusted_proxies: str = ""
     log_json: bool = True
     log_level: str = "INFO"
 

@@ -267,6 +267,7 @@ def test_config_is_not_secret():
     settings = dict(l.split("=", 1) for l in text.splitlines() if l and not l.startswith("#"))
     assert settings["BORGERTING_ENV"] == "production" and settings["BORGERTING_LOG_JSON"] == "true"
     assert "KAFKA_BOOTSTRAP_SERVERS" in settings
+    assert settings["BORGERTING_TRUSTED_PROXIES"], "the ingress must be named, or rate limits key on its address"
     assert not {"DATABASE_URL", "REDIS_URL", "BORGERTING_SECRET_KEY"} & set(settings)
 
 

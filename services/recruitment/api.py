@@ -28,13 +28,13 @@ MAX_EXTRACT_BYTES = 50 * 1024 * 1024
 class Region(BaseModel):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=1, max_length=200)
-    population: int = Field(gt=0)
+    population: int = Field(gt=0, le=10**10)
 
 
 class Quota(BaseModel):
     value: str = Field(min_length=1, max_length=100)
-    min: int = Field(ge=0)
-    max: int = Field(ge=0)
+    min: int = Field(ge=0, le=1_000_000)
+    max: int = Field(ge=0, le=1_000_000)
 
 
 class Stratum(BaseModel):

@@ -33,6 +33,7 @@ from services.voting.domain.errors import InvalidTokenError
 from services.voting.ingest import INGEST
 from services.voting.domain.tokens import VoteToken
 from shared.auth import AUDITOR, MEMBER, ORGANISER, PUBLIC, REGISTRAR, Principal, allow, path_uuid
+from shared.bounds import BigInt, SmallInt
 from shared.errors import ApiError
 from shared.problems import Conflict, Forbidden, invalid
 from shared.runtime import Runtime, RuntimeDep
@@ -216,7 +217,7 @@ class TokenIn(BaseModel):
 
 
 class VoteIn(BaseModel):
-    choices: dict[str, str | int | list[str]] = Field(description="Question id -> choice ('abstain' to abstain)")
+    choices: dict[str, str | SmallInt | list[str]] = Field(description="Question id -> choice ('abstain' to abstain)")
     token: TokenIn
 
 
@@ -236,11 +237,11 @@ class SheetIn(BaseModel):
 class OfficialEntryIn(BaseModel):
     kind: Literal["paper", "postal"]
     sheet_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    choices: dict[str, str | int | list[str]]
+    choices: dict[str, str | SmallInt | list[str]]
 
 
 class ConfirmIn(BaseModel):
-    choices: dict[str, str | int | list[str]] | None = Field(
+    choices: dict[str, str | SmallInt | list[str]] | None = Field(
         None, description="The second official's own reading of the sheet (recommended)")
 
 
@@ -422,7 +423,7 @@ async def board(assembly_id: uuid.UUID, rt: RuntimeDep,
 
 @router.get("/assemblies/{assembly_id}/board/entries/{position}",
             summary="Look a vote up by its receipt's position (choices shown once its ballot closed)")
-async def board_entry(assembly_id: uuid.UUID, position: int, rt: RuntimeDep,
+async def board_entry(assembly_id: uuid.UUID, position: BigInt, rt: RuntimeDep,
                       hash: str | None = Query(None, max_length=64, description="The receipt's hash, to compare"),
                       who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:

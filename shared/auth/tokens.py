@@ -22,8 +22,10 @@ REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
 
 
 def unauthorized(reason: str) -> ApiError:
-    return ApiError(401, reason, code="unauthenticated",
-                    headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{reason}"'})
+    # The header is fixed text: a reason may quote what the token holds, and a header can carry
+    # neither arbitrary characters (non-Latin-1 made every route a 500) nor unescaped quotes.
+    # The reason is in the body.
+    return ApiError(401, reason, code="unauthenticated", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
 class TokenVerifier:
@@ -76,13 +78,15 @@ class TokenVerifier:
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             raise unauthorized("the bearer token is not a well-formed JWT") from None
-        alg = header.get("alg")
-        if alg not in self.algorithms:
-            raise unauthorized(f"tokens signed with {alg!r} are not accepted; use one of {self.algorithms}")
+        alg, kid = header.get("alg"), header.get("kid")
+        if not isinstance(alg, str) or alg not in self.algorithms:
+            raise unauthorized(f"tokens signed with {str(alg)[:20]!r} are not accepted; use one of {self.algorithms}")
+        if kid is not None and not isinstance(kid, str):
+            raise unauthorized("the token's key id (kid) must be a string")
         issuer = unverified.get("iss")
         if not isinstance(issuer, str) or (issuer not in self.issuers and issuer not in self._static):
             raise unauthorized("the token's issuer is not trusted by this service")
-        jwk = await self._key(issuer, header.get("kid"))
+        jwk = await self._key(issuer, kid)
         if jwk is None:
             raise unauthorized("the token is signed with a key its issuer does not publish")
         if jwk.get("alg") not in (None, alg):
