@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
+import re
 import time
 import uuid
 from datetime import datetime, timezone
@@ -79,9 +81,15 @@ def official_id(who: Principal) -> str:
 # ---- models -------------------------------------------------------------------------------
 
 
+# Checked before Fraction() reads it: Fraction("1e-4000000") computes 10**4000000 (seconds of CPU).
+FRACTION_RE = re.compile(r"^\s*(?:\d{1,12}\s*/\s*\d{1,12}|\d{1,12}(?:\.\d{1,12})?|\.\d{1,12})\s*$")
+
+
 def _fraction_text(v: Any) -> str:
+    if isinstance(v, float) and not math.isfinite(v) or isinstance(v, str) and not FRACTION_RE.match(v):
+        raise ValueError(f"{str(v)[:40]!r} is not a fraction like '2/3', '0.7' or 0.7")
     try:
-        f = Fraction(str(v))
+        f = Fraction(str(v).replace(" ", ""))
     except (ValueError, ZeroDivisionError):
         raise ValueError(f"{v!r} is not a fraction like '2/3', '0.7' or 0.7") from None
     if not 0 <= f <= 1:

@@ -41,7 +41,7 @@ from services.voting.views import (BallotInfo, ballot_info, board_head, closed_a
 from shared.bus.outbox import Tx
 from shared.events import contracts as ev
 from shared.events.envelope import Envelope
-from shared.problems import conflict
+from shared.problems import InvalidInput, conflict
 from shared.projections import audit_head_handlers, panel_membership_handlers
 
 _SECRET_KEYS: OrderedDict[uuid.UUID, SecretKey] = OrderedDict()
@@ -59,8 +59,26 @@ async def on_attendance_recorded(tx: Tx, event: Envelope, payload: ev.Attendance
         .on_conflict_do_update(index_elements=["session_id", "member_id"], set_={"present": p.present}))
 
 
+async def on_session_scheduled(tx: Tx, e: Envelope, p: ev.SessionScheduledV1) -> None:
+    await tx.session.execute(pg_insert(m.sessions).values(session_id=p.session_id, assembly_id=p.assembly_id)
+                             .on_conflict_do_nothing())
+
+
 HANDLERS = {**panel_membership_handlers(m.eligible), "sessions.attendance-recorded.v1": on_attendance_recorded,
-            **audit_head_handlers(m.audit_heads)}
+            "sessions.session-scheduled.v1": on_session_scheduled, **audit_head_handlers(m.audit_heads)}
+
+
+async def check_session(tx: Tx, assembly_id: uuid.UUID, session_id: uuid.UUID) -> None:
+    """A ballot's check-in session must be one of the assembly's (scheduled, or with check-ins:
+    the two events travel on different topics)."""
+    scheduled = sa.select(m.sessions.c.session_id).where(m.sessions.c.session_id == session_id,
+                                                         m.sessions.c.assembly_id == assembly_id)
+    checked = sa.select(m.checkins.c.session_id).where(m.checkins.c.session_id == session_id,
+                                                       m.checkins.c.assembly_id == assembly_id)
+    if (await tx.session.execute(scheduled.union_all(checked).limit(1))).first() is None:
+        raise InvalidInput(f"session {session_id} is not a session of this assembly (if it was scheduled just now, "
+                           "try again in a moment: voting learns of sessions from their events)",
+                           code="unknown_session", details=[{"field": "session_id", "problem": "unknown session"}])
 
 
 # ---- ballots ------------------------------------------------------------------------------
@@ -79,6 +97,8 @@ async def open_ballot(tx: Tx, assembly_id: uuid.UUID, definition: dict[str, Any]
     )).scalar_one()
     if members == 0:
         raise conflict("nobody is eligible to vote yet: the panel for this assembly has not been drawn")
+    if session_id is not None:
+        await check_session(tx, assembly_id, session_id)
     ballot_id = uuid.uuid4()
     ballot = Ballot.from_dict({**definition, "id": str(ballot_id), "members": members, "closed_at": None})
     pk = key.public_key

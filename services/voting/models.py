@@ -21,6 +21,14 @@ audit_heads = audit_heads_table(metadata)  # every service's trail, signed into 
 
 eligible = panel_membership_table(metadata, "eligible")
 
+# From sessions.session-scheduled.v1: the sessions a ballot may name.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("session_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False),
+)
+
 # From sessions.attendance-recorded.v1: present at a session = checked in there.
 checkins = sa.Table(
     "checkins",

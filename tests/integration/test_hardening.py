@@ -294,3 +294,42 @@ def test_every_integer_input_is_bounded_and_every_error_declared(settings, servi
             if "{" in path:
                 assert "404" in op["responses"], (method, path)
             assert ("security" in op) == ("Roles:" in op.get("description", "")), (method, path)
+
+
+# ---- 7. ballots: cheap, complete validation ---------------------------------------------------------
+
+
+async def test_a_ballot_threshold_is_validated_cheaply_and_its_session_must_exist(settings, sessionmaker, auth):
+    from services.voting.app import SPEC as VOTING
+    from tests.integration.test_voting_service import apply, assembly_with_panel
+    from shared.events import contracts as ev
+
+    aid, _, checked_in_at = await assembly_with_panel(sessionmaker, 2, 2)
+    app = build_app(VOTING, "api", settings)
+    org = auth.headers("organiser", aid)
+    ballot = {"title": "t", "recommendations": ["a"]}
+    async with app.router.lifespan_context(app), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        for bad in ("1e-4000000", "1/1" + "0" * 5000, "9" * 13, "nan", "1e-400"):
+            started = time.thread_time()  # CPU of this thread, which runs the app: load does not count
+            for body in ({**ballot, "threshold": bad}, {**ballot, "threshold": {"fraction": bad}},
+                         {**ballot, "quorum": {"min_fraction": bad}}):
+                assert_error(await c.post(f"/assemblies/{aid}/ballots", json=body, headers=org), 422)
+            assert time.thread_time() - started < 0.5, f"{bad[:20]!r} took too long to refuse"
+        for good in ("2/3", " 80 / 100 ", "0.7", ".5", 0.7, 1):
+            r = await c.post(f"/assemblies/{aid}/ballots", json={**ballot, "threshold": good}, headers=org)
+            assert r.status_code == 201, (good, r.text)
+        nowhere = uuid.uuid4()
+        assert_error(await c.post(f"/assemblies/{aid}/ballots", json={**ballot, "session_id": str(nowhere)},
+                                  headers=org), 422, f"session {nowhere} is not a session of this assembly")
+        scheduled = uuid.uuid4()
+        await apply(sessionmaker, "sessions.session-scheduled.v1", ev.SessionScheduledV1(
+            assembly_id=aid, session_id=scheduled, title="S", starts_at="2027-01-01T10:00:00Z", mode="physical",
+            phase="learning", duration_hours=2))
+        for known in (scheduled, checked_in_at):
+            r = await c.post(f"/assemblies/{aid}/ballots", json={**ballot, "session_id": str(known)}, headers=org)
+            assert r.status_code == 201, r.text
+        # a session of another assembly is not one of this assembly's
+        other, _, elsewhere = await assembly_with_panel(sessionmaker, 1, 1)
+        assert_error(await c.post(f"/assemblies/{aid}/ballots", json={**ballot, "session_id": str(elsewhere)},
+                                  headers=org), 422, "not a session of this assembly")
