@@ -16,7 +16,6 @@ import asyncio
 import hashlib
 import math
 import re
-import time
 import uuid
 from datetime import datetime, timezone
 from fractions import Fraction
@@ -36,7 +35,6 @@ from services.voting.ingest import INGEST
 from services.voting.domain.tokens import VoteToken
 from shared.auth import AUDITOR, MEMBER, ORGANISER, PUBLIC, REGISTRAR, Principal, allow, path_uuid
 from shared.bounds import BigInt, SmallInt
-from shared.errors import ApiError
 from shared.problems import Conflict, Forbidden, invalid
 from shared.runtime import Runtime, RuntimeDep
 
@@ -48,10 +46,12 @@ log = structlog.get_logger()
 
 HEX_RE = r"^[0-9a-fA-F]*$"
 # Rate-limit windows (the limits are settings): token requests per member and ballot; votes with
-# an invalid token per client address (honest voters behind one venue's address rarely send any).
+# an invalid token per client address and per ballot and token. Only invalid tokens are counted
+# and refused: a valid token is never refused for what others behind the same address (a venue's
+# NAT, the ingress) sent.
 TOKEN_WINDOW = 600
+INVALID_TRIES_PER_TOKEN = 5
 INVALID_WINDOW = 60
-_BLOCKED: dict[str, float] = {}  # address -> monotonic time until which its votes are refused
 
 
 def now() -> datetime:
@@ -328,22 +328,17 @@ async def issue_token(ballot_id: uuid.UUID, body: BlindedIn, rt: RuntimeDep,
 async def cast(ballot_id: uuid.UUID, body: VoteIn, request: Request,
                who: Principal = Depends(allow(PUBLIC))) -> Response:
     rt: Runtime = request.app.state.rt  # what get_runtime gives, without solving one more dependency per vote
-    address = request.client.host if request.client else "unknown"
-    until = _BLOCKED.get(address)
-    if until is not None:
-        if time.monotonic() < until:
-            raise ApiError(429, "too many votes with invalid tokens from this address; try again in a minute",
-                           code="rate_limited", headers={"Retry-After": str(INVALID_WINDOW)})
-        _BLOCKED.pop(address, None)
     token = VoteToken(_hex(body.token.message, "token.message"), _hex(body.token.signature, "token.signature"))
     try:
         r, token_hash = await rt.use(INGEST).cast(ballot_id, body.choices, token, now=now())
     except InvalidTokenError:
-        # Counted in Valkey (all API processes); the block is kept here, so that honest votes
-        # cost no extra round trip.
-        await rt.limiter.hit("invalid_vote_token", address, limit=10**9, window=INVALID_WINDOW)
-        if await rt.limiter.peek("invalid_vote_token", address) >= rt.settings.voting_invalid_tokens_per_address:
-            _BLOCKED[address] = time.monotonic() + INVALID_WINDOW
+        # Counted in Valkey (all API processes) after the token was checked, so honest votes cost
+        # no round trip and are never refused for someone else's failures.
+        address = request.client.host if request.client else "unknown"
+        await rt.limiter.hit("invalid_vote_token", address, limit=rt.settings.voting_invalid_tokens_per_address,
+                             window=INVALID_WINDOW)
+        await rt.limiter.hit("invalid_vote_token", f"{ballot_id}:{body.token.message}", limit=INVALID_TRIES_PER_TOKEN,
+                             window=INVALID_WINDOW)
         raise
     # Built by hand (the hot path): the fields of ReceiptOut, without a second validation. Every
     # value is an int, hex or the board id ("assembly-" and a UUID): nothing to escape.

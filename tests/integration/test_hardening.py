@@ -333,3 +333,38 @@ async def test_a_ballot_threshold_is_validated_cheaply_and_its_session_must_exis
         other, _, elsewhere = await assembly_with_panel(sessionmaker, 1, 1)
         assert_error(await c.post(f"/assemblies/{aid}/ballots", json={**ballot, "session_id": str(elsewhere)},
                                   headers=org), 422, "not a session of this assembly")
+
+
+# ---- 2. a flood of bad vote tokens does not lock out valid voters ------------------------------------
+
+
+async def test_bad_vote_tokens_from_one_address_do_not_lock_out_valid_voters_there(settings, sessionmaker, auth):
+    from services.voting import api as vapi
+    from services.voting.app import SPEC as VOTING
+    from services.voting.client import VotingClient
+    from tests.integration.test_voting_service import assembly_with_panel
+
+    aid, members, _ = await assembly_with_panel(sessionmaker, 2, 2)
+    app = build_app(VOTING, "api", settings)
+    nat = (f"10.11.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}", 1)  # a venue's NAT: one address for all
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=nat), base_url="http://t") as c:
+        b = (await c.post(f"/assemblies/{aid}/ballots", json={"title": "t", "recommendations": ["a"]},
+                          headers=auth.headers("organiser", aid))).json()
+        voting = VotingClient(c)
+        ballot = await voting.ballot(b["id"])
+        tokens = [await voting.get_token(ballot, headers=auth.headers("member", aid, member_id=m)) for m in members]
+        # one forged token tried again and again: refused per token before the address's limit
+        forged = {"choices": {"q1": "yes"}, "token": {"message": "ab" * 32, "signature": "00"}}
+        codes = [(await c.post(f"/ballots/{b['id']}/votes", json=forged)).status_code
+                 for _ in range(vapi.INVALID_TRIES_PER_TOKEN + 1)]
+        assert codes == [403] * vapi.INVALID_TRIES_PER_TOKEN + [429]
+        # a flood of different forged tokens from the same address: that address's bad tokens get 429 ...
+        codes = [(await c.post(f"/ballots/{b['id']}/votes", json={**forged, "token": {"message": f"{i:04x}",
+                                                                                      "signature": "00"}})).status_code
+                 for i in range(settings.voting_invalid_tokens_per_address)]
+        assert codes[-1] == 429 and set(codes) == {403, 429}
+        # ... and the honest voters behind it still vote
+        for token in tokens:
+            receipt = await voting.vote(ballot, {"q1": "yes"}, token)
+            assert receipt["position"] >= 1

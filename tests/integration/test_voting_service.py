@@ -278,9 +278,9 @@ async def test_token_requests_and_invalid_tokens_are_rate_limited(sessionmaker, 
         codes = [(await c.post(f"/ballots/{b['id']}/tokens", json={"blinded_msg": "00"}, headers=me)).status_code
                  for _ in range(per_member + 1)]
         assert codes[:-1] == [403] * per_member and codes[-1] == 429
-        bad = {"choices": {"q1": "yes"}, "token": {"message": "00", "signature": "00"}}
-        codes = [(await c.post(f"/ballots/{b['id']}/votes", json=bad)).status_code
-                 for _ in range(per_address + 1)]
+        bad = lambda i: {"choices": {"q1": "yes"}, "token": {"message": f"{i:04x}", "signature": "00"}}  # noqa: E731
+        codes = [(await c.post(f"/ballots/{b['id']}/votes", json=bad(i))).status_code
+                 for i in range(per_address + 1)]
         assert codes[:-1] == [403] * per_address and codes[-1] == 429
 
 
