@@ -35,6 +35,7 @@ class Cluster:
     issuer: DevIssuer | None = None  # the development token issuer the services trust; else one is started
     env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    exits: dict[str, list[float]] = field(default_factory=dict)  # when each service was found dead (`check`)
     ports: dict[str, int] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
 
@@ -87,7 +88,7 @@ class Cluster:
         self.urls[name] = f"http://127.0.0.1:{port}"
         return self.urls[name]
 
-    def wait_ready(self, names=SERVICES, timeout: float = 60) -> None:
+    def wait_ready(self, names=SERVICES, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
         for name in names:
             while True:
@@ -121,6 +122,28 @@ class Cluster:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+    def check(self, *, max_restarts: int = 3, window: float = 300) -> list[str]:
+        """What a supervisor does (docs/architecture.md, "Processes"): restart every service whose
+        process has exited (a crash, a kill, a worker that died) and return messages saying so.
+        A service that died more than `max_restarts` times within `window` seconds is not
+        restarted again: RuntimeError says which, how it exited and where its log is."""
+        messages = []
+        now = time.monotonic()
+        for name, proc in list(self.procs.items()):
+            if proc.poll() is None:
+                continue
+            code = proc.returncode
+            how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            deaths = [t for t in self.exits.get(name, []) if now - t < window] + [now]
+            self.exits[name] = deaths
+            log = self.state_dir / "logs" / f"{name}.log"
+            if len(deaths) > max_restarts:
+                raise RuntimeError(f"{name} {how}, death number {len(deaths)} within {window:.0f} s; "
+                                   f"not restarting it again. See {log}")
+            self.start_service(name)
+            messages.append(f"{name} {how}; restarted it (see {log})")
+        return messages
 
     def stop(self) -> None:
         for name in list(self.procs):

@@ -128,8 +128,14 @@ def main(
         try:
             while True:
                 time.sleep(1)
+                for message in cluster.check():  # a killed or crashed service is restarted
+                    console.print(f"[yellow]{message}")
         except KeyboardInterrupt:
             pass
+        except RuntimeError as exc:  # one that keeps dying: stop everything and say why
+            cluster.stop()
+            console.print(f"[red]stopped: {exc}")
+            raise typer.Exit(1)
     cluster.stop()
     if mismatches:
         console.print(f"[red]{mismatches} figure(s) differ between reporting and the driver")

@@ -142,7 +142,7 @@ def api_process(service: str, **env):
                             env={**os.environ, "BORGERTING_PORT": str(port), **env},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for_port(port, 60, proc, service)
+        wait_for_port(port, 240, proc, service)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -368,3 +368,32 @@ async def test_bad_vote_tokens_from_one_address_do_not_lock_out_valid_voters_the
         for token in tokens:
             receipt = await voting.vote(ballot, {"q1": "yes"}, token)
             assert receipt["position"] >= 1
+
+
+# ---- 10. the launcher notices a killed service ------------------------------------------------------
+
+
+def test_the_launcher_restarts_a_killed_service_and_stops_clearly_when_it_keeps_dying(stack_env, tmp_path):
+    from borgerting.cluster import Cluster
+
+    c = Cluster(tmp_path, stack_env=stack_env)
+    (tmp_path / "logs").mkdir()
+    c.env = {**os.environ, **stack_env}
+    try:
+        c.start_service("reporting", role="api")
+        c.wait_ready(["reporting"])
+        assert c.check() == []
+        first = c.procs["reporting"].pid
+        os.kill(first, signal.SIGKILL)
+        c.procs["reporting"].wait()
+        (message,) = c.check()
+        assert message.startswith("reporting killed by signal 9; restarted it")
+        assert c.procs["reporting"].pid != first
+        c.wait_ready(["reporting"])
+        assert httpx.get(c.urls["reporting"] + "/healthz", timeout=30).status_code == 200
+        os.kill(c.procs["reporting"].pid, signal.SIGKILL)
+        c.procs["reporting"].wait()
+        with pytest.raises(RuntimeError, match=r"reporting killed by signal 9, death number 2 .* not restarting"):
+            c.check(max_restarts=1)
+    finally:
+        c.stop()
