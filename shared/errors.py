@@ -97,6 +97,9 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "request refused"
         if exc.status_code == 404 and message == "Not Found":
             message = f"no route {request.method} {request.url.path}"
+        elif exc.status_code == 400 and message == "There was an error parsing the body":  # FastAPI's words
+            message = ("the body cannot be read: send UTF-8 JSON (Content-Type: application/json), nested at most "
+                       "a few hundred levels deep, with numbers of at most 4300 digits")
         return JSONResponse(
             error_body(exc.status_code, _CODES.get(exc.status_code, "error"), message, None, request),
             status_code=exc.status_code,

@@ -7,7 +7,10 @@ built rather than repeated on every route:
   usable is refused even where none is needed), 422 (input, including control characters in a
   query string: shared/inputs.py), 503 (database, cache or token issuer unavailable); 404 where
   the path names an object (or an assembly, whose objects another tenant's staff do not see);
-- what a route declares itself (`responses={409: ...}`), e.g. conflicts and rate limits (429).
+  409 on every write (it can conflict with the state it changes); 400 where a body is read (one
+  FastAPI cannot parse at all: nested too deep, a number of more than 4300 digits);
+- what a route declares itself (`responses=errors(404, 429)`), e.g. a code that is not known, or a
+  rate limit.
 
 `unbounded_integers` lists integer inputs without a minimum and a maximum (tests refuse any).
 """
@@ -72,12 +75,15 @@ def document(app: FastAPI) -> dict[str, Any]:
         if route.param_convertors:  # a path parameter names something that may not exist
             statuses.add(404)
         for method in route.methods or ():
+            statuses_here = statuses | ({409} if method not in ("GET", "HEAD", "OPTIONS") else set())
             op = schema.get("paths", {}).get(route.path_format, {}).get(method.lower())
             if op is None:
                 continue
+            if "requestBody" in op:
+                statuses_here.add(400)
             responses = op.setdefault("responses", {})
             declared = {int(code) for code in responses if str(code).isdigit() and int(code) >= 400}
-            for status in sorted(statuses | declared):
+            for status in sorted(statuses_here | declared):
                 responses[str(status)] = _error_response(status)
             if not public:
                 op["security"] = [{"bearer": []}]
@@ -87,6 +93,11 @@ def document(app: FastAPI) -> dict[str, Any]:
     components["schemas"].pop("ValidationError", None)
     app.openapi_schema = schema
     return schema
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route's own errors beyond the derived ones, e.g. `errors(404, 429)`."""
+    return {status: {"description": DESCRIPTIONS.get(status, "Error")} for status in statuses}
 
 
 def install(app: FastAPI) -> None:

@@ -17,6 +17,7 @@ from services.recruitment.domain.codes import CodeRefused
 from shared.auth import AUDITOR, FACILITATOR, MEMBER, OPERATOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
 from shared.auth.keys import member_jwks, mint_member_token
 from shared.errors import ApiError, status_of
+from shared.openapi import errors
 from shared.problems import DomainError, invalid
 from shared.runtime import Runtime, RuntimeDep
 
@@ -147,7 +148,7 @@ async def assembly_stats(assembly_id: uuid.UUID, rt: RuntimeDep,
         return await v.stats(tx, assembly_id)
 
 
-@router.post("/assemblies/{assembly_id}/register-extract", status_code=201, response_model=ImportOut,
+@router.post("/assemblies/{assembly_id}/register-extract", status_code=201, response_model=ImportOut, responses=errors(413, 415),
              tags=["invitations"], summary="Import a population-register extract (CSV: person_id,name,address,region)")
 async def import_register(assembly_id: uuid.UUID, request: Request, rt: RuntimeDep,
         who: Principal = Depends(allow(REGISTRAR))) -> ImportOut:
@@ -174,7 +175,7 @@ async def send_invitations(assembly_id: uuid.UUID, body: InvitationsIn, rt: Runt
     return InvitationsOut(batch_id=batch_id, count=len(letters), per_region=per_region, letters=letters)
 
 
-@router.post("/registrations", status_code=201, response_model=RegistrationOut, tags=["public"],
+@router.post("/registrations", status_code=201, response_model=RegistrationOut, tags=["public"], responses=errors(404, 429),
              summary="Register with the code from the invitation letter (public, rate-limited)")
 async def register(body: RegistrationIn, request: Request, rt: RuntimeDep,
         who: Principal = Depends(allow(PUBLIC))) -> RegistrationOut:
@@ -186,7 +187,7 @@ class WithdrawalIn(BaseModel):
     code: str = Field(min_length=1, max_length=64)
 
 
-@router.post("/withdrawals", response_model=RegistrationOut, tags=["public"],
+@router.post("/withdrawals", response_model=RegistrationOut, tags=["public"], responses=errors(404, 429),
              summary="Withdraw a registration with the code from the letter (public, rate-limited)")
 async def withdraw(body: WithdrawalIn, request: Request, rt: RuntimeDep,
         who: Principal = Depends(allow(PUBLIC))) -> RegistrationOut:
@@ -200,7 +201,8 @@ async def withdraw(body: WithdrawalIn, request: Request, rt: RuntimeDep,
     return RegistrationOut(status="withdrawn", message="You have left the pool; your answers are deleted.")
 
 
-@router.get("/register", response_class=HTMLResponse, tags=["public"], summary="Registration page")
+@router.get("/register", response_class=HTMLResponse, tags=["public"], summary="Registration page",
+            responses=errors(404))
 async def register_page(rt: RuntimeDep, request: Request, assembly: uuid.UUID | None = None,
         who: Principal = Depends(allow(PUBLIC))):
     questions = {}
@@ -210,7 +212,8 @@ async def register_page(rt: RuntimeDep, request: Request, assembly: uuid.UUID | 
     return templates.TemplateResponse(request, "register.html", {"questions": questions, "assembly": assembly})
 
 
-@router.post("/register", response_class=HTMLResponse, tags=["public"], summary="Registration form submit")
+@router.post("/register", response_class=HTMLResponse, tags=["public"], summary="Registration form submit",
+             responses=errors(404, 429))
 async def register_form(rt: RuntimeDep, request: Request, code: str = Form(...), consent: bool = Form(False),
         who: Principal = Depends(allow(PUBLIC))):
     form = await request.form()
@@ -269,7 +272,7 @@ async def reissue_member_letter(assembly_id: uuid.UUID, member_id: uuid.UUID, rt
         return MemberLetter(**await h.reissue_member_letter(tx, assembly_id, member_id))
 
 
-@router.post("/member-login", response_model=MemberTokenOut, tags=["public", "members"],
+@router.post("/member-login", response_model=MemberTokenOut, tags=["public", "members"], responses=errors(404, 429),
              summary="A panel member exchanges the login code from their letter for a member token (rate-limited)")
 async def member_login(body: MemberLoginIn, request: Request, rt: RuntimeDep,
                        who: Principal = Depends(allow(PUBLIC))) -> MemberTokenOut:

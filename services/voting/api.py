@@ -35,6 +35,7 @@ from services.voting.ingest import INGEST
 from services.voting.domain.tokens import VoteToken
 from shared.auth import AUDITOR, MEMBER, ORGANISER, PUBLIC, REGISTRAR, Principal, allow, path_uuid
 from shared.bounds import BigInt, SmallInt
+from shared.openapi import errors
 from shared.problems import Conflict, Forbidden, invalid
 from shared.runtime import Runtime, RuntimeDep
 
@@ -310,7 +311,8 @@ async def my_eligibility(ballot_id: uuid.UUID, rt: RuntimeDep,
         return await v.eligibility(tx, info, who.member_id)
 
 
-@router.post("/ballots/{ballot_id}/tokens", summary="Get my one blind-signed voting token (RFC 9474)")
+@router.post("/ballots/{ballot_id}/tokens", summary="Get my one blind-signed voting token (RFC 9474)",
+             responses=errors(429))
 async def issue_token(ballot_id: uuid.UUID, body: BlindedIn, rt: RuntimeDep,
                       who: Principal = Depends(allow(MEMBER, scope=ballot_scope))) -> dict:
     if who.member_id is None:
@@ -323,7 +325,7 @@ async def issue_token(ballot_id: uuid.UUID, body: BlindedIn, rt: RuntimeDep,
     return {"blind_sig": sig.hex()}
 
 
-@ballot_box.post("/ballots/{ballot_id}/votes", status_code=201, response_model=ReceiptOut,
+@ballot_box.post("/ballots/{ballot_id}/votes", status_code=201, response_model=ReceiptOut, responses=errors(429),
              summary="Cast a vote with a token (no login: the token is the credential)")
 async def cast(ballot_id: uuid.UUID, body: VoteIn, request: Request,
                who: Principal = Depends(allow(PUBLIC))) -> Response:

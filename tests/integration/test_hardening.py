@@ -291,6 +291,8 @@ def test_every_integer_input_is_bounded_and_every_error_declared(settings, servi
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             assert {"401", "403", "422", "503"} <= set(op["responses"]), (method, path)
+            if "requestBody" in op:
+                assert {"400", "409"} <= set(op["responses"]), (method, path)
             if "{" in path:
                 assert "404" in op["responses"], (method, path)
             assert ("security" in op) == ("Roles:" in op.get("description", "")), (method, path)
