@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from shared.bus.dlq import replay_sync
+from shared.bus.kafka import kafka_security
 from shared.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True)
@@ -17,6 +18,8 @@ def replay_cmd(
     idle: float = typer.Option(3.0, help="Stop after this many seconds without a new dead letter"),
 ) -> None:
     """Republish dead letters to their original topics (uses KAFKA_BOOTSTRAP_SERVERS)."""
-    report = replay_sync(get_settings().kafka_bootstrap_servers, service, idle_seconds=idle, only_topic=topic,
-                         progress=lambda n: typer.echo(f"\rreplayed {n}", nl=False, err=True))
+    s = get_settings()
+    report = replay_sync(s.kafka_bootstrap_servers, service, idle_seconds=idle, only_topic=topic,
+                         progress=lambda n: typer.echo(f"\rreplayed {n}", nl=False, err=True),
+                         security=kafka_security(s))
     typer.echo(f"replayed {report.replayed}, skipped {report.skipped}: {report.by_topic}")

@@ -31,7 +31,7 @@ from shared.auth import AUDITOR, ORGANISER, Principal, allow, check_routes
 from shared.auth.dev_issuer import refuse_unless_enabled
 from shared.auth.tokens import TokenVerifier
 from shared.bus.consumer import Consumer, Handler
-from shared.bus.kafka import all_topics, ensure_topics, make_consumer, make_producer
+from shared.bus.kafka import all_topics, ensure_topics, kafka_security, make_consumer, make_producer
 from shared.bus.outbox import transaction
 from shared.bus.relay import Relay
 from shared.db import make_engine, make_sessionmaker
@@ -172,7 +172,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 async def _ensure_topics(s: Settings) -> None:
     if s.create_topics:
-        await ensure_topics(s.kafka_bootstrap_servers, all_topics(), s.topic_partitions, s.topic_replication)
+        await ensure_topics(s.kafka_bootstrap_servers, all_topics(), s.topic_partitions, s.topic_replication,
+                            **kafka_security(s))
 
 
 async def _run_consumer(rt: Runtime, stop: asyncio.Event) -> None:
@@ -182,8 +183,9 @@ async def _run_consumer(rt: Runtime, stop: asyncio.Event) -> None:
         await stop.wait()
         return
     await _ensure_topics(s)
-    kc = make_consumer(s.kafka_bootstrap_servers, spec.name, sorted(spec.handlers), s.consumer_session_timeout_ms)
-    dlq = make_producer(s.kafka_bootstrap_servers, f"{spec.name}-dlq")
+    kc = make_consumer(s.kafka_bootstrap_servers, spec.name, sorted(spec.handlers), s.consumer_session_timeout_ms,
+                       **kafka_security(s))
+    dlq = make_producer(s.kafka_bootstrap_servers, f"{spec.name}-dlq", **kafka_security(s))
     await dlq.start()
     await kc.start()
     try:
@@ -202,7 +204,7 @@ async def _run_consumer(rt: Runtime, stop: asyncio.Event) -> None:
 async def _run_relay(rt: Runtime, stop: asyncio.Event) -> None:
     s = rt.settings
     await _ensure_topics(s)
-    producer = make_producer(s.kafka_bootstrap_servers, f"{rt.spec.name}-relay")
+    producer = make_producer(s.kafka_bootstrap_servers, f"{rt.spec.name}-relay", **kafka_security(s))
     await producer.start()
     try:
         relay = Relay(rt.spec.name, rt.sessionmaker, rt.spec.outbox, producer,

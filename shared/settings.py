@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,19 @@ class Settings(BaseSettings):
         "127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "BORGERTING_KAFKA_BOOTSTRAP_SERVERS"),
     )
+    # How the Kafka clients authenticate and encrypt (shared/bus/kafka.py kafka_security). Production
+    # on Strimzi: SASL_SSL with SCRAM-SHA-512, the KafkaUser's password and the cluster CA
+    # (deploy/k8s/infra/kafka.yaml). PLAINTEXT is for laptops and the embedded broker.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
+    # PEM files: the CA that signed the brokers' certificates (empty: the system's CAs), and for
+    # mutual TLS a client certificate and key.
+    kafka_ssl_cafile: str = ""
+    kafka_ssl_certfile: str = ""
+    kafka_ssl_keyfile: str = ""
+    kafka_ssl_check_hostname: bool = True
     # Seconds a cache command (or connect) may take before the request is answered 503 (shared/redis.py).
     redis_timeout_seconds: float = Field(1.0, gt=0, le=30)
     host: str = "127.0.0.1"
@@ -102,6 +116,11 @@ class Settings(BaseSettings):
             raise ValueError("BORGERTING_AUTH_ISSUERS must name the trusted token issuers in production")
         if self.env == "production" and self.auth_dev_issuer:
             raise ValueError("BORGERTING_AUTH_DEV_ISSUER must not be set in production")
+        if self.kafka_security_protocol.startswith("SASL_") and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError("BORGERTING_KAFKA_SECURITY_PROTOCOL SASL_* needs BORGERTING_KAFKA_SASL_USERNAME and "
+                             "BORGERTING_KAFKA_SASL_PASSWORD")
+        if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
+            raise ValueError("BORGERTING_KAFKA_SSL_CERTFILE and BORGERTING_KAFKA_SSL_KEYFILE go together (mutual TLS)")
         bad = sorted(set(self.auth_algorithms) - ALLOWED_ALGORITHMS)
         if bad:
             raise ValueError(f"BORGERTING_AUTH_ALGORITHMS may hold only {sorted(ALLOWED_ALGORITHMS)}, not {bad}")

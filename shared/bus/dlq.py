@@ -20,7 +20,7 @@ class ReplayReport:
 
 
 async def replay(bootstrap: str, service: str, *, idle_seconds: float = 3.0, only_topic: str | None = None,
-                 progress=lambda n: None) -> ReplayReport:
+                 progress=lambda n: None, security: dict | None = None) -> ReplayReport:
     """Republish every message of `<service>.dlq.v1` not yet replayed to its original topic.
 
     Uses the consumer group `<service>-dlq-replay`, whose committed offset remembers how far
@@ -28,8 +28,8 @@ async def replay(bootstrap: str, service: str, *, idle_seconds: float = 3.0, onl
     """
     report = ReplayReport()
     consumer = AIOKafkaConsumer(dlq_topic(service), bootstrap_servers=bootstrap, group_id=f"{service}-dlq-replay",
-                                enable_auto_commit=False, auto_offset_reset="earliest")
-    producer = make_producer(bootstrap, f"{service}-dlq-replay")
+                                enable_auto_commit=False, auto_offset_reset="earliest", **(security or {}))
+    producer = make_producer(bootstrap, f"{service}-dlq-replay", **(security or {}))
     await consumer.start()
     await producer.start()
     try:

@@ -1,4 +1,8 @@
-"""aiokafka clients with the safe settings stated explicitly, and topic creation."""
+"""aiokafka clients with the safe settings stated explicitly, and topic creation.
+
+Every client takes the same security options (`kafka_security(settings)`): the protocol, SASL
+(SCRAM-SHA-512 on Strimzi) and the TLS context. Without them a client speaks PLAINTEXT.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from shared.events.contracts import CATALOGUE
 
@@ -22,8 +27,25 @@ def all_topics(services: list[str] | None = None) -> list[str]:
     return topics + [dlq_topic(s) for s in services]
 
 
-def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+def kafka_security(settings) -> dict:
+    """The security keyword arguments of every aiokafka client, from Settings."""
+    s = settings
+    protocol = s.kafka_security_protocol
+    opts: dict = {"security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL"):
+        ctx = create_ssl_context(cafile=s.kafka_ssl_cafile or None, certfile=s.kafka_ssl_certfile or None,
+                                 keyfile=s.kafka_ssl_keyfile or None)
+        ctx.check_hostname = s.kafka_ssl_check_hostname
+        opts["ssl_context"] = ctx
+    if protocol.startswith("SASL_"):
+        opts.update(sasl_mechanism=s.kafka_sasl_mechanism, sasl_plain_username=s.kafka_sasl_username,
+                    sasl_plain_password=s.kafka_sasl_password)
+    return opts
+
+
+def make_producer(bootstrap: str, client_id: str, **security) -> AIOKafkaProducer:
     return AIOKafkaProducer(
+        **security,
         bootstrap_servers=bootstrap,
         client_id=client_id,
         acks="all",  # the write is durable on every in-sync replica before we mark it sent
@@ -37,9 +59,11 @@ def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
     )
 
 
-def make_consumer(bootstrap: str, group_id: str, topics: list[str], session_timeout_ms: int) -> AIOKafkaConsumer:
+def make_consumer(bootstrap: str, group_id: str, topics: list[str], session_timeout_ms: int,
+                  **security) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         *topics,
+        **security,
         bootstrap_servers=bootstrap,
         group_id=group_id,
         client_id=group_id,
@@ -53,8 +77,9 @@ def make_consumer(bootstrap: str, group_id: str, topics: list[str], session_time
     )
 
 
-async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 1, replication: int = 1) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="borgerting-admin")
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 1, replication: int = 1,
+                        **security) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="borgerting-admin", **security)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

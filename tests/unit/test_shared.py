@@ -83,3 +83,26 @@ def test_a_resource_is_made_once_per_process_and_only_if_declared():
     assert rt.use(declared) is rt.use(declared) and made == [rt]
     with pytest.raises(LookupError, match="stray is not among the resources of svc"):
         rt.use(stray)
+
+
+def test_kafka_security_settings_become_client_options(tmp_path):
+    import ssl
+
+    from shared.bus.kafka import kafka_security
+
+    assert kafka_security(Settings()) == {"security_protocol": "PLAINTEXT"}
+    with pytest.raises(ValueError, match="BORGERTING_KAFKA_SASL_USERNAME"):
+        Settings(kafka_security_protocol="SASL_SSL")
+    with pytest.raises(ValueError, match="go together"):
+        Settings(kafka_ssl_certfile="/c.pem")
+    with pytest.raises(ValueError):
+        Settings(kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="GSSAPI", kafka_sasl_username="u",
+                 kafka_sasl_password="p")
+    opts = kafka_security(Settings(kafka_security_protocol="SASL_SSL", kafka_sasl_username="voting",
+                                   kafka_sasl_password="pw"))
+    assert opts["security_protocol"] == "SASL_SSL" and opts["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert (opts["sasl_plain_username"], opts["sasl_plain_password"]) == ("voting", "pw")
+    ctx = opts["ssl_context"]
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    assert "ssl_context" not in kafka_security(Settings(kafka_security_protocol="SASL_PLAINTEXT",
+                                                        kafka_sasl_username="u", kafka_sasl_password="p"))
