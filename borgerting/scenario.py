@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from services.sortition.domain import verify_replacements, verify_transcript
+from services.sortition.domain import VerificationError, commitment, verify_replacements, verify_transcript
 from services.sortition.domain.io_formats import parse_peer_format
 from services.voting.client import VotingClient, VotingClientError
 
@@ -275,6 +275,11 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         declines = next((x for x in members if spare[profile[x]] > 0), None)
         if declines is None:
             raise RuntimeError("no panel member has a look-alike left in the pool to replace them")
+        # The commitment to the replacement's fresh randomness is published before the drop-out
+        # is reported (and is in the draw's transcript); the replacement must reveal its value.
+        published = _ok(await http.get(f"{sor}/assemblies/{aid}/replacements/commitment"))
+        if published["number"] != 1 or published["commitment"] != transcript.get("replacement_commitment"):
+            raise RuntimeError("the replacement randomness commitment is not the one in the draw's transcript")
         job = _ok(await http.post(f"{sor}/assemblies/{aid}/replacements", json={"dropped": [declines]}), 202)
 
         async def replacement_done():
@@ -285,7 +290,13 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         await _retry_until(replacement_done, "the replacement job", timeout=300, interval=0.5)
         members = _ok(await http.get(f"{sor}/assemblies/{aid}/panel"))["members"]
         chain = (await http.get(f"{sor}/assemblies/{aid}/replacements/transcripts")).json()
-        verify_replacements(chain, inst, draw=transcript)
+        verify_replacements(chain, inst, draw=transcript, first_commitment=published["commitment"])
+        forged = {**chain[0], "randomness": {"commitment": commitment("0" * 64), "value": "0" * 64}}
+        try:  # randomness other than the committed value must fail the replay
+            verify_replacements([forged], inst, first_commitment=published["commitment"])
+            raise RuntimeError("a replacement with randomness under another commitment passed verification")
+        except VerificationError:
+            pass
         if chain[-1]["panel_after"] != members or declines in members:
             raise RuntimeError("the replacement transcripts do not replay to the panel")
         t.replacements = len(chain)

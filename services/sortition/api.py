@@ -281,6 +281,25 @@ async def replacement_transcripts(assembly_id: uuid.UUID, rt: RuntimeDep,
         return await v.replacement_transcripts(tx, assembly_id)
 
 
+class RandomnessCommitmentOut(BaseModel):
+    number: int = Field(description="The replacement this randomness is for (1, 2, ...)")
+    commitment: str = Field(description="sha256 hex of its random value, which that replacement's transcript reveals")
+    committed_at: datetime
+
+
+@router.get("/assemblies/{assembly_id}/replacements/commitment", response_model=RandomnessCommitmentOut,
+            summary="The commitment to the next replacement's fresh randomness (public, before its drop-outs are "
+                    "known)",
+            description="Keep it: `borgerting sortition verify-replacement Rn.json ... --commitment HEX` checks that "
+                        "replacement n reveals the value committed here. Replacement 1's is also in the draw's "
+                        "transcript (replacement_commitment), each later one in the transcript before it "
+                        "(next_commitment).")
+async def replacement_commitment(assembly_id: uuid.UUID, rt: RuntimeDep,
+                                 who: Principal = Depends(allow(PUBLIC))) -> dict:
+    async with rt.transaction() as tx:
+        return await v.replacement_commitment(tx, assembly_id)
+
+
 @router.get("/assemblies/{assembly_id}/replacements/{number}/transcript",
             summary="Replacement number n's transcript (public)", description=REPLACEMENT_HELP)
 async def replacement_transcript(rt: RuntimeDep, assembly_id: uuid.UUID, number: int = Path(ge=1, le=1_000_000), who: Principal = Depends(allow(PUBLIC))) -> dict:

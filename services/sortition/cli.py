@@ -291,7 +291,10 @@ def verify_replacement_cmd(
         c = o["randomness_commitment"]
         err.print(f"replacement {o['number']}: " + (f"fresh randomness revealed under commitment {c}" if c else
                   "[yellow]no fresh randomness (version 1): seeded by the draw's public seed alone[/]"), highlight=False)
-    if first_commitment is None and out[0]["randomness_commitment"]:
+    if t is not None and first == 1 and t.get("replacement_commitment"):
+        err.print(f"replacement 1 reveals the randomness committed in the draw's transcript "
+                  f"({t['replacement_commitment']})", highlight=False)
+    elif first_commitment is None and out[0]["randomness_commitment"]:
         err.print(f"[yellow]note:[/] compare replacement {first}'s commitment with the one published before it "
                   f"(or give --commitment)", highlight=False)
     err.print(f"[green]verified[/]: replacement(s) {', '.join(str(o['number']) for o in out)} replay bit for bit",

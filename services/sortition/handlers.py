@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from services.sortition import models as m
 from services.sortition import views as v
-from services.sortition.domain import SortitionInputError, commitment, replacement_exclusions, runs
+from services.sortition.domain import (SortitionInputError, commitment, fresh_randomness, replacement_exclusions,
+                                       runs)
 from services.sortition.domain.draw import normalise_excluded
 from services.sortition.domain.engine import ENGINE_VERSION, check_feasible
 from services.sortition.domain.freeze import check_answers, frozen_instance, pool_snapshot, reserved_categories
@@ -206,8 +207,26 @@ async def request_draw(tx: Tx, assembly_id: uuid.UUID, *, beacon_value: str | No
         raise invalid(f"the freeze named a beacon ({f.beacon}); give its value as beacon_value")
     if beacon_value and not f.beacon:
         raise invalid("no beacon was named at the freeze, so none can enter the seed now")
-    return await _new_job(tx, assembly_id, "draw", {"beacon_value": beacon_value, "legacy_samples": legacy_samples},
-                          actor)
+    job = await _new_job(tx, assembly_id, "draw", {"beacon_value": beacon_value, "legacy_samples": legacy_samples},
+                         actor)
+    await _commit_randomness(tx, assembly_id, 1)  # published in the draw's transcript
+    return job
+
+
+async def _commit_randomness(tx: Tx, assembly_id: uuid.UUID, number: int):
+    """Replacement ``number``'s fresh randomness, made now if it does not exist yet: the value
+    stays secret here until that replacement reveals it; the commitment is public (the draw's
+    transcript for number 1, the previous replacement's next_commitment, GET .../commitment)."""
+    fresh = fresh_randomness()
+    row = (await tx.session.execute(
+        pg_insert(m.replacement_randomness)
+        .values(assembly_id=assembly_id, number=number, commitment=fresh["commitment"], value=fresh["value"])
+        .on_conflict_do_nothing().returning(*m.replacement_randomness.c))).first()
+    if row is None:  # made earlier (a draw or replacement requested again after a failed job)
+        return await v.randomness_row(tx, assembly_id, number)
+    await tx.audit("replacement.randomness_committed", assembly_id, object_id=str(number),
+                   details={"number": number, "commitment": row.commitment})
+    return row
 
 
 async def _chain(tx: Tx, assembly_id: uuid.UUID, p, rows: list | None = None) -> tuple[dict | None, dict]:
@@ -241,7 +260,11 @@ async def request_replacement(tx: Tx, assembly_id: uuid.UUID, *, dropped: list[u
     # Who may not be drawn is fixed now, with the request: earlier drop-outs, the draw's
     # exclusions and every withdrawal received so far (all in the replacement transcript).
     rows = await v.replacement_rows(tx, assembly_id)
-    previous, _ = await _chain(tx, assembly_id, p, rows)
+    previous, position = await _chain(tx, assembly_id, p, rows)
+    if await v.randomness_row(tx, assembly_id, position["number"]) is None:
+        raise conflict(f"no randomness was committed for replacement {position['number']} before its drop-outs "
+                       f"were known, so it cannot be drawn verifiably")
+    await _commit_randomness(tx, assembly_id, position["number"] + 1)  # revealed by the next replacement
     f = await v.freeze_row(tx, assembly_id)
     excluded = replacement_exclusions(p.transcript, previous, panel_before=p.members,
                                       withdrawn=await v.withdrawn_from_frozen_pool(tx, assembly_id, f),
@@ -263,14 +286,20 @@ async def job_inputs(tx: Tx, job: dict) -> Callable[[Progress], dict]:
     if job["kind"] == "draw":
         contribs = [{"name": c.name, "commitment": c.commitment, "value": c.value}
                     for c in await v.contribution_rows(tx, aid)]
-        return partial(runs.run_draw, freeze, contribs, job["params"])
+        first = await _commit_randomness(tx, aid, 1)  # made at the request (this covers older requests)
+        return partial(runs.run_draw, freeze, contribs, job["params"], replacement_commitment=first.commitment)
     p = await v.panel_row(tx, aid)
     if p is None:
         raise JobRejected("no panel has been drawn")
     if list(p.members) != list(job["params"]["panel"]):
         raise JobRejected("the panel changed since the replacement was requested; request it again")
     _, position = await _chain(tx, aid, p)
-    return partial(runs.run_replacement, freeze, p.transcript, position, job["params"])
+    now, after = (await v.randomness_row(tx, aid, position["number"]),
+                  await v.randomness_row(tx, aid, position["number"] + 1))
+    if now is None or after is None:
+        raise JobRejected(f"no randomness committed for replacement {position['number']}; request it again")
+    return partial(runs.run_replacement, freeze, p.transcript, position, job["params"],
+                   randomness={"commitment": now.commitment, "value": now.value}, next_commitment=after.commitment)
 
 
 async def _own_job(tx: Tx, job_id: uuid.UUID, worker: str):
@@ -312,8 +341,10 @@ async def _finish_draw(tx: Tx, job, result: dict) -> dict:
     await tx.audit("panel.drawn", aid, object_id=panel_id,
                details={"job_id": str(job.id), "transcript_hash": t["transcript_hash"], "seed": t["seed"],
                         "selected_index": t["selected_index"], "members": len(members), "reserves": len(reserves),
+                        "replacement_commitment": t.get("replacement_commitment"),
                         "requested_by": job.requested_by})
     return {"panel_id": str(panel_id), "transcript_hash": t["transcript_hash"],
+            "replacement_commitment": t.get("replacement_commitment"),
             "min_probability": result["min_probability"], "members": len(members), "reserves": len(reserves),
             "steps_seconds": result["seconds"]}
 
@@ -327,6 +358,13 @@ async def _finish_replacement(tx: Tx, job, result: dict) -> dict:
     _, position = await _chain(tx, aid, p)
     if r["number"] != position["number"] or r["previous_hash"] != position["previous_hash"]:
         raise JobRejected("another replacement was made meanwhile; request it again")
+    committed = await v.randomness_row(tx, aid, r["number"])
+    if committed is None or r.get("randomness", {}).get("commitment") != committed.commitment:
+        raise JobRejected("the replacement does not reveal the randomness committed for it; request it again")
+    await tx.session.execute(sa.update(m.replacement_randomness)
+                             .where(m.replacement_randomness.c.assembly_id == aid,
+                                    m.replacement_randomness.c.number == r["number"])
+                             .values(revealed_at=sa.func.now()))
     await tx.session.execute(sa.update(m.panels).where(m.panels.c.id == p.id)
                              .values(members=r["panel_after"], reserves=r["reserves_after"]))
     rid = uuid.uuid4()
@@ -340,10 +378,11 @@ async def _finish_replacement(tx: Tx, job, result: dict) -> dict:
                details={"job_id": str(job.id), "panel_id": str(p.id), "dropped": result["dropped"],
                         "added": result["added"], "seed": result["seed"], "index": result["index"],
                         "m": result["m"], "number": r["number"], "transcript_hash": r["transcript_hash"],
-                        "excluded": len(r["excluded"]), "requested_by": job.requested_by})
+                        "excluded": len(r["excluded"]), "randomness_commitment": r["randomness"]["commitment"],
+                        "next_commitment": r["next_commitment"], "requested_by": job.requested_by})
     return {"replacement_id": str(rid), "panel_id": str(p.id), "dropped": result["dropped"], "added": result["added"],
             "seed": result["seed"], "index": result["index"], "m": result["m"], "number": r["number"],
-            "transcript_hash": r["transcript_hash"]}
+            "transcript_hash": r["transcript_hash"], "next_commitment": r["next_commitment"]}
 
 
 async def job_failed(tx: Tx, job_id: uuid.UUID, worker: str, error: str) -> None:

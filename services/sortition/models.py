@@ -127,3 +127,19 @@ replacements = sa.Table(
     sa.Column("transcript_hash", sa.Text),
     sa.Index("ux_replacements_assembly_number", "assembly_id", "number", unique=True),
 )
+
+# Fresh randomness for each replacement (docs/sortition.md, "Fresh randomness per replacement"):
+# the value for replacement n is made before its drop-outs are known (replacement 1's when the
+# draw is requested, n+1's when n is requested), its commitment published (the draw's transcript,
+# GET .../replacements/commitment, replacement n's next_commitment); the value stays here, secret,
+# until replacement n reveals it in its transcript.
+replacement_randomness = sa.Table(
+    "replacement_randomness",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("commitment", sa.Text, nullable=False),  # sha256 hex of value: public
+    sa.Column("value", sa.Text, nullable=False),  # secret until replacement `number` reveals it
+    sa.Column("committed_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.Column("revealed_at", sa.DateTime(timezone=True)),
+)

@@ -51,6 +51,12 @@ async def replacement_rows(tx: Tx, assembly_id: uuid.UUID) -> list:
         .order_by(m.replacements.c.number.nulls_first(), m.replacements.c.created_at))).all()
 
 
+async def randomness_row(tx: Tx, assembly_id: uuid.UUID, number: int):
+    return (await tx.session.execute(
+        sa.select(m.replacement_randomness).where(m.replacement_randomness.c.assembly_id == assembly_id,
+                                                  m.replacement_randomness.c.number == number))).first()
+
+
 async def _withdrawn(tx: Tx, assembly_id: uuid.UUID) -> set[str]:
     return {str(r.respondent_id) for r in (await tx.session.execute(
         sa.select(m.pool.c.respondent_id).where(m.pool.c.assembly_id == assembly_id, m.pool.c.withdrawn.is_(True))
@@ -181,6 +187,19 @@ async def list_replacements(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
     return [{"id": r.id, "panel_id": r.panel_id, "job_id": r.job_id, "dropped": r.dropped, "added": r.added,
              "record": r.record, "created_at": r.created_at, "number": r.number, "transcript_hash": r.transcript_hash}
             for r in await replacement_rows(tx, assembly_id)]
+
+
+async def replacement_commitment(tx: Tx, assembly_id: uuid.UUID) -> dict:
+    """The commitment to the next replacement's fresh randomness (public; the value stays secret
+    until that replacement reveals it in its transcript)."""
+    await load_assembly(tx, assembly_id)
+    n = (await tx.session.execute(
+        sa.select(sa.func.count()).select_from(m.replacements).where(m.replacements.c.assembly_id == assembly_id)
+    )).scalar_one() + 1
+    row = await randomness_row(tx, assembly_id, n)
+    if row is None:
+        raise not_found("replacement randomness commitment (made when the draw is requested)")
+    return {"number": n, "commitment": row.commitment, "committed_at": row.committed_at}
 
 
 async def replacement_transcripts(tx: Tx, assembly_id: uuid.UUID, number: int | None = None) -> list[dict[str, Any]]:

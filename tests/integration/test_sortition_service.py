@@ -187,9 +187,14 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
     assert (await c.get(f"/assemblies/{aid}/transcript")).status_code == 404
     assert (await c.get(f"/assemblies/{aid}/pool/frozen/people.csv")).status_code == 404
 
+    assert (await c.get(f"/assemblies/{aid}/replacements/commitment")).status_code == 404
     r = await c.post(f"/assemblies/{aid}/draws", json={"legacy_samples": 200}, headers=org)
     assert r.status_code == 202, r.text
     job = r.json()
+    # The commitment to replacement 1's fresh randomness is public from the draw's request on,
+    # long before anyone can report a drop-out; its value stays secret until that replacement.
+    first = (await c.get(f"/assemblies/{aid}/replacements/commitment")).json()
+    assert first["number"] == 1 and len(first["commitment"]) == 64, first
     assert job["status"] in ("pending", "running") and r.headers["location"] == f"/draw-jobs/{job['id']}"
     assert (await c.post(f"/assemblies/{aid}/draws", json={}, headers=org)).status_code in (409,)
     done, seen = await wait_job(c, job["id"], aud)
@@ -213,6 +218,7 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
     assert not set(early) & ({x for p_ in t["lottery"]["panels"] for x in p_} | set(t["reserves"]))
     assert late in people and late not in {e["id"] for e in t["excluded"]}
     assert sorted(c_["name"] for c_ in t["contributions"]) == sorted(secrets)
+    assert t["replacement_commitment"] == first["commitment"] == done["result"]["replacement_commitment"]
     (tmp_path / "t.json").write_text(json.dumps(t))
     (tmp_path / "features.csv").write_text(features)
     (tmp_path / "people.csv").write_text(people_csv)
@@ -247,6 +253,10 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
     # so that the pool still holds someone with their answers (outside the households), so that a
     # replacement is possible whatever panel the draw picked.
     unavailable = set(early) | {late}
+    # everything published or logged before the drop-out, to check that the secret stayed secret
+    before_dropout = json.dumps([t, done, (await c.get(f"/assemblies/{aid}/audit", headers=aud)).json(),
+                                 (await c.get(f"/assemblies/{aid}/replacements/commitment")).json(),
+                                 await outbox(rt, "sortition.panel-drawn.v1", aid)], default=str)
     dropped = replaceable(panel["members"], people, unavailable, 2)
     r = await c.post(f"/assemblies/{aid}/replacements", json={"dropped": [str(uuid.uuid4())]}, headers=org)
     assert r.status_code == 422 and "not on the panel" in r.json()["error"]["message"]
@@ -262,6 +272,14 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
     assert after["replacements"] == 1
     [repl] = await outbox(rt, "sortition.replacement-drawn.v1", aid)
     assert sorted(repl["payload"]["dropped"]) == sorted(dropped)
+    r1 = (await c.get(f"/assemblies/{aid}/replacements/1/transcript")).json()
+    assert r1["replacement_transcript_version"] == 2 and r1["randomness"]["commitment"] == first["commitment"]
+    assert commitment(r1["randomness"]["value"]) == first["commitment"]
+    assert r1["randomness"]["value"] in r1["seed_material"].values()
+    assert r1["randomness"]["value"] not in before_dropout
+    second = (await c.get(f"/assemblies/{aid}/replacements/commitment")).json()
+    assert second["number"] == 2 and second["commitment"] == r1["next_commitment"] != first["commitment"]
+    assert done["result"]["next_commitment"] == r1["next_commitment"]
     assert repl["payload"]["added"] == done["result"]["added"]
 
     # Replacement 2, after another volunteer withdrew, and replacement 3. Each has a public
@@ -306,17 +324,37 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
         (tmp_path / f"r{x['number']}.json").write_text(json.dumps(x))
     pool_args = ["--features", str(tmp_path / "features.csv"), "--people", str(tmp_path / "people.csv"),
                  "--address-columns", "household"]
-    out = cli("verify-replacement", *files, "--draw", str(tmp_path / "t.json"), "--recompute", *pool_args)
+    out = cli("verify-replacement", *files, "--draw", str(tmp_path / "t.json"), "--recompute",
+              "--commitment", first["commitment"], *pool_args)
     assert out.returncode == 0, out.stderr
+    assert f"under commitment {first['commitment']}" in " ".join(out.stderr.split()), out.stderr
+    assert [x["randomness"]["commitment"] for x in chain[1:]] == [x["next_commitment"] for x in chain[:-1]]
     assert [x["added"] for x in json.loads(out.stdout)] == [x["added"] for x in chain]
     # ... and recomputes replacement 2 bit for bit from replacement 1, the withdrawals and m
     new_withdrawals = sorted({late, withdrawn_now} - {e["id"] for e in chain[0]["excluded"]})
     out = cli("replace", "--transcript", str(tmp_path / "t.json"), "--previous", files[0],
               *[a_ for d in chain[1]["dropped"] for a_ in ("--dropped", d)],
               *[a_ for x in new_withdrawals for a_ in ("--exclude", x)], "-m", "200",
+              "--randomness", chain[1]["randomness"]["value"], "--next-commitment", chain[1]["next_commitment"],
               "--json", str(tmp_path / "again.json"), *pool_args)
     assert out.returncode == 0, out.stderr
     assert json.loads((tmp_path / "again.json").read_text()) == chain[1]
+    # Whoever knows the drop-outs cannot pick the randomness: replacement 1 redrawn, self-consistent,
+    # with another value (say one that adds a friend) fails against the commitment the draw
+    # published, and against the one given with --commitment.
+    out = cli("replace", "--transcript", str(tmp_path / "t.json"), *[a_ for d in dropped for a_ in ("--dropped", d)],
+              *[a_ for e in chain[0]["excluded"] if e not in t["excluded"] for a_ in ("--exclude", e["id"])],
+              "-m", "200", "--randomness", "0" * 64, "--next-commitment", chain[0]["next_commitment"],
+              "--json", str(tmp_path / "forged.json"), *pool_args)
+    assert out.returncode == 0, out.stderr
+    forged = json.loads((tmp_path / "forged.json").read_text())
+    assert forged["randomness"]["commitment"] != first["commitment"] and forged["excluded"] == chain[0]["excluded"]
+    out = cli("verify-replacement", str(tmp_path / "forged.json"), "--draw", str(tmp_path / "t.json"), *pool_args)
+    assert out.returncode == 1 and "replacement_commitment" in out.stderr, out.stderr
+    out = cli("verify-replacement", str(tmp_path / "forged.json"), "--commitment", first["commitment"], *pool_args)
+    assert out.returncode == 1 and "another commitment than the published" in " ".join(out.stderr.split()), out.stderr
+    out = cli("verify-replacement", files[0], "--commitment", forged["randomness"]["commitment"], *pool_args)
+    assert out.returncode == 1 and "another commitment" in " ".join(out.stderr.split()), out.stderr
     # An altered transcript or input file fails, naming what differs.
     bad = json.loads(json.dumps(chain[1]))
     bad["excluded"] = [e for e in bad["excluded"] if e["id"] != withdrawn_now]
@@ -338,7 +376,7 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
     trail = (await c.get(f"/assemblies/{aid}/audit", headers=aud)).json()
     actions = [e["action"] for e in trail["entries"]]
     for a in ("seed.committed", "pool.frozen", "seed.revealed", "draw.requested", "panel.drawn",
-              "replacement.requested", "replacement.drawn"):
+              "replacement.randomness_committed", "replacement.requested", "replacement.drawn"):
         assert a in actions, actions
 
 
@@ -387,9 +425,9 @@ async def test_a_clean_shutdown_hands_a_running_job_back(settings, auth, monkeyp
 
     real = runs.run_draw
 
-    def slow(*args):
+    def slow(*args, **kwargs):
         time.sleep(3)
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(runs, "run_draw", slow)
     monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.2)

@@ -18,11 +18,12 @@ it alone could be computed in advance by whoever reports the drop-outs (and choo
 report together).  Each replacement therefore reveals a random value committed *before* its
 drop-outs were known: the commitment for replacement 1 is published when the panel is drawn,
 and every replacement's transcript publishes the commitment for the next one
-(``next_commitment``).  ``randomness = {commitment, value}`` with ``commitment(value)`` =
-SHA-256 of the value; the verifier checks the reveal and that each replacement reveals what the
-one before it committed to.  Version 1 transcripts (before this) have no randomness and are still
-verified as they were.  ``verify_replacement`` replays it from the frozen pool
-files; ``verify_replacements`` also checks the chain (draw -> 1 -> 2 -> ...): each panel before
+(``next_commitment``); the service also puts replacement 1's into the draw's transcript
+(``replacement_commitment``, covered by its hash).  ``randomness = {commitment, value}`` with
+``commitment(value)`` = SHA-256 of the value; the verifier checks the reveal and that each
+replacement reveals what the one before it committed to.  Version 1 transcripts (before this)
+have no randomness and are still verified as they were.  ``verify_replacement`` replays it from
+the frozen pool files; ``verify_replacements`` also checks the chain (draw -> 1 -> 2 -> ...): each panel before
 is the previous panel after, each exclusion list keeps the earlier ones and the earlier
 drop-outs.  Pseudonymous ids only.
 """
@@ -407,12 +408,14 @@ def _check_link(r: dict[str, Any], draw: dict[str, Any], previous: dict[str, Any
     if lost:
         raise VerificationError(f"replacement {n}'s excluded list lacks {lost[0]['id']} ({lost[0]['reason']} "
                                 f"before {what}): an excluded volunteer may not become a candidate again")
-    if previous is not None and "next_commitment" in previous:
+    committed = previous.get("next_commitment") if previous is not None else draw.get("replacement_commitment")
+    if committed is not None:
+        field_ = "next_commitment" if previous is not None else "replacement_commitment"
         if "randomness" not in r:
             raise VerificationError(f"replacement {n} reveals no randomness, but {what} committed to it")
-        if r["randomness"]["commitment"] != previous["next_commitment"]:
+        if r["randomness"]["commitment"] != committed:
             raise VerificationError(f"replacement {n} reveals randomness under another commitment than the one "
-                                    f"{what} published (next_commitment): chosen after the drop-outs were known?")
+                                    f"{what} published ({field_}): chosen after the drop-outs were known?")
 
 
 def verify_replacements(transcripts: Sequence[dict[str, Any]], inst: Instance,

@@ -84,7 +84,11 @@ def fairness_report(inst, res, transcript: dict, legacy=None, *, legacy_samples:
     }
 
 
-def run_draw(freeze: dict, contributions: list[dict], params: dict, progress: Progress) -> dict:
+def run_draw(freeze: dict, contributions: list[dict], params: dict, progress: Progress, *,
+             replacement_commitment: str | None = None) -> dict:
+    """The draw, its transcript and fairness report. ``replacement_commitment``: the commitment
+    to replacement 1's fresh randomness (its value stays secret until that replacement), published
+    in the transcript (covered by its hash, not part of the seed)."""
     clock, seconds = time.perf_counter(), {}
 
     def lap(name: str) -> None:
@@ -118,6 +122,8 @@ def run_draw(freeze: dict, contributions: list[dict], params: dict, progress: Pr
     t = final_draw(inst, res, contribs, beacon=params.get("beacon_value"), n_reserves=freeze["reserves"],
                    lottery=lot, excluded=excluded, frozen_pool=pool)
     t["beacon_source"] = freeze.get("beacon")  # not part of the seed; the hash covers it like the rest
+    if replacement_commitment is not None:
+        t["replacement_commitment"] = replacement_commitment
     t["transcript_hash"] = sha256_json({k: v for k, v in t.items() if k != "transcript_hash"})
     verify_transcript(t, pool)  # self-check: what we publish replays from the frozen pool
     lap("draw_and_verify")
@@ -126,8 +132,11 @@ def run_draw(freeze: dict, contributions: list[dict], params: dict, progress: Pr
             "min_probability": res.min_probability, "seconds": seconds}
 
 
-def run_replacement(freeze: dict, draw: dict, position: dict, params: dict, progress: Progress) -> dict:
-    """A replacement and its public transcript (replays with `borgerting sortition verify-replacement`)."""
+def run_replacement(freeze: dict, draw: dict, position: dict, params: dict, progress: Progress, *,
+                    randomness: dict | None = None, next_commitment: str | None = None) -> dict:
+    """A replacement and its public transcript (replays with `borgerting sortition verify-replacement`).
+    ``randomness``: {commitment, value} committed before the drop-outs were known, revealed in the
+    transcript; ``next_commitment``: the commitment to the next replacement's randomness."""
     inst = frozen_instance(freeze)
     algorithm = freeze["algorithm"] if freeze["algorithm"] in ("leximin", "maximin", "nash") else "leximin"
     dropped = params["dropped"]
@@ -135,12 +144,14 @@ def run_replacement(freeze: dict, draw: dict, position: dict, params: dict, prog
              f"({len(params['excluded'])} volunteers excluded)", 0.0)
     r = draw_replacement(inst, draw, dropped, excluded=params["excluded"], from_reserves=params["from_reserves"],
                          algorithm=algorithm, m=freeze["lottery_size"], progress=_phase(progress, 0.0, 0.9),
-                         position=position)
+                         position=position, randomness=randomness, next_commitment=next_commitment)
     verify_replacement(r, inst)  # self-check: what we publish replays (and every completion meets the quotas)
     progress("done", 1.0)
     return {"transcript": r, "added": r["added"], "panel": r["panel_after"], "dropped": list(dropped),
             "seed": r["seed"], "index": r["selected_index"], "m": r["lottery"]["m"],
             "max_deviation": r["lottery"]["max_deviation"], "algorithm": algorithm, "candidates": r["n_candidates"],
             "candidates_mode": r["candidates"], "excluded": len(r["excluded"]), "meets_quotas": True,
+            "randomness_commitment": (r.get("randomness") or {}).get("commitment"),
+            "next_commitment": r.get("next_commitment"),
             "candidate_probabilities": {"min": r["fairness"]["min_probability"],
                                         "max": r["fairness"]["max_probability"]}}
