@@ -116,9 +116,6 @@ class Settings(BaseSettings):
             raise ValueError("BORGERTING_AUTH_ISSUERS must name the trusted token issuers in production")
         if self.env == "production" and self.auth_dev_issuer:
             raise ValueError("BORGERTING_AUTH_DEV_ISSUER must not be set in production")
-        if self.kafka_security_protocol.startswith("SASL_") and not (self.kafka_sasl_username and self.kafka_sasl_password):
-            raise ValueError("BORGERTING_KAFKA_SECURITY_PROTOCOL SASL_* needs BORGERTING_KAFKA_SASL_USERNAME and "
-                             "BORGERTING_KAFKA_SASL_PASSWORD")
         if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
             raise ValueError("BORGERTING_KAFKA_SSL_CERTFILE and BORGERTING_KAFKA_SSL_KEYFILE go together (mutual TLS)")
         bad = sorted(set(self.auth_algorithms) - ALLOWED_ALGORITHMS)

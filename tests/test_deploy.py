@@ -415,3 +415,77 @@ def test_ingress_exposes_public_routes_only():
                     "/assemblies/a1/registrations", "/assemblies/a1/member-letters", "/assemblies/a1/audit",
                     "/.well-known/jwks.json"):
         assert backend(private) is None, f"{private} must not be public"
+
+
+# --------------------------------------------------------------------------- Kafka security
+
+
+def _service_specs() -> dict:
+    import importlib
+
+    return {svc: importlib.import_module(f"services.{svc}.app").SPEC for svc in SERVICES}
+
+
+def test_kafka_listens_only_with_tls_and_scram_and_enforces_acls():
+    docs = load_all(K8S / "infra" / "kafka.yaml")
+    (kafka,) = [d for d in docs if d["kind"] == "Kafka"]
+    listeners = kafka["spec"]["kafka"]["listeners"]
+    assert listeners and all(lis["tls"] is True and lis["authentication"]["type"] == "scram-sha-512" for lis in listeners)
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    assert "userOperator" in kafka["spec"]["entityOperator"]
+    config = dict(l.split("=", 1) for l in (K8S / "base" / "config.env").read_text().splitlines()
+                  if l and not l.startswith("#"))
+    assert config["BORGERTING_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert config["BORGERTING_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    assert config["KAFKA_BOOTSTRAP_SERVERS"].endswith(f":{listeners[0]['port']}")
+
+
+def test_kafka_users_may_write_their_own_topics_and_read_what_they_consume():
+    from shared.events.contracts import CATALOGUE
+
+    users = {d["metadata"]["name"]: d for d in load_all(K8S / "infra" / "kafka-users.yaml")}
+    assert set(users) == {f"borgerting-{s}" for s in SERVICES}
+    specs = _service_specs()
+    writers: dict[str, set[str]] = {}
+    for svc in SERVICES:
+        spec = users[f"borgerting-{svc}"]["spec"]
+        assert spec["authentication"]["type"] == "scram-sha-512"
+        acls = spec["authorization"]["acls"]
+        topic_ops: dict[str, set[str]] = {}
+        for acl in acls:
+            r = acl["resource"]
+            if r["type"] == "topic":
+                assert r["patternType"] == "literal", "topic ACLs name topics, never prefixes"
+                topic_ops.setdefault(r["name"], set()).update(acl["operations"])
+            else:
+                assert r == {"type": "group", "name": svc, "patternType": "prefix"}, r
+                assert set(acl["operations"]) <= {"Read", "Describe"}
+        writes = {t for t, ops in topic_ops.items() if "Write" in ops}
+        reads = {t for t, ops in topic_ops.items() if "Read" in ops}
+        assert writes == {s.topic for s in CATALOGUE if s.source == svc} | {f"{svc}.dlq.v1"}
+        assert reads == set(specs[svc].handlers) | {f"{svc}.dlq.v1"}
+        assert all(ops <= {"Read", "Write", "Describe"} for ops in topic_ops.values())
+        for t in writes:
+            writers.setdefault(t, set()).add(svc)
+    assert writers["voting.vote-cast.v2"] == {"voting"}
+    assert all(len(w) == 1 for w in writers.values()), "each topic has one writer"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_consumers_and_relays_log_in_to_kafka_as_their_service(overlay: str):
+    deps = {o["metadata"]["name"]: o for o in render(overlay) if o["kind"] == "Deployment"}
+    for svc in SERVICES:
+        for role in ROLES:
+            dep = deps[f"{svc}-{role}"]
+            c = app_container(dep)
+            env = {e["name"]: e for e in c["env"]}
+            mounts = {m["name"]: m for m in c["volumeMounts"]}
+            volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
+            if role == "api":
+                assert "BORGERTING_KAFKA_SASL_PASSWORD" not in env and "kafka-ca" not in volumes
+                continue
+            assert env["BORGERTING_KAFKA_SASL_USERNAME"]["value"] == f"borgerting-{svc}"
+            ref = env["BORGERTING_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+            assert ref == {"name": f"borgerting-{svc}", "key": "password"}
+            assert mounts["kafka-ca"]["mountPath"] == "/etc/borgerting/kafka-ca" and mounts["kafka-ca"]["readOnly"]
+            assert volumes["kafka-ca"]["secret"]["secretName"] == "borgerting-kafka-cluster-ca-cert"

@@ -130,10 +130,10 @@ def build(overlay: str) -> tuple[Network, list[Endpoint]]:
     data = workload_pods(infra, 100) + operator_pods(infra, 150)
     others, namespaces = platform(namespace)
     policies = [o for o in objs + infra if o["kind"] == "NetworkPolicy"]
-    return Network(borgerting + data + others, namespaces, policies), borgerting
+    return Network(borgerting + data + others, namespaces, policies), borgerting, infra
 
 
-def required_flows(net: Network, borgerting: list[Endpoint]) -> set[tuple[str, str, int, str]]:
+def required_flows(net: Network, borgerting: list[Endpoint], net_objs: list[dict]) -> set[tuple[str, str, int, str]]:
     by = {e.name: e for e in net.endpoints}
 
     def pods(**labels):
@@ -143,12 +143,14 @@ def required_flows(net: Network, borgerting: list[Endpoint]) -> set[tuple[str, s
     brokers = pods(**{"strimzi.io/cluster": "borgerting-kafka", "strimzi.io/broker-role": "true"})
     (valkey,) = pods(**{"app.kubernetes.io/name": "borgerting-redis"})
     assert len(pg) == 3 and len(brokers) == 3
-    kafka_port = 9092
+    (kafka,) = [o for o in net_objs if o["kind"] == "Kafka"]
+    (kafka_port,) = [lis["port"] for lis in kafka["spec"]["kafka"]["listeners"]]
     flows = set()
     for p in borgerting:
         svc, role = p.labels["app.kubernetes.io/name"], p.labels["app.kubernetes.io/component"]
         flows |= {(p.name, d.name, 5432, "TCP") for d in pg}
-        flows |= {(p.name, b.name, kafka_port, "TCP") for b in brokers}
+        if role in ("consumer", "relay"):  # the api only writes its outbox table
+            flows |= {(p.name, b.name, kafka_port, "TCP") for b in brokers}
         flows |= {(p.name, valkey.name, 6379, "TCP"), (p.name, "kube-dns", 53, "UDP"), (p.name, "kube-dns", 53, "TCP")}
         flows.add(("prometheus", p.name, 8000, "TCP"))
         if role == "api":
@@ -167,17 +169,17 @@ def network(request):
 
 
 def test_every_borgerting_pod_is_in_the_model(network):
-    net, borgerting = network
+    net, borgerting, _ = network
     assert {p.name for p in borgerting} == {f"{s}-{r}" for s in SERVICES for r in ("api", "consumer", "relay")}
     for p in borgerting:
         assert net.isolated(p, "Ingress") and net.isolated(p, "Egress"), f"{p.name} is not under default deny"
 
 
 def test_exactly_the_required_flows_are_allowed(network):
-    net, borgerting = network
+    net, borgerting, infra = network
     ours = {p.name for p in borgerting}
     allowed = {f for f in net.flows() if f[0] in ours or f[1] in ours}
-    required = required_flows(net, borgerting)
+    required = required_flows(net, borgerting, infra)
     missing = required - allowed
     extra = allowed - required
     assert not missing, f"required flows are denied: {sorted(missing)[:20]}"
@@ -186,7 +188,7 @@ def test_exactly_the_required_flows_are_allowed(network):
 
 def test_spot_checks(network):
     """A few flows by name, so that a bug shared by the model and `required_flows` still shows."""
-    net, _ = network
+    net, _, _ = network
     by = {e.name: e for e in net.endpoints}
     assert net.allowed(by["voting-api"], by["borgerting-pg-1"], 5432)
     assert net.allowed(by["voting-relay"], by["kube-dns"], 53, "UDP")
@@ -200,6 +202,9 @@ def test_spot_checks(network):
     assert not net.allowed(by["voting-api"], by["kube-apiserver"], 443)
     assert not net.allowed(by["voting-api"], by["identity-provider"], 80), "JWKS over HTTPS only"
     assert not net.allowed(by["voting-api"], by["borgerting-pg-1"], 8000)
+    assert net.allowed(by["voting-relay"], by["borgerting-kafka-dual-role-0"], 9093)
+    assert not net.allowed(by["voting-api"], by["borgerting-kafka-dual-role-0"], 9093), "the api has no Kafka"
+    assert not net.allowed(by["voting-relay"], by["borgerting-kafka-dual-role-0"], 9091), "not the replication port"
 
 
 # --------------------------------------------------------------------------- the model itself

@@ -28,9 +28,14 @@ def all_topics(services: list[str] | None = None) -> list[str]:
 
 
 def kafka_security(settings) -> dict:
-    """The security keyword arguments of every aiokafka client, from Settings."""
+    """The security keyword arguments of every aiokafka client, from Settings. Checked here, when a
+    client is made, not in Settings: the api role and migrations share the configuration but have no
+    Kafka login (deploy/k8s: only consumer and relay pods get one)."""
     s = settings
     protocol = s.kafka_security_protocol
+    if protocol.startswith("SASL_") and not (s.kafka_sasl_username and s.kafka_sasl_password):
+        raise ValueError("BORGERTING_KAFKA_SECURITY_PROTOCOL SASL_* needs BORGERTING_KAFKA_SASL_USERNAME and "
+                         "BORGERTING_KAFKA_SASL_PASSWORD")
     opts: dict = {"security_protocol": protocol}
     if protocol in ("SSL", "SASL_SSL"):
         ctx = create_ssl_context(cafile=s.kafka_ssl_cafile or None, certfile=s.kafka_ssl_certfile or None,

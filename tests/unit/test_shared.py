@@ -92,7 +92,7 @@ def test_kafka_security_settings_become_client_options(tmp_path):
 
     assert kafka_security(Settings()) == {"security_protocol": "PLAINTEXT"}
     with pytest.raises(ValueError, match="BORGERTING_KAFKA_SASL_USERNAME"):
-        Settings(kafka_security_protocol="SASL_SSL")
+        kafka_security(Settings(kafka_security_protocol="SASL_SSL"))
     with pytest.raises(ValueError, match="go together"):
         Settings(kafka_ssl_certfile="/c.pem")
     with pytest.raises(ValueError):
