@@ -45,6 +45,8 @@ log = structlog.get_logger()
 
 ROLES = ("api", "consumer", "relay", "all", "migrate")
 API_ROLES = frozenset({"api", "all"})  # the processes that serve HTTP
+READY_CHECKS = {"api": ("database",), "consumer": ("database", "broker"), "relay": ("database", "broker"),
+                "all": ("database", "broker", "cache")}
 
 T = TypeVar("T")
 
@@ -157,8 +159,13 @@ class Runtime:
         writer.close()
         await writer.wait_closed()
 
-    def checks(self) -> dict:
-        return {"database": self.check_db, "broker": self.check_broker, "cache": self.check_cache}
+    def checks(self, role: str = "all") -> dict:
+        """What /readyz of a role checks: only what that role cannot work without. The api needs its
+        database — not Kafka (it writes the outbox, which exists so that writes go on while the broker
+        is down) and not Valkey (a request that needs the cache answers 503 by itself); an unready
+        api would empty the Ingress for every route. Consumers and relays need the broker too."""
+        every = {"database": self.check_db, "broker": self.check_broker, "cache": self.check_cache}
+        return {name: every[name] for name in READY_CHECKS.get(role, tuple(every))}
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -259,7 +266,7 @@ def build_app(spec: ServiceSpec, role: str, settings: Settings | None = None) ->
                 t.cancel()
             await rt.close()
 
-    app = create_app(spec.name, title=f"{spec.title} ({role})", checks=rt.checks(), lifespan=lifespan)
+    app = create_app(spec.name, title=f"{spec.title} ({role})", checks=rt.checks(role), lifespan=lifespan)
     app.state.rt = rt
     app.state.auth = rt.auth
     for exc_type, handler in spec.exception_handlers.items():

@@ -42,7 +42,7 @@ def ops_router(checks: dict[str, ReadyCheck]) -> APIRouter:
     async def healthz() -> dict:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness: database, broker and cache reachable")
+    @router.get("/readyz", summary="Readiness: what this role needs is reachable (database; broker for consumer and relay)")
     async def readyz() -> JSONResponse:
         results = {}
         for name, check in checks.items():
