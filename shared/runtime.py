@@ -199,9 +199,10 @@ async def _run_consumer(rt: Runtime, stop: asyncio.Event) -> None:
         consumer = Consumer(spec.name, rt.sessionmaker, spec.outbox, spec.inbox, spec.handlers, kc, dlq,
                             max_attempts=s.consumer_max_attempts, audit=spec.audit)
         log.info("consumer started", topics=len(spec.handlers))
-        pruned = await consumer.prune_inbox(s.inbox_retention_hours)
-        if pruned:
-            log.info("inbox pruned", rows=pruned)
+        if s.inbox_retention_hours:  # 0: never (settings.py says when pruning is safe)
+            pruned = await consumer.prune_inbox(s.inbox_retention_hours)
+            if pruned:
+                log.info("inbox pruned", rows=pruned)
         await consumer.run(stop)
     finally:
         await kc.stop()

@@ -62,16 +62,22 @@ class Settings(BaseSettings):
     secret_key: str = "development-only-secret-change-me"
 
     # Delivery
-    create_topics: bool = True  # off in production, where topics are declared (deploy/k8s/infra)
+    # Create missing topics at start (the embedded broker, laptops). Off by default in production,
+    # where the topics are declared with their partitions, replication and retention (Strimzi
+    # KafkaTopics, deploy/k8s/infra) and the services' Kafka users may not create topics.
+    create_topics: bool = True
     topic_partitions: int = 1
     topic_replication: int = 1
     relay_batch_size: int = 200
     relay_idle_seconds: float = 0.2
     consumer_max_attempts: int = 3
-    # Sent outbox rows and inbox rows are pruned after these ages. The inbox must outlive the
-    # topics' retention, or a very late redelivery could be applied twice.
+    # Sent outbox rows are pruned after this age (the topic holds them from then on).
     outbox_retention_hours: float = 24 * 7
-    inbox_retention_hours: float = 24 * 30
+    # Inbox rows are what makes a redelivery a no-op, so they must live as long as a message can be
+    # delivered again. Topics keep every event (retention -1) and a new consumer group starts at the
+    # earliest offset, so by default the inbox is never pruned (0). Set a number of hours only if
+    # every topic the service reads has a shorter retention than that.
+    inbox_retention_hours: float = Field(0, ge=0)
     consumer_session_timeout_ms: int = 10000
     # A named point where the process kills itself (os._exit) — used only by fault tests.
     fault_point: str = ""
@@ -110,6 +116,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> "Settings":
+        if self.env == "production" and "create_topics" not in self.model_fields_set:
+            self.create_topics = False
         if self.env == "production" and self.secret_key.startswith("development-only"):
             raise ValueError("BORGERTING_SECRET_KEY must be set to a long random value in production")
         if self.env == "production" and not self.auth_issuers:

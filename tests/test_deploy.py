@@ -269,6 +269,23 @@ def test_config_is_not_secret():
     assert "KAFKA_BOOTSTRAP_SERVERS" in settings
     assert settings["BORGERTING_TRUSTED_PROXIES"], "the ingress must be named, or rate limits key on its address"
     assert not {"DATABASE_URL", "REDIS_URL", "BORGERTING_SECRET_KEY"} & set(settings)
+    assert settings["BORGERTING_CREATE_TOPICS"] == "false", "Strimzi owns the topics"
+
+
+def test_the_inbox_outlives_the_topics():
+    """An event can be delivered again as long as its topic keeps it (a new consumer group starts at
+    the earliest offset): the inbox must be kept at least as long as the topics it guards."""
+    config = dict(l.split("=", 1) for l in (K8S / "base" / "config.env").read_text().splitlines()
+                  if l and not l.startswith("#"))
+    inbox_hours = float(config["BORGERTING_INBOX_RETENTION_HOURS"])
+    for topic in load_all(K8S / "infra" / "kafka-topics.yaml"):
+        if topic["metadata"]["name"].endswith(".dlq.v1"):
+            continue  # dead letters are replayed to the original topic, whose inbox rows are checked
+        retention_ms = int(topic["spec"]["config"]["retention.ms"])
+        if retention_ms == -1:
+            assert inbox_hours == 0, f"{topic['metadata']['name']} keeps events for ever: never prune the inbox"
+        else:
+            assert inbox_hours == 0 or inbox_hours * 3_600_000 > retention_ms
 
 
 # --------------------------------------------------------------------------- rendered overlays

@@ -106,3 +106,15 @@ def test_kafka_security_settings_become_client_options(tmp_path):
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
     assert "ssl_context" not in kafka_security(Settings(kafka_security_protocol="SASL_PLAINTEXT",
                                                         kafka_sasl_username="u", kafka_sasl_password="p"))
+
+
+def test_production_leaves_topics_to_the_platform_and_the_inbox_is_kept(monkeypatch):
+    monkeypatch.delenv("BORGERTING_CREATE_TOPICS", raising=False)
+    monkeypatch.delenv("BORGERTING_INBOX_RETENTION_HOURS", raising=False)
+    prod = dict(env="production", secret_key="x" * 40, auth_issuers={"https://i": "https://i/k"})
+    assert Settings(**prod).create_topics is False
+    assert Settings(**prod, create_topics=True).create_topics is True, "an explicit choice wins"
+    assert Settings().create_topics is True, "laptops and the embedded broker create their topics"
+    assert Settings().inbox_retention_hours == 0 and Settings(**prod).inbox_retention_hours == 0
+    with pytest.raises(ValueError):
+        Settings(inbox_retention_hours=-1)
