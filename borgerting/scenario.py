@@ -356,8 +356,9 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
 
         step("voting")
         # Secret ballot: each member present at the final session gets one blind-signed token
-        # (blinded and unblinded here, on the member's side, by the Python client), then votes
-        # anonymously with it; the receipt finds the vote on the public board after close.
+        # (blinded and unblinded here, on the member's side, by the Python client); the organiser
+        # then opens voting (no more tokens), and each votes anonymously with the token; the
+        # receipt finds the vote on the public board after close.
         recs = RECOMMENDATIONS[: params.recommendations]
         async with httpx.AsyncClient(timeout=60, limits=limits) as anon:
             vc = VotingClient(http, vot, anonymous=anon)
@@ -398,6 +399,9 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
                     await vc.get_token(ballot, headers=member_auth[present_last[0]])
                 except VotingClientError as exc:
                     refused += exc.code == "token_already_issued"
+            # Opening voting ends the issuing: every token is issued before any vote is taken, so
+            # the database cannot link who got a token to a vote (docs/voting.md).
+            _ok(await http.post(f"{vot}/ballots/{ballot.id}/open"))
             receipts: list[dict] = []
             order = list(present_last)
             rng.shuffle(order)  # votes come later and in another order than the tokens

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     # votes with an invalid token per client address (a minute), then a minute's block.
     voting_token_requests_per_member: int = 10
     voting_invalid_tokens_per_address: int = 50
+    # The ballot box appends votes to the board in batches, each in a random order, so that the
+    # board's order (and the rows' transaction ids and places on disk) shows no more than which
+    # batch a vote came in: a batch is written once it holds this many votes, or when its oldest
+    # vote has waited this long (docs/voting.md, "Ballot secrecy against the database").
+    voting_batch_votes: int = Field(32, ge=1, le=256)
+    voting_flush_seconds: float = Field(1.0, ge=0, le=30)
 
     # Sortition's job worker: a running job's heartbeat, and the age after which a job whose
     # heartbeat stopped (its process died) is taken over by another worker.

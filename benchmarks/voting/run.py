@@ -312,6 +312,7 @@ async def main() -> None:
             t0 = time.perf_counter()
             await asyncio.gather(*(token(i) for i in range(len(members))))
             token_s = time.perf_counter() - t0
+            await vc.open_voting(ballot, headers=issuer.headers("organiser", aid))  # ends the issuing
 
         def choices() -> dict:
             opts = ["health", "housing", "climate"]

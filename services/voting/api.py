@@ -2,7 +2,8 @@
 public bulletin board, officials' paper and postal entries, the count, and the ballot page.
 
 Who may do what (one policy per route, see shared/auth):
-- organisers open and close ballots and sign board checkpoints;
+- organisers create ballots, open voting on them (which ends the issuing of tokens), close them,
+  and sign board checkpoints;
 - a member gets one blind-signed token per ballot for themselves only (`who.member_id`);
 - anyone may cast a vote with a valid unused token: the token is the credential, and no
   Authorization header is needed (or wanted: the ballot box must not learn who votes);
@@ -209,7 +210,9 @@ class BallotOut(BaseModel):
     id: uuid.UUID
     assembly_id: uuid.UUID
     title: str
-    state: Literal["scheduled", "open", "closed"]
+    state: Literal["issuing", "scheduled", "open", "closed"] = Field(
+        description="issuing: tokens and sheets are handed out, no votes yet (an organiser opens voting); "
+                    "scheduled: voting opened but opens_at not reached; open: votes are taken; closed")
     session_id: uuid.UUID | None
     definition: dict[str, Any]
     token_key: TokenKeyOut
@@ -349,9 +352,28 @@ async def cast(ballot_id: uuid.UUID, body: VoteIn, request: Request,
                     media_type="application/json")
 
 
+@router.post("/ballots/{ballot_id}/open", summary="End the issuing of tokens and sheets, and open voting")
+async def open_voting(ballot_id: uuid.UUID, rt: RuntimeDep,
+                      who: Principal = Depends(allow(ORGANISER, scope=ballot_scope))) -> dict:
+    """Until this call members get their tokens (and officials hand out sheets) and no vote is
+    taken; after it votes are taken and no token or sheet is issued (409 `issuance_closed`). So
+    the database cannot link who got a token to what was voted (docs/voting.md)."""
+    async with rt.transaction() as tx:
+        issued = await h.open_voting(tx, ballot_id, now=now())
+    return {**(await _ballot_out(rt, ballot_id)).model_dump(mode="json"), "issued": issued}
+
+
+async def _flush(rt: Runtime, ballot_id: uuid.UUID) -> None:
+    """Votes this process holds in its buffer for the ballot's board go on it before a close."""
+    async with rt.transaction() as tx:
+        assembly_id = await v.assembly_of_ballot(tx, ballot_id)
+    await rt.use(INGEST).flush(assembly_id)
+
+
 @router.post("/ballots/{ballot_id}/close", summary="Close the ballot and tally; results become public")
 async def close(ballot_id: uuid.UUID, rt: RuntimeDep,
                 who: Principal = Depends(allow(ORGANISER, scope=ballot_scope))) -> dict:
+    await _flush(rt, ballot_id)
     async with rt.transaction() as tx:
         return await h.close_ballot(tx, ballot_id, secret=rt.settings.secret_key, now=now())
 
@@ -359,6 +381,7 @@ async def close(ballot_id: uuid.UUID, rt: RuntimeDep,
 @router.get("/ballots/{ballot_id}/results", summary="Results (hidden from everyone until the ballot closes)")
 async def results(ballot_id: uuid.UUID, rt: RuntimeDep,
                   who: Principal = Depends(allow(PUBLIC))) -> dict:
+    await _flush(rt, ballot_id)
     t = now()
     async with rt.transaction() as tx:
         await h.close_if_due(tx, ballot_id, secret=rt.settings.secret_key, now=t)

@@ -5,6 +5,8 @@ member's side, exactly as the ballot page does it in the browser.
         c = VotingClient(http)
         ballot = await c.ballot(ballot_id)
         token = await c.get_token(ballot, headers=member_auth_headers)   # blind -> sign -> unblind
+        # ... every member gets a token; then an organiser opens voting, which ends the issuing
+        # (c.open_voting(ballot, headers=organiser_auth_headers)); then:
         receipt = await c.vote(ballot, {"q1": "yes", "q2": "abstain"}, token)  # no auth header
         entry = await c.find(ballot, receipt)                                  # after close: the choices
 
@@ -72,6 +74,11 @@ class VotingClient:
         d = _check(await self.http.post(f"{self.base}/ballots/{ballot.id}/tokens",
                                         json={"blinded_msg": req.blinded_msg.hex()}, headers=headers))
         return finish_token(ballot.key, req, bytes.fromhex(d["blind_sig"]))
+
+    async def open_voting(self, ballot: PublishedBallot, *, headers: dict[str, str] | None = None) -> dict:
+        """An organiser's step (their login in `headers`): end the issuing of tokens, start taking
+        votes. Returns the ballot (state `open` or `scheduled`) and the counts issued."""
+        return _check(await self.http.post(f"{self.base}/ballots/{ballot.id}/open", headers=headers))
 
     async def vote(self, ballot: PublishedBallot, choices: dict[str, Any], token: VoteToken) -> dict:
         """Cast the vote anonymously: no Authorization header. Returns the receipt."""

@@ -4,9 +4,13 @@ token or a paper/postal sheet, officials' paper and postal entries, closing and 
 a checkpoint. The rules are the domain's (services/voting/domain); reads are in views.py, and
 every append to the bulletin board (the vote path) is in ingest.py.
 
-Secrecy by construction:
+Secrecy by construction (docs/voting.md, "Ballot secrecy against the database"):
 - `issued` records only which member received a token (or a ballot sheet) for which ballot; the
   blinded message and the signature are never stored, so the token cannot be linked back.
+- Tokens and sheets are issued only until an organiser opens voting (`open_voting`), and votes are
+  taken only after it: every `issued` row is committed before the first vote is written, so row
+  transaction ids and places on disk cannot interleave issuing and voting. Opening rewrites the
+  ballot's `issued` rows in a random order, in one transaction, so they keep no issuing order either.
 - `entries` (the board) holds token hashes and choices, never a member id, and no timestamps.
 - Token issuance is not written to the audit trail per member: an audit entry has a time, and
   the time of issue next to the time a vote's event was published could link the two.
@@ -17,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict
+from random import SystemRandom
 from datetime import datetime
 from typing import Any
 
@@ -29,15 +34,16 @@ from services.voting.domain import officials as off
 from services.voting.domain.ballots import Ballot
 from services.voting.domain.blind_rsa import SecretKey
 from services.voting.domain.board import Receipt, board_id_for, genesis_hash
-from services.voting.domain.errors import (BallotClosedError, DuplicateSheetError, NotCheckedInError,
-                                           NotEligibleError, OfficialEntryError, TokenAlreadyIssuedError,
-                                           VotingError)
+from services.voting.domain.errors import (BallotClosedError, DuplicateSheetError, IssuanceClosedError,
+                                           NotCheckedInError, NotEligibleError, OfficialEntryError,
+                                           TokenAlreadyIssuedError, VotingError)
 from services.voting.domain.keys import ballot_key_password, board_key
 from services.voting.domain.tally import question_results, tally
 from services.voting.domain.tokens import TokenIssuer
 from services.voting.ingest import Item, append_entries, write_checkpoint
-from services.voting.views import (BallotInfo, ballot_info, board_head, closed_at, eligibility, issued_counts,
-                                   load_ballot, load_official, remember, remember_ballot)
+from services.voting.views import (KINDS, BallotInfo, ballot_info, board_head, closed_at, eligibility,
+                                   ensure_voting_open, issued_counts, load_ballot, load_official, remember,
+                                   remember_ballot)
 from shared.bus.outbox import Tx
 from shared.events import contracts as ev
 from shared.events.envelope import Envelope
@@ -142,12 +148,24 @@ async def _secret_key(tx: Tx, ballot_id: uuid.UUID, secret: str) -> SecretKey:
     return sk
 
 
+async def ensure_issuing(tx: Tx, info: BallotInfo, *, now: datetime) -> None:
+    """Tokens and sheets are issued only while voting has not been opened. Holds the ballot's row
+    in share mode to the end of the transaction, so `open_voting` (which takes it exclusively)
+    waits for every issuing in flight and none starts after it."""
+    row = (await tx.session.execute(sa.select(m.ballots.c.closed_at, m.ballots.c.voting_opened_at).where(
+        m.ballots.c.id == info.id).with_for_update(read=True))).one()
+    if row.closed_at is not None or info.ballot.is_closed(now):
+        raise BallotClosedError(f"ballot {info.id} is closed; no more tokens or sheets are issued")
+    if row.voting_opened_at is not None:
+        raise IssuanceClosedError(f"voting on ballot {info.id} has been opened, which ended the issuing of tokens and "
+                                  "ballot sheets: a member without one can no longer vote on this ballot")
+
+
 async def issue_token(tx: Tx, ballot_id: uuid.UUID, member_id: uuid.UUID, blinded_msg: bytes, *, secret: str,
                       now: datetime) -> bytes:
     """Blind-sign one token for a checked-in member of the panel; at most one per member and ballot."""
     info = await ballot_info(tx, ballot_id)
-    if await closed_at(tx, ballot_id) is not None or info.ballot.is_closed(now):
-        raise BallotClosedError(f"ballot {ballot_id} is closed; no more tokens are issued")
+    await ensure_issuing(tx, info, now=now)
     el = await eligibility(tx, info, member_id)
     first = (await tx.session.execute(
         pg_insert(m.issued).values(ballot_id=ballot_id, member_id=member_id, kind="online")
@@ -165,8 +183,7 @@ async def issue_sheet(tx: Tx, ballot_id: uuid.UUID, member_id: uuid.UUID, kind: 
     """An official hands a member a paper ballot sheet (checked in) or sends a postal one: that
     member then gets no online token, and the sheet counts in `issued`."""
     info = await ballot_info(tx, ballot_id)
-    if await closed_at(tx, ballot_id) is not None or info.ballot.is_closed(now):
-        raise BallotClosedError(f"ballot {ballot_id} is closed")
+    await ensure_issuing(tx, info, now=now)
     el = await eligibility(tx, info, member_id)
     if not el["on_roster"]:
         raise NotEligibleError(f"member {member_id} is not on the roster for ballot {ballot_id}")
@@ -178,6 +195,29 @@ async def issue_sheet(tx: Tx, ballot_id: uuid.UUID, member_id: uuid.UUID, kind: 
     if first is None:
         raise TokenAlreadyIssuedError(f"member {member_id} already received a token or ballot sheet for this ballot")
     await tx.audit("ballot_sheet.issued", info.assembly_id, object_id=ballot_id, details={"kind": kind})
+
+
+async def open_voting(tx: Tx, ballot_id: uuid.UUID, *, now: datetime) -> dict[str, int]:
+    """End the issuing of tokens and sheets and start taking votes. Waits for every issuing in
+    flight (the ballot's row lock), then rewrites the ballot's `issued` rows in a random order in
+    this one transaction: afterwards their transaction id is this one's, for all of them, and
+    their order on disk is random. Returns the counts issued per kind."""
+    info = await ballot_info(tx, ballot_id)
+    row = await load_ballot(tx, ballot_id, lock=True)
+    if row.closed_at is not None or info.ballot.is_closed(now):
+        raise BallotClosedError(f"ballot {ballot_id} is closed")
+    if row.voting_opened_at is not None:
+        raise conflict(f"voting on ballot {ballot_id} is open already", code="voting_already_open")
+    issued = [{"ballot_id": ballot_id, "member_id": r.member_id, "kind": r.kind}
+              for r in (await tx.session.execute(sa.delete(m.issued).where(m.issued.c.ballot_id == ballot_id)
+                                                 .returning(m.issued.c.member_id, m.issued.c.kind))).all()]
+    SystemRandom().shuffle(issued)
+    if issued:
+        await tx.session.execute(sa.insert(m.issued), issued)
+    await tx.session.execute(sa.update(m.ballots).where(m.ballots.c.id == ballot_id).values(voting_opened_at=now))
+    counts = {k: sum(1 for i in issued if i["kind"] == k) for k in KINDS}
+    await tx.audit("ballot.voting_opened", info.assembly_id, object_id=ballot_id, details={"issued": counts})
+    return counts
 
 
 # ---- officials' paper and postal entries --------------------------------------------------
@@ -193,6 +233,7 @@ async def enter_official(tx: Tx, ballot_id: uuid.UUID, *, kind: str, sheet_id: s
     info = await ballot_info(tx, ballot_id)
     if await closed_at(tx, ballot_id) is not None:
         raise BallotClosedError(f"ballot {ballot_id} is closed")
+    await ensure_voting_open(tx, ballot_id)  # not while sheets are handed out: their order would link
     entry_id = uuid.uuid4()
     pending, rec = off.enter(info.ballot, entry_id=str(entry_id), kind=kind, sheet_id=sheet_id, choices=choices,
                              official_id=official, at=now)

@@ -3,10 +3,19 @@
 
 The hot path of a vote cast online (POST /ballots/{id}/votes, services/voting/api.py `cast`):
 `Ingest.cast` checks the vote against the cached ballot (domain/ballot_box.py `validate_vote`),
-`Ingest.submit` group-commits it with the other votes of its assembly, and `Ingest._fast` appends
-the batch with ONE statement (`FAST_APPEND`: entries, head, checkpoint and outbox rows). When the
-fast path cannot decide, `append_entries` does it in one transaction under the board's row lock;
-officials' confirmed paper and postal votes (handlers.py) are appended the same way.
+`Ingest.submit` buffers it with the other votes of its assembly until the batch is full
+(`voting_batch_votes`) or its oldest vote has waited `voting_flush_seconds`, the batch is put in a
+random order, and `Ingest._fast` appends it with ONE statement (`FAST_APPEND`: entries, head,
+checkpoint and outbox rows). When the fast path cannot decide, `append_entries` does it in one
+transaction under the board's row lock; officials' confirmed paper and postal votes (handlers.py)
+are appended the same way.
+
+Secrecy: the votes of a batch get one transaction id, and their positions on the board, their
+places on disk and their events' order are a random permutation of the batch, so the database
+shows of a vote only which batch it came in. A vote is answered (its receipt) only once its
+batch is committed: if the process dies first, the voter's request fails, the token is unused,
+and the same vote can be sent again (no buffered vote is acknowledged and then lost). A close in
+this process first flushes the assembly's buffer (`flush`), and so does shutting the process down.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from random import SystemRandom
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -26,10 +36,11 @@ from prometheus_client import Histogram
 from services.voting import models as m
 from services.voting.domain.ballot_box import validate_vote
 from services.voting.domain.board import Receipt, chain_entry, make_entry
-from services.voting.domain.errors import BallotClosedError, DuplicateSheetError, TokenAlreadyUsedError, VotingError
+from services.voting.domain.errors import (BallotClosedError, BallotNotOpenError, DuplicateSheetError,
+                                           TokenAlreadyUsedError, VotingError)
 from services.voting.domain.keys import checkpoint_body
 from services.voting.domain.tokens import VoteToken
-from services.voting.views import ballot_info, board_head, cached_ballot_info
+from services.voting.views import ballot_info, board_head, cached_ballot_info, ensure_voting_open, voting_known_open
 from shared.audit import heads as audit_heads
 from shared.bus.outbox import Tx
 from shared.events import contracts as ev
@@ -53,6 +64,7 @@ class Item:
     sheet_id: str | None = None
     officials: dict[str, str] | None = None
     correlation_id: str | None = None
+    at: datetime | None = None  # when the vote arrived (a vote that arrived before the closing time counts)
 
 
 async def write_checkpoint(tx: Tx, assembly_id: uuid.UUID, position: int, head_hash: str, *, secret: str,
@@ -74,8 +86,8 @@ async def append_entries(tx: Tx, assembly_id: uuid.UUID, items: list[Item], *, s
     also serialises against closing a ballot. Per item: a receipt, or the refusal."""
     head = await board_head(tx, assembly_id, lock=True)
     ballot_ids = list({i.ballot_id for i in items})
-    closed = dict((await tx.session.execute(sa.select(m.ballots.c.id, m.ballots.c.closed_at).where(
-        m.ballots.c.id.in_(ballot_ids)))).all())
+    states = {r.id: r for r in (await tx.session.execute(sa.select(
+        m.ballots.c.id, m.ballots.c.closed_at, m.ballots.c.voting_opened_at).where(m.ballots.c.id.in_(ballot_ids)))).all()}
     hashes = [i.token_hash for i in items if i.token_hash]
     used = set((await tx.session.execute(sa.select(m.entries.c.token_hash).where(
         m.entries.c.token_hash.in_(hashes)))).scalars()) if hashes else set()
@@ -91,11 +103,14 @@ async def append_entries(tx: Tx, assembly_id: uuid.UUID, items: list[Item], *, s
     rows, outbox = [], []
     for it in items:
         info = await ballot_info(tx, it.ballot_id)
-        if it.ballot_id not in closed:
+        if it.ballot_id not in states:
             out.append(VotingError(f"unknown ballot {it.ballot_id}"))
             continue
-        if closed[it.ballot_id] is not None or info.ballot.is_closed(now):
+        if states[it.ballot_id].closed_at is not None or info.ballot.is_closed(it.at or now):
             out.append(BallotClosedError(f"ballot {it.ballot_id} is closed; no more votes are accepted"))
+            continue
+        if states[it.ballot_id].voting_opened_at is None:  # never a vote before the issuing has ended
+            out.append(BallotNotOpenError(f"voting on ballot {it.ballot_id} has not been opened yet"))
             continue
         if it.token_hash and it.token_hash in used:
             out.append(TokenAlreadyUsedError("this token has already been used to vote"))
@@ -180,11 +195,16 @@ class Head:
     last_checkpoint: int
 
 
+SHUFFLE = SystemRandom()  # the order of votes within a batch: the operating system's randomness, never a seed
+
+
 class Ingest:
     """The ballot box's write path for online votes, built for many concurrent voters.
 
-    Group commit: concurrent requests of one assembly are appended to its board as one batch (the
-    chain makes appends sequential anyway; batching makes one statement serve many voters).
+    Batches: the votes of one assembly are buffered until `voting_batch_votes` have come or the
+    oldest has waited `voting_flush_seconds` (or a close flushes them), then appended to its board
+    as one batch in a random order (ballot secrecy: the board's order, the rows' transaction id and
+    their places on disk show only the batch; and one statement serves many voters).
 
     Fast path: the batch is chained in memory from the head this process last saw and written
     with ONE statement (autocommit, so atomic) that moves the head only if the board's `version`
@@ -198,12 +218,19 @@ class Ingest:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self.pending: dict[uuid.UUID, list[tuple[Item, asyncio.Future]]] = {}
+        # Per assembly: the buffered votes (item, the voter's future, when it came), the futures of
+        # the batch being written, and what wakes the writer early (a full batch, a flush).
+        self.pending: dict[uuid.UUID, list[tuple[Item, asyncio.Future, float]]] = {}
+        self.writing: dict[uuid.UUID, list[asyncio.Future]] = {}
+        self.wake: dict[uuid.UUID, asyncio.Event] = {}
+        self.flushing: dict[uuid.UUID, int] = {}
         self.running: set[uuid.UUID] = set()
         self.heads: dict[uuid.UUID, Head] = {}
         self.closed: set[uuid.UUID] = set()
         self.conn = None  # a dedicated asyncpg connection for the fast path
         self.batches = self.fast = 0
+        self.batch_votes = max(1, min(rt.settings.voting_batch_votes, self.MAX_BATCH))
+        self.flush_seconds = rt.settings.voting_flush_seconds
 
     async def cast(self, ballot_id: uuid.UUID, choices: dict[str, Any], token: VoteToken, *,
                    now: datetime) -> tuple[Receipt, str]:
@@ -214,35 +241,85 @@ class Ingest:
             async with self.rt.transaction() as tx:
                 info = await ballot_info(tx, ballot_id)
         accepted = validate_vote(info.ballot, info.key, choices, token, now=now)
-        item = Item(ballot_id, accepted.choices, token=accepted.token, token_hash=accepted.token_hash,
-                    correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"))
+        if not voting_known_open(ballot_id):  # asked of the database until it has been seen open
+            async with self.rt.transaction() as tx:
+                await ensure_voting_open(tx, ballot_id)
+        # No correlation id on the vote's event: it is the request's, and the request's log line
+        # (its time) would then give the vote its arrival time, finer than its batch.
+        item = Item(ballot_id, accepted.choices, token=accepted.token, token_hash=accepted.token_hash, at=now)
         return await self.submit(info.assembly_id, item), accepted.token_hash
 
     async def submit(self, assembly_id: uuid.UUID, item: Item) -> Receipt:
-        fut = asyncio.get_running_loop().create_future()
-        self.pending.setdefault(assembly_id, []).append((item, fut))
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        queue = self.pending.setdefault(assembly_id, [])
+        queue.append((item, fut, loop.time()))
+        if len(queue) >= self.batch_votes:
+            self._wake(assembly_id)
         if assembly_id not in self.running:
             self.running.add(assembly_id)
             asyncio.create_task(self._drain(assembly_id))
         return await fut
 
+    def _wake(self, assembly_id: uuid.UUID) -> None:
+        ev = self.wake.get(assembly_id)
+        if ev is not None:
+            ev.set()
+
+    async def _wait_for_batch(self, assembly_id: uuid.UUID) -> None:
+        """Until the batch is full, its oldest vote has waited `flush_seconds`, or a flush asks."""
+        loop = asyncio.get_running_loop()
+        while True:
+            queue = self.pending.get(assembly_id) or []
+            if not queue or len(queue) >= self.batch_votes or self.flushing.get(assembly_id):
+                return
+            left = queue[0][2] + self.flush_seconds - loop.time()
+            if left <= 0:
+                return
+            ev = self.wake.setdefault(assembly_id, asyncio.Event())
+            ev.clear()
+            try:
+                await asyncio.wait_for(ev.wait(), left)
+            except TimeoutError:
+                return
+
+    async def flush(self, assembly_id: uuid.UUID) -> None:
+        """Write the assembly's buffered votes now and wait until they are answered (a close does
+        this first, so that no vote sent before it waits in the buffer and is then refused)."""
+        futs = [f for _, f, _ in self.pending.get(assembly_id, [])] + self.writing.get(assembly_id, [])
+        if not futs:
+            return
+        self.flushing[assembly_id] = self.flushing.get(assembly_id, 0) + 1
+        self._wake(assembly_id)
+        try:
+            await asyncio.wait(futs)  # not gather: a cancelled flush must not cancel the voters' futures
+        finally:
+            self.flushing[assembly_id] -= 1
+            if not self.flushing[assembly_id]:
+                del self.flushing[assembly_id]
+
     async def _drain(self, assembly_id: uuid.UUID) -> None:
         try:
             while self.pending.get(assembly_id):
+                await self._wait_for_batch(assembly_id)
                 batch = self.pending[assembly_id][: self.MAX_BATCH]
                 del self.pending[assembly_id][: len(batch)]
+                SHUFFLE.shuffle(batch)  # positions, places on disk and events in a random order
+                self.writing[assembly_id] = [f for _, f, _ in batch]
                 try:
-                    results = await self._write(assembly_id, [i for i, _ in batch])
+                    results = await self._write(assembly_id, [i for i, _, _ in batch])
                     self.batches += 1
                 except BaseException as exc:  # the whole batch failed (e.g. database down): tell each voter
                     self.heads.pop(assembly_id, None)
-                    for _, fut in batch:
+                    for _, fut, _ in batch:
                         if not fut.done():
                             fut.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
                     if not isinstance(exc, Exception):
                         raise
                     continue
-                for (_, fut), r in zip(batch, results, strict=True):
+                finally:
+                    self.writing.pop(assembly_id, None)
+                for (_, fut, _), r in zip(batch, results, strict=True):
                     if fut.done():
                         continue
                     if isinstance(r, Exception):
@@ -256,6 +333,7 @@ class Ingest:
                 asyncio.create_task(self._drain(assembly_id))
             else:
                 self.pending.pop(assembly_id, None)
+                self.wake.pop(assembly_id, None)
 
     async def _write(self, assembly_id: uuid.UUID, items: list[Item]) -> list[Receipt | VotingError]:
         now = datetime.now(timezone.utc)
@@ -278,7 +356,12 @@ class Ingest:
         return results
 
     async def close(self) -> None:
-        """Close the fast path's connection (the app shuts down)."""
+        """The app shuts down: write the buffered votes, then close the fast path's connection."""
+        for assembly_id in list(self.pending):
+            try:
+                await asyncio.wait_for(self.flush(assembly_id), 30)
+            except Exception:  # noqa: BLE001 -- unanswered voters' requests fail; their tokens stay unused
+                structlog.get_logger().warning("voting.flush_failed", assembly_id=str(assembly_id))
         conn, self.conn = self.conn, None
         if conn is not None and not conn.is_closed():
             await conn.close()
@@ -301,7 +384,7 @@ class Ingest:
             info = cached_ballot_info(it.ballot_id)
             if info is None or it.kind != "online" or not it.token_hash:
                 return None
-            if it.ballot_id in self.closed or info.ballot.is_closed(now):
+            if it.ballot_id in self.closed or info.ballot.is_closed(it.at or now):
                 out.append(BallotClosedError(f"ballot {it.ballot_id} is closed; no more votes are accepted"))
                 continue
             if it.token_hash in seen:

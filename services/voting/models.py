@@ -50,6 +50,10 @@ ballots = sa.Table(
     sa.Column("session_id", UUID(as_uuid=True)),  # check-in session (None: any session of the assembly)
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.Column("closed_at", sa.DateTime(timezone=True)),
+    # Set when an organiser opens voting, which ends token issuance: until then tokens and sheets
+    # are issued and no vote is taken, after it the reverse (so every `issued` row is written, and
+    # rewritten in a random order, before the first vote is).
+    sa.Column("voting_opened_at", sa.DateTime(timezone=True)),
     sa.Column("token_key_pem", sa.Text, nullable=False),  # public (SPKI PEM)
     sa.Column("token_key_id", sa.Text, nullable=False),
     sa.Column("secret_key_pem", sa.Text, nullable=False),  # PKCS#8, encrypted with a key derived from the secret
@@ -57,7 +61,8 @@ ballots = sa.Table(
 )
 
 # The issuer's record: who received a token (online) or a ballot sheet (paper/postal) for which
-# ballot. One row per member and ballot, whatever the channel: one member, one vote.
+# ballot. One row per member and ballot, whatever the channel: one member, one vote. No time; the
+# rows are rewritten in a random order, in one transaction, when voting opens.
 issued = sa.Table(
     "issued",
     metadata,

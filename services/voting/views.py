@@ -16,7 +16,7 @@ from services.voting import models as m
 from services.voting.domain.ballots import Ballot
 from services.voting.domain.blind_rsa import DEFAULT_VARIANT, PublicKey
 from services.voting.domain.board import BallotPublication, Board, board_id_for, public_entry
-from services.voting.domain.errors import BoardError
+from services.voting.domain.errors import BallotNotOpenError, BoardError
 from services.voting.domain.keys import board_key
 from services.voting.domain.tally import BallotResult, tally
 from shared.bus.outbox import Tx
@@ -77,7 +77,30 @@ async def assembly_of_ballot(tx: Tx, ballot_id: uuid.UUID) -> uuid.UUID:
 
 
 def ballot_state(row, now: datetime) -> str:
-    return Ballot.from_dict(row.definition).state(now, closed=row.closed_at is not None)
+    return Ballot.from_dict(row.definition).state(now, closed=row.closed_at is not None,
+                                                  issuing=row.voting_opened_at is None)
+
+
+# Ballots whose voting this process has seen opened (a ballot never goes back to issuing tokens,
+# so the ballot box asks the database only until it has seen the ballot opened).
+_VOTING_OPEN: OrderedDict[uuid.UUID, bool] = OrderedDict()
+
+
+def voting_known_open(ballot_id: uuid.UUID) -> bool:
+    return ballot_id in _VOTING_OPEN
+
+
+async def ensure_voting_open(tx: Tx, ballot_id: uuid.UUID) -> None:
+    """Votes are taken only once an organiser has opened voting, which ended token issuance."""
+    if ballot_id in _VOTING_OPEN:
+        return
+    opened = (await tx.session.execute(sa.select(m.ballots.c.voting_opened_at).where(
+        m.ballots.c.id == ballot_id))).scalar_one_or_none()
+    if opened is None:
+        raise BallotNotOpenError(f"voting on ballot {ballot_id} has not been opened yet: tokens and ballot sheets "
+                                 "are still being issued (keep yours). Votes, online or on paper, are taken once "
+                                 "an organiser opens voting (POST /ballots/{id}/open), which ends the issuing")
+    remember(_VOTING_OPEN, ballot_id, True)
 
 
 async def ballot_view(tx: Tx, ballot_id: uuid.UUID, *, now: datetime) -> dict[str, Any]:
@@ -183,7 +206,7 @@ async def _checkpoints(tx: Tx, assembly_id: uuid.UUID) -> list[dict[str, Any]]:
 async def board_summary(tx: Tx, assembly_id: uuid.UUID, *, secret: str, now: datetime) -> dict[str, Any]:
     head = await board_head(tx, assembly_id)
     rows = (await tx.session.execute(sa.select(m.ballots.c.id, m.ballots.c.title, m.ballots.c.definition,
-                                               m.ballots.c.closed_at).where(m.ballots.c.assembly_id == assembly_id)
+                                               m.ballots.c.closed_at, m.ballots.c.voting_opened_at).where(m.ballots.c.assembly_id == assembly_id)
                                      .order_by(m.ballots.c.created_at))).all()
     key = board_key(secret, assembly_id)
     return {"board_id": head.board_id,

@@ -96,6 +96,9 @@ def test_one_registration_reaches_every_service(cluster, staff):
     token = finish_token(key, req, bytes.fromhex(signed.json()["blind_sig"]))
     assert httpx.post(f"{vot}/ballots/{ballot['id']}/tokens", headers=me,
                       json={"blinded_msg": req.blinded_msg.hex()}).status_code == 409  # one token per member
+    early = {"choices": {"q1": "yes"}, "token": token.to_dict()}
+    assert httpx.post(f"{vot}/ballots/{ballot['id']}/votes", json=early).status_code == 409  # tokens still issued
+    assert http.post(f"{vot}/ballots/{ballot['id']}/open").json()["state"] == "open"  # ends the issuing
     vote = {"choices": {"q1": "yes"}, "token": token.to_dict()}
     receipt = httpx.post(f"{vot}/ballots/{ballot['id']}/votes", json=vote)  # no login: anonymous
     assert receipt.status_code == 201, receipt.text

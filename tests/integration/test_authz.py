@@ -97,10 +97,12 @@ async def make_ballot(settings, auth, aid) -> str:
 
 
 async def make_official_entry(settings, auth, aid) -> str:
-    """A pending paper vote keyed in by one registrar."""
+    """A pending paper vote keyed in by one registrar (once voting is open)."""
     ballot_id = await make_ballot(settings, auth, aid)
     app = app_for("voting", settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        opened = await c.post(f"/ballots/{ballot_id}/open", headers=auth.headers("organiser", aid))
+        assert opened.status_code == 200, opened.text
         r = await c.post(f"/ballots/{ballot_id}/official-entries", headers=auth.headers("registrar", aid),
                          json={"kind": "paper", "sheet_id": "S-1", "choices": {"q1": "yes"}})
     await app.state.rt.close()

@@ -356,6 +356,7 @@ async def test_bad_vote_tokens_from_one_address_do_not_lock_out_valid_voters_the
         voting = VotingClient(c)
         ballot = await voting.ballot(b["id"])
         tokens = [await voting.get_token(ballot, headers=auth.headers("member", aid, member_id=m)) for m in members]
+        await voting.open_voting(ballot, headers=auth.headers("organiser", aid))
         # one forged token tried again and again: refused per token before the address's limit
         forged = {"choices": {"q1": "yes"}, "token": {"message": "ab" * 32, "signature": "00"}}
         codes = [(await c.post(f"/ballots/{b['id']}/votes", json=forged)).status_code

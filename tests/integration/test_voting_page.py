@@ -157,9 +157,14 @@ async def test_a_member_votes_on_the_page_and_finds_the_vote_on_the_board(browse
     assert screen <= 400 and width <= screen, f"the page is {width}px wide on a {screen}px phone screen"
 
     el = lambda i: browser.find_element(By.ID, i)  # noqa: E731
+    assert "Get your voting token now" in el("state").text
     el("get-token").click()
     wait(lambda: "valid voting token" in el("token-status").text, "the token", 60)
-    assert el("vote-form").is_displayed()
+    assert not el("vote-form").is_displayed()  # no votes while tokens are issued
+    opened = httpx.post(f"{server}/ballots/{bid}/open", headers=auth.headers("organiser", aid), timeout=30)
+    assert opened.status_code == 200, opened.text
+    browser.get(f"{server}/ballots/{bid}/page?lang=en")
+    assert browser.find_elements(By.ID, "state") == [] and el("vote-form").is_displayed()
 
     def pick(css):
         browser.find_element(By.CSS_SELECTOR, css).click()

@@ -34,8 +34,14 @@ async def apply(sessionmaker, topic: str, payload) -> None:
 
 
 @pytest.fixture
-async def voting(settings):
-    app = build_app(SPEC, "api", settings)
+def quick(settings):
+    """The settings with a short wait for a batch of votes: these tests send votes one at a time."""
+    return settings.model_copy(update={"voting_flush_seconds": 0.01})
+
+
+@pytest.fixture
+async def voting(quick):
+    app = build_app(SPEC, "api", quick)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
             yield c
@@ -81,7 +87,7 @@ async def test_a_whole_ballot_through_the_api(voting, sessionmaker, auth):
     r = await voting.post(f"/assemblies/{aid}/ballots", json={**BALLOT, "session_id": str(session_id)}, headers=org)
     assert r.status_code == 201, r.text
     b = r.json()
-    assert b["state"] == "open" and [q["id"] for q in b["definition"]["questions"]] == ["q1", "q2", "q3", "q4"]
+    assert b["state"] == "issuing" and [q["id"] for q in b["definition"]["questions"]] == ["q1", "q2", "q3", "q4"]
     assert b["definition"]["members"] == 6
     bid = b["id"]
     client = VotingClient(voting)
@@ -108,6 +114,32 @@ async def test_a_whole_ballot_through_the_api(voting, sessionmaker, auth):
     err(await voting.post(f"/ballots/{bid}/tokens", json={"blinded_msg": "ff" * 256}, headers=me(3)), 403,
         "invalid_token")
     assert (await voting.get(f"/ballots/{bid}/me", headers=me(3))).json()["issued"] is None
+    t4 = await client.get_token(ballot, headers=me(3))
+
+    # Paper: a sheet is handed out while tokens are (member 3 took an online token already).
+    reg1, reg2 = auth.headers("registrar", aid, subject="anna"), auth.headers("registrar", aid, subject="bo")
+    assert (await voting.post(f"/ballots/{bid}/sheets", json={"member_id": str(members[3]), "kind": "paper"},
+                              headers=reg1)).status_code == 409
+    r = await voting.post(f"/ballots/{bid}/sheets", json={"member_id": str(members[4]), "kind": "paper"}, headers=reg1)
+    assert r.status_code == 201 and r.json()["issued"] == {"online": 4, "paper": 1, "postal": 0}
+    paper = {"q1": "yes", "q2": 2, "q3": ["bus"], "q4": ["housing"]}
+
+    # No vote, online or on paper, while tokens are being issued.
+    body = {"choices": {"q1": "yes", "q2": 5, "q3": [], "q4": "abstain"}, "token": tokens[0].to_dict()}
+    err(await voting.post(f"/ballots/{bid}/votes", json=body), 409, "ballot_not_open")
+    err(await voting.post(f"/ballots/{bid}/official-entries", json={"kind": "paper", "sheet_id": "S-1001",
+                                                                   "choices": paper}, headers=reg1), 409, "ballot_not_open")
+    # Opening voting ends the issuing (an organiser's step), once.
+    err(await voting.post(f"/ballots/{bid}/open", headers=me(0)), 403)
+    opened = await voting.post(f"/ballots/{bid}/open", headers=org)
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["state"] == "open" and opened.json()["issued"] == {"online": 4, "paper": 1, "postal": 0}
+    err(await voting.post(f"/ballots/{bid}/open", headers=org), 409, "voting_already_open")
+    with pytest.raises(VotingClientError) as exc:
+        await client.get_token(ballot, headers=me(4))
+    assert (exc.value.status, exc.value.code) == (409, "issuance_closed")
+    err(await voting.post(f"/ballots/{bid}/sheets", json={"member_id": str(members[1]), "kind": "postal"},
+                          headers=reg1), 409, "issuance_closed")
 
     votes = [
         {"q1": "yes", "q2": 5, "q3": ["tram", "bike"], "q4": ["climate", "health"]},
@@ -125,7 +157,6 @@ async def test_a_whole_ballot_through_the_api(voting, sessionmaker, auth):
         "invalid_token")
     err(await voting.post(f"/ballots/{bid}/votes", json={"choices": votes[0], "token": {"message": "00", "signature": "00"}}),
         403, "invalid_token")
-    t4 = await client.get_token(ballot, headers=me(3))
     err(await voting.post(f"/ballots/{bid}/votes", json={"choices": {**votes[0], "q2": 9}, "token": t4.to_dict()}), 422,
         "invalid_choice")
 
@@ -137,13 +168,7 @@ async def test_a_whole_ballot_through_the_api(voting, sessionmaker, auth):
     err(await voting.get(f"/assemblies/{aid}/board/export"), 409, "ballot_open")
     err(await voting.get(f"/assemblies/{aid}/board/entries/1", params={"hash": "0" * 64}), 409, "receipt_mismatch")
 
-    # A paper vote: the sheet is handed out, keyed in by one official and confirmed by another.
-    reg1, reg2 = auth.headers("registrar", aid, subject="anna"), auth.headers("registrar", aid, subject="bo")
-    assert (await voting.post(f"/ballots/{bid}/sheets", json={"member_id": str(members[3]), "kind": "paper"},
-                              headers=reg1)).status_code == 409  # member 3 took an online token
-    r = await voting.post(f"/ballots/{bid}/sheets", json={"member_id": str(members[4]), "kind": "paper"}, headers=reg1)
-    assert r.status_code == 201 and r.json()["issued"] == {"online": 4, "paper": 1, "postal": 0}
-    paper = {"q1": "yes", "q2": 2, "q3": ["bus"], "q4": ["housing"]}
+    # The paper vote: keyed in by one official and confirmed by another.
     entry = (await voting.post(f"/ballots/{bid}/official-entries", json={"kind": "paper", "sheet_id": "S-1001",
                                                                         "choices": paper}, headers=reg1)).json()
     err(await voting.post(f"/official-entries/{entry['id']}/confirm", json={"choices": paper}, headers=reg1), 403,
@@ -203,7 +228,7 @@ async def test_a_whole_ballot_through_the_api(voting, sessionmaker, auth):
     assert all(str(mid) not in text for mid in members)
     assert envs[1]["payload"]["token_hash"] == receipts[0]["token_hash"]
     assert envs[4]["payload"]["kind"] == "paper" and envs[4]["payload"]["token_hash"] is None
-    assert audit == ["ballot.opened", "ballot_sheet.issued", "official_entry.entered",
+    assert audit == ["ballot.opened", "ballot_sheet.issued", "ballot.voting_opened", "official_entry.entered",
                      "official_entry.confirmation_refused", "official_entry.confirmed", "ballot.closed"]
     assert all(str(mid) not in str(audit) for mid in members)
 
@@ -230,7 +255,9 @@ async def test_ballot_input_errors_are_clear(voting, sessionmaker, auth):
     # Before it opens a ballot takes tokens (issue early, vote later) but no votes.
     r = await voting.post(f"/assemblies/{aid}/ballots", json={"title": "later", "recommendations": ["a"],
                                                               "opens_at": "2099-01-01T00:00:00Z"}, headers=org)
-    assert r.status_code == 201 and r.json()["state"] == "scheduled"
+    assert r.status_code == 201 and r.json()["state"] == "issuing"
+    opened = await voting.post(f"/ballots/{r.json()['id']}/open", headers=org)
+    assert opened.status_code == 200 and opened.json()["state"] == "scheduled"
 
 
 async def test_reporting_counts_voting_events_once_in_any_order(sessionmaker):
@@ -284,7 +311,7 @@ async def test_token_requests_and_invalid_tokens_are_rate_limited(sessionmaker, 
         assert codes[:-1] == [403] * per_address and codes[-1] == 429
 
 
-async def test_concurrent_votes_from_two_api_processes_make_one_unbroken_chain(sessionmaker, auth, settings):
+async def test_concurrent_votes_from_two_api_processes_make_one_unbroken_chain(sessionmaker, auth, quick):
     """Group commit and the fast path under concurrency: two API instances (two ballot boxes, as
     two replicas would be) take votes at once, a token is sent twice at the same moment; the board
     ends as one chain with every accepted vote once, and the verifier accepts it."""
@@ -292,7 +319,7 @@ async def test_concurrent_votes_from_two_api_processes_make_one_unbroken_chain(s
 
     n = 24
     aid, members, _ = await assembly_with_panel(sessionmaker, n, n)
-    apps = [build_app(SPEC, "api", settings) for _ in range(2)]
+    apps = [build_app(SPEC, "api", quick) for _ in range(2)]
     async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
         clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t") for a in apps]
         c0, c1 = clients
@@ -301,6 +328,7 @@ async def test_concurrent_votes_from_two_api_processes_make_one_unbroken_chain(s
         vc = VotingClient(c0)
         ballot = await vc.ballot(b["id"])
         tokens = [await vc.get_token(ballot, headers=auth.headers("member", aid, member_id=m)) for m in members]
+        assert (await c1.post(f"/ballots/{b['id']}/open", headers=auth.headers("organiser", aid))).status_code == 200
         bodies = [{"choices": {"q1": "yes" if i % 3 else "no", "q2": "abstain"}, "token": t.to_dict()}
                   for i, t in enumerate(tokens)]
         bodies.insert(6, bodies[5])  # the same token twice, concurrently
@@ -323,22 +351,23 @@ async def test_concurrent_votes_from_two_api_processes_make_one_unbroken_chain(s
 
 
 async def test_the_fast_path_signs_checkpoints_in_its_statement_and_closes_its_connection(
-        sessionmaker, auth, settings, monkeypatch):
+        sessionmaker, auth, quick, monkeypatch):
     """Votes after the first batch take the one-statement fast path; a checkpoint that falls due
     there is written by the same statement (the verifier checks each against the chain), and the
     fast path's own connection is closed when the app shuts down."""
     monkeypatch.setattr(ingest_module, "CHECKPOINT_EVERY", 3)
     n = 8
     aid, members, _ = await assembly_with_panel(sessionmaker, n, n)
-    app = build_app(SPEC, "api", settings)
+    app = build_app(SPEC, "api", quick)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
             b = (await c.post(f"/assemblies/{aid}/ballots", json={"title": "t", "recommendations": ["a"]},
                               headers=auth.headers("organiser", aid))).json()
             vc = VotingClient(c)
             ballot = await vc.ballot(b["id"])
-            for m in members:  # one at a time: every vote after the first on the fast path
-                token = await vc.get_token(ballot, headers=auth.headers("member", aid, member_id=m))
+            tokens = [await vc.get_token(ballot, headers=auth.headers("member", aid, member_id=m)) for m in members]
+            await vc.open_voting(ballot, headers=auth.headers("organiser", aid))
+            for token in tokens:  # one at a time: every vote after the first on the fast path
                 await vc.vote(ballot, {"q1": "yes"}, token)
             ingest = app.state.rt.use(INGEST)
             conn = ingest.conn

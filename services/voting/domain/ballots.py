@@ -332,10 +332,13 @@ class Ballot:
             return False
         return not self.is_closed(now)
 
-    def state(self, now: datetime, *, closed: bool = False) -> str:
-        """scheduled, open or closed (`closed`: the organiser closed it already)."""
+    def state(self, now: datetime, *, closed: bool = False, issuing: bool = False) -> str:
+        """issuing, scheduled, open or closed (`closed`: the organiser closed it already;
+        `issuing`: tokens are being issued and voting has not been opened yet)."""
         if closed or self.is_closed(now):
             return "closed"
+        if issuing:
+            return "issuing"
         return "open" if self.is_open(now) else "scheduled"
 
     def ensure_open(self, now: datetime) -> None:

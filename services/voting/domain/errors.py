@@ -35,6 +35,13 @@ class BallotNotOpenError(VotingError):
     kind = "conflict"
 
 
+class IssuanceClosedError(VotingError):
+    """Tokens and ballot sheets are issued only until voting opens (then votes are taken)."""
+
+    code = "issuance_closed"
+    kind = "conflict"
+
+
 class BallotClosedError(VotingError):
     code = "ballot_closed"
     kind = "conflict"

@@ -116,6 +116,15 @@ def test_open_window():
         b.ensure_open(T0 + timedelta(hours=1))
 
 
+def test_states_while_issuing_tokens_then_voting():
+    b = yes_no_ballot(Threshold.simple_majority())
+    assert b.state(T0 - timedelta(seconds=1), issuing=True) == "issuing"
+    assert b.state(T0 + timedelta(minutes=5), issuing=True) == "issuing"  # voting not opened by the organiser
+    assert b.state(T0 - timedelta(seconds=1)) == "scheduled" and b.state(T0) == "open"
+    assert b.state(T0, issuing=True, closed=True) == "closed"
+    assert b.state(T0 + timedelta(hours=1), issuing=True) == "closed"
+
+
 # ---- thresholds ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
