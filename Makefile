@@ -5,9 +5,26 @@ PY     := $(VENV)/bin/python
 UV     := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: setup demo test browser lock stack clean
+.PHONY: setup assets messages demo test browser lock stack clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed assets
+
+## Front-end assets from npm (package-lock.json): Det Fælles Designsystem (dkfds) for the pages and
+## axe-core for the accessibility tests. Copied to shared/ui/static/vendor and served by every
+## service under /ui-static; nothing is fetched from a CDN at run time.
+UI_VENDOR := shared/ui/static/vendor
+assets: $(UI_VENDOR)/.installed
+
+$(UI_VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	sh shared/ui/vendor.sh
+
+## The translations (Babel/gettext): extract the messages of shared/ and services/ into
+## shared/ui/locale/messages.pot and merge them into the Danish and English catalogues (read as .po
+## at start-up; tests/unit/test_ui.py fails on a message missing from either).
+messages: setup
+	$(VENV)/bin/pybabel -q extract -F shared/ui/babel.cfg -k N_ --no-location --sort-output -o shared/ui/locale/messages.pot shared services
+	$(VENV)/bin/pybabel -q update --no-fuzzy-matching --ignore-obsolete -i shared/ui/locale/messages.pot -d shared/ui/locale
 
 $(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)

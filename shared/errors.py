@@ -78,19 +78,25 @@ def error_body(status: int, code: str, message: str, details: list | None, reque
     }
 
 
+def respond(request: Request, body: dict, status: int, headers: dict | None = None):
+    """The error as JSON, or, on a page (shared/ui: the page policy marks the request), as the
+    page the service's design system renders for it (`app.state.error_page`)."""
+    page = getattr(request.app.state, "error_page", None)
+    if page is not None and getattr(request.state, "page", False):
+        return page(request, body["error"], status, headers)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(
-            error_body(exc.status, exc.code, exc.message, exc.details, request),
-            status_code=exc.status,
-            headers=exc.headers,
-        )
+        return respond(request, error_body(exc.status, exc.code, exc.message, exc.details, request), exc.status,
+                       exc.headers)
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
         status = STATUS[exc.kind]
-        return JSONResponse(error_body(status, exc.code, exc.message, exc.details, request), status_code=status)
+        return respond(request, error_body(status, exc.code, exc.message, exc.details, request), status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -100,11 +106,8 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 400 and message == "There was an error parsing the body":  # FastAPI's words
             message = ("the body cannot be read: send UTF-8 JSON (Content-Type: application/json), nested at most "
                        "a few hundred levels deep, with numbers of at most 4300 digits")
-        return JSONResponse(
-            error_body(exc.status_code, _CODES.get(exc.status_code, "error"), message, None, request),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
+        return respond(request, error_body(exc.status_code, _CODES.get(exc.status_code, "error"), message, None, request),
+                       exc.status_code, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -113,9 +116,7 @@ def install_error_handlers(app: FastAPI) -> None:
             loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             details.append({"field": loc or "body", "problem": err.get("msg", "invalid")})
         summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:5])
-        return JSONResponse(
-            error_body(422, "invalid_input", f"invalid input — {summary}", details, request), status_code=422
-        )
+        return respond(request, error_body(422, "invalid_input", f"invalid input — {summary}", details, request), 422)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
@@ -125,12 +126,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TimeoutError)
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         structlog.get_logger().warning("dependency unavailable", error=type(exc).__name__)
-        return JSONResponse(
-            error_body(503, "unavailable", "a service this request needs is unavailable right now; try again shortly",
-                       None, request),
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+        return respond(request, error_body(503, "unavailable",
+                                           "a service this request needs is unavailable right now; try again shortly",
+                                           None, request), 503, {"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from shared.audit import export as audit_export
 from shared.auth import AUDITOR, ORGANISER, Principal, allow, check_routes
 from shared.auth.dev_issuer import refuse_unless_enabled
+from shared.auth.sessions import SessionStore
 from shared.auth.tokens import TokenVerifier
 from shared.bus.consumer import Consumer, Handler
 from shared.bus.kafka import all_topics, ensure_topics, kafka_security, make_consumer, make_producer
@@ -94,6 +95,9 @@ class ServiceSpec:
     # Beyond shared/errors.py's (domain errors, validation, unavailable dependencies): rarely needed.
     exception_handlers: dict[type[Exception], ExceptionHandler] = field(default_factory=dict)
     static: dict[str, Path] = field(default_factory=dict)  # URL prefix -> directory served as is
+    # The service's pages (shared/ui): its Jinja2 templates beside the shared layout, the shared
+    # assets under /ui-static and errors on pages rendered as pages. None: an API only.
+    pages: Any = None
     # Keys of issuers this service signs for itself (recruitment: the members' issuer).
     own_jwks: Callable[[Settings], dict[str, dict]] | None = None
 
@@ -112,6 +116,8 @@ class Runtime:
         self.sessionmaker: async_sessionmaker = make_sessionmaker(self.engine)
         self.redis = make_redis(settings.redis_url, settings.redis_timeout_seconds)
         self.limiter = RateLimiter(self.redis, f"borgerting:{spec.name}")
+        self.web_sessions = SessionStore(self.redis, idle=settings.web_session_idle_minutes * 60,
+                                         absolute=settings.web_session_absolute_hours * 3600)
         refuse_unless_enabled(settings.auth_issuers, settings.auth_dev_issuer)
         self.auth = TokenVerifier(settings.auth_issuers, audience=settings.auth_audience,
                                   algorithms=settings.auth_algorithms, leeway=settings.auth_leeway_seconds,
@@ -282,6 +288,8 @@ def build_app(spec: ServiceSpec, role: str, settings: Settings | None = None) ->
         app.router.routes[:0] = [r for router in spec.priority_routers for r in router.routes]
         for prefix, directory in spec.static.items():
             app.mount(prefix, StaticFiles(directory=str(directory)), name=prefix.strip("/"))
+        if spec.pages is not None:
+            spec.pages.install(app)
     check_routes(app)
     return app
 

@@ -120,6 +120,16 @@ class Settings(BaseSettings):
     member_token_minutes: int = 12 * 60
     member_login_attempts_per_code: int = 10
 
+    # The web pages (shared/ui). Staff sign in with OpenID Connect (authorization code + PKCE) at
+    # this issuer (its /.well-known/openid-configuration); empty: the development issuer when it
+    # is enabled and trusted, else staff sign-in is off.
+    oidc_issuer: str = ""
+    oidc_client_id: str = "borgerting-console"
+    oidc_client_secret: str = ""  # empty: a public client (PKCE only)
+    # A browser session ends after this long without a request, and after the absolute limit.
+    web_session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    web_session_absolute_hours: int = Field(12, ge=1, le=7 * 24)
+
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> "Settings":
         if self.env == "production" and "create_topics" not in self.model_fields_set:

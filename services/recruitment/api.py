@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from services.recruitment import handlers as h
 from services.recruitment import views as v
-from services.recruitment.domain.answers import questionnaire
 from services.recruitment.domain.codes import CodeRefused
 from shared.auth import AUDITOR, FACILITATOR, MEMBER, OPERATOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
 from shared.auth.keys import member_jwks, mint_member_token
-from shared.errors import ApiError, status_of
+from shared.errors import ApiError
 from shared.openapi import errors
-from shared.problems import DomainError, invalid
+from shared.problems import invalid
 from shared.runtime import Runtime, RuntimeDep
 
 router = APIRouter()
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 MAX_EXTRACT_BYTES = 50 * 1024 * 1024
 
 
@@ -199,31 +194,6 @@ async def withdraw(body: WithdrawalIn, request: Request, rt: RuntimeDep,
         await count_refusal(rt, ip)
         raise
     return RegistrationOut(status="withdrawn", message="You have left the pool; your answers are deleted.")
-
-
-@router.get("/register", response_class=HTMLResponse, tags=["public"], summary="Registration page",
-            responses=errors(404))
-async def register_page(rt: RuntimeDep, request: Request, assembly: uuid.UUID | None = None,
-        who: Principal = Depends(allow(PUBLIC))):
-    questions = {}
-    if assembly is not None:
-        async with rt.transaction() as tx:
-            questions = questionnaire((await v.load_assembly(tx, assembly)).strata)
-    return templates.TemplateResponse(request, "register.html", {"questions": questions, "assembly": assembly})
-
-
-@router.post("/register", response_class=HTMLResponse, tags=["public"], summary="Registration form submit",
-             responses=errors(404, 429))
-async def register_form(rt: RuntimeDep, request: Request, code: str = Form(...), consent: bool = Form(False),
-        who: Principal = Depends(allow(PUBLIC))):
-    form = await request.form()
-    answers = {k[2:]: str(v) for k, v in form.items() if k.startswith("q_")}
-    try:
-        await _register(rt, request, RegistrationIn(code=code, consent=consent, answers=answers))
-    except (ApiError, DomainError) as exc:
-        return templates.TemplateResponse(request, "register_done.html", {"ok": False, "message": exc.message},
-                                          status_code=status_of(exc))
-    return templates.TemplateResponse(request, "register_done.html", {"ok": True, "message": ""}, status_code=201)
 
 
 # ---- panel members ---------------------------------------------------------------------------

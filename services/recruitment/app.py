@@ -5,6 +5,8 @@ from pathlib import Path
 from services.recruitment import models
 from services.recruitment.api import router
 from services.recruitment.handlers import HANDLERS
+from services.recruitment.pages import pages
+from services.recruitment.pages import router as page_router
 from shared.auth.keys import member_jwks
 from shared.runtime import ServiceSpec, main
 
@@ -15,7 +17,8 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, page_router],
+    pages=pages,
     handlers=HANDLERS,
     # recruitment signs member tokens itself, so it trusts its own members' issuer without a fetch
     own_jwks=lambda s: {s.auth_member_issuer: member_jwks(s.secret_key)},

@@ -58,3 +58,10 @@ async def own_registration(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID)
     if not regs:
         raise not_found("registration")
     return regs[0]
+
+
+async def assembly_of_code(tx: Tx, code_hash: str) -> uuid.UUID | None:
+    """The assembly an unused invitation code belongs to (the registration page's first step)."""
+    return (await tx.session.execute(
+        sa.select(m.invitations.c.assembly_id).where(m.invitations.c.code_hash == code_hash,
+                                                     m.invitations.c.used_at.is_(None)))).scalar()

@@ -5,6 +5,8 @@ from pathlib import Path
 from services.reporting import models
 from services.reporting.api import router
 from services.reporting.handlers import HANDLERS
+from services.reporting.pages import pages
+from services.reporting.pages import router as page_router
 from shared.runtime import ServiceSpec, main
 
 SPEC = ServiceSpec(
@@ -14,7 +16,8 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, page_router],
+    pages=pages,
     handlers=HANDLERS,
 )
 

@@ -40,3 +40,32 @@ async def summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
                 "board": None if board is None else {"board_id": board.board_id,
                                                      "board_key_fingerprint": board.board_key_fingerprint},
             }}
+
+
+async def published(tx: Tx, assembly_id: uuid.UUID) -> bool:
+    return (await tx.session.execute(
+        sa.select(sa.func.count()).where(m.reports.c.assembly_id == assembly_id))).scalar_one() > 0
+
+
+async def assemblies(tx: Tx, ids: set[uuid.UUID] | None) -> list[dict]:
+    """The assemblies reporting has heard of (all, or those in `ids`), by name."""
+    query = sa.select(m.assemblies.c.id, m.assemblies.c.name, m.assemblies.c.panel_size).order_by(m.assemblies.c.name)
+    if ids is not None:
+        query = query.where(m.assemblies.c.id.in_(ids))
+    return [dict(r._mapping) for r in (await tx.session.execute(query)).all()]
+
+
+async def member_portal(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) -> dict:
+    """What a panel member's home shows: the assembly, its sessions, the open ballots, and whether
+    they are on the panel (from sortition's events)."""
+    s = tx.session
+    a = await load_or_404(tx, m.assemblies, "assembly (no events seen for it yet)", id=assembly_id)
+    role = (await s.execute(sa.select(m.panel_members.c.role).where(
+        m.panel_members.c.assembly_id == assembly_id, m.panel_members.c.member_id == member_id))).scalar()
+    sessions = [dict(r._mapping) for r in (await s.execute(sa.select(m.sessions).where(
+        m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at))).all()]
+    ballots = [dict(r._mapping) for r in (await s.execute(
+        sa.select(m.ballots.c.ballot_id, m.ballots.c.title, m.ballots.c.closed)
+        .where(m.ballots.c.assembly_id == assembly_id).order_by(m.ballots.c.title))).all()]
+    return {"assembly": {"id": a.id, "name": a.name, "panel_size": a.panel_size}, "role": role,
+            "sessions": sessions, "ballots": ballots}

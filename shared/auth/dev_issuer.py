@@ -8,16 +8,22 @@ BORGERTING_AUTH_DEV_ISSUER=true, which the production settings refuse.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import html
 import os
 import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlencode
 
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
 from shared.auth.keys import mint, public_jwk
@@ -44,6 +50,9 @@ class DevIssuer:
         self.base_url = base_url.rstrip("/")
         self._key = self._load_or_create()
         self._server: uvicorn.Server | None = None
+        # Assemblies a tester can pick on the sign-in page (the demo fills it): id -> name.
+        self.assemblies: dict[str, str] = {}
+        self._codes: dict[str, dict] = {}  # authorization code -> what it grants (one use, 2 minutes)
 
     def _load_or_create(self):
         if self.key_file.exists():
@@ -86,7 +95,48 @@ class DevIssuer:
         """What a service needs in its environment to trust this issuer."""
         import json
 
-        return {"BORGERTING_AUTH_ISSUERS": json.dumps({self.issuer: self.jwks_url}), "BORGERTING_AUTH_DEV_ISSUER": "true"}
+        return {"BORGERTING_AUTH_ISSUERS": json.dumps({self.issuer: self.jwks_url}), "BORGERTING_AUTH_DEV_ISSUER": "true",
+                "BORGERTING_OIDC_ISSUER": self.issuer}
+
+    # ---- OpenID Connect (authorization code flow with PKCE), for the console's staff sign-in -----
+
+    def discovery(self) -> dict:
+        return {"issuer": self.issuer, "authorization_endpoint": self.issuer + "/authorize",
+                "token_endpoint": self.issuer + "/oauth/token", "jwks_uri": self.jwks_url,
+                "response_types_supported": ["code"], "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"], "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+                "scopes_supported": ["openid"], "grant_types_supported": ["authorization_code"]}
+
+    def authorize(self, *, client_id: str, redirect_uri: str, code_challenge: str, nonce: str, role: str,
+                  assembly_id: str | None) -> str:
+        """What the sign-in page does once the tester picked a role: a one-time code."""
+        if role not in ROLES or role in (MEMBER, "public"):
+            raise ValueError("pick a staff role")
+        if role != "operator":
+            assembly_id = str(uuid.UUID(str(assembly_id)))  # ValueError when it is no id
+        code = base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")
+        self._codes[code] = {"client_id": client_id, "redirect_uri": redirect_uri, "challenge": code_challenge,
+                             "nonce": nonce, "role": role, "assembly_id": None if role == "operator" else assembly_id,
+                             "expires": time.time() + 120}
+        return code
+
+    def exchange(self, *, code: str, client_id: str, redirect_uri: str, code_verifier: str) -> dict:
+        """The token endpoint: the code once, for the client and redirect it was issued to, with
+        the PKCE verifier whose S256 is the challenge."""
+        grant = self._codes.pop(code, None)
+        if grant is None or grant["expires"] < time.time():
+            raise ValueError("invalid_grant: unknown, used or expired code")
+        if grant["client_id"] != client_id or grant["redirect_uri"] != redirect_uri:
+            raise ValueError("invalid_grant: the code was issued to another client or redirect URI")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(code_verifier.encode()).digest()).decode().rstrip("=")
+        if not code_verifier or not hmac.compare_digest(challenge, grant["challenge"]):
+            raise ValueError("invalid_grant: the PKCE code verifier does not match the challenge")
+        subject = f"dev-{grant['role']}"
+        access = self.token(grant["role"], grant["assembly_id"], subject=subject, minutes=60)
+        id_token = mint(self._key, "RS256", issuer=self.issuer, audience=client_id, subject=subject, grants=[],
+                        minutes=10, nonce=grant["nonce"], at_hash=_at_hash(access))
+        return {"access_token": access, "id_token": id_token, "token_type": "Bearer", "expires_in": 3600}
 
     # ---- HTTP ------------------------------------------------------------------------------
 
@@ -102,6 +152,51 @@ class DevIssuer:
         @app.get(PATH + "/jwks.json")
         async def jwks() -> dict:
             return self.jwks()
+
+        @app.get(PATH + "/.well-known/openid-configuration")
+        async def discovery() -> dict:
+            return self.discovery()
+
+        @app.get(PATH + "/authorize", response_class=HTMLResponse)
+        async def authorize_page(request: Request) -> HTMLResponse:
+            q = request.query_params
+            if q.get("response_type") != "code" or q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
+                return HTMLResponse("<p>Only response_type=code with PKCE (S256) is supported.</p>", status_code=400)
+            csrf = base64.urlsafe_b64encode(os.urandom(18)).decode()
+            response = HTMLResponse(_sign_in_page(dict(q), self.assemblies, csrf))
+            response.set_cookie("dev_issuer_csrf", csrf, httponly=True, samesite="lax", path=PATH)
+            return response
+
+        @app.post(PATH + "/authorize")
+        async def authorize(request: Request):
+            form = await request.form()
+            if not form.get("csrf") or not hmac.compare_digest(str(form.get("csrf")),
+                                                               request.cookies.get("dev_issuer_csrf", "")):
+                return HTMLResponse("<p>The form expired; go back and reload it.</p>", status_code=403)
+            try:
+                code = self.authorize(client_id=str(form["client_id"]), redirect_uri=str(form["redirect_uri"]),
+                                      code_challenge=str(form["code_challenge"]), nonce=str(form.get("nonce", "")),
+                                      role=str(form.get("role", "")), assembly_id=str(form.get("assembly_id") or ""))
+            except (KeyError, ValueError) as exc:
+                return HTMLResponse(f"<p>Cannot sign in: {html.escape(str(exc))}. Go back and pick a role and an "
+                                    "assembly.</p>", status_code=400)
+            sep = "&" if "?" in str(form["redirect_uri"]) else "?"
+            return RedirectResponse(f"{form['redirect_uri']}{sep}{urlencode({'code': code, 'state': form.get('state', '')})}",
+                                    status_code=303)
+
+        @app.post(PATH + "/oauth/token")
+        async def oauth_token(request: Request):
+            form = await request.form()
+            client_id = str(form.get("client_id") or "")
+            if not client_id and request.headers.get("authorization", "").lower().startswith("basic "):
+                client_id = base64.b64decode(request.headers["authorization"][6:]).decode().partition(":")[0]
+            try:
+                return self.exchange(code=str(form.get("code", "")), client_id=client_id,
+                                     redirect_uri=str(form.get("redirect_uri", "")),
+                                     code_verifier=str(form.get("code_verifier", "")))
+            except ValueError as exc:
+                error, _, description = str(exc).partition(": ")
+                return JSONResponse({"error": error, "error_description": description}, status_code=400)
 
         @app.post(PATH + "/token")
         async def token(body: TokenIn) -> dict:
@@ -135,3 +230,36 @@ class DevIssuer:
             self._server.should_exit = True
             time.sleep(0.2)
             self._server = None
+
+
+def _at_hash(access_token: str) -> str:
+    digest = hashlib.sha256(access_token.encode()).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+
+STAFF_ROLES = [("organiser", "Secretariat (organiser)"), ("registrar", "Registrar"),
+               ("facilitator", "Facilitator"), ("auditor", "Auditor"), ("operator", "Operator (all assemblies)")]
+
+
+def _sign_in_page(query: dict, assemblies: dict[str, str], csrf: str) -> str:
+    """The development issuer's sign-in page: a tester picks a role and an assembly."""
+    e = html.escape
+    hidden = "".join(f'<input type="hidden" name="{e(k)}" value="{e(v)}">' for k, v in query.items()
+                     if k in ("client_id", "redirect_uri", "state", "nonce", "code_challenge"))
+    roles = "".join(f'<div><input type="radio" name="role" id="role-{r}" value="{r}"{" checked" if i == 0 else ""}>'
+                    f' <label for="role-{r}">{e(text)}</label></div>' for i, (r, text) in enumerate(STAFF_ROLES))
+    options = "".join(f'<option value="{e(a)}">{e(n)} ({e(a[:8])})</option>' for a, n in assemblies.items())
+    picker = (f'<label for="assembly">Assembly</label><select id="assembly" name="assembly_id">{options}</select>'
+              if assemblies else '<label for="assembly">Assembly id</label>'
+              '<input id="assembly" name="assembly_id" size="40" autocomplete="off">')
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Development sign-in</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}}
+label,select,input{{font-size:1rem}}select,input[type=text],input:not([type]){{display:block;width:100%;padding:.5rem;margin:.3rem 0 1rem}}
+fieldset{{margin:0 0 1rem;border:1px solid #747474}}div{{margin:.4rem 0}}button{{font-size:1rem;padding:.6rem 1.2rem;background:#0059b3;color:#fff;border:0}}
+:focus{{outline:3px solid #ffbf47}}</style></head><body><main>
+<h1>Development sign-in</h1>
+<p>This is Borgerting's built-in test identity provider, never used in production. Pick who you want to be.</p>
+<form method="post" action="{PATH}/authorize">{hidden}<input type="hidden" name="csrf" value="{e(csrf)}">
+<fieldset><legend>Role</legend>{roles}</fieldset>{picker}
+<button type="submit">Sign in</button></form></main></body></html>"""

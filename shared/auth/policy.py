@@ -22,8 +22,9 @@ from typing import Any, Awaitable, Callable
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 
-from shared.auth.principal import (ANONYMOUS, AUDITOR, GLOBAL_ROLES, PUBLIC, ROLES, Principal,
+from shared.auth.principal import (ANONYMOUS, AUDITOR, GLOBAL_ROLES, MEMBER, PUBLIC, ROLES, Principal,
                                    current_principal)
+from shared.auth.sessions import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, csrf_ok
 from shared.auth.tokens import unauthorized
 from shared.errors import ApiError
 
@@ -36,10 +37,11 @@ POLICY_ATTR = "__borgerting_policy__"
 class Policy:
     roles: tuple[str, ...]
     scope: Scope | None
+    page: bool = False  # a page: signed in by the session cookie (or a bearer token), errors as pages
 
     def describe(self, path: str) -> dict:
         how = "assembly_id" if "{assembly_id}" in path else ("object" if self.scope else "none")
-        return {"roles": list(self.roles), "scope": how}
+        return {"roles": list(self.roles), "scope": how, **({"page": True} if self.page else {})}
 
 
 def bearer(request: Request) -> str | None:
@@ -68,15 +70,59 @@ def path_uuid(path: dict[str, str], param: str) -> uuid.UUID:
         raise ApiError(422, f"{param} must be a UUID, not {raw[:40]!r}") from None
 
 
-def allow(*roles: str, scope: Scope | None = None) -> Callable[[Request], Awaitable[Principal]]:
+class SignInRequired(ApiError):
+    """A page asked for without a session: the browser is sent to the sign-in page (303), the
+    members' one when only members may see the page."""
+
+    def __init__(self) -> None:
+        super().__init__(401, "sign in to see this page", code="sign_in_required")
+
+
+async def page_principal(request: Request) -> Principal:
+    """Who is asking for a page: a bearer token (scripts, tests) or the browser's session."""
+    if request.headers.get("authorization") is not None:
+        return await authenticate(request)
+    session = await request.app.state.rt.web_sessions.load(request.cookies.get(SESSION_COOKIE))
+    request.state.web_session = session
+    return ANONYMOUS if session is None else session.principal
+
+
+def check_csrf(request: Request, form) -> None:
+    if request.headers.get("authorization") is not None:  # no ambient credential, nothing to forge
+        return
+    session = getattr(request.state, "web_session", None)
+    if not csrf_ok(request.app.state.rt.settings.secret_key, request.cookies.get(CSRF_COOKIE),
+                   session.sid if session else None, form.get(CSRF_FIELD)):
+        raise ApiError(403, "the form has expired or did not come from this site; reload the page and try again",
+                       code="csrf_failed")
+
+
+def allow(*roles: str, scope: Scope | None = None, page: bool = False) -> Callable[[Request], Awaitable[Principal]]:
+    """The policy of an API route, or with `page=True` of a page: the same roles and scopes, but
+    the browser's session signs in, a missing one sends the browser to sign in, refusals are
+    rendered as pages, and every write must carry the form's CSRF token."""
     unknown = [r for r in roles if r not in ROLES]
     if not roles or unknown:
         raise ValueError(f"allow() needs roles from {ROLES}; got unknown {unknown}")
-    policy = Policy(tuple(roles), scope)
+    policy = Policy(tuple(roles), scope, page)
 
     async def dependency(request: Request) -> Principal:
+        if page:
+            request.state.page = True
+            principal = request.state.principal = await page_principal(request)
+            current_principal.set(principal)
+            if PUBLIC not in roles and principal.anonymous:
+                request.state.members_only = set(roles) == {MEMBER}
+                raise SignInRequired()
+            principal = await _authorise(request, principal)
+            if request.method not in READ_METHODS:
+                check_csrf(request, await request.form())
+            return principal
         principal = await authenticate(request)
         current_principal.set(principal)
+        return await _authorise(request, principal)
+
+    async def _authorise(request: Request, principal: Principal) -> Principal:
         if PUBLIC in roles:
             return principal
         if principal.anonymous:
@@ -165,4 +211,4 @@ def check_routes(app: FastAPI) -> None:
         raise RuntimeError("routes without a sound policy:\n  " + "\n  ".join(problems))
 
 
-__all__ = ["allow", "check_routes", "scope_from", "path_uuid", "api_routes", "route_policies", "Policy"]
+__all__ = ["allow", "check_routes", "SignInRequired", "page_principal", "scope_from", "path_uuid", "api_routes", "route_policies", "Policy"]

@@ -34,6 +34,8 @@ PUBLIC_WRITES = {
     ("recruitment", "POST", "/withdrawals"),
     ("recruitment", "POST", "/register"),
     ("recruitment", "POST", "/member-login"),
+    ("recruitment", "POST", "/member/signin"),
+    ("reporting", "POST", "/signout"),  # ends the caller's own session; CSRF-checked
     ("voting", "POST", "/ballots/{ballot_id}/votes"),
     ("voting", "POST", "/ballots/{ballot_id}/cast"),
     ("voting", "POST", "/votes"),
@@ -133,12 +135,25 @@ OBJECTS = {"member_id": any_member, "session_id": make_session, "job_id": make_d
            "number": replacement_number}
 
 
+def error_of(resp: httpx.Response) -> dict:
+    """The error of an API route (JSON) or of a page (the error page's data attributes)."""
+    if resp.headers.get("content-type", "").startswith("text/html"):
+        import html
+        import re
+
+        found = re.search(r'data-error-code="([^"]*)" data-error-message="([^"]*)"', resp.text)
+        return {"code": found.group(1), "message": html.unescape(found.group(2))} if found else {}
+    return resp.json()["error"]
+
+
 def verdict(resp: httpx.Response, path: str) -> str:
     if resp.status_code == 401:
         return "401"
-    if resp.status_code == 403 and resp.json()["error"]["code"] == "forbidden":
+    if resp.status_code == 303 and "/signin?next=" in resp.headers.get("location", ""):
+        return "401"  # a page: the browser is sent to sign in
+    if resp.status_code == 403 and error_of(resp).get("code") == "forbidden":
         return "403"
-    if resp.status_code == 404 and resp.json()["error"]["message"] == f"{path} not found":
+    if resp.status_code == 404 and error_of(resp).get("message") == f"{path} not found":
         return "404"
     return "pass"
 

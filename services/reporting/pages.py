@@ -1,0 +1,68 @@
+"""Reporting's pages: the console's home (the assemblies a person works on), the secretariat's
+dashboard per assembly (where the process stands, what to do next, live figures from events), the
+panel members' portal home, and staff sign-in (shared/ui/signin.py)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from services.reporting import views as v
+from services.reporting.domain.progress import current_step, steps
+from shared.auth import AUDITOR, FACILITATOR, MEMBER, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
+from shared.openapi import errors
+from shared.runtime import RuntimeDep
+from shared.ui import N_, Pages, service_url
+from shared.ui.signin import signin_router
+
+pages = Pages("reporting", Path(__file__).parent / "templates")
+router = APIRouter(tags=["pages"])
+router.include_router(signin_router(pages))
+
+STEP_NAMES = {"recruitment": N_("Recruitment"), "pool": N_("Pool"), "draw": N_("Draw"),
+              "sessions": N_("Sessions"), "voting": N_("Voting"), "report": N_("Report")}
+NEXT_STEP = {
+    "recruitment": N_("Import the register extract and send the invitation letters."),
+    "pool": N_("Watch the registrations against the quotas, send reminders where replies are few, then freeze the pool."),
+    "draw": N_("Collect the seed commitments, reveal the seeds and run the draw in public."),
+    "sessions": N_("Send the selection letters, schedule the sessions and record attendance."),
+    "voting": N_("Open the final ballot for the recommendations, then close it to count."),
+    "report": N_("Check the report and publish it."),
+    None: N_("The report is published. Record the authority's responses as they come."),
+}
+
+
+@router.get("/", summary="The console's home (HTML)")
+async def home(rt: RuntimeDep, request: Request, who: Principal = Depends(allow(PUBLIC, page=True))) -> Response:
+    if who.member_id is not None:
+        aid = next(iter(who.assemblies))
+        return pages.redirect(request, service_url(request, f"/assemblies/{aid}/portal"))
+    assemblies = []
+    if not who.anonymous:
+        async with rt.transaction() as tx:
+            assemblies = await v.assemblies(tx, None if who.global_roles else who.assemblies)
+    return pages.render(request, "home.html", {"assemblies": assemblies}, who=who)
+
+
+@router.get("/assemblies/{assembly_id}/dashboard", summary="The secretariat's dashboard (HTML)", responses=errors(404))
+async def dashboard(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                    who: Principal = Depends(allow(ORGANISER, REGISTRAR, FACILITATOR, AUDITOR, page=True))) -> Response:
+    async with rt.transaction() as tx:
+        summary = await v.summary(tx, assembly_id)
+        is_published = await v.published(tx, assembly_id)
+    progress = steps(summary, published=is_published)
+    current = current_step(progress)
+    return pages.render(request, "dashboard.html", {
+        "s": summary, "progress": progress, "step_names": STEP_NAMES, "next_step": NEXT_STEP[current],
+        "current": current, "assembly_id": assembly_id}, who=who)
+
+
+@router.get("/assemblies/{assembly_id}/portal", summary="A panel member's home (HTML)", responses=errors(404))
+async def portal(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                 who: Principal = Depends(allow(MEMBER, page=True))) -> Response:
+    async with rt.transaction() as tx:
+        portal = await v.member_portal(tx, assembly_id, who.member_id)
+    return pages.render(request, "portal.html", {"p": portal}, who=who)

@@ -1,0 +1,209 @@
+"""The pages on the shared design system, in-process on the real stack: the registration form
+(no answer pre-selected, labels and errors in the chosen language, CSRF on the form), the panel
+members' sign-in into a server-side session, and the page policy (sign-in redirects, refusals as
+pages)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.integration.test_apis import client, make_assembly
+
+pytestmark = pytest.mark.integration
+
+
+def csrf(page: httpx.Response) -> str:
+    return re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page.text).group(1)
+
+
+def citizen(settings) -> httpx.AsyncClient:
+    return client("recruitment", settings, auth=httpx.Auth())  # no token: a browser
+
+
+async def test_registration_page_asks_without_preselecting_and_speaks_the_chosen_language(rec, settings):
+    aid = await make_assembly(rec)
+    code = (await rec.post(f"/assemblies/{aid}/invitation-batches", json={"count": 2, "seed": 3})).json()["letters"][0]["code"]
+    async with citizen(settings) as web:
+        page = await web.get(f"/register?assembly={aid}")
+        assert page.status_code == 200
+        assert '<html lang="da">' in page.text and "Tilmelding til borgertinget" in page.text
+        assert "Kvinde" in page.text and "Mand" in page.text and ">female<" not in page.text
+        assert 'type="radio"' in page.text and "checked" not in page.text  # nothing pre-selected
+        assert "/ui-static/vendor/dkfds/css/dkfds.min.css" in page.text
+        # the switch, remembered in a cookie
+        en = await web.get(f"/register?assembly={aid}&lang=en")
+        assert '<html lang="en">' in en.text and "Woman" in en.text and "Register for the citizens" in en.text
+        assert (await web.get(f"/register?assembly={aid}")).text.count('lang="en"') >= 1
+
+        # without the form's CSRF token: refused, as a page
+        r = await web.post("/register", data={"assembly": aid, "code": code, "q_gender": "female", "consent": "true"})
+        assert r.status_code == 403 and "<html" in r.text and 'data-error-code="csrf_failed"' in r.text
+
+        # missing answers: every problem named, in English (the chosen language), nothing stored
+        token = csrf(en)
+        r = await web.post("/register", data={"csrf_token": token, "assembly": aid, "code": code})
+        assert r.status_code == 422
+        assert "Choose an answer: Gender" in r.text and "Tick the box to say you agree" in r.text
+        assert 'href="#q_gender"' in r.text and 'aria-invalid="true"' not in r.text.split("q_gender")[0][-200:]
+        assert (await rec.get(f"/assemblies/{aid}/stats")).json()["registrations"] == 0
+
+        r = await web.post("/register", data={"csrf_token": token, "assembly": aid, "code": code, "q_gender": "female",
+                                              "consent": "true", "lang": "da"})
+        assert r.status_code == 201, r.text
+        assert "You are registered" in r.text
+        assert (await rec.get(f"/assemblies/{aid}/stats")).json()["registrations"] == 1
+        # the same code again: the error says so, on the form
+        r = await web.post("/register", data={"csrf_token": token, "assembly": aid, "code": code, "q_gender": "male",
+                                              "consent": "true"})
+        assert r.status_code == 409 and "already been used" in r.text
+
+
+async def test_registration_without_the_letters_link_starts_with_the_code(rec, settings):
+    aid = await make_assembly(rec)
+    code = (await rec.post(f"/assemblies/{aid}/invitation-batches", json={"count": 1, "seed": 4})).json()["letters"][0]["code"]
+    async with citizen(settings) as web:
+        page = await web.get("/register")
+        assert page.status_code == 200 and 'name="q_gender"' not in page.text
+        r = await web.post("/register", data={"csrf_token": csrf(page), "code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ"})
+        assert r.status_code == 404 and "Koden kendes ikke" in r.text
+        r = await web.post("/register", data={"csrf_token": csrf(page), "code": code.lower()})
+        assert r.status_code == 200 and 'name="q_gender"' in r.text and f'value="{aid}"' in r.text
+
+
+async def test_a_member_signs_in_with_the_letter_code_into_a_server_side_session(rec, settings):
+    from tests.integration.test_members import panel_of
+
+    aid, ids = await panel_of(rec, settings)
+    letters = (await rec.post(f"/assemblies/{aid}/member-letters")).json()["letters"]
+    async with citizen(settings) as web:
+        page = await web.get("/member/signin?next=//evil.example/x")
+        assert page.status_code == 200 and "Log ind som panelmedlem" in page.text and 'value=""' in page.text
+        token = csrf(page)
+        r = await web.post("/member/signin", data={"csrf_token": token, "code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ"})
+        assert r.status_code == 404 and "Koden kendes ikke" in r.text
+        r = await web.post("/member/signin", data={"code": letters[0]["code"]})
+        assert r.status_code == 403  # no CSRF token
+        r = await web.post("/member/signin", data={"csrf_token": token, "code": letters[0]["code"]})
+        assert r.status_code == 303 and r.headers["location"] == f"/reporting/assemblies/{aid}/portal"
+        cookie = r.headers["set-cookie"]
+        assert "borgerting_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+        assert "Secure" not in cookie  # development; production sets it
+        # the session is in Valkey, keyed by a hash of the cookie's id
+        sid = web.cookies["borgerting_session"]
+        rt = web._transport.app.state.rt
+        session = await rt.web_sessions.load(sid)
+        assert session.kind == "member" and session.principal.member_id is not None
+        assert await rt.redis.get("borgerting:web-session:" + sid) is None
+
+
+async def reporting_knows(settings, aid, name="Klimaborgertinget") -> None:
+    """Reporting hears that an assembly was created (its handler, as the consumer would call it)."""
+    import uuid
+
+    from services.reporting.handlers import HANDLERS
+    from shared.events import contracts as ev
+
+    app = client("reporting", settings)._transport.app
+    payload = ev.AssemblyCreatedV1(assembly_id=aid, name=name, panel_size=4,
+                                   regions=[{"code": "N", "name": "Nord", "population": 300}],
+                                   strata=[{"category": "gender", "quotas": [{"value": "female", "min": 0, "max": 4}]}])
+    async with app.state.rt.transaction() as tx:
+        await HANDLERS["recruitment.assembly-created.v1"](tx, None, payload)
+    await app.state.rt.close()
+    return uuid.UUID(str(aid))
+
+
+async def test_staff_sign_in_with_oidc_pkce_at_the_development_issuer_then_sign_out(settings, auth):
+    import uuid
+    from urllib.parse import parse_qs, urlsplit
+
+    aid = await reporting_knows(settings, uuid.uuid4())
+    async with client("reporting", settings, auth=httpx.Auth()) as web, httpx.AsyncClient() as idp:
+        # a page needing a role sends the browser to sign in, and back afterwards
+        r = await web.get(f"/assemblies/{aid}/dashboard")
+        assert r.status_code == 303 and r.headers["location"] == f"/reporting/signin?next=%2Fassemblies%2F{aid}%2Fdashboard"
+        page = await web.get("/signin")
+        assert "Log ind med din konto i myndigheden" in page.text
+        r = await web.get(f"/auth/login?next=/assemblies/{aid}/dashboard")
+        assert r.status_code == 303
+        authorize = urlsplit(r.headers["location"])
+        q = parse_qs(authorize.query)
+        assert q["code_challenge_method"] == ["S256"] and q["nonce"] and q["state"] and q["response_type"] == ["code"]
+        # the development issuer's sign-in page: the tester picks a role and an assembly
+        page = await idp.get(r.headers["location"])
+        assert page.status_code == 200 and 'name="role"' in page.text
+        form = {k: v[0] for k, v in q.items() if k in ("client_id", "redirect_uri", "state", "nonce", "code_challenge")}
+        csrf_idp = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        back = await idp.post(f"{auth.issuer}/authorize", data={**form, "csrf": csrf_idp, "role": "organiser",
+                                                                 "assembly_id": str(aid)})
+        assert back.status_code == 303
+        callback = urlsplit(back.headers["location"])
+        # a replayed or foreign state is refused
+        bad = await web.get(f"{callback.path}?code=x&state=forged")
+        assert bad.status_code == 400 and "start again" in bad.text
+        r = await web.get(f"{callback.path}?{callback.query}")
+        assert r.status_code == 303 and r.headers["location"] == f"/assemblies/{aid}/dashboard", r.text
+        assert "borgerting_session" in web.cookies
+        # the code is single-use at the issuer too
+        assert (await web.get(f"{callback.path}?{callback.query}")).status_code == 400
+        dash = await web.get(f"/assemblies/{aid}/dashboard")
+        assert dash.status_code == 200 and "Klimaborgertinget" in dash.text and "Hvor processen står" in dash.text
+        assert "Logget ind: sekretariat" in dash.text
+        # another assembly does not exist for this organiser
+        other = await web.get(f"/assemblies/{uuid.uuid4()}/dashboard")
+        assert other.status_code == 404 and 'data-error-code="not_found"' in other.text
+        home = await web.get("/")
+        assert "Klimaborgertinget" in home.text
+        # sign-out needs the form's token, then ends the session in Valkey
+        assert (await web.post("/signout")).status_code == 403
+        r = await web.post("/signout", data={"csrf_token": csrf(dash)})
+        assert r.status_code == 303
+        web.cookies.clear()
+        assert (await web.get(f"/assemblies/{aid}/dashboard")).status_code == 303
+
+
+async def test_a_session_expires_when_idle_and_at_its_absolute_limit(settings):
+    import time
+
+    from shared.auth.principal import Principal
+    from shared.auth.sessions import SessionStore
+    from shared.redis import make_redis
+
+    redis = make_redis(settings.redis_url)
+    store = SessionStore(redis, idle=60, absolute=120)
+    who = Principal(subject="s", issuer="i", grants=frozenset({("auditor", None)}))
+    s = await store.create(who, "token", "staff")
+    assert (await store.load(s.sid)).subject == "s"
+    assert 50 < await redis.ttl("borgerting:web-session:" + __import__("hashlib").sha256(s.sid.encode()).hexdigest()) <= 60
+    # idle: last seen 61 s ago
+    key = "borgerting:web-session:" + __import__("hashlib").sha256(s.sid.encode()).hexdigest()
+    import json
+
+    data = json.loads(await redis.get(key))
+    await redis.set(key, json.dumps({**data, "seen": time.time() - 61}), ex=60)
+    assert await store.load(s.sid) is None and await redis.get(key) is None
+    # absolute: created 121 s ago, however busy
+    s = await store.create(who, "token", "staff")
+    key = "borgerting:web-session:" + __import__("hashlib").sha256(s.sid.encode()).hexdigest()
+    data = json.loads(await redis.get(key))
+    await redis.set(key, json.dumps({**data, "created": time.time() - 121}), ex=60)
+    assert await store.load(s.sid) is None
+    await redis.aclose()
+
+
+async def test_the_member_portal_shows_the_assembly_and_is_for_members_only(rec, settings, auth):
+    import uuid
+
+    aid = await reporting_knows(settings, uuid.uuid4(), "Borgertinget om klima")
+    async with client("reporting", settings, auth=httpx.Auth()) as web:
+        r = await web.get(f"/assemblies/{aid}/portal")
+        assert r.status_code == 303 and r.headers["location"].startswith("/recruitment/member/signin?next=")
+        member = {"authorization": f"Bearer {auth.token('member', aid, member_id=uuid.uuid4())}"}
+        r = await web.get(f"/assemblies/{aid}/portal", headers=member)
+        assert r.status_code == 200 and "Borgertinget om klima" in r.text and "Der er ingen åben afstemning" in r.text
+        staff = {"authorization": f"Bearer {auth.token('organiser', aid)}"}
+        r = await web.get(f"/assemblies/{aid}/portal", headers=staff)
+        assert r.status_code == 403 and 'data-error-code="forbidden"' in r.text and "Du har ikke adgang" in r.text

@@ -1,0 +1,69 @@
+"""The design system's pure parts: the catalogues are complete and current, labels and formats
+follow the locale, and the registration form's checks assume nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from services.recruitment.domain.registration_form import form_problems
+from shared.ui.i18n import LOCALE_DIR, LOCALES, Formats, catalogue, choose_locale, label, translations
+
+ROOT = Path(__file__).resolve().parents[2]
+METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+
+
+def extracted() -> set[str]:
+    found = set()
+    for top in ("shared", "services"):
+        for _file, _line, message, _comments, _ctx in extract_from_dir(
+                ROOT / top, METHODS, keywords={"_": None, "N_": None, "gettext": None}):
+            found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def test_every_message_is_in_the_template_and_translated_in_every_language():
+    pot = {m.id for m in read_po(open(LOCALE_DIR / "messages.pot", "rb")) if m.id}
+    missing = extracted() - pot
+    assert not missing, f"run `make messages`: not in messages.pot: {sorted(missing)[:5]}"
+    for locale in LOCALES:
+        cat = {m.id: m.string for m in catalogue(locale) if m.id}
+        untranslated = sorted(i for i in pot if not cat.get(i))
+        assert not untranslated, f"{locale}: untranslated {untranslated[:5]}"
+    assert translations("da").gettext("Sign in") == "Log ind"
+    assert translations("en").gettext("Sign in") == "Sign in"
+
+
+def test_the_language_is_chosen_by_the_switch_then_the_cookie_and_is_danish_by_default():
+    assert choose_locale(None, None) == "da"
+    assert choose_locale("en", "da") == "en"
+    assert choose_locale(None, "en") == "en"
+    assert choose_locale("fr", "xx") == "da"
+
+
+def test_labels_and_formats_follow_the_locale():
+    da, en = translations("da").gettext, translations("en").gettext
+    assert label(da, "gender") == "Køn" and label(en, "gender", "female") == "Woman"
+    assert label(da, "age", "18-29") == "18-29 år" and label(en, "age", "60+") == "60 years or older"
+    regions = [{"code": "DK01", "name": "Region Hovedstaden"}]
+    assert label(en, "region", "DK01", regions) == "Region Hovedstaden"
+    assert label(en, "favourite_colour", "sea_green") == "Sea green"  # unknown codes made readable
+    assert Formats("da").number(1234567) == "1.234.567" and Formats("en").number(1234567) == "1,234,567"
+    assert Formats("da").percent(0.256, 1) == "25,6 %"
+    moment = datetime(2027, 3, 1, 9, 30, tzinfo=timezone.utc)
+    assert Formats("da").date(moment) == "1. marts 2027" and Formats("en").date(moment) == "1 March 2027"
+    assert "10.30" in Formats("da").datetime(moment) or "10:30" in Formats("da").datetime(moment)
+
+
+def test_the_registration_form_needs_an_explicit_answer_to_everything():
+    questions = {"gender": ["female", "male"], "age": ["18-29", "30+"]}
+    assert form_problems(questions, {}) == [("code", "missing"), ("q_gender", "missing"), ("q_age", "missing"),
+                                            ("consent", "missing")]
+    good = {"code": "abcd-efgh-jkmn-pqrs-tvwx", "q_gender": "male", "q_age": "30+", "consent": "true"}
+    assert form_problems(questions, good) == []
+    assert form_problems(questions, {**good, "code": "123"}) == [("code", "malformed")]
+    assert form_problems(questions, {**good, "q_age": "99"}) == [("q_age", "unknown")]
+    assert form_problems(questions, {**good, "consent": "on"}) == [("consent", "missing")]
