@@ -38,6 +38,9 @@ class Cluster:
     exits: dict[str, list[float]] = field(default_factory=dict)  # when each service was found dead (`check`)
     ports: dict[str, int] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    proxy: bool = False  # serve the five behind one origin (borgerting/proxy.py) at `origin`
+    origin: str | None = None
+    _proxy_server: object = None
 
     def start(self, progress=lambda msg: None) -> dict[str, str]:
         self.state_dir = self.state_dir.resolve()
@@ -57,7 +60,8 @@ class Cluster:
         issuers = {self.issuer.issuer: self.issuer.jwks_url,
                    member_issuer: f"http://127.0.0.1:{self.ports['recruitment']}/.well-known/jwks.json"}
         self.env = child_env(stack_env, {"BORGERTING_LOG_JSON": "true", "BORGERTING_AUTH_DEV_ISSUER": "true",
-                                         "BORGERTING_AUTH_ISSUERS": json.dumps(issuers)}, self.extra_env)
+                                         "BORGERTING_AUTH_ISSUERS": json.dumps(issuers),
+                                         "BORGERTING_OIDC_ISSUER": self.issuer.issuer}, self.extra_env)
         try:
             progress("migrating the five schemas")
             self.migrate()
@@ -65,6 +69,10 @@ class Cluster:
             for name in SERVICES:
                 self.start_service(name)
             self.wait_ready()
+            if self.proxy:
+                from borgerting.proxy import serve_in_thread
+
+                self.origin, self._proxy_server = serve_in_thread(self.urls)
         except BaseException:
             self.stop()
             raise
@@ -146,6 +154,9 @@ class Cluster:
         return messages
 
     def stop(self) -> None:
+        if self._proxy_server is not None:
+            self._proxy_server.should_exit = True
+            self._proxy_server = None
         for name in list(self.procs):
             self.stop_service(name)
         if self.stack is not None:

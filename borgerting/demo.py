@@ -57,7 +57,7 @@ def main(
     if state.exists():
         shutil.rmtree(state)  # a demo starts from empty databases
     # The driver plays every citizen from one address, so the per-address limit is lifted here.
-    cluster = Cluster(state, extra_env={"BORGERTING_REGISTER_LIMIT_PER_IP": "1000000"})
+    cluster = Cluster(state, extra_env={"BORGERTING_REGISTER_LIMIT_PER_IP": "1000000"}, proxy=keep)
     with Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as bar:
         tasks: dict[str, int] = {}
@@ -118,7 +118,15 @@ def main(
     console.print(f"wrote {out / 'summary.json'}, {out / 'report.html'} and {out / 'audit'}/*.json "
                   f"(check one with `borgerting audit verify FILE --anchors {out / 'summary.json'}`)")
     if keep:
-        lines = [f"  {name:<12} {url}   (API docs: {url}/docs)" for name, url in urls.items()]
+        cluster.issuer.assemblies[assembly_id] = summary.get("name", "the demo's assembly")
+        o = cluster.origin
+        lines = [f"  console      {o}/reporting/   (one origin for every page; pick the language at the top)",
+                 f"  staff        {o}/reporting/signin -> 'Sign in with your agency account' -> the development",
+                 "               sign-in page: pick organiser, registrar, facilitator, auditor or operator and the assembly",
+                 f"  member       {o}/recruitment/member/signin  code {tally.member_code}",
+                 f"  citizen      {o}/recruitment/register?assembly={assembly_id}",
+                 f"  dashboard    {o}/reporting/assemblies/{assembly_id}/dashboard", ""]
+        lines += [f"  {name:<12} {url}   (API docs: {url}/docs)" for name, url in urls.items()]
         lines.append(f"  report       {urls['reporting']}/assemblies/{assembly_id}/report")
         lines.append(f"  registration {urls['recruitment']}/register?assembly={assembly_id}")
         print("\n".join(lines), flush=True)  # plain print: long URLs must not be wrapped

@@ -94,6 +94,7 @@ class Tally:
     recommendations_passed: int = 0
     voting_refusals: int = 0  # absent member, second token, reused token: each refused as it must be
     board: dict = field(default_factory=dict, repr=False)  # the voting board's export after close
+    member_code: str = field(default="", repr=False)  # one member's letter code, for the demo's console sign-in
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -317,6 +318,7 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         progress("selection letters", 0, 1)
         await _retry_until(all_letters, "recruitment to receive the panel")
         letters = [x for x in letters if x["member_id"] in set(members)]  # not to the member who declined
+        t.member_code = letters[0]["code"] if letters else ""
         progress("selection letters", 1, 1)
         member_auth: dict[str, dict[str, str]] = {}
 

@@ -325,7 +325,7 @@ def test_overlay_renders_every_service_role(overlay: str):
     assert {"borgerting-default-deny"} <= set(by_kind["NetworkPolicy"])
     backends = {
         p["backend"]["service"]["name"]
-        for rule in next(iter(by_kind["Ingress"].values()))["spec"]["rules"]
+        for rule in by_kind["Ingress"]["borgerting-public"]["spec"]["rules"]
         for p in rule["http"]["paths"]
     }
     assert backends == {"recruitment-api", "sortition-api", "voting-api", "reporting-api"}
@@ -506,3 +506,36 @@ def test_consumers_and_relays_log_in_to_kafka_as_their_service(overlay: str):
             assert ref == {"name": f"borgerting-{svc}", "key": "password"}
             assert mounts["kafka-ca"]["mountPath"] == "/etc/borgerting/kafka-ca" and mounts["kafka-ca"]["readOnly"]
             assert volumes["kafka-ca"]["secret"]["secretName"] == "borgerting-kafka-cluster-ca-cert"
+
+
+def test_console_ingress_routes_prefixed_pages_to_their_service_and_keeps_the_apis_internal():
+    routes = []
+    for ing in load_all(K8S / "base" / "ingress-console.yaml"):
+        ann = ing["metadata"]["annotations"]
+        name = ing["metadata"]["name"].removeprefix("borgerting-console-")
+        assert ann["nginx.ingress.kubernetes.io/x-forwarded-prefix"] == f"/{name}"
+        assert ann["nginx.ingress.kubernetes.io/rewrite-target"] == "/$1"
+        for rule in ing["spec"]["rules"]:
+            for p in rule["http"]["paths"]:
+                assert p["backend"]["service"]["name"] == f"{name}-api"
+                routes.append((re.compile("^" + p["path"]), name))
+
+    def routed(url: str) -> tuple[str, str] | None:
+        for rx, svc in routes:
+            m = rx.match(url)
+            if m:
+                return svc, m.group(1)
+        return None
+
+    assert routed("/recruitment/register") == ("recruitment", "/register")
+    assert routed("/recruitment/member/signin") == ("recruitment", "/member/signin")
+    assert routed("/reporting/") == ("reporting", "/")
+    assert routed("/reporting/auth/callback") == ("reporting", "/auth/callback")
+    assert routed("/reporting/assemblies/a1/dashboard") == ("reporting", "/assemblies/a1/dashboard")
+    assert routed("/voting/ballots/b1/page") == ("voting", "/ballots/b1/page")
+    assert routed("/voting/ballots/b1/tokens") == ("voting", "/ballots/b1/tokens")
+    assert routed("/reporting/ui-static/vendor/dkfds/css/dkfds.min.css") == ("reporting", "/ui-static/vendor/dkfds/css/dkfds.min.css")
+    for private in ("/recruitment/assemblies", "/recruitment/assemblies/a1/registrations", "/reporting/assemblies/a1/summary",
+                    "/reporting/assemblies/a1/report/publish", "/voting/ballots/b1/close", "/reporting/metrics",
+                    "/sortition/assemblies/a1/draws", "/recruitment/.well-known/jwks.json"):
+        assert routed(private) is None, f"{private} must not be routed by the console's Ingress"

@@ -183,7 +183,7 @@ class Pages:
     def error_page(self, request: Request, error: dict, status: int, headers: dict | None) -> Response:
         if error.get("code") == "sign_in_required":
             members = getattr(request.state, "members_only", False)
-            return RedirectResponse(signin_url(request, members=members), status_code=303)
+            return self.redirect(request, signin_url(request, members=members))
         _ = self.gettext(request)
         heading, explanation = ERROR_TEXT.get(status, (N_("Something went wrong"), N_("Please try again later.")))
         who = getattr(request.state, "principal", None)

@@ -13,7 +13,7 @@ def cluster(stack_env, auth):
     # limits themselves are tested in tests/integration/test_apis.py.
     lifted = {"BORGERTING_REGISTER_LIMIT_PER_IP": "1000000", "BORGERTING_REGISTER_FAILURES_PER_IP": "1000000",
               "BORGERTING_REGISTER_LIMIT_GLOBAL": "1000000", "BORGERTING_REGISTER_ATTEMPTS_PER_CODE": "1000000"}
-    c = Cluster(STATE / "e2e", stack_env=stack_env, extra_env=lifted, issuer=auth)
+    c = Cluster(STATE / "e2e", stack_env=stack_env, extra_env=lifted, issuer=auth, proxy=True)
     c.start()
     yield c
     c.stop()

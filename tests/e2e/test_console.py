@@ -1,0 +1,176 @@
+"""The console and the member portal in headless Chromium, behind the one origin (the demo's
+proxy) with the five services as processes: a citizen registers in Danish on a 390 px phone, staff
+sign in through the OpenID Connect flow at the development issuer and see the dashboard, a drawn
+member signs in with the letter's code and sees the portal. Every page visited is checked with
+axe-core (from npm): no violation of serious or critical impact; and at 320 px and 390 px no page
+scrolls sideways. One browser for the whole module. Screenshots go to out/screens/ (the README's)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+AXE = ROOT / "shared" / "ui" / "static" / "vendor" / "axe" / "axe.min.js"
+SCREENS = ROOT / "out" / "screens"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM and DRIVER):
+        pytest.skip("chromium and chromedriver are not installed (make test installs them as root; "
+                    "elsewhere: apt-get install chromium chromium-driver)")
+    assert AXE.exists(), "make assets installs axe-core from npm"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=da",
+                "--window-size=1280,900", "--hide-scrollbars"):
+        opts.add_argument(arg)
+    drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    drv.set_script_timeout(60)
+    yield drv
+    drv.quit()
+
+
+class Visit:
+    """What every page visit checks: axe (serious/critical), sideways scrolling on phones."""
+
+    def __init__(self, drv) -> None:
+        self.drv = drv
+        self.axe = AXE.read_text()
+        self.results: dict[str, int] = {}
+
+    def width(self, px: int) -> None:
+        self.drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                 {"width": px, "height": 900, "deviceScaleFactor": 1, "mobile": px < 800})
+
+    def check(self, name: str, widths=(390, 320)) -> None:
+        drv = self.drv
+        drv.execute_script(self.axe)
+        result = drv.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map("
+            "v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))))"
+            ".catch(e => done([{id: 'axe-error', impact: 'critical', nodes: [String(e)]}]));")
+        bad = [v for v in result if v["impact"] in ("serious", "critical")]
+        self.results[name] = len(bad)
+        assert not bad, f"{name}: axe found {json.dumps(bad, indent=1)}"
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        for px in widths:
+            self.width(px)
+            wide = drv.execute_script("return document.documentElement.scrollWidth")
+            assert wide <= px, f"{name} scrolls sideways at {px} px (content is {wide} px wide)"
+        drv.save_screenshot(str(SCREENS / f"{name}-{widths[-1]}.png"))
+        self.width(1280)
+        drv.save_screenshot(str(SCREENS / f"{name}-desktop.png"))
+
+
+def wait_for(fn, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = fn()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, browser):
+    from selenium.webdriver.common.by import By
+
+    o, u = cluster.origin, cluster.urls
+    drv, visit = browser, Visit(browser)
+    http = httpx.Client(timeout=30, auth=staff)
+    aid = http.post(f"{u['recruitment']}/assemblies", json={
+        "name": "Borgertinget om klima", "panel_size": 1,
+        "regions": [{"code": "DK01", "name": "Region Hovedstaden", "population": 1000}],
+        "strata": [{"category": "gender", "quotas": [{"value": "female", "min": 0, "max": 1},
+                                                     {"value": "male", "min": 0, "max": 1}]},
+                   {"category": "age", "quotas": [{"value": "18-29", "min": 0, "max": 1},
+                                                  {"value": "30+", "min": 0, "max": 1}]}]}).json()["id"]
+    staff.know(aid)
+    assert http.post(f"{u['recruitment']}/assemblies/{aid}/register-extract", headers={"content-type": "text/csv"},
+                     content="person_id,name,address,region\n1,Karen Hansen,Algade 1,DK01\n").status_code == 201
+    code = http.post(f"{u['recruitment']}/assemblies/{aid}/invitation-batches",
+                     json={"count": 1, "seed": 1}).json()["letters"][0]["code"]
+
+    # --- a citizen registers in Danish on a 390 px phone; nothing is pre-selected
+    visit.width(390)
+    drv.get(f"{o}/recruitment/register?assembly={aid}")
+    assert drv.find_element(By.TAG_NAME, "html").get_attribute("lang") == "da"
+    assert not drv.find_elements(By.CSS_SELECTOR, "input[type=radio]:checked")
+    drv.find_element(By.ID, "code").send_keys(code)
+    drv.find_element(By.CSS_SELECTOR, "button[type=submit]").click()  # nothing chosen: errors, in Danish
+    assert "Ret venligst følgende" in drv.page_source and "Vælg et svar: Køn" in drv.page_source
+    visit.check("register-errors")
+    visit.width(390)
+    drv.find_element(By.XPATH, "//label[normalize-space()='Kvinde']").click()
+    drv.find_element(By.XPATH, "//label[normalize-space()='18-29 år']").click()
+    drv.find_element(By.XPATH, "//label[@for='consent']").click()
+    drv.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    assert "Du er tilmeldt" in drv.page_source, drv.page_source[:2000]
+    visit.check("register-done")
+
+    # --- the draw (API), so that there is a panel member
+    sor = u["sortition"]
+    wait_for(lambda: (x := http.get(f"{sor}/assemblies/{aid}/pool")).status_code == 200 and x.json()["size"] == 1,
+             "sortition to receive the registration")
+    assert http.post(f"{sor}/assemblies/{aid}/seed-commitments",
+                     json={"name": "organiser", "commitment": hashlib.sha256(b"ui").hexdigest()}).status_code == 201
+    assert http.post(f"{sor}/assemblies/{aid}/pool/freeze", json={"lottery_size": 10}).status_code in (200, 201)
+    assert http.post(f"{sor}/assemblies/{aid}/seed-reveals", json={"name": "organiser", "value": "ui"}).status_code == 200
+    job = http.post(f"{sor}/assemblies/{aid}/draws", json={}).json()
+    wait_for(lambda: http.get(f"{sor}/draw-jobs/{job['id']}").json()["status"] == "succeeded", "the draw")
+    letters = wait_for(lambda: (x := http.post(f"{u['recruitment']}/assemblies/{aid}/member-letters")).status_code == 201
+                       and x.json()["letters"], "recruitment to receive the panel")
+    http.post(f"{u['sessions']}/assemblies/{aid}/sessions",
+              json={"title": "Weekend 1", "starts_at": "2027-03-06T09:00:00Z", "duration_hours": 7})
+
+    # --- staff: the console's sign-in, the development issuer's page, the dashboard
+    cluster.issuer.assemblies[aid] = "Borgertinget om klima"
+    drv.delete_all_cookies()
+    drv.get(f"{o}/reporting/assemblies/{aid}/dashboard")
+    assert "/reporting/signin" in drv.current_url
+    visit.check("signin")
+    drv.find_element(By.LINK_TEXT, "Log ind med din konto i myndigheden").click()
+    drv.find_element(By.ID, "role-organiser").click()
+    drv.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(lambda: "/dashboard" in drv.current_url, "the dashboard after signing in")
+    wait_for(lambda: "Hvor processen står" in drv.page_source and (drv.refresh() or True)
+             and "1 / 1" in drv.page_source, "the dashboard to show the panel", timeout=60)
+    visit.check("dashboard")
+    drv.get(f"{o}/reporting/?lang=en")
+    assert "Borgertinget om klima" in drv.page_source and drv.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    visit.check("home-en")
+    drv.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
+    assert "/reporting/signin" in drv.current_url
+
+    # --- a member signs in with the selection letter's code: the portal
+    drv.get(f"{o}/reporting/assemblies/{aid}/portal?lang=da")
+    assert "/recruitment/member/signin" in drv.current_url
+    visit.check("member-signin")
+    drv.find_element(By.ID, "code").send_keys(letters[0]["code"])
+    drv.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(lambda: "/portal" in drv.current_url, "the portal")
+    wait_for(lambda: (drv.refresh() or True) and "Weekend 1" in drv.page_source, "the portal to show the session")
+    assert "Borgertinget om klima" in drv.page_source and "Du er medlem af panelet" in drv.page_source
+    visit.check("portal")
+    # a page of another assembly is not there for this member (a page, not JSON)
+    drv.get(f"{o}/reporting/assemblies/{aid}/dashboard")
+    assert "Du har ikke adgang" in drv.page_source
+    visit.check("error-403")
+    print(f"\naxe (serious or critical violations per page): {visit.results}")
+    assert set(visit.results.values()) == {0}
