@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 UV     := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: setup assets messages demo test browser lock stack clean
+.PHONY: setup assets messages demo test browser tools lock stack clean
 
 setup: $(VENV)/.installed assets
 
@@ -38,7 +38,7 @@ demo: setup
 	$(PY) -m borgerting.demo $(if $(KEEP),--keep,) $(DEMO_ARGS)
 
 ## Unit, contract, integration and end-to-end tests (starts the embedded stack itself).
-test: setup browser
+test: setup browser tools
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 ## Headless Chromium for the ballot page's browser test (Debian's packages; installed when missing
@@ -48,6 +48,14 @@ browser:
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
 	    || echo "chromium not installed: the ballot page's browser test will be skipped"; }
+
+## promtool, which checks the alert rules and runs their unit tests (Debian's prometheus package;
+## installed when missing and we are root, as in CI; otherwise those tests skip and say why).
+tools:
+	@command -v promtool >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null) \
+	    || echo "promtool not installed: the alert rule checks will be skipped"; }
 
 ## Start the embedded stack in the foreground (PostgreSQL, Valkey, Tansu) and print its URLs.
 stack: setup

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, AsyncIterator, Awaitable, Callable, Generic, TypeVar
 
+from aiokafka.errors import KafkaError
 import sqlalchemy as sa
 import structlog
 import uvicorn
@@ -217,13 +218,27 @@ async def _run_consumer(rt: Runtime, stop: asyncio.Event) -> None:
 
 async def _run_relay(rt: Runtime, stop: asyncio.Event) -> None:
     s = rt.settings
-    await _ensure_topics(s)
-    producer = make_producer(s.kafka_bootstrap_servers, f"{rt.spec.name}-relay", **kafka_security(s))
-    await producer.start()
+    relay = Relay(rt.spec.name, rt.sessionmaker, rt.spec.outbox, None, batch_size=s.relay_batch_size,
+                  idle_seconds=s.relay_idle_seconds, retention_hours=s.outbox_retention_hours)
+    # Wait for the broker instead of dying: the relay stays up (unready), and its backlog gauge keeps
+    # telling how many events wait while Kafka is away.
+    while True:
+        producer = make_producer(s.kafka_bootstrap_servers, f"{rt.spec.name}-relay", **kafka_security(s))
+        try:
+            await _ensure_topics(s)
+            await producer.start()
+            break
+        except KafkaError:
+            await producer.stop()
+            log.warning("broker unreachable; the relay waits")
+            await relay.measure_backlog()
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=2.0)
+                return
+            except asyncio.TimeoutError:
+                pass
+    relay.producer = producer
     try:
-        relay = Relay(rt.spec.name, rt.sessionmaker, rt.spec.outbox, producer,
-                      batch_size=s.relay_batch_size, idle_seconds=s.relay_idle_seconds,
-                      retention_hours=s.outbox_retention_hours)
         log.info("relay started")
         await relay.run(stop)
     finally:

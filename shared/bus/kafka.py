@@ -48,9 +48,9 @@ def kafka_security(settings) -> dict:
     return opts
 
 
-def make_producer(bootstrap: str, client_id: str, **security) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        **security,
+def make_producer(bootstrap: str, client_id: str, **options) -> AIOKafkaProducer:
+    """`options`: the security options (kafka_security) and any setting to override."""
+    settings = dict(
         bootstrap_servers=bootstrap,
         client_id=client_id,
         acks="all",  # the write is durable on every in-sync replica before we mark it sent
@@ -62,6 +62,7 @@ def make_producer(bootstrap: str, client_id: str, **security) -> AIOKafkaProduce
         retry_backoff_ms=200,
         compression_type=None,
     )
+    return AIOKafkaProducer(**{**settings, **options})
 
 
 def make_consumer(bootstrap: str, group_id: str, topics: list[str], session_timeout_ms: int,

@@ -18,6 +18,7 @@ from shared import faults
 from shared.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 
 log = structlog.get_logger()
+BACKLOG_EVERY = 5.0  # seconds: the most the backlog gauge lags behind while batches are full
 
 
 class Relay:
@@ -32,6 +33,11 @@ class Relay:
         self.idle_seconds = idle_seconds
         self.retention_hours = retention_hours
         self._last_prune = 0.0
+        self._last_backlog = 0.0
+        # The series exist from the start (at 0), so that "backlog > 0 and nothing published" can
+        # fire for a relay that has never published once.
+        OUTBOX_PUBLISHED.labels(service)
+        OUTBOX_BACKLOG.labels(service)
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many rows were published and marked sent."""
@@ -69,7 +75,16 @@ class Relay:
         async with self.sessionmaker() as session:
             n = (await session.execute(sa.select(sa.func.count()).where(self.outbox.c.sent_at.is_(None)))).scalar_one()
         OUTBOX_BACKLOG.labels(self.service).set(n)
+        self._last_backlog = time.monotonic()
         return n
+
+    async def measure_backlog(self) -> None:
+        """The backlog gauge, whatever the broker does: measured while the relay cannot publish (that
+        is when it matters) and at least every BACKLOG_EVERY seconds under load."""
+        try:
+            await self.backlog()
+        except Exception:  # the database is down too: /readyz and its own alert say so
+            log.warning("outbox backlog cannot be measured")
 
     async def prune(self) -> int:
         """Delete sent rows older than the retention; unsent rows are never deleted."""
@@ -88,8 +103,9 @@ class Relay:
         while not stop.is_set():
             try:
                 n = await self.publish_batch()
-                if n < self.batch_size:
+                if n < self.batch_size or time.monotonic() - self._last_backlog > BACKLOG_EVERY:
                     await self.backlog()
+                if n < self.batch_size:
                     if time.monotonic() - self._last_prune > 3600:
                         self._last_prune = time.monotonic()
                         await self.prune()
@@ -101,4 +117,5 @@ class Relay:
                 raise
             except Exception:
                 log.exception("relay batch failed; retrying")
+                await self.measure_backlog()
                 await asyncio.sleep(1.0)
