@@ -38,6 +38,8 @@ from shared.auth import AUDITOR, MEMBER, ORGANISER, PUBLIC, REGISTRAR, Principal
 from shared.bounds import BigInt, SmallInt
 from shared.openapi import errors
 from shared.problems import Conflict, Forbidden, invalid
+from shared.auth.sessions import SESSION_COOKIE
+from shared.ui.pages import forwarded_prefix
 from shared.runtime import Runtime, RuntimeDep
 
 router = APIRouter(tags=["voting"])
@@ -491,4 +493,13 @@ async def export(assembly_id: uuid.UUID, rt: RuntimeDep,
             summary="The ballot page for members (Danish and English, phone-friendly)")
 async def ballot_page(rt: RuntimeDep, request: Request, ballot_id: uuid.UUID, lang: Literal["da", "en"] = "da", who: Principal = Depends(allow(PUBLIC))) -> HTMLResponse:
     b = await _ballot_out(rt, ballot_id)
-    return templates.TemplateResponse(request, "ballot.html", {"ballot": b.model_dump(mode="json"), "lang": lang})
+    # A member signed in to the portal (shared/ui) gets the page with their access token, so that
+    # the script asks for the voting token without anything to paste; behind the one origin the
+    # script's calls carry the page's prefix.
+    session = await rt.web_sessions.load(request.cookies.get(SESSION_COOKIE))
+    access = None
+    if session is not None and session.kind == "member" and (MEMBER, str(b.assembly_id)) in session.grants:
+        access = session.access_token
+    return templates.TemplateResponse(request, "ballot.html", {"ballot": b.model_dump(mode="json"), "lang": lang,
+                                                               "access": access, "base": forwarded_prefix(request)},
+                                      headers={"cache-control": "no-store"})

@@ -207,3 +207,27 @@ async def test_the_member_portal_shows_the_assembly_and_is_for_members_only(rec,
         staff = {"authorization": f"Bearer {auth.token('organiser', aid)}"}
         r = await web.get(f"/assemblies/{aid}/portal", headers=staff)
         assert r.status_code == 403 and 'data-error-code="forbidden"' in r.text and "Du har ikke adgang" in r.text
+
+
+async def test_the_ballot_page_needs_no_pasted_token_for_a_member_signed_in_to_the_portal(settings, auth):
+    import uuid
+
+    from shared.auth.sessions import SESSION_COOKIE
+    from tests.integration.test_authz import make_ballot
+
+    aid = uuid.uuid4()
+    ballot_id = await make_ballot(settings, auth, aid)
+    async with client("voting", settings, auth=httpx.Auth()) as web:
+        rt = web._transport.app.state.rt
+        anonymous = await web.get(f"/ballots/{ballot_id}/page", headers={"x-forwarded-prefix": "/voting"})
+        assert anonymous.status_code == 200 and "SIGNED_IN = null" in anonymous.text
+        assert 'const BASE = "/voting"' in anonymous.text and 'src="/voting/voting-static/blindrsa.js"' in anonymous.text
+        token = auth.token("member", aid, member_id=uuid.uuid4())
+        member = await rt.web_sessions.create(await rt.auth.verify(token), token, "member")
+        page = await web.get(f"/ballots/{ballot_id}/page", cookies={SESSION_COOKIE: member.sid})
+        assert f"SIGNED_IN = \"{token}\"" in page.text and page.headers["cache-control"] == "no-store"
+        # a member of another assembly gets nothing of theirs into this page
+        other_token = auth.token("member", uuid.uuid4(), member_id=uuid.uuid4())
+        other = await rt.web_sessions.create(await rt.auth.verify(other_token), other_token, "member")
+        page = await web.get(f"/ballots/{ballot_id}/page", cookies={SESSION_COOKIE: other.sid})
+        assert "SIGNED_IN = null" in page.text
