@@ -81,7 +81,7 @@ def main(
             organiser = cluster.issuer.headers("organiser", assembly_id)
             summary = httpx.get(f"{urls['reporting']}/assemblies/{assembly_id}/summary", headers=organiser,
                                 timeout=30).json()
-            report = httpx.get(f"{urls['reporting']}/assemblies/{assembly_id}/report", headers=organiser,
+            report = httpx.get(f"{urls['reporting']}/assemblies/{assembly_id}/report/published",
                                timeout=30).text
             audits = export_audit_trails(urls, assembly_id, cluster.issuer.headers("auditor", assembly_id),
                                          out / "audit", summary)
@@ -127,7 +127,7 @@ def main(
                  f"  citizen      {o}/recruitment/register?assembly={assembly_id}",
                  f"  dashboard    {o}/reporting/assemblies/{assembly_id}/dashboard", ""]
         lines += [f"  {name:<12} {url}   (API docs: {url}/docs)" for name, url in urls.items()]
-        lines.append(f"  report       {urls['reporting']}/assemblies/{assembly_id}/report")
+        lines.append(f"  report       {urls['reporting']}/assemblies/{assembly_id}/report/published")
         lines.append(f"  registration {urls['recruitment']}/register?assembly={assembly_id}")
         print("\n".join(lines), flush=True)  # plain print: long URLs must not be wrapped
         console.print("everything is running; Ctrl-C (or SIGTERM) stops it")

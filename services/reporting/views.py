@@ -12,6 +12,7 @@ from services.reporting.domain.summary import summarise
 from shared.audit import heads as audit_heads
 from shared.bus.outbox import Tx
 from shared.db import load_or_404
+from shared.problems import not_found
 
 
 async def summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
@@ -69,3 +70,21 @@ async def member_portal(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) ->
         .where(m.ballots.c.assembly_id == assembly_id).order_by(m.ballots.c.title))).all()]
     return {"assembly": {"id": a.id, "name": a.name, "panel_size": a.panel_size}, "role": role,
             "sessions": sessions, "ballots": ballots}
+
+
+async def published_reports(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
+    """The versions of the report published so far, the newest first (without their text)."""
+    rows = (await tx.session.execute(
+        sa.select(m.reports.c.report_id, m.reports.c.sha256, m.reports.c.published_at)
+        .where(m.reports.c.assembly_id == assembly_id).order_by(m.reports.c.published_at.desc()))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def published_report(tx: Tx, assembly_id: uuid.UUID) -> str:
+    """The newest published report's document, as it was frozen and hashed."""
+    html = (await tx.session.execute(
+        sa.select(m.reports.c.html).where(m.reports.c.assembly_id == assembly_id)
+        .order_by(m.reports.c.published_at.desc()).limit(1))).scalar()
+    if html is None:
+        raise not_found("published report (none published yet)")
+    return html

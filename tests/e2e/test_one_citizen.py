@@ -121,7 +121,7 @@ def test_one_registration_reaches_every_service(cluster, staff):
         wait_for(lambda: figures() == expected, "reporting to count every event")
     finally:
         assert figures() == expected
-    html = http.get(f"{u['reporting']}/assemblies/{aid}/report").text
+    html = http.get(f"{u['reporting']}/assemblies/{aid}/report?lang=en").text
     assert "Plant more trees" in html and "adopted" in html
 
     # Logs are JSON lines with correlation ids, and carry no personal data.
