@@ -49,13 +49,14 @@ browser:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
 	    || echo "chromium not installed: the ballot page's browser test will be skipped"; }
 
-## promtool, which checks the alert rules and runs their unit tests (Debian's prometheus package;
-## installed when missing and we are root, as in CI; otherwise those tests skip and say why).
+## promtool, which checks the alert rules and runs their unit tests, and PgBouncer, which the services
+## are tested behind in transaction mode (Debian's prometheus and pgbouncer packages; installed when
+## missing and we are root, as in CI; otherwise those tests skip and say why).
 tools:
-	@command -v promtool >/dev/null || \
+	@{ command -v promtool && test -x /usr/sbin/pgbouncer; } >/dev/null || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null) \
-	    || echo "promtool not installed: the alert rule checks will be skipped"; }
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus pgbouncer >/dev/null) \
+	    || echo "promtool or pgbouncer not installed: the alert rule and PgBouncer tests will be skipped"; }
 
 ## Start the embedded stack in the foreground (PostgreSQL, Valkey, Tansu) and print its URLs.
 stack: setup

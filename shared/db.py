@@ -4,6 +4,7 @@ never reads another's tables. `delivery_tables` adds the outbox and inbox to a s
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,11 +14,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from shared.problems import not_found
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None,
+                pgbouncer: bool = False) -> AsyncEngine:
+    """`pgbouncer`: the URL is a PgBouncer in transaction mode, where one session's statements may
+    run on different server connections: no statement is prepared under a name that another
+    transaction could meet again (asyncpg's and SQLAlchemy's statement caches off, unique names)."""
+    connect_args: dict[str, Any] = {}
+    if pgbouncer:
+        url = str(sa.make_url(url).update_query_dict({"prepared_statement_cache_size": "0"}))
+        connect_args = {"statement_cache_size": 0,
+                        "prepared_statement_name_func": lambda: f"__asyncpg_{uuid.uuid4().hex}__"}
     # hide_parameters: SQLAlchemy's exception text quotes a failed statement's bound values
     # (names, addresses, e-mails), and exception text ends up in logs.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                               hide_parameters=True)
+    return create_async_engine(url, pool_size=pool_size,
+                               max_overflow=pool_size if max_overflow is None else max_overflow,
+                               pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

@@ -10,7 +10,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.db import make_engine
+from shared.settings import get_settings
 
 
 def alembic_config(migrations_dir: Path, url: str) -> Config:
@@ -42,7 +44,9 @@ def run_env(metadata: sa.MetaData) -> None:
             context.run_migrations()
 
     async def run() -> None:
-        engine = create_async_engine(url)
+        # through PgBouncer (transaction mode) like the service itself: no named statement outlives
+        # its transaction
+        engine = make_engine(url, pool_size=1, max_overflow=0, pgbouncer=get_settings().db_pgbouncer)
         async with engine.begin() as conn:
             # one migrator at a time per service (replicas may start together)
             await conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})

@@ -113,7 +113,8 @@ class Runtime:
     def __init__(self, spec: ServiceSpec, settings: Settings) -> None:
         self.spec = spec
         self.settings = settings
-        self.engine: AsyncEngine = make_engine(settings.database_url)
+        self.engine: AsyncEngine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                                               max_overflow=settings.db_max_overflow, pgbouncer=settings.db_pgbouncer)
         self.sessionmaker: async_sessionmaker = make_sessionmaker(self.engine)
         self.redis = make_redis(settings.redis_url, settings.redis_timeout_seconds)
         self.limiter = RateLimiter(self.redis, f"borgerting:{spec.name}")

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
         "127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "BORGERTING_KAFKA_BOOTSTRAP_SERVERS"),
     )
+    # Connections of one process to PostgreSQL: db_pool_size kept open, up to db_max_overflow more
+    # under load (docs/deploy.md, "Connection budget", sizes them for all pods together).
+    db_pool_size: int = Field(10, ge=1, le=100)
+    db_max_overflow: int = Field(10, ge=0, le=100)
+    # DATABASE_URL points at PgBouncer in transaction mode (the CNPG Pooler): asyncpg's prepared
+    # statement caches must be off, since consecutive transactions may run on different server
+    # connections.
+    db_pgbouncer: bool = False
     # How the Kafka clients authenticate and encrypt (shared/bus/kafka.py kafka_security). Production
     # on Strimzi: SASL_SSL with SCRAM-SHA-512, the KafkaUser's password and the cluster CA
     # (deploy/k8s/infra/kafka.yaml). PLAINTEXT is for laptops and the embedded broker.

@@ -591,3 +591,57 @@ def test_everything_prometheus_should_find_carries_the_release_label():
     assert cluster["spec"]["monitoring"]["enablePodMonitor"] is False, "CNPG's own PodMonitor has no release label"
     (pm,) = [d for d in docs if d["kind"] == "PodMonitor"]
     assert pm["spec"]["selector"]["matchLabels"]["cnpg.io/cluster"] == cluster["metadata"]["name"]
+
+
+# --------------------------------------------------------------------------- connection budget
+
+
+def _config() -> dict[str, str]:
+    return dict(l.split("=", 1) for l in (K8S / "base" / "config.env").read_text().splitlines()
+                if l and not l.startswith("#"))
+
+
+def connection_budget(objs: list[dict]) -> dict:
+    """Production's worst case, from the manifests: every Deployment at its HPA's maximum, each
+    process with its whole pool open, against PgBouncer's limits and PostgreSQL's max_connections."""
+    hpa = {d["spec"]["scaleTargetRef"]["name"]: d for d in objs if d["kind"] == "HorizontalPodAutoscaler"}
+    config = _config()
+    per_pod = int(config["BORGERTING_DB_POOL_SIZE"]) + int(config["BORGERTING_DB_MAX_OVERFLOW"])
+    roles: dict[str, list[int]] = {}
+    for d in objs:
+        if d["kind"] != "Deployment":
+            continue
+        role = d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+        h = hpa.get(d["metadata"]["name"])
+        lo, hi = (h["spec"]["minReplicas"], h["spec"]["maxReplicas"]) if h else (d["spec"]["replicas"],) * 2
+        roles.setdefault(role, [0, 0])
+        roles[role][0] += lo
+        roles[role][1] += hi
+    infra = {d["kind"]: d for p in ("postgres.yaml", "pooler.yaml") for d in load_all(K8S / "infra" / p)}
+    pooler = infra["Pooler"]["spec"]
+    return {
+        "roles": roles, "per_pod": per_pod,
+        "clients": sum(hi for _, hi in roles.values()) * per_pod,
+        "max_client_conn": int(pooler["pgbouncer"]["parameters"]["max_client_conn"]),
+        "server": pooler["instances"] * int(pooler["pgbouncer"]["parameters"]["max_db_connections"]),
+        "max_connections": int(infra["Cluster"]["spec"]["postgresql"]["parameters"]["max_connections"]),
+        "pooler": pooler,
+    }
+
+
+def test_the_connection_budget_holds_and_the_docs_table_is_its_figures():
+    b = connection_budget(render("production"))
+    assert _config()["BORGERTING_DB_PGBOUNCER"] == "true" and b["pooler"]["pgbouncer"]["poolMode"] == "transaction"
+    assert b["clients"] <= b["max_client_conn"], "every pod's whole pool fits into one PgBouncer instance"
+    headroom = b["max_connections"] - b["server"]
+    assert headroom >= 30, "PostgreSQL keeps room for CloudNativePG's own connections and an operator"
+    docs = (ROOT / "docs" / "deploy.md").read_text()
+    total = [sum(r[0] for r in b["roles"].values()), sum(r[1] for r in b["roles"].values())]
+    rows = [f"| {role} | {lo}–{hi} | {b['per_pod']} | {hi * b['per_pod']} |" for role, (lo, hi) in sorted(b["roles"].items())]
+    rows.append(f"| **all** | {total[0]}–{total[1]} | | **{b['clients']}** (PgBouncer `max_client_conn` {b['max_client_conn']}) |")
+    rows.append(f"PostgreSQL sees at most {b['server']} connections from PgBouncer "
+                f"({b['pooler']['instances']} instances × `max_db_connections` "
+                f"{b['pooler']['pgbouncer']['parameters']['max_db_connections']}) of its `max_connections` "
+                f"{b['max_connections']}")
+    for row in rows:
+        assert row in docs, f"docs/deploy.md, 'Connection budget', should say: {row}"

@@ -139,10 +139,10 @@ def required_flows(net: Network, borgerting: list[Endpoint], net_objs: list[dict
     def pods(**labels):
         return [e for e in net.endpoints if not e.external and all(e.labels.get(k) == v for k, v in labels.items())]
 
-    pg = pods(**{"cnpg.io/cluster": "borgerting-pg", "cnpg.io/podRole": "instance"})
+    pg = pods(**{"cnpg.io/poolerName": "borgerting-pg-pooler-rw"})  # PgBouncer, never the instances
     brokers = pods(**{"strimzi.io/cluster": "borgerting-kafka", "strimzi.io/broker-role": "true"})
     (valkey,) = pods(**{"app.kubernetes.io/name": "borgerting-redis"})
-    assert len(pg) == 3 and len(brokers) == 3
+    assert len(pg) == 2 and len(brokers) == 3
     (kafka,) = [o for o in net_objs if o["kind"] == "Kafka"]
     (kafka_port,) = [lis["port"] for lis in kafka["spec"]["kafka"]["listeners"]]
     flows = set()
@@ -190,7 +190,8 @@ def test_spot_checks(network):
     """A few flows by name, so that a bug shared by the model and `required_flows` still shows."""
     net, _, _ = network
     by = {e.name: e for e in net.endpoints}
-    assert net.allowed(by["voting-api"], by["borgerting-pg-1"], 5432)
+    assert net.allowed(by["voting-api"], by["borgerting-pg-pooler-rw-0"], 5432)
+    assert not net.allowed(by["voting-api"], by["borgerting-pg-1"], 5432), "through the pooler only"
     assert net.allowed(by["voting-relay"], by["kube-dns"], 53, "UDP")
     assert net.allowed(by["ingress-nginx-controller"], by["voting-api"], 8000)
     assert not net.allowed(by["ingress-nginx-controller"], by["sessions-api"], 8000), "sessions has no public page"
