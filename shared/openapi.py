@@ -10,7 +10,9 @@ built rather than repeated on every route:
   409 on every write (it can conflict with the state it changes); 400 where a body is read (one
   FastAPI cannot parse at all: nested too deep, a number of more than 4300 digits);
 - what a route declares itself (`responses=errors(404, 429)`), e.g. a code that is not known, or a
-  rate limit.
+  rate limit;
+- on pages (shared/ui): 303 (sign in first, or where a form leads), and 400, 404, 409 and 429, which
+  a page renders as a page in the chosen language.
 
 `unbounded_integers` lists integer inputs without a minimum and a maximum (tests refuse any).
 """
@@ -72,6 +74,9 @@ def document(app: FastAPI) -> dict[str, Any]:
         policies = route_policies(route)
         public = not policies or PUBLIC in policies[0].roles
         statuses = set(EVERY_ROUTE)
+        page = bool(policies) and policies[0].page
+        if page:  # a page: refusals as pages, forms can be refused or rate-limited, sign-in redirects
+            statuses |= {400, 404, 409, 429}
         if route.param_convertors:  # a path parameter names something that may not exist
             statuses.add(404)
         for method in route.methods or ():
@@ -85,6 +90,9 @@ def document(app: FastAPI) -> dict[str, Any]:
             declared = {int(code) for code in responses if str(code).isdigit() and int(code) >= 400}
             for status in sorted(statuses_here | declared):
                 responses[str(status)] = _error_response(status)
+            if page:
+                responses["303"] = {"description": "See other: sign in first (the page sends the browser to the "
+                                                   "sign-in page and back), or where a submitted form leads"}
             if not public:
                 op["security"] = [{"bearer": []}]
                 roles = ", ".join(policies[0].roles)
