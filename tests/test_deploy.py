@@ -35,8 +35,10 @@ METRICS = {
     "borgerting_dead_letters_total": "counter",
     "borgerting_events_published_total": "counter",
 }
-# Series that do not come from Borgerting: Prometheus' own scrape health and kube-state-metrics.
-EXTERNAL_METRICS = {"up", "kube_pod_status_ready"}
+# Series that do not come from Borgerting: Prometheus' own scrape health, kube-state-metrics and
+# CloudNativePG's default metrics (pg_stat_archiver, for WAL archiving).
+EXTERNAL_METRICS = {"up", "kube_pod_status_ready", "cnpg_pg_stat_archiver_seconds_since_last_archival",
+                    "cnpg_pg_stat_archiver_failed_count"}
 
 
 def known_series() -> set[str]:
@@ -645,3 +647,47 @@ def test_the_connection_budget_holds_and_the_docs_table_is_its_figures():
                 f"{b['max_connections']}")
     for row in rows:
         assert row in docs, f"docs/deploy.md, 'Connection budget', should say: {row}"
+
+
+# --------------------------------------------------------------------------- backup and restore
+
+
+def test_postgres_archives_wal_and_backs_up_nightly_to_an_object_store():
+    infra = {(d["kind"], d["metadata"]["name"]): d
+             for p in ("postgres.yaml", "backup.yaml") for d in load_all(K8S / "infra" / p)}
+    cluster = infra[("Cluster", "borgerting-pg")]["spec"]
+    (archiver,) = [p for p in cluster["plugins"] if p.get("isWALArchiver")]
+    store = infra[("ObjectStore", archiver["parameters"]["barmanObjectName"])]["spec"]
+    assert store["configuration"]["destinationPath"].startswith("s3://")
+    assert store["retentionPolicy"].endswith("d")
+    assert cluster["postgresql"]["parameters"]["archive_timeout"] == "5min"
+    (nightly,) = [d for (kind, _), d in infra.items() if kind == "ScheduledBackup"]
+    assert nightly["spec"]["cluster"]["name"] == "borgerting-pg"
+    assert nightly["spec"]["method"] == "plugin" and nightly["spec"]["pluginConfiguration"]["name"] == archiver["name"]
+    assert len(nightly["spec"]["schedule"].split()) == 6, "CloudNativePG schedules have a seconds field"
+
+
+def test_the_restore_reads_the_backups_and_never_writes_over_them():
+    """On paper: the restore cluster bootstraps from the archive the running cluster writes, to a
+    point in time, is shaped like the original, and archives under a name of its own."""
+    import datetime
+
+    (orig,) = [d for d in load_all(K8S / "infra" / "postgres.yaml") if d["kind"] == "Cluster"]
+    (restore,) = load_all(K8S / "restore" / "cluster.yaml")
+    spec = restore["spec"]
+    assert restore["metadata"]["name"] != orig["metadata"]["name"], "never over the running cluster"
+    recovery = spec["bootstrap"]["recovery"]
+    source = next(c for c in spec["externalClusters"] if c["name"] == recovery["source"])
+    (orig_archiver,) = [p for p in orig["spec"]["plugins"] if p.get("isWALArchiver")]
+    assert source["plugin"]["name"] == orig_archiver["name"]
+    assert source["plugin"]["parameters"]["barmanObjectName"] == orig_archiver["parameters"]["barmanObjectName"]
+    assert source["plugin"]["parameters"]["serverName"] == orig["metadata"]["name"]
+    datetime.datetime.fromisoformat(recovery["recoveryTarget"]["targetTime"].replace("Z", "+00:00"))
+    (own,) = [p for p in spec["plugins"] if p.get("isWALArchiver")]
+    assert own["parameters"]["serverName"] == restore["metadata"]["name"], "archives under its own name"
+    assert recovery["database"] == orig["spec"]["bootstrap"]["initdb"]["database"]
+    assert spec["managed"] == orig["spec"]["managed"], "the same login roles and password Secrets"
+    assert spec["postgresql"] == orig["spec"]["postgresql"] and spec["instances"] == orig["spec"]["instances"]
+    docs = (ROOT / "docs" / "deploy.md").read_text()
+    for step in ("kubectl apply -k deploy/k8s/restore", "--reset-offsets", "--to-datetime", "recoveryTarget"):
+        assert step in docs, f"docs/deploy.md's restore does not say {step}"
