@@ -12,6 +12,7 @@ it; X-Forwarded-For/-Proto/-Host say who asked. Bodies stream both ways.
 from __future__ import annotations
 
 import threading
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 import uvicorn
@@ -26,12 +27,19 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 CONSOLE = "/reporting/"
 
 
+def no_cookie_jar() -> CookieJar:
+    """A jar that keeps nothing: the proxy passes each browser's cookies through and must never
+    remember one (an httpx client's jar would send one browser's session with everyone's requests)."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
 class Proxy:
     def __init__(self, upstreams: dict[str, str]) -> None:
         """`upstreams`: service name -> its base URL (the prefix is /<name>)."""
         self.routes = {f"/{name}": url.rstrip("/") for name, url in upstreams.items()}
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(60, connect=5), follow_redirects=False,
-                                      limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+                                      limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                                      cookies=no_cookie_jar())
 
     def route(self, path: str) -> tuple[str, str, str] | None:
         for prefix, upstream in self.routes.items():
