@@ -1,6 +1,8 @@
 """Recruitment's pages: the public registration form (rebuilt on the shared design system: no
-answer pre-selected, human labels in Danish and English, errors in the chosen language) and the
-panel members' sign-in with the code of their selection letter."""
+answer pre-selected, human labels in Danish and English, errors in the chosen language), the
+panel members' sign-in with the code of their selection letter, and the staff's screens: the
+assemblies (operator), an assembly's recruitment, the register import, invitation batches,
+registrations per stratum against the quotas (chart and CSV) and the selection letters."""
 
 from __future__ import annotations
 
@@ -12,15 +14,19 @@ from fastapi.responses import Response
 
 from services.recruitment import handlers as h
 from services.recruitment import views as v
-from services.recruitment.api import count_refusal, limit_public
+from services.recruitment.api import MAX_EXTRACT_BYTES, count_refusal, limit_public
 from services.recruitment.domain.answers import questionnaire
+from services.recruitment.domain.assembly_form import MAX_QUOTA_ROWS, MAX_REGION_ROWS, read_assembly_form
+from services.recruitment.domain.assembly_form import rows as form_rows
 from services.recruitment.domain.codes import CodeRefused, UsedCode, code_hash, normalise
 from services.recruitment.domain.registration_form import form_problems
-from shared.auth import PUBLIC, Principal, allow
+from services.recruitment.domain.replies import count_features, stratum_report
+from shared.auth import AUDITOR, FACILITATOR, OPERATOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
 from shared.auth.keys import mint_member_token
 from shared.auth.sessions import SESSION_COOKIE, cookie_options
 
 from shared.openapi import errors
+from shared.problems import Conflict, InvalidInput
 
 from shared.runtime import Runtime, RuntimeDep
 from shared.ui import N_, Pages, label, service_url
@@ -154,3 +160,289 @@ async def member_signin(rt: RuntimeDep, request: Request,
     return response
 
 
+# ---- the staff's screens: assemblies, the register, invitations, replies, member letters -------
+#
+# Each is a page with the same policy as the API route it stands beside; writes go through the
+# same handlers as the API, reads through the views. Files with personal data (invitation and
+# selection letters) leave only as the answer to the registrar's POST: the codes in them exist in
+# clear nowhere else.
+
+ASSEMBLY_PROBLEMS = {
+    "name_missing": N_("Enter the assembly's name"),
+    "name_too_long": N_("The name can have at most 200 characters"),
+    "panel_size": N_("Enter the panel size as a whole number from 1 to 5000"),
+    "region_code": N_("Region %(row)s: the code may use letters, digits, - and _ (at most 32)"),
+    "region_name": N_("Region %(row)s: enter the region's name"),
+    "region_population": N_("Region %(row)s: enter the population as a whole number above 0"),
+    "no_regions": N_("Enter at least one region"),
+    "quota_category": N_("Quota %(row)s: choose a category"),
+    "quota_value": N_("Quota %(row)s: enter the value's code"),
+    "quota_min": N_("Quota %(row)s: enter the minimum as a whole number, 0 or more"),
+    "quota_max": N_("Quota %(row)s: enter the maximum as a whole number, 0 or more"),
+    "no_quotas": N_("Enter at least one quota"),
+    "duplicate_region": N_("Two regions have the same code"),
+    "duplicate_category": N_("The category %(category)s appears twice"),
+    "duplicate_value": N_("%(category)s: a value is listed twice"),
+    "min_above_max": N_("%(category)s, %(value)s: the minimum %(min)s is above the maximum %(max)s"),
+    "minimums_too_high": N_("%(category)s: the minimums add up to %(sum)s, more than the panel size %(panel_size)s"),
+    "maximums_too_low": N_("%(category)s: the maximums add up to %(sum)s, less than the panel size %(panel_size)s"),
+    "region_values": N_("The quotas per region must list exactly the regions' codes"),
+}
+REGISTER_PROBLEMS = {
+    "missing_columns": N_("The file lacks the columns: %(value)s. The first line must be: person_id,name,address,region"),
+    "empty_field": N_("Line %(line)s: a field is empty; every row needs person_id, name, address and region"),
+    "unknown_region": N_("Line %(line)s: the region %(value)s is not one of the assembly's regions (%(regions)s)"),
+    "duplicate_person": N_("Line %(line)s: the same person_id appears twice in the file"),
+    "no_rows": N_("The file has no people in it"),
+    "not_utf8": N_("The file is not UTF-8 text. Save it as CSV UTF-8 and try again"),
+    "no_file": N_("Choose the register extract file (CSV)"),
+    "too_large": N_("The file is larger than %(mib)s MiB; split it into parts"),
+    "already_imported": N_("Some people in this file were already imported for this assembly. Nothing was imported"),
+}
+QUOTA_CATEGORIES = ("gender", "age", "education", "region", "employment", "origin", "housing", "urbanity", "income")
+REPLY_STATUS = {"short": N_("Too few to fill the quota"), "low": N_("Below the quota's share"), "ok": N_("On track")}
+
+
+def _form(raw) -> dict[str, str]:
+    return {k: str(x) for k, x in raw.items() if k != "csrf_token" and isinstance(x, str)}
+
+
+@router.get("/console/assemblies", summary="All assemblies, for the operator (HTML)")
+async def assemblies_page(rt: RuntimeDep, request: Request, created: uuid.UUID | None = None,
+                          who: Principal = Depends(allow(OPERATOR, page=True))) -> Response:
+    async with rt.transaction() as tx:
+        rows = await v.all_assemblies(tx)
+    new = next((a for a in rows if a["id"] == created), None)
+    return pages.render(request, "assemblies.html", {"assemblies": rows, "created": new}, who=who)
+
+
+def _assembly_form(request: Request, who: Principal, form: dict, *, region_rows: int, quota_rows: int,
+                   problems=(), status: int = 200) -> Response:
+    _ = pages.gettext(request)
+    by_field: dict[str, str] = {}
+    errors_: list[dict] = []
+    for field, kind, values in problems:
+        shown = dict(values)
+        if "category" in values:
+            shown["category"] = label(_, values["category"])
+            if "value" in values:
+                shown["value"] = label(_, values["category"], values["value"])
+        message = _(ASSEMBLY_PROBLEMS[kind], **shown)
+        by_field.setdefault(field, message)
+        errors_.append({"field": field, "message": message})
+    categories = [(c, label(_, c)) for c in QUOTA_CATEGORIES]
+    return pages.render(request, "assembly_form.html", {
+        "form": form, "region_rows": region_rows, "quota_rows": quota_rows, "errors": errors_, "by_field": by_field,
+        "categories": categories}, who=who, status=status)
+
+
+@router.get("/console/assemblies/new", summary="Create an assembly: the form (HTML)")
+async def new_assembly_page(request: Request, who: Principal = Depends(allow(OPERATOR, page=True))) -> Response:
+    return _assembly_form(request, who, {}, region_rows=5, quota_rows=8)
+
+
+@router.post("/console/assemblies/new", summary="Create an assembly (HTML form)", responses=errors(422))
+async def new_assembly(rt: RuntimeDep, request: Request, who: Principal = Depends(allow(OPERATOR, page=True))) -> Response:
+    form = _form(await request.form())
+    n_regions = form_rows(form, "region_rows", MAX_REGION_ROWS, 1)
+    n_quotas = form_rows(form, "quota_rows", MAX_QUOTA_ROWS, 1)
+    action = form.get("action", "save")
+    if action in ("more_regions", "more_quotas"):  # "add rows", without a script
+        return _assembly_form(request, who, form, region_rows=min(n_regions + 3 * (action == "more_regions"), MAX_REGION_ROWS),
+                              quota_rows=min(n_quotas + 4 * (action == "more_quotas"), MAX_QUOTA_ROWS))
+    read = read_assembly_form(form, n_regions, n_quotas)
+    if read.problems:
+        return _assembly_form(request, who, form, region_rows=n_regions, quota_rows=n_quotas, problems=read.problems,
+                              status=422)
+    async with rt.transaction() as tx:
+        assembly_id = await h.create_assembly(tx, **read.body)
+    return pages.redirect(request, service_url(request, f"/console/assemblies?created={assembly_id}"))
+
+
+async def _overview(rt: Runtime, assembly_id: uuid.UUID) -> dict:
+    async with rt.transaction() as tx:
+        assembly = await v.load_assembly(tx, assembly_id)
+        register = await v.register_counts(tx, assembly_id)
+        stats = await v.stats(tx, assembly_id)
+        batches = await v.invitation_batches(tx, assembly_id)
+    return {"assembly": assembly, "register": register, "stats": stats, "batches": batches,
+            "imported": sum(r["imported"] for r in register.values()),
+            "invited": sum(r["invited"] for r in register.values())}
+
+
+@router.get("/assemblies/{assembly_id}/recruitment", summary="An assembly's recruitment: set-up and progress (HTML)",
+            responses=errors(404))
+async def recruitment_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                           who: Principal = Depends(allow(ORGANISER, REGISTRAR, FACILITATOR, AUDITOR, page=True))) -> Response:
+    data = await _overview(rt, assembly_id)
+    roles = who.roles_in(assembly_id)
+    return pages.render(request, "recruitment.html", {**data, "roles": roles}, who=who)
+
+
+def _import_page(request: Request, who: Principal, data: dict, *, problems=(), imported: int | None = None,
+                 status: int = 200) -> Response:
+    _ = pages.gettext(request)
+    regions = ", ".join(r["code"] for r in data["assembly"].regions)
+    report = [_(REGISTER_PROBLEMS[p["kind"]], line=p.get("line"), value=p.get("value", ""), regions=regions,
+                mib=MAX_EXTRACT_BYTES // 2**20) for p in problems]
+    return pages.render(request, "register_import.html", {**data, "report": report, "imported_now": imported},
+                        who=who, status=status)
+
+
+@router.get("/assemblies/{assembly_id}/register-import", summary="Import the register extract: the form (HTML)",
+            responses=errors(404))
+async def register_import_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                               who: Principal = Depends(allow(REGISTRAR, page=True))) -> Response:
+    return _import_page(request, who, await _overview(rt, assembly_id))
+
+
+@router.post("/assemblies/{assembly_id}/register-import", summary="Import the register extract (HTML form, file upload)",
+             status_code=201, responses=errors(404, 409, 413, 422))
+async def register_import(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                          who: Principal = Depends(allow(REGISTRAR, page=True))) -> Response:
+    data = await _overview(rt, assembly_id)
+    upload = (await request.form()).get("extract")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return _import_page(request, who, data, problems=[{"kind": "no_file"}], status=422)
+    raw = await upload.read(MAX_EXTRACT_BYTES + 1)
+    if len(raw) > MAX_EXTRACT_BYTES:
+        return _import_page(request, who, data, problems=[{"kind": "too_large"}], status=413)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _import_page(request, who, data, problems=[{"kind": "not_utf8"}], status=422)
+    try:
+        async with rt.transaction() as tx:
+            n = await h.import_register(tx, assembly_id, text)
+    except InvalidInput as exc:
+        return _import_page(request, who, data, problems=[d for d in exc.details if "kind" in d], status=422)
+    except Conflict:
+        return _import_page(request, who, data, problems=[{"kind": "already_imported"}], status=409)
+    return _import_page(request, who, await _overview(rt, assembly_id), imported=n, status=201)
+
+
+INVITE_PROBLEMS = {
+    "count": N_("Enter the number of letters as a whole number above 0"),
+    "too_many": N_("Only %(n)s people in the register extract are not yet invited; send at most that many"),
+    "confirm": N_("Tick the box to confirm that the letters go to print"),
+}
+
+
+def _invitations_page(request: Request, who: Principal, data: dict, assembly_id: uuid.UUID, *,
+                      form: dict | None = None, problem: tuple[str, str, dict] | None = None,
+                      status: int = 200) -> Response:
+    _ = pages.gettext(request)
+    by_field = {problem[0]: _(INVITE_PROBLEMS[problem[1]], **problem[2])} if problem else {}
+    return pages.render(request, "invitations.html", {
+        **data, "form": form or {}, "by_field": by_field, "errors": [{"field": f, "message": m} for f, m in by_field.items()],
+        "can_send": REGISTRAR in who.roles_in(assembly_id)}, who=who, status=status)
+
+
+@router.get("/assemblies/{assembly_id}/invitations", summary="Invitation batches (HTML)", responses=errors(404))
+async def invitations_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                           who: Principal = Depends(allow(REGISTRAR, ORGANISER, AUDITOR, page=True))) -> Response:
+    return _invitations_page(request, who, await _overview(rt, assembly_id), assembly_id)
+
+
+@router.post("/assemblies/{assembly_id}/invitations",
+             summary="Send an invitation batch: the letters for the print house as CSV (HTML form)",
+             responses=errors(404, 422))
+async def invitations_send(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                           who: Principal = Depends(allow(REGISTRAR, page=True))) -> Response:
+    form = _form(await request.form())
+    data = await _overview(rt, assembly_id)
+    raw = form.get("count", "").strip()
+    count = int(raw) if raw.isdigit() and 0 < len(raw) < 8 else 0
+    left = data["imported"] - data["invited"]
+    problem = None
+    if count <= 0:
+        problem = ("count", "count", {})
+    elif count > left:
+        problem = ("count", "too_many", {"n": left})
+    elif form.get("confirm") != "true":
+        problem = ("confirm", "confirm", {})
+    if problem:
+        return _invitations_page(request, who, data, assembly_id, form=form, problem=problem, status=422)
+    async with rt.transaction() as tx:
+        batch_id, _per_region, letters = await h.send_invitations(tx, assembly_id, count, None)
+    return pages.csv(request, f"invitations-{batch_id}.csv", ["name", "address", "region", "code"],
+                     ([x["name"], x["address"], x["region"], x["code"]] for x in letters))
+
+
+async def _replies(rt: Runtime, assembly_id: uuid.UUID) -> tuple:
+    async with rt.transaction() as tx:
+        assembly = await v.load_assembly(tx, assembly_id)
+        features = await v.registered_features(tx, assembly_id)
+        stats = await v.stats(tx, assembly_id)
+    report = stratum_report(assembly.strata, assembly.panel_size, count_features(features), len(features))
+    return assembly, report, stats
+
+
+@router.get("/assemblies/{assembly_id}/replies", summary="Registrations per stratum against the quotas (HTML)",
+            responses=errors(404))
+async def replies_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                       who: Principal = Depends(allow(ORGANISER, REGISTRAR, AUDITOR, page=True))) -> Response:
+    assembly, report, stats = await _replies(rt, assembly_id)
+    return pages.render(request, "replies.html", {"assembly": assembly, "report": report, "stats": stats,
+                                                  "status_names": REPLY_STATUS}, who=who)
+
+
+@router.get("/assemblies/{assembly_id}/replies.csv", summary="Registrations per stratum against the quotas (CSV)",
+            responses=errors(404))
+async def replies_csv(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                      who: Principal = Depends(allow(ORGANISER, REGISTRAR, AUDITOR, page=True))) -> Response:
+    assembly, report, _stats = await _replies(rt, assembly_id)
+    _ = pages.gettext(request)
+    header = [_("Category"), _("Value"), _("Code"), _("Registrations"), _("Share of registrations"),
+              _("Quota minimum"), _("Quota maximum"), _("Status")]
+    body = [[label(_, c), label(_, c, r.value, assembly.regions), r.value, r.registrations, f"{r.share:.4f}",
+             r.quota_min, r.quota_max, _(REPLY_STATUS[r.status])] for c, rs in report for r in rs]
+    return pages.csv(request, f"registrations-{assembly_id}.csv", header, body)
+
+
+@router.get("/assemblies/{assembly_id}/letters", summary="Selection letters for the panel members (HTML)",
+            responses=errors(404))
+async def letters_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                       who: Principal = Depends(allow(REGISTRAR, page=True))) -> Response:
+    async with rt.transaction() as tx:
+        assembly = await v.load_assembly(tx, assembly_id)
+        members = await v.member_letters(tx, assembly_id)
+    waiting = sum(1 for x in members if x["active"] and x["issued_at"] is None)
+    return pages.render(request, "letters.html", {"assembly": assembly, "members": members, "waiting": waiting},
+                        who=who)
+
+
+LETTER_HEADER = ["member_id", "name", "address", "contact", "region", "code"]
+
+
+def _letter_rows(letters: list[dict]):
+    return ([str(x["member_id"]), x["name"], x["address"], x["contact"] or "", x["region"], x["code"]] for x in letters)
+
+
+@router.post("/assemblies/{assembly_id}/letters",
+             summary="Issue the selection letters not yet issued: the letters as CSV (HTML form)", responses=errors(404))
+async def letters_issue(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                        who: Principal = Depends(allow(REGISTRAR, page=True))) -> Response:
+    async with rt.transaction() as tx:
+        letters = await h.issue_member_letters(tx, assembly_id)
+    return pages.csv(request, f"selection-letters-{assembly_id}.csv", LETTER_HEADER, _letter_rows(letters))
+
+
+@router.get("/assemblies/{assembly_id}/letters/{member_id}/reissue",
+            summary="A new selection letter for a member: confirm (HTML)", responses=errors(404))
+async def letter_reissue_page(assembly_id: uuid.UUID, member_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                              who: Principal = Depends(allow(REGISTRAR, page=True))) -> Response:
+    async with rt.transaction() as tx:
+        assembly = await v.load_assembly(tx, assembly_id)
+        member = await v.member_letter(tx, assembly_id, member_id)
+    return pages.render(request, "letter_reissue.html", {"assembly": assembly, "member": member}, who=who)
+
+
+@router.post("/assemblies/{assembly_id}/letters/{member_id}/reissue",
+             summary="A new selection letter for a member (the old code stops working): the letter as CSV (HTML form)",
+             responses=errors(404, 409))
+async def letter_reissue(assembly_id: uuid.UUID, member_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                         who: Principal = Depends(allow(REGISTRAR, page=True))) -> Response:
+    async with rt.transaction() as tx:
+        letter = await h.reissue_member_letter(tx, assembly_id, member_id)
+    return pages.csv(request, f"selection-letter-{member_id}.csv", LETTER_HEADER, _letter_rows([letter]))

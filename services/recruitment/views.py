@@ -65,3 +65,63 @@ async def assembly_of_code(tx: Tx, code_hash: str) -> uuid.UUID | None:
     return (await tx.session.execute(
         sa.select(m.invitations.c.assembly_id).where(m.invitations.c.code_hash == code_hash,
                                                      m.invitations.c.used_at.is_(None)))).scalar()
+
+
+# ---- for the staff's pages ---------------------------------------------------------------------
+
+
+async def all_assemblies(tx: Tx) -> list[dict]:
+    """Every assembly, newest first (the operator's list)."""
+    rows = (await tx.session.execute(
+        sa.select(m.assemblies.c.id, m.assemblies.c.name, m.assemblies.c.panel_size, m.assemblies.c.created_at)
+        .order_by(m.assemblies.c.created_at.desc()))).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def register_counts(tx: Tx, assembly_id: uuid.UUID) -> dict[str, dict[str, int]]:
+    """People imported from the register per region: {region: {"imported": n, "invited": n}}."""
+    rows = (await tx.session.execute(
+        sa.select(m.register_entries.c.region, sa.func.count(),
+                  sa.func.count().filter(m.register_entries.c.invited))
+        .where(m.register_entries.c.assembly_id == assembly_id).group_by(m.register_entries.c.region))).all()
+    return {region: {"imported": n, "invited": invited} for region, n, invited in rows}
+
+
+async def invitation_batches(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
+    """The invitation batches sent, newest first (counts only: the letters left with the response)."""
+    rows = (await tx.session.execute(
+        sa.select(m.invitation_batches.c.id, m.invitation_batches.c.count, m.invitation_batches.c.per_region,
+                  m.invitation_batches.c.created_at)
+        .where(m.invitation_batches.c.assembly_id == assembly_id)
+        .order_by(m.invitation_batches.c.created_at.desc()))).mappings().all()
+    return [{**r, "sent": sum(r["per_region"].values())} for r in rows]
+
+
+async def registered_features(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
+    """The answers (and region) of everyone registered and not withdrawn: no personal data."""
+    rows = (await tx.session.execute(
+        sa.select(m.respondents.c.features).where(m.respondents.c.assembly_id == assembly_id,
+                                                  m.respondents.c.withdrawn_at.is_(None)))).scalars().all()
+    return list(rows)
+
+
+async def member_letters(tx: Tx, assembly_id: uuid.UUID, only: uuid.UUID | None = None) -> list[dict]:
+    """The panel as recruitment knows it, with each member's name and region and whether their
+    login code was issued and used (personal data: for registrars)."""
+    rows = (await tx.session.execute(
+        sa.select(m.members.c.member_id, m.members.c.active, m.register_entries.c.name, m.respondents.c.region,
+                  m.member_codes.c.issued_at, m.member_codes.c.last_login_at)
+        .join(m.respondents, m.respondents.c.id == m.members.c.member_id)
+        .join(m.invitations, m.invitations.c.id == m.respondents.c.invitation_id)
+        .join(m.register_entries, m.register_entries.c.id == m.invitations.c.register_entry_id)
+        .outerjoin(m.member_codes, m.member_codes.c.member_id == m.members.c.member_id)
+        .where(m.members.c.assembly_id == assembly_id, *([m.members.c.member_id == only] if only else []))
+        .order_by(m.members.c.active.desc(), m.respondents.c.region, m.register_entries.c.name))).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def member_letter(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) -> dict:
+    found = await member_letters(tx, assembly_id, only=member_id)
+    if not found:
+        raise not_found("panel member")
+    return found[0]

@@ -9,7 +9,9 @@ another service's pages with `url(path, service=...)` (SERVICE_PREFIXES); served
 
 from __future__ import annotations
 
-
+import csv
+import io
+import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -67,6 +69,15 @@ def signin_url(request: Request, members: bool = False) -> str:
     if members:
         return SERVICE_PREFIXES["recruitment"] + "/member/signin?" + urlencode({"next": here})
     return SERVICE_PREFIXES[CONSOLE] + "/signin?" + urlencode({"next": here})
+
+
+# The menu inside an assembly: (label, service, path, roles that may open it). A page on an object
+# of an assembly (a session) names the assembly in `request.state.assembly_id`.
+ASSEMBLY_NAV = [
+    (N_("Dashboard"), CONSOLE, "/assemblies/{aid}/dashboard", {"organiser", "registrar", "facilitator", "auditor"}),
+    (N_("Recruitment"), "recruitment", "/assemblies/{aid}/recruitment", {"organiser", "registrar", "facilitator", "auditor"}),
+    (N_("Sessions"), "sessions", "/assemblies/{aid}/calendar", {"organiser", "facilitator", "auditor"}),
+]
 
 
 class Pages:
@@ -144,9 +155,16 @@ class Pages:
                 items.append((_("My assembly"), f"{SERVICE_PREFIXES[CONSOLE]}/assemblies/{aid}/portal"))
             else:
                 items.append((_("Assemblies"), SERVICE_PREFIXES[CONSOLE] + "/"))
-                aid = request.path_params.get("assembly_id")
-                if aid and str(aid) in {str(a) for a in who.assemblies} | ({str(aid)} if who.global_roles else set()):
-                    items.append((_("Dashboard"), f"{SERVICE_PREFIXES[CONSOLE]}/assemblies/{aid}/dashboard"))
+                aid = request.path_params.get("assembly_id") or getattr(request.state, "assembly_id", None)
+                try:
+                    aid = uuid.UUID(str(aid)) if aid else None
+                except ValueError:
+                    aid = None
+                if aid:
+                    held = who.roles_in(aid) | who.global_roles
+                    for text, service, path, roles in ASSEMBLY_NAV:
+                        if held & roles:
+                            items.append((_(text), SERVICE_PREFIXES[service] + path.format(aid=aid)))
         return [{"label": text, "url": link, "current": link == here} for text, link in items]
 
     # ---- responses ----------------------------------------------------------------------------
@@ -174,6 +192,18 @@ class Pages:
         response.headers.setdefault("cache-control", "no-store")
         response.headers.setdefault("x-frame-options", "DENY")
         response.headers.setdefault("referrer-policy", "same-origin")
+
+    def csv(self, request: Request, filename: str, header: list[str], rows) -> Response:
+        """A CSV download (UTF-8 with a byte-order mark, so spreadsheets read the Danish letters)."""
+        buf = io.StringIO()
+        buf.write("\ufeff")
+        writer = csv.writer(buf)
+        writer.writerow(header)
+        writer.writerows(rows)
+        response = Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                            headers={"content-disposition": f'attachment; filename="{filename}"'})
+        self.finish(request, response)
+        return response
 
     def redirect(self, request: Request, location: str) -> RedirectResponse:
         response = RedirectResponse(location, status_code=303)
