@@ -114,14 +114,15 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     assert not drv.find_elements(By.CSS_SELECTOR, "input[type=radio]:checked")
     drv.find_element(By.ID, "code").send_keys(code)
     drv.find_element(By.CSS_SELECTOR, "button[type=submit]").click()  # nothing chosen: errors, in Danish
-    assert "Ret venligst følgende" in drv.page_source and "Vælg et svar: Køn" in drv.page_source
+    wait_for(lambda: "Ret venligst følgende" in drv.page_source, "the error summary")
+    assert "Vælg et svar: Køn" in drv.page_source
     visit.check("register-errors")
     visit.width(390)
     drv.find_element(By.XPATH, "//label[normalize-space()='Kvinde']").click()
     drv.find_element(By.XPATH, "//label[normalize-space()='18-29 år']").click()
     drv.find_element(By.XPATH, "//label[@for='consent']").click()
     drv.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert "Du er tilmeldt" in drv.page_source, drv.page_source[:2000]
+    wait_for(lambda: "Du er tilmeldt" in drv.page_source, "the receipt of the registration")
     visit.check("register-done")
 
     # --- the draw (API), so that there is a panel member
@@ -136,8 +137,8 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     wait_for(lambda: http.get(f"{sor}/draw-jobs/{job['id']}").json()["status"] == "succeeded", "the draw")
     letters = wait_for(lambda: (x := http.post(f"{u['recruitment']}/assemblies/{aid}/member-letters")).status_code == 201
                        and x.json()["letters"], "recruitment to receive the panel")
-    http.post(f"{u['sessions']}/assemblies/{aid}/sessions",
-              json={"title": "Weekend 1", "starts_at": "2027-03-06T09:00:00Z", "duration_hours": 7})
+    session = http.post(f"{u['sessions']}/assemblies/{aid}/sessions",
+                        json={"title": "Weekend 1", "starts_at": "2027-03-06T09:00:00Z", "duration_hours": 7}).json()
 
     # --- staff: the console's sign-in, the development issuer's page, the dashboard
     cluster.issuer.assemblies[aid] = "Borgertinget om klima"
@@ -156,7 +157,7 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     assert "Borgertinget om klima" in drv.page_source and drv.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     visit.check("home-en")
     drv.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
-    assert "/reporting/signin" in drv.current_url
+    wait_for(lambda: "/reporting/signin" in drv.current_url, "the sign-out")
 
     # --- a member signs in with the selection letter's code: the portal
     drv.get(f"{o}/reporting/assemblies/{aid}/portal?lang=da")
@@ -168,6 +169,27 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     wait_for(lambda: (drv.refresh() or True) and "Weekend 1" in drv.page_source, "the portal to show the session")
     assert "Borgertinget om klima" in drv.page_source and "Du er medlem af panelet" in drv.page_source
     visit.check("portal")
+
+    # --- the member is checked in, a ballot opens: the member votes from the portal, nothing pasted
+    member = letters[0]["member_id"]
+    assert http.post(f"{u['sessions']}/sessions/{session['id']}/attendance",
+                     json={"records": [{"member_id": member, "present": True}]}).status_code == 200
+    ballot = wait_for(lambda: (x := http.post(f"{u['voting']}/assemblies/{aid}/ballots", json={
+        "title": "Endelig afstemning", "threshold": 0.7, "recommendations": ["Plant flere træer"],
+        "session_id": session["id"]})).status_code == 201 and x.json(), "voting to receive the panel")
+    wait_for(lambda: (drv.refresh() or True) and "Stem: Endelig afstemning" in drv.page_source,
+             "the portal to show the open ballot")
+    drv.find_element(By.PARTIAL_LINK_TEXT, "Stem: Endelig afstemning").click()
+    assert "/voting/ballots/" in drv.current_url
+    assert not drv.find_element(By.ID, "access-token").is_displayed()  # nothing to paste
+    drv.find_element(By.ID, "get-token").click()
+    wait_for(lambda: "gyldig stemmenøgle" in drv.find_element(By.ID, "token-status").text, "the voting token")
+    assert http.post(f"{u['voting']}/ballots/{ballot['id']}/open").status_code == 200
+    drv.refresh()
+    drv.find_element(By.CSS_SELECTOR, "input[name='q-q1'][value='yes']").click()
+    drv.find_element(By.ID, "submit-vote").click()
+    wait_for(lambda: drv.find_element(By.ID, "receipt-box").is_displayed(), "the receipt")
+    visit.check("ballot")
     # a page of another assembly is not there for this member (a page, not JSON)
     drv.get(f"{o}/reporting/assemblies/{aid}/dashboard")
     assert "Du har ikke adgang" in drv.page_source
