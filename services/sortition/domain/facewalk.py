@@ -159,7 +159,7 @@ def face_walk(inst: Instance, target: np.ndarray, *, tau: float = TAU, max_steps
         walk.weights.append(m * lam)
         x = x + mu * d
         m *= 1.0 - lam
-        if progress and walk.steps % 50 == 0:
+        if progress:  # every step (a face MIP of a large pool can take seconds; callers throttle)
             progress(f"face walk: step {walk.steps}, {1.0 - m:.6f} of the weight placed", min(0.99, 1.0 - m))
     walk.rest = x
     walk.mass = m

@@ -345,34 +345,40 @@ def leximin_types(
     maximin_only: bool = False,
     progress: Progress | None = None,
     method: str = "auto",
+    relax_slacks: tuple[float, ...] | None = None,
     **cg_options,
 ) -> TypeDistribution:
     """LEXIMIN (or MAXIMIN) over types.
 
     ``method="auto"``: the relaxed leximin vector (compact LPs) decomposed into real panels by
     the face walk (facewalk.py; column generation of relaxation.py for what the walk leaves);
-    if it is not attainable, the stage-wise column generation
+    if it is not attainable, or the relaxation's LPs fail even with the fixed levels backed off
+    (``relax_slacks``, default ``relaxation.BACKOFF_SLACKS``), the stage-wise column generation
     (``leximin_types_cg``), which is exact in every case.  ``method="cg"`` runs the latter only.
     For MAXIMIN the leximin distribution is returned (it maximises the minimum too).
     """
     from .facewalk import decompose_walk
-    from .relaxation import NotAttainable, relaxed_leximin
+    from .relaxation import BACKOFF_SLACKS, NotAttainable, relaxed_leximin
 
     if method == "cg":
         return leximin_types_cg(inst, maximin_only=maximin_only, progress=progress, **cg_options)
     t_start = time.perf_counter()
-    pi, levels, point = relaxed_leximin(inst, with_point=True)
-    t_relax = time.perf_counter() - t_start
-    if progress:
-        progress(f"relaxed leximin: {len(levels)} levels, minimum {levels[0]:.6f}; decomposing", 0.05)
+    rstats: dict = {}
+    relax_progress = None if progress is None else (lambda msg, frac: progress(msg, 0.05 * frac))
     try:
+        pi, levels, point = relaxed_leximin(inst, with_point=True, progress=relax_progress,
+                                            slacks=relax_slacks or BACKOFF_SLACKS, stats=rstats)
+        t_relax = time.perf_counter() - t_start
+        if progress:
+            progress(f"relaxed leximin: {len(levels)} levels, minimum {levels[0]:.6f}; decomposing", 0.05)
         panels, probs, dstats = decompose_walk(inst, pi, point, progress=progress)
     except NotAttainable as exc:
         if progress:
             progress(f"relaxed leximin not attainable ({exc}); exact column generation", 0.1)
         dist = leximin_types_cg(inst, maximin_only=maximin_only, progress=progress, **cg_options)
-        dist.stats["method"] = "column generation (relaxation not attainable)"
+        dist.stats["method"] = f"column generation (relaxation: {exc})"
         dist.stats["seconds"] = time.perf_counter() - t_start
+        dist.stats.update(rstats)
         return dist
     dist = TypeDistribution(panels, probs)
     method_name = "relaxation + face walk"
@@ -383,6 +389,7 @@ def leximin_types(
         "stages": len(levels),
         "levels": [round(v, 8) for v in levels],
         "relaxation_seconds": round(t_relax, 3),
+        **rstats,
         **{key: dstats[key] for key in ("walk_steps", "walk_mips", "walk_mip_seconds", "walk_rest_mass",
                                         "max_shortfall") if key in dstats},
         "lp_solves": dstats["iterations"],

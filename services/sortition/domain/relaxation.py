@@ -40,6 +40,11 @@ from .model import Instance
 LP_TOL = 1e-10
 FIX_EPS = 1e-9  # dual weight above which a type is fixed
 FIX_SLACK = 1e-9  # fixed levels (probabilities) are relaxed by this much
+# ... and when a stage's LP comes out infeasible (thousands of fixed levels, each within the LP
+# tolerance of its optimum, can add up to more than the slack), by the next of these, every fixed
+# level at once, and the stage is solved again; past the last one the relaxation gives up
+# (NotAttainable) and the caller takes the exact column generation instead.
+BACKOFF_SLACKS = (FIX_SLACK, 1e-8, 1e-7, 1e-6)
 FACE_TOL = 1e-7  # target counts within this of 0 / c_t / a quota bound count as on it
 DONE = 1.0 - 1e-7  # master value that counts as "target attained"
 EPS_PRICE = 1e-9
@@ -51,11 +56,17 @@ class NotAttainable(Exception):
     """The relaxed leximin vector is not a convex combination of real panels."""
 
 
-def relaxed_leximin(inst: Instance, *, with_point: bool = False):
+def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
+                    slacks: tuple[float, ...] = BACKOFF_SLACKS, stats: dict | None = None):
     """Leximin probabilities per type over the relaxed polytope Q / c; returns (pi, levels), with
     ``with_point`` also the type counts of the last stage's LP solution (a point of Q within the
-    LP tolerance whose probabilities are >= pi up to ``FIX_SLACK``: a consistent target, unlike
-    ``c * pi``, whose row sums carry the rounding of every level)."""
+    LP tolerance whose probabilities are >= pi up to the slack: a consistent target, unlike
+    ``c * pi``, whose row sums carry the rounding of every level).
+
+    ``slacks``: the slack of the fixed levels, backed off to the next value whenever a stage's LP
+    is not solved to optimality (see ``BACKOFF_SLACKS``); raises :class:`NotAttainable` when the
+    last one fails too.  ``progress(msg, frac)`` hears of every stage (frac: the share of types
+    fixed); ``stats`` (a dict) receives ``relaxation_backoffs`` and ``relaxation_slack``."""
     T = inst.n_types
     c = inst.type_counts.astype(np.float64)
     h = new_highs()
@@ -85,13 +96,25 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False):
     fixed = np.full(T, np.nan)
     levels: list[float] = []
     point = np.zeros(T)
+    level = 0  # index into slacks
+    stats = {} if stats is None else stats
+    stats.update(relaxation_backoffs=0, relaxation_slack=slacks[0])
     while np.isnan(fixed).any():
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            h.clearSolver()
-            h.run()
-            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-                raise NotAttainable(f"relaxed LP: {h.modelStatusToString(h.getModelStatus())}")
+        while not _solved(h):
+            if level + 1 >= len(slacks):
+                raise NotAttainable(f"relaxed LP at level {len(levels) + 1}: "
+                                    f"{h.modelStatusToString(h.getModelStatus())} even with the fixed levels "
+                                    f"relaxed by {slacks[level]:g}")
+            level += 1
+            stats["relaxation_backoffs"] += 1
+            stats["relaxation_slack"] = slacks[level]
+            done = np.nonzero(~np.isnan(fixed))[0]
+            if progress:
+                progress(f"relaxation: the LP of level {len(levels) + 1} is "
+                         f"{h.modelStatusToString(h.getModelStatus())}; relaxing the {len(done)} fixed "
+                         f"levels by {slacks[level]:g} and solving again", len(done) / T)
+            h.changeRowsBounds(len(done), done.astype(np.int32),
+                               np.maximum(0.0, fixed[done] - slacks[level]) * c[done], np.full(len(done), INF))
         sol = h.getSolution()
         z = float(sol.col_value[T])
         point = np.array(sol.col_value[:T])
@@ -107,14 +130,27 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False):
         levels.append(v)
         for t in ts:
             h.changeCoeff(int(t), T, 0.0)
-            h.changeRowBounds(int(t), max(0.0, v - FIX_SLACK) * c[t], INF)
+            h.changeRowBounds(int(t), max(0.0, v - slacks[level]) * c[t], INF)
+        if progress:
+            n_fixed = T - int(np.isnan(fixed).sum())
+            progress(f"relaxation: level {len(levels)} = {v:.6f}, {n_fixed}/{T} types fixed", n_fixed / T)
     if with_point:
-        return fixed, levels, _target_point(h, fixed, c, point)
+        return fixed, levels, _target_point(h, fixed, c, point, slacks[level])
     return fixed, levels
 
 
-def _target_point(h: highspy.Highs, pi: np.ndarray, c: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """A point of Q with every probability ``>= pi - FIX_SLACK`` (exactly 0 / c_t where ``pi``
+def _solved(h: highspy.Highs) -> bool:
+    """Run the LP (from the warm start, then once more from scratch); optimal?"""
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        h.clearSolver()
+        h.run()
+    return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+def _target_point(h: highspy.Highs, pi: np.ndarray, c: np.ndarray, point: np.ndarray,
+                  slack: float = FIX_SLACK) -> np.ndarray:
+    """A point of Q with every probability ``>= pi - slack`` (exactly 0 / c_t where ``pi``
     is 0 / 1) whose largest excess over ``pi`` is as small as possible: one more LP on the
     model of the last stage, its ``z`` column reused as that excess (rows ``t`` become
     ``x_t - c_t e <= c_t pi_t``, the lower bounds move to the columns); the last stage's
@@ -122,7 +158,7 @@ def _target_point(h: highspy.Highs, pi: np.ndarray, c: np.ndarray, point: np.nda
     tolerance, which adds up over large rows.)"""
     T = len(c)
     ar = np.arange(T, dtype=np.int32)
-    lo = np.where(pi >= 1.0, c, np.maximum(0.0, pi - FIX_SLACK) * c)
+    lo = np.where(pi >= 1.0, c, np.maximum(0.0, pi - slack) * c)
     hi = np.where(pi <= 0.0, 0.0, c)
     h.changeColsBounds(T, ar, lo, hi)
     for t in range(T):

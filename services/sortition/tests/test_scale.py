@@ -1,0 +1,80 @@
+"""The engine on pools of the national shape (domain/synth.py: 10 categories, nearly one feature
+profile per volunteer), kept small so that they run in seconds: it ends every feasible pool with
+an exact answer, says what it is doing during the relaxation, backs off its tolerances when a
+stage's LP fails, falls back to the exact column generation when even that fails, and names the
+conflicting quotas of an infeasible pool.  Timings at scale: benchmarks/sortition/scale.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.sortition.domain import SortitionInputError, build_instance, select
+from services.sortition.domain.leximin import leximin_types
+from services.sortition.domain.relaxation import relaxed_leximin
+from services.sortition.domain.synth import synth_pool
+
+
+def national(n: int = 300, k: int = 10, band: int = 3, categories: int = 10, **kw):
+    people, quotas, k = synth_pool(n, k, categories=categories, seed=5, band=band)
+    for q in quotas:
+        q.update(kw.get(q["category"], {}).get(q["value"], {}))
+    return build_instance(people, quotas, k)
+
+
+def test_the_synthetic_pool_has_the_national_shape():
+    inst = national()
+    assert len(inst.categories) == 10 and inst.n == 300
+    assert inst.n_types > 0.9 * inst.n  # nearly every volunteer a profile of their own
+    people, quotas, _ = synth_pool(300, 10, categories=10, seed=5, band=3)
+    assert synth_pool(300, 10, categories=10, seed=5, band=3) == (people, quotas, 10)  # seeded
+
+
+def test_a_many_profile_pool_ends_exact_with_progress_during_the_relaxation():
+    inst = national()
+    heard: list[tuple[str, float]] = []
+    res = select(inst, "leximin", progress=lambda msg, frac: heard.append((msg, frac)))
+    assert res.all_panels_valid()
+    # the relaxed leximin minimum is an upper bound; reaching it proves the answer exact
+    assert res.min_probability >= res.stats["levels"][0] - 1e-7
+    levels = [(m, f) for m, f in heard if m.startswith("relaxation: level")]
+    assert len(levels) == res.stats["stages"] >= 1
+    assert [f for _, f in levels] == sorted(f for _, f in levels) and levels[-1][1] <= 0.05
+    assert levels[-1][0].endswith(f"{inst.n_types}/{inst.n_types} types fixed")
+
+
+def test_a_stage_whose_lp_fails_backs_off_the_fixed_levels_and_solves_again():
+    inst = national(n=200, k=10, band=1, categories=6)  # three levels
+    pi, levels = relaxed_leximin(inst)
+    stats: dict = {}
+    heard: list[str] = []
+    # a negative first slack makes the second stage infeasible for sure: the first level's types
+    # would have to exceed the maximin, which the first stage's duals prove impossible
+    assert len(levels) == 3
+    pi2, levels2 = relaxed_leximin(inst, slacks=(-1e-3, 1e-9), stats=stats,
+                                   progress=lambda msg, frac: heard.append(msg))
+    assert stats == {"relaxation_backoffs": 1, "relaxation_slack": 1e-9}
+    assert any("relaxing the" in m and "solving again" in m for m in heard), heard
+    assert np.abs(pi2 - pi).max() < 1e-7 and np.allclose(levels2, levels, atol=1e-7)
+
+
+def test_a_relaxation_that_fails_even_backed_off_falls_back_to_the_exact_path():
+    inst = national(n=200, k=10, band=1, categories=6)
+    ref = leximin_types(inst)
+    heard: list[str] = []
+    dist = leximin_types(inst, relax_slacks=(-1e-3,), progress=lambda msg, frac: heard.append(msg))
+    assert dist.stats["method"].startswith("column generation (relaxation: relaxed LP at level 2")
+    assert any("exact column generation" in m for m in heard)
+    assert all(inst.check_type_panel(x) for x in dist.panels)
+    assert np.abs(dist.type_probabilities(inst) - ref.type_probabilities(inst)).max() < 1e-6
+
+
+def test_an_infeasible_pool_of_this_shape_names_the_conflicting_quotas():
+    # the panel would have to be all over 75 and all without education: too few such volunteers
+    only = {"min": 10, "max": 10}
+    none = {"min": 0, "max": 0}
+    inst = national(age={"16-29": none, "30-44": none, "45-59": none, "60-74": none, "75+": only},
+                    education={"none": only, "level1": none, "level2_3": none, "level4+": none})
+    with pytest.raises(SortitionInputError, match=r"no panel of 10 meets all quotas together; "
+                                                  r"the conflicting categories are .*(age|education)"):
+        select(inst, "leximin")
