@@ -691,3 +691,18 @@ def test_the_restore_reads_the_backups_and_never_writes_over_them():
     docs = (ROOT / "docs" / "deploy.md").read_text()
     for step in ("kubectl apply -k deploy/k8s/restore", "--reset-offsets", "--to-datetime", "recoveryTarget"):
         assert step in docs, f"docs/deploy.md's restore does not say {step}"
+
+
+def test_the_gateway_api_route_serves_exactly_the_public_ingress_paths():
+    (ingress,) = load_all(K8S / "base" / "ingress.yaml")
+    (route,) = load_all(K8S / "components" / "gateway-api" / "httproute.yaml")
+    from_ingress = {(p["path"], p["backend"]["service"]["name"], p["backend"]["service"]["port"]["name"])
+                    for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
+    from_route = {(m["path"]["value"], b["name"], "http" if b["port"] == 80 else b["port"])
+                  for rule in route["spec"]["rules"] for b in rule["backendRefs"] for m in rule["matches"]}
+    assert all(m["path"]["type"] == "RegularExpression" for r in route["spec"]["rules"] for m in r["matches"])
+    assert all(len(r["backendRefs"]) == 1 for r in route["spec"]["rules"])
+    assert from_route == from_ingress
+    assert route["spec"]["hostnames"] == [rule["host"] for rule in ingress["spec"]["rules"]]
+    objs = {(o["kind"], o["metadata"]["name"]) for o in render("production-gateway")}
+    assert ("HTTPRoute", "borgerting-public") in objs and ("Ingress", "borgerting-public") not in objs

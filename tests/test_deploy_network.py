@@ -16,7 +16,7 @@ import pytest
 from tests.netpol import Endpoint, Network
 from tests.test_deploy import K8S, OVERLAYS, SERVICES, render, renderer
 
-PUBLIC = {"recruitment", "sortition", "voting", "reporting"}  # services with routes on the Ingress
+NETWORK_OVERLAYS = [*OVERLAYS, "production-gateway"]
 
 
 def render_infra(namespace: str) -> list[dict]:
@@ -110,6 +110,8 @@ def platform(namespace: str) -> tuple[list[Endpoint], dict[str, dict]]:
         Endpoint("ingress-nginx-controller", "ingress-nginx",
                  {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
                  "10.245.0.2", frozenset({(80, "TCP"), (443, "TCP")})),
+        Endpoint("gateway-envoy", "gateway-system", {"app.kubernetes.io/name": "envoy"}, "10.245.0.6",
+                 frozenset({(10443, "TCP")})),
         Endpoint("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"}, "10.245.0.3",
                  frozenset({(9090, "TCP")})),
         Endpoint("stranger", namespace, {"app": "stranger"}, "10.245.0.4", frozenset({(8080, "TCP")})),
@@ -118,7 +120,8 @@ def platform(namespace: str) -> tuple[list[Endpoint], dict[str, dict]]:
         Endpoint("kube-apiserver", None, {}, "10.0.0.1", frozenset({(443, "TCP")})),
         Endpoint("identity-provider", None, {}, "198.51.100.7", frozenset({(443, "TCP"), (80, "TCP")})),
     ]
-    namespaces = {"kube-system": {}, "ingress-nginx": {}, "monitoring": {}, "default": {}, namespace: {}}
+    namespaces = {"kube-system": {}, "ingress-nginx": {}, "monitoring": {}, "default": {}, "gateway-system": {},
+                  namespace: {}}
     return eps, namespaces
 
 
@@ -130,10 +133,19 @@ def build(overlay: str) -> tuple[Network, list[Endpoint]]:
     data = workload_pods(infra, 100) + operator_pods(infra, 150)
     others, namespaces = platform(namespace)
     policies = [o for o in objs + infra if o["kind"] == "NetworkPolicy"]
-    return Network(borgerting + data + others, namespaces, policies), borgerting, infra
+    # which services each kind of front door routes to: the Ingresses (ingress-nginx), the HTTPRoutes (a Gateway)
+    routed = {"ingress-nginx-controller": set(), "gateway-envoy": set()}
+    for o in objs:
+        if o["kind"] == "Ingress":
+            routed["ingress-nginx-controller"] |= {p["backend"]["service"]["name"].removesuffix("-api")
+                                                   for r in o["spec"]["rules"] for p in r["http"]["paths"]}
+        elif o["kind"] == "HTTPRoute":
+            routed["gateway-envoy"] |= {b["name"].removesuffix("-api") for r in o["spec"]["rules"] for b in r["backendRefs"]}
+    return Network(borgerting + data + others, namespaces, policies), borgerting, infra, routed
 
 
-def required_flows(net: Network, borgerting: list[Endpoint], net_objs: list[dict]) -> set[tuple[str, str, int, str]]:
+def required_flows(net: Network, borgerting: list[Endpoint], net_objs: list[dict],
+                   routed: dict[str, set[str]]) -> set[tuple[str, str, int, str]]:
     by = {e.name: e for e in net.endpoints}
 
     def pods(**labels):
@@ -155,31 +167,31 @@ def required_flows(net: Network, borgerting: list[Endpoint], net_objs: list[dict
         flows.add(("prometheus", p.name, 8000, "TCP"))
         if role == "api":
             flows.add((p.name, "identity-provider", 443, "TCP"))
-            if svc in PUBLIC:
-                flows.add(("ingress-nginx-controller", p.name, 8000, "TCP"))
+            flows |= {(door, p.name, 8000, "TCP") for door, services in routed.items() if svc in services}
             if svc != "recruitment":
                 flows.add((p.name, "recruitment-api", 8000, "TCP"))
     assert {f[1] for f in flows} <= set(by) | {"identity-provider"}
     return flows
 
 
-@pytest.fixture(scope="module", params=OVERLAYS)
+@pytest.fixture(scope="module", params=NETWORK_OVERLAYS)
 def network(request):
     return build(request.param)
 
 
 def test_every_borgerting_pod_is_in_the_model(network):
-    net, borgerting, _ = network
+    net, borgerting, _, _ = network
     assert {p.name for p in borgerting} == {f"{s}-{r}" for s in SERVICES for r in ("api", "consumer", "relay")}
     for p in borgerting:
         assert net.isolated(p, "Ingress") and net.isolated(p, "Egress"), f"{p.name} is not under default deny"
 
 
 def test_exactly_the_required_flows_are_allowed(network):
-    net, borgerting, infra = network
+    net, borgerting, infra, routed = network
+    assert routed["ingress-nginx-controller"] | routed["gateway-envoy"] == {"recruitment", "sortition", "voting", "reporting"}
     ours = {p.name for p in borgerting}
     allowed = {f for f in net.flows() if f[0] in ours or f[1] in ours}
-    required = required_flows(net, borgerting, infra)
+    required = required_flows(net, borgerting, infra, routed)
     missing = required - allowed
     extra = allowed - required
     assert not missing, f"required flows are denied: {sorted(missing)[:20]}"
@@ -188,13 +200,14 @@ def test_exactly_the_required_flows_are_allowed(network):
 
 def test_spot_checks(network):
     """A few flows by name, so that a bug shared by the model and `required_flows` still shows."""
-    net, _, _ = network
+    net, _, _, routed = network
     by = {e.name: e for e in net.endpoints}
     assert net.allowed(by["voting-api"], by["borgerting-pg-pooler-rw-0"], 5432)
     assert not net.allowed(by["voting-api"], by["borgerting-pg-1"], 5432), "through the pooler only"
     assert net.allowed(by["voting-relay"], by["kube-dns"], 53, "UDP")
     assert net.allowed(by["ingress-nginx-controller"], by["voting-api"], 8000)
     assert not net.allowed(by["ingress-nginx-controller"], by["sessions-api"], 8000), "sessions has no public page"
+    assert net.allowed(by["gateway-envoy"], by["sortition-api"], 8000) == ("sortition" in routed["gateway-envoy"])
     assert not net.allowed(by["ingress-nginx-controller"], by["voting-consumer"], 8000)
     assert not net.allowed(by["stranger"], by["voting-api"], 8000)
     assert not net.allowed(by["elsewhere"], by["voting-api"], 8000), "a 'prometheus' outside monitoring"

@@ -20,7 +20,7 @@ from tests.test_deploy import K8S, renderer
 
 CRDS = Path(__file__).parent / "schemas" / "crds"
 KUBERNETES = "1.33.0"  # the oldest Kubernetes the manifests promise to run on (docs/deploy.md)
-TARGETS = ["overlays/production", "overlays/staging", "infra", "restore"]
+TARGETS = ["overlays/production", "overlays/staging", "overlays/production-gateway", "infra", "restore"]
 
 
 def render_dir(rel: str) -> list[dict]:
