@@ -535,6 +535,11 @@ def test_console_ingress_routes_prefixed_pages_to_their_service_and_keeps_the_ap
     assert routed("/reporting/auth/callback") == ("reporting", "/auth/callback")
     assert routed("/reporting/assemblies/a1/dashboard") == ("reporting", "/assemblies/a1/dashboard")
     assert routed("/voting/ballots/b1/page") == ("voting", "/ballots/b1/page")
+    assert routed("/sortition/assemblies/a1/draw") == ("sortition", "/assemblies/a1/draw")
+    assert routed("/sortition/assemblies/a1/draw/fairness") == ("sortition", "/assemblies/a1/draw/fairness")
+    assert routed("/sortition/assemblies/a1/draw/jobs/j1") == ("sortition", "/assemblies/a1/draw/jobs/j1")
+    assert routed("/sortition/assemblies/a1/draw/replacements/2/transcript.json")[1] == "/assemblies/a1/draw/replacements/2/transcript.json"
+    assert routed("/reporting/assemblies/a1/report/published") == ("reporting", "/assemblies/a1/report/published")
     assert routed("/voting/ballots/b1/tokens") == ("voting", "/ballots/b1/tokens")
     assert routed("/reporting/ui-static/vendor/dkfds/css/dkfds.min.css") == ("reporting", "/ui-static/vendor/dkfds/css/dkfds.min.css")
     for private in ("/recruitment/assemblies", "/recruitment/assemblies/a1/registrations", "/reporting/assemblies/a1/summary",

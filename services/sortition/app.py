@@ -9,6 +9,8 @@ from pathlib import Path
 from services.sortition import models
 from services.sortition.api import JOB_WORKER, router
 from services.sortition.handlers import HANDLERS
+from services.sortition.pages import pages
+from services.sortition.pages import router as page_router
 from shared.runtime import ServiceSpec, Worker, main
 
 
@@ -19,7 +21,8 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, page_router],
+    pages=pages,
     handlers=HANDLERS,
     resources=[JOB_WORKER],
     # Started with the API process and stopped with it (handing a running job back).

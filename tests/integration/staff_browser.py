@@ -23,10 +23,13 @@ def error_code(page: httpx.Response) -> str | None:
 
 
 async def browser(service: str, settings, auth=None, role: str | None = None, assembly_id=None, *,
-                  member_id: uuid.UUID | None = None) -> httpx.AsyncClient:
-    """An in-process client of `service` as a browser: anonymous (role None) or signed in with
-    `role` in `assembly_id`."""
-    c = client(service, settings, auth=httpx.Auth())
+                  member_id: uuid.UUID | None = None, app=None) -> httpx.AsyncClient:
+    """An in-process client of `service` (or of `app`, e.g. one whose lifespan runs) as a browser:
+    anonymous (role None) or signed in with `role` in `assembly_id`."""
+    if app is None:
+        c = client(service, settings, auth=httpx.Auth())
+    else:
+        c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.9.8.7", 4321)), base_url="http://test")
     if role is not None:
         app = c._transport.app
         token = auth.token(role, assembly_id, **({"member_id": member_id or uuid.uuid4()} if role == "member" else {}))
