@@ -109,8 +109,8 @@ def test_kafka_security_settings_become_client_options(tmp_path):
 
 
 def test_production_leaves_topics_to_the_platform_and_the_inbox_is_kept(monkeypatch):
-    monkeypatch.delenv("BORGERTING_CREATE_TOPICS", raising=False)
-    monkeypatch.delenv("BORGERTING_INBOX_RETENTION_HOURS", raising=False)
+    for var in ("BORGERTING_CREATE_TOPICS", "BORGERTING_INBOX_RETENTION_HOURS", "BORGERTING_AUTH_DEV_ISSUER"):
+        monkeypatch.delenv(var, raising=False)  # the test stack sets some of them for the whole run
     prod = dict(env="production", secret_key="x" * 40, auth_issuers={"https://i": "https://i/k"})
     assert Settings(**prod).create_topics is False
     assert Settings(**prod, create_topics=True).create_topics is True, "an explicit choice wins"
