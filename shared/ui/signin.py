@@ -3,6 +3,9 @@ against the configured issuer (BORGERTING_OIDC_ISSUER; the development issuer in
 the tests), the id_token verified (signature, issuer, audience, expiry, nonce, at_hash), the access
 token verified like any bearer token (its roles), then a server-side session (shared/auth/sessions).
 
+Authlib builds the authorization request (PKCE S256) and its successor joserfc verifies the
+id_token; the token request is a plain form POST (httpx).
+
 Routes (mounted by the console's service, reporting): GET /signin, GET /auth/login, GET
 /auth/callback, POST /signout. Each is a page with one declared policy (public: they are how one
 signs in and out)."""
@@ -14,10 +17,12 @@ import time
 import httpx
 import structlog
 from authlib.common.security import generate_token
-from authlib.integrations.httpx_client import AsyncOAuth2Client
-from authlib.jose import JsonWebKey, jwt
-from authlib.jose.errors import JoseError
-from authlib.oidc.core import CodeIDToken
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from authlib.oidc.core.util import create_half_hash
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -53,13 +58,22 @@ def public_base(request: Request) -> str:
     return f"{proto}://{host}" if host else str(request.base_url).rstrip("/")
 
 
+ID_TOKEN_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
+
+
 def verify_id_token(id_token: str, jwks: dict, *, issuer: str, client_id: str, nonce: str, access_token: str) -> dict:
-    claims = jwt.decode(id_token, JsonWebKey.import_key_set(jwks), claims_cls=CodeIDToken,
-                        claims_options={"iss": {"essential": True, "value": issuer},
-                                        "aud": {"essential": True, "value": client_id},
-                                        "nonce": {"essential": True}},
-                        claims_params={"nonce": nonce, "client_id": client_id, "access_token": access_token})
-    claims.validate(leeway=30)
+    """OIDC Core 3.1.3.7: the signature (the issuer's keys, an asymmetric algorithm), iss, aud,
+    exp and iat, the nonce of this sign-in, and at_hash over the access token when present."""
+    token = jwt.decode(id_token, KeySet.import_key_set(jwks), algorithms=ID_TOKEN_ALGORITHMS)
+    claims = token.claims
+    jwt.JWTClaimsRegistry(leeway=30, iss={"essential": True, "value": issuer},
+                          aud={"essential": True, "value": client_id}, exp={"essential": True},
+                          iat={"essential": True}, nonce={"essential": True, "value": nonce},
+                          sub={"essential": True}).validate(claims)
+    if "at_hash" in claims:
+        expected = create_half_hash(access_token, token.header["alg"])
+        if expected is None or expected.decode() != claims["at_hash"]:
+            raise ValueError("at_hash does not match the access token")
     return dict(claims)
 
 
@@ -87,10 +101,9 @@ def signin_router(pages: Pages) -> APIRouter:
         meta, _jwks = await provider(issuer)
         state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
         redirect_uri = public_base(request) + forwarded_prefix(request) + "/auth/callback"
-        client = AsyncOAuth2Client(s.oidc_client_id, s.oidc_client_secret or None, scope="openid",
-                                   redirect_uri=redirect_uri, code_challenge_method="S256")
-        url, _ = client.create_authorization_url(meta["authorization_endpoint"], state=state, nonce=nonce,
-                                                 code_verifier=verifier)
+        url = prepare_grant_uri(meta["authorization_endpoint"], s.oidc_client_id, "code", redirect_uri=redirect_uri,
+                                scope="openid", state=state, nonce=nonce,
+                                code_challenge=create_s256_code_challenge(verifier), code_challenge_method="S256")
         # bound to this browser: the callback must come with the same CSRF cookie
         browser = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf_cookie", None)
         if browser is None:
@@ -114,16 +127,19 @@ def signin_router(pages: Pages) -> APIRouter:
                            code="sign_in_refused")
         issuer = issuer_of(request)
         meta, jwks = await provider(issuer)
-        async with AsyncOAuth2Client(s.oidc_client_id, s.oidc_client_secret or None,
-                                     redirect_uri=pending["redirect_uri"],
-                                     token_endpoint_auth_method="client_secret_basic" if s.oidc_client_secret else "none") as client:
-            try:
-                token = await client.fetch_token(meta["token_endpoint"], code=code, code_verifier=pending["verifier"],
-                                                 redirect_uri=pending["redirect_uri"])
-            except Exception as exc:  # Authlib's OAuthError, transport errors
-                log.warning("token exchange failed", error=type(exc).__name__)
-                raise ApiError(403, "the identity provider did not confirm the sign-in; start again",
-                               code="sign_in_refused") from None
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": pending["redirect_uri"],
+                "code_verifier": pending["verifier"], "client_id": s.oidc_client_id}
+        basic = (s.oidc_client_id, s.oidc_client_secret) if s.oidc_client_secret else None  # else a public client
+        try:
+            async with httpx.AsyncClient(timeout=10) as http:
+                answer = await http.post(meta["token_endpoint"], data=form, auth=basic,
+                                         headers={"accept": "application/json"})
+            token = answer.raise_for_status().json()
+            token["access_token"]
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            log.warning("token exchange failed", error=type(exc).__name__)
+            raise ApiError(403, "the identity provider did not confirm the sign-in; start again",
+                           code="sign_in_refused") from None
         try:
             verify_id_token(token.get("id_token", ""), jwks, issuer=meta.get("issuer", issuer),
                             client_id=s.oidc_client_id, nonce=pending["nonce"], access_token=token["access_token"])

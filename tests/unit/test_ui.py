@@ -67,3 +67,33 @@ def test_the_registration_form_needs_an_explicit_answer_to_everything():
     assert form_problems(questions, {**good, "code": "123"}) == [("code", "malformed")]
     assert form_problems(questions, {**good, "q_age": "99"}) == [("q_age", "unknown")]
     assert form_problems(questions, {**good, "consent": "on"}) == [("consent", "missing")]
+
+
+def test_an_id_token_verifies_only_with_its_nonce_audience_issuer_and_access_token(tmp_path):
+    import pytest
+    from joserfc.errors import JoseError
+
+    from shared.auth.dev_issuer import DevIssuer
+    from shared.ui.signin import verify_id_token
+
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+    idp = DevIssuer(tmp_path / "k.pem", base_url="http://idp")
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636, appendix B
+    assert create_s256_code_challenge(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    code = idp.authorize(client_id="console", redirect_uri="http://c/cb", nonce="n-1", role="auditor",
+                         assembly_id="7d497359-65b4-4709-8f0a-000000000001",
+                         code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+    with pytest.raises(ValueError, match="PKCE"):
+        idp.exchange(code=code, client_id="console", redirect_uri="http://c/cb", code_verifier="wrong")
+    code = idp.authorize(client_id="console", redirect_uri="http://c/cb", nonce="n-1", role="auditor",
+                         assembly_id="7d497359-65b4-4709-8f0a-000000000001",
+                         code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+    t = idp.exchange(code=code, client_id="console", redirect_uri="http://c/cb", code_verifier=verifier)
+    good = dict(issuer=idp.issuer, client_id="console", nonce="n-1", access_token=t["access_token"])
+    assert verify_id_token(t["id_token"], idp.jwks(), **good)["sub"] == "dev-auditor"
+    for bad in ({"nonce": "n-2"}, {"client_id": "other"}, {"issuer": "http://evil"}, {"access_token": "forged"}):
+        with pytest.raises((JoseError, ValueError)):
+            verify_id_token(t["id_token"], idp.jwks(), **{**good, **bad})
+    with pytest.raises(ValueError, match="used"):
+        idp.exchange(code=code, client_id="console", redirect_uri="http://c/cb", code_verifier="x")
