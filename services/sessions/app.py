@@ -5,6 +5,8 @@ from pathlib import Path
 from services.sessions import models
 from services.sessions.api import router
 from services.sessions.handlers import HANDLERS
+from services.sessions.pages import pages
+from services.sessions.pages import router as page_router
 from shared.runtime import ServiceSpec, main
 
 SPEC = ServiceSpec(
@@ -14,7 +16,8 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, page_router],
+    pages=pages,
     handlers=HANDLERS,
 )
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_time, get_timezone
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -83,6 +83,19 @@ class Formats:
         if value is None:
             return "–"
         return format_datetime(value, form, tzinfo=TIMEZONE, locale=self.locale)
+
+    def month(self, value: datetime) -> str:
+        """The month and year of a moment in Copenhagen: "marts 2027", "March 2027"."""
+        return format_datetime(value, "LLLL y", tzinfo=TIMEZONE, locale=self.locale)
+
+    def day(self, value: datetime) -> str:
+        """The weekday and date of a moment in Copenhagen: "lørdag 6. marts", "Saturday 6 March"."""
+        return format_datetime(value, "EEEE d. MMMM" if self.locale.language == "da" else "EEEE d MMMM",
+                               tzinfo=TIMEZONE, locale=self.locale)
+
+    def time(self, value: datetime) -> str:
+        """The time of day in Copenhagen: "09.30", "9:30 AM"."""
+        return format_time(value, "short", tzinfo=get_timezone(TIMEZONE), locale=self.locale)
 
 
 # ---- human labels of the codes an assembly's strata use ----------------------------------------

@@ -1,0 +1,151 @@
+"""Sessions' pages for staff: an assembly's calendar, scheduling a session, the attendance sheet a
+facilitator fills in on a phone at the door, and closing a session as held (after a confirmation).
+Each page has the same policy as the API route beside it; writes go through the same handlers.
+
+The roster is pseudonymous here (sessions never holds names): a member is shown by number and the
+start of their id, which the registrar's selection letters (CSV) carry."""
+
+from __future__ import annotations
+
+import uuid
+from itertools import groupby
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from services.sessions import handlers as h
+from services.sessions import views as v
+from services.sessions.api import session_scope
+from services.sessions.domain.session_form import MODES, PHASES, read_attendance_form, read_schedule_form
+from shared.auth import AUDITOR, FACILITATOR, ORGANISER, Principal, allow
+from shared.openapi import errors
+from shared.runtime import RuntimeDep
+from shared.ui import N_, Formats, Pages, service_url
+
+pages = Pages("sessions", Path(__file__).parent / "templates")
+router = APIRouter(tags=["pages"])
+
+PHASE_NAMES = {"learning": N_("Learning"), "hearing": N_("Hearing"), "values": N_("Values"), "vision": N_("Vision"),
+               "recommendations": N_("Recommendations"), "voting": N_("Voting"), "other": N_("Other")}
+MODE_NAMES = {"physical": N_("At the venue"), "digital": N_("Online"), "hybrid": N_("At the venue and online")}
+SCHEDULE_PROBLEMS = {
+    "title_missing": N_("Enter the session's title"),
+    "title_too_long": N_("The title can have at most 200 characters"),
+    "date": N_("Enter the date as year-month-day, for example 2027-03-06"),
+    "time": N_("Enter the start time as hours and minutes, for example 09:30"),
+    "duration": N_("Enter the duration in hours, more than 0 and at most 72, for example 6,5"),
+    "mode": N_("Choose where the session takes place"),
+    "phase": N_("Choose the session's phase"),
+}
+
+
+def _names(_):
+    return ({k: _(x) for k, x in PHASE_NAMES.items()}, {k: _(x) for k, x in MODE_NAMES.items()})
+
+
+def _numbered(roster) -> list[dict]:
+    """The roster in a stable order (by id), numbered from 1."""
+    return [{"id": mid, "n": i, "ref": str(mid)[:8].upper()} for i, mid in enumerate(sorted(roster, key=str), start=1)]
+
+
+@router.get("/assemblies/{assembly_id}/calendar", summary="An assembly's sessions, by month (HTML)", responses=errors(404))
+async def calendar(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                   who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR, page=True))) -> Response:
+    async with rt.transaction() as tx:
+        sessions = await v.agenda(tx, assembly_id)
+        counts = await v.attendance_counts(tx, assembly_id)
+        roster = await v.active_roster(tx, assembly_id)
+    fmt = Formats(pages.locale(request))
+    months = [(key, list(group)) for key, group in groupby(sessions, key=lambda s: fmt.month(s["starts_at"]))]
+    roles = who.roles_in(assembly_id)
+    phases, modes = _names(pages.gettext(request))
+    return pages.render(request, "calendar.html", {
+        "assembly_id": assembly_id, "months": months, "counts": counts, "roster_size": len(roster),
+        "can_schedule": ORGANISER in roles, "can_record": bool(roles & {ORGANISER, FACILITATOR}),
+        "phases": phases, "modes": modes, "done": request.query_params.get("done")}, who=who)
+
+
+def _schedule_page(request: Request, who: Principal, assembly_id: uuid.UUID, form: dict, problems=(),
+                   status: int = 200) -> Response:
+    _ = pages.gettext(request)
+    by_field: dict[str, str] = {}
+    for field, kind in problems:
+        by_field.setdefault(field, _(SCHEDULE_PROBLEMS[kind]))
+    phases, modes = _names(_)
+    return pages.render(request, "schedule.html", {
+        "assembly_id": assembly_id, "form": form, "by_field": by_field,
+        "errors": [{"field": f, "message": m} for f, m in by_field.items()],
+        "phase_options": [(p, phases[p]) for p in PHASES], "mode_options": [(m, modes[m]) for m in MODES]},
+        who=who, status=status)
+
+
+@router.get("/assemblies/{assembly_id}/calendar/new", summary="Schedule a session: the form (HTML)", responses=errors(404))
+async def schedule_page(assembly_id: uuid.UUID, request: Request,
+                        who: Principal = Depends(allow(ORGANISER, page=True))) -> Response:
+    return _schedule_page(request, who, assembly_id, {"duration_hours": "6"})
+
+
+@router.post("/assemblies/{assembly_id}/calendar/new", summary="Schedule a session (HTML form)", responses=errors(422))
+async def schedule(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                   who: Principal = Depends(allow(ORGANISER, page=True))) -> Response:
+    form = {k: str(x) for k, x in (await request.form()).items() if k != "csrf_token"}
+    values, problems = read_schedule_form(form)
+    if problems:
+        return _schedule_page(request, who, assembly_id, form, problems, status=422)
+    async with rt.transaction() as tx:
+        await h.schedule(tx, assembly_id, **values)
+    return pages.redirect(request, service_url(request, f"/assemblies/{assembly_id}/calendar?done=scheduled"))
+
+
+async def _session(rt, request: Request, session_id: uuid.UUID):
+    async with rt.transaction() as tx:
+        s = await v.load_session(tx, session_id)
+        roster = await v.active_roster(tx, s.assembly_id)
+        marks = await v.attendance_marks(tx, session_id)
+    request.state.assembly_id = s.assembly_id  # the assembly's menu
+    return s, _numbered(roster), marks
+
+
+@router.get("/sessions/{session_id}/check-in", summary="The attendance sheet of a session (HTML)", responses=errors(404))
+async def check_in_page(session_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                        who: Principal = Depends(allow(ORGANISER, FACILITATOR, scope=session_scope, page=True))) -> Response:
+    s, roster, marks = await _session(rt, request, session_id)
+    return pages.render(request, "check_in.html", {"s": s, "roster": roster, "marks": marks, "error": None,
+                                                   "saved": request.query_params.get("saved")}, who=who)
+
+
+@router.post("/sessions/{session_id}/check-in", summary="Record attendance from the sheet (HTML form)",
+             responses=errors(404, 409, 422))
+async def check_in(session_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                   who: Principal = Depends(allow(ORGANISER, FACILITATOR, scope=session_scope, page=True))) -> Response:
+    s, roster, marks = await _session(rt, request, session_id)
+    form = {k: str(x) for k, x in (await request.form()).items()}
+    records = read_attendance_form(form, [r["id"] for r in roster])
+    if not records:
+        _ = pages.gettext(request)
+        return pages.render(request, "check_in.html", {
+            "s": s, "roster": roster, "marks": marks, "saved": None,
+            "error": _("Mark at least one member as present or absent")}, who=who, status=422)
+    async with rt.transaction() as tx:
+        await h.record_attendance(tx, session_id, records)
+    return pages.redirect(request, service_url(request, f"/sessions/{session_id}/check-in?saved={len(records)}"))
+
+
+@router.get("/sessions/{session_id}/close", summary="Close a session as held: confirm (HTML)", responses=errors(404))
+async def close_page(session_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                     who: Principal = Depends(allow(ORGANISER, FACILITATOR, scope=session_scope, page=True))) -> Response:
+    s, roster, marks = await _session(rt, request, session_id)
+    present = sum(1 for r in roster if marks.get(r["id"]) is True)
+    unmarked = sum(1 for r in roster if r["id"] not in marks)
+    return pages.render(request, "close.html", {"s": s, "present": present, "absent": len(roster) - present,
+                                                "unmarked": unmarked, "roster_size": len(roster)}, who=who)
+
+
+@router.post("/sessions/{session_id}/close", summary="Close a session as held (HTML form)", responses=errors(404, 409))
+async def close(session_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                who: Principal = Depends(allow(ORGANISER, FACILITATOR, scope=session_scope, page=True))) -> Response:
+    async with rt.transaction() as tx:
+        s = await v.load_session(tx, session_id)
+        await h.hold(tx, session_id)
+    return pages.redirect(request, service_url(request, f"/assemblies/{s.assembly_id}/calendar?done=held"))
