@@ -711,3 +711,41 @@ def test_the_gateway_api_route_serves_exactly_the_public_ingress_paths():
     assert route["spec"]["hostnames"] == [rule["host"] for rule in ingress["spec"]["rules"]]
     objs = {(o["kind"], o["metadata"]["name"]) for o in render("production-gateway")}
     assert ("HTTPRoute", "borgerting-public") in objs and ("Ingress", "borgerting-public") not in objs
+
+
+# --------------------------------------------------------------------------- multi-region
+
+
+def test_the_regions_mirror_disjoint_topics_and_personal_data_stays_in_residency():
+    from shared.events.contracts import CATALOGUE
+
+    specs = _service_specs()
+    produced = {s.topic for s in CATALOGUE if s.source == "recruitment"}
+    consumed = set(specs["recruitment"].handlers)
+    objs = {r: render(f"multi-region/{r}") for r in ("home", "residency")}
+
+    def mirrored(region: str) -> set[str]:
+        (mm2,) = [o for o in objs[region] if o["kind"] == "KafkaMirrorMaker2"]
+        (mirror,) = mm2["spec"]["mirrors"]
+        policy = mirror["sourceConnector"]["config"]["replication.policy.class"]
+        assert policy.endswith("IdentityReplicationPolicy"), "topic names are the same in every region"
+        assert mirror["targetCluster"] == mm2["spec"]["connectCluster"] == region, "MM2 runs beside its target"
+        pattern = re.compile(mirror["topicsPattern"])
+        return {t for t in {s.topic for s in CATALOGUE} if pattern.fullmatch(t)}
+
+    assert mirrored("home") == produced, "home receives recruitment's events"
+    assert mirrored("residency") == consumed, "residency receives the draws recruitment consumes"
+    assert not mirrored("home") & mirrored("residency"), "no topic flows both ways (no loops)"
+    for region, reads in (("home", consumed), ("residency", produced)):
+        users = {o["metadata"]["name"]: o for o in objs[region] if o["kind"] == "KafkaUser"}
+        acls = users["borgerting-mirror"]["spec"]["authorization"]["acls"]
+        assert {a["resource"]["name"] for a in acls} == reads, "the other region's mirror reads only what it mirrors"
+        assert all(set(a["operations"]) <= {"Read", "Describe"} for a in acls)
+    # residency: recruitment only, with its own public pages
+    deps = {o["metadata"]["name"] for o in objs["residency"] if o["kind"] == "Deployment"}
+    assert deps == {"recruitment-api", "recruitment-consumer", "recruitment-relay"}
+    (ingress,) = [o for o in objs["residency"] if o["kind"] == "Ingress"]
+    (public,) = load_all(K8S / "base" / "ingress.yaml")
+    paths = {p["path"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]}
+    assert paths == {p["path"] for r in public["spec"]["rules"] for p in r["http"]["paths"]
+                     if p["backend"]["service"]["name"] == "recruitment-api"}

@@ -13,14 +13,19 @@ from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
 import pytest
 import yaml
 
 from tests.test_deploy import K8S, renderer
 
 CRDS = Path(__file__).parent / "schemas" / "crds"
+# kubernetes-validate reads and parses its schema files (the definitions are megabytes) on every
+# call; read each once.
+kubernetes_validate.utils.schema_contents = lru_cache(maxsize=None)(kubernetes_validate.utils.schema_contents)
 KUBERNETES = "1.33.0"  # the oldest Kubernetes the manifests promise to run on (docs/deploy.md)
-TARGETS = ["overlays/production", "overlays/staging", "overlays/production-gateway", "infra", "restore"]
+TARGETS = ["overlays/production", "overlays/staging", "overlays/production-gateway", "overlays/multi-region/home",
+           "overlays/multi-region/residency", "infra", "restore"]
 
 
 def render_dir(rel: str) -> list[dict]:
@@ -32,17 +37,18 @@ def render_dir(rel: str) -> list[dict]:
     return [d for d in yaml.safe_load_all(out.stdout) if d is not None]
 
 
-def _strict(schema):
+def _strict(schema, branch: bool = False):
     """kubeconform's -strict for CRD schemas: an object that lists its properties takes no others
-    (unless the CRD says it keeps unknown fields)."""
+    (unless the CRD says it keeps unknown fields). Not inside oneOf/anyOf/allOf/not, whose branches
+    only state which of the object's properties are required."""
     if isinstance(schema, dict):
-        out = {k: _strict(v) for k, v in schema.items()}
-        if ("properties" in out and "additionalProperties" not in out
+        out = {k: _strict(v, k in ("oneOf", "anyOf", "allOf", "not")) for k, v in schema.items()}
+        if ("properties" in out and "additionalProperties" not in out and not branch
                 and not out.get("x-kubernetes-preserve-unknown-fields")):
             out["additionalProperties"] = False
         return out
     if isinstance(schema, list):
-        return [_strict(v) for v in schema]
+        return [_strict(v, branch) for v in schema]
     return schema
 
 

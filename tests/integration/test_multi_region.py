@@ -1,0 +1,117 @@
+"""Two regions on two embedded brokers, with events mirrored between them as docs/multi-region.md
+describes: the residency region writes recruitment's events of the assemblies it owns, the home
+region the draws and its own assemblies' events; each topic flows one way only, keeps its partitions
+and the order per assembly key, and a mirror that is stopped half way and started again loses
+nothing (and may repeat, which the event ids make harmless)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from shared.bus.kafka import ensure_topics, make_producer
+from shared.devstack import free_port
+from tests.integration.test_kafka_security import _tansu
+from tests.mirror import Mirror
+
+pytestmark = pytest.mark.integration
+REGISTERED = "recruitment.respondent-registered.v1"  # written in the region that owns the assembly
+DRAWN = "sortition.panel-drawn.v1"  # written in the home region only
+PARTITIONS = 3
+
+
+@pytest.fixture
+def regions(tmp_path):
+    procs, urls = [], {}
+    for name in ("home", "residency"):
+        port = free_port()
+        procs.append(_tansu(tmp_path / f"{name}.log", port, port))
+        urls[name] = f"127.0.0.1:{port}"
+    try:
+        yield urls
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(10)
+
+
+async def _write(bootstrap: str, topic: str, assembly: uuid.UUID, seqs: range, region: str) -> dict[int, int]:
+    """Events of one assembly, numbered; returns seq -> partition."""
+    producer = make_producer(bootstrap, f"writer-{region}")
+    await producer.start()
+    try:
+        where = {}
+        for seq in seqs:
+            md = await producer.send_and_wait(
+                topic, json.dumps({"seq": seq}).encode(), key=str(assembly).encode(),
+                headers=[("event_id", str(uuid.uuid5(assembly, f"{topic}/{seq}")).encode()), ("region", region.encode())])
+            where[seq] = md.partition
+        return where
+    finally:
+        await producer.stop()
+
+
+async def _read(bootstrap: str, topic: str) -> list:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    try:
+        out = []
+        while batch := await consumer.getmany(timeout_ms=1000):
+            for records in batch.values():
+                out.extend(records)
+        return out
+    finally:
+        await consumer.stop()
+
+
+def _by_assembly(records) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for r in records:
+        out.setdefault(r.key.decode(), []).append(r)
+    return out
+
+
+async def test_events_cross_regions_one_way_in_order_per_assembly(regions):
+    home, residency = regions["home"], regions["residency"]
+    for url in (home, residency):
+        await ensure_topics(url, [REGISTERED, DRAWN], partitions=PARTITIONS)
+    # assembly keys are owned by one region each: A's registrations happen in the residency region,
+    # B is an assembly of the home region (its recruitment runs there)
+    a, b = uuid.UUID(int=1), uuid.UUID(int=2)
+    placed_a = await _write(residency, REGISTERED, a, range(0, 40), "residency")
+    placed_b = await _write(home, REGISTERED, b, range(0, 15), "home")
+    await _write(home, DRAWN, a, range(0, 5), "home")  # the draw for A happens at home
+
+    to_home = Mirror(residency, home, [REGISTERED], group="mirror-to-home")
+    to_residency = Mirror(home, residency, [DRAWN], group="mirror-to-residency")
+    # the mirror to home stops half way, more registrations arrive, and it starts again
+    first = await to_home.run_until_idle(stop_after=15)
+    assert 15 <= first < 40
+    placed_a.update(await _write(residency, REGISTERED, a, range(40, 60), "residency"))
+    rest = await to_home.run_until_idle()
+    assert first + rest == 60
+    assert await to_residency.run_until_idle() == 5
+
+    at_home = _by_assembly(await _read(home, REGISTERED))
+    seen = [json.loads(r.value)["seq"] for r in at_home[str(a)]]
+    assert seen == list(range(60)), "every event of A, once, in the order it was written"
+    assert all(r.partition == placed_a[json.loads(r.value)["seq"]] for r in at_home[str(a)]), "same partition"
+    assert {dict(r.headers)["region"] for r in at_home[str(a)]} == {b"residency"}, "A is written by one region"
+    assert [json.loads(r.value)["seq"] for r in at_home[str(b)]] == list(range(15)), "home's own assembly untouched"
+    assert {r.partition for r in at_home[str(b)]} == set(placed_b.values())
+
+    # one way only: the residency region never receives registrations back, nor home its draws twice
+    at_residency = _by_assembly(await _read(residency, REGISTERED))
+    assert set(at_residency) == {str(a)} and len(at_residency[str(a)]) == 60
+    assert len(await _read(home, DRAWN)) == 5
+    drawn_there = await _read(residency, DRAWN)
+    assert [json.loads(r.value)["seq"] for r in drawn_there] == list(range(5))
+    # the event id travels with the event: a consumer's inbox recognises a mirrored repeat
+    assert {dict(r.headers)["event_id"] for r in drawn_there} == {
+        str(uuid.uuid5(a, f"{DRAWN}/{i}")).encode() for i in range(5)}
+    await asyncio.sleep(0)
