@@ -23,8 +23,8 @@ $(UI_VENDOR)/.installed: package.json package-lock.json
 ## shared/ui/locale/messages.pot and merge them into the Danish and English catalogues (read as .po
 ## at start-up; tests/unit/test_ui.py fails on a message missing from either).
 messages: setup
-	$(VENV)/bin/pybabel -q extract -F shared/ui/babel.cfg -k N_ --no-location --sort-output -o shared/ui/locale/messages.pot shared services
-	$(VENV)/bin/pybabel -q update --no-fuzzy-matching --ignore-obsolete -i shared/ui/locale/messages.pot -d shared/ui/locale
+	$(VENV)/bin/pybabel -q extract -F shared/ui/babel.cfg -k N_ -w 120 --no-location --sort-output -o shared/ui/locale/messages.pot shared services
+	$(VENV)/bin/pybabel -q update -w 120 --no-fuzzy-matching --ignore-obsolete -i shared/ui/locale/messages.pot -d shared/ui/locale
 
 $(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
