@@ -160,6 +160,59 @@ async def member_signin(rt: RuntimeDep, request: Request,
     return response
 
 
+# ---- a registered citizen withdraws with the letter's code ---------------------------------------
+
+WITHDRAW_PROBLEMS = {
+    "code_missing": N_("Enter the code from your letter"),
+    "code_malformed": N_("The code has 20 letters and digits, as printed in your letter"),
+    "confirm": N_("Tick the box to confirm that you want to withdraw"),
+    "unknown": N_("The code is not recognised. Check it against your letter"),
+    "not_registered": N_("Nobody has registered with this code, so there is nothing to withdraw"),
+    "already_withdrawn": N_("This registration has already been withdrawn"),
+}
+
+
+def _withdraw_page(request: Request, who: Principal, *, code: str = "", problems: dict | None = None,
+                   status: int = 200) -> Response:
+    _ = pages.gettext(request)
+    problems = problems or {}
+    by_field = {field: _(WITHDRAW_PROBLEMS[key]) for field, key in problems.items()}
+    return pages.render(request, "withdraw.html", {
+        "code": code, "by_field": by_field, "errors": [{"field": f, "message": m} for f, m in by_field.items()],
+    }, who=who, status=status)
+
+
+@router.get("/withdraw", summary="Withdraw a registration: the form (HTML)")
+async def withdraw_page(request: Request, who: Principal = Depends(allow(PUBLIC, page=True))) -> Response:
+    return _withdraw_page(request, who)
+
+
+@router.post("/withdraw", summary="Withdraw a registration (HTML form)", responses=errors(404, 429))
+async def withdraw_form(rt: RuntimeDep, request: Request, who: Principal = Depends(allow(PUBLIC, page=True))) -> Response:
+    form = await request.form()
+    code = str(form.get("code", "")).strip()
+    problems = {}
+    if not code:
+        problems["code"] = "code_missing"
+    elif normalise(code) is None:
+        problems["code"] = "code_malformed"
+    if form.get("confirm") != "true":
+        problems["confirm"] = "confirm"
+    if problems:
+        return _withdraw_page(request, who, code=code, problems=problems, status=422)
+    ip = await limit_public(rt, request, code, per_code=rt.settings.register_attempts_per_code)
+    try:
+        async with rt.transaction() as tx:
+            await h.withdraw(tx, code=code)
+    except CodeRefused:
+        await count_refusal(rt, ip)
+        return _withdraw_page(request, who, code=code, problems={"code": "unknown"}, status=404)
+    except Conflict as exc:
+        known = exc.code if exc.code in WITHDRAW_PROBLEMS else "already_withdrawn"
+        return _withdraw_page(request, who, code=code, problems={"code": known}, status=409)
+    return pages.render(request, "withdraw_done.html", {}, who=who)
+
+
 # ---- the staff's screens: assemblies, the register, invitations, replies, member letters -------
 #
 # Each is a page with the same policy as the API route it stands beside; writes go through the

@@ -35,6 +35,7 @@ PUBLIC_WRITES = {
     ("recruitment", "POST", "/register"),
     ("recruitment", "POST", "/member-login"),
     ("recruitment", "POST", "/member/signin"),
+    ("recruitment", "POST", "/withdraw"),
     ("reporting", "POST", "/signout"),  # ends the caller's own session; CSRF-checked
     ("voting", "POST", "/ballots/{ballot_id}/votes"),
     ("voting", "POST", "/ballots/{ballot_id}/cast"),

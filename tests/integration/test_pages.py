@@ -231,3 +231,27 @@ async def test_the_ballot_page_needs_no_pasted_token_for_a_member_signed_in_to_t
         other = await rt.web_sessions.create(await rt.auth.verify(other_token), other_token, "member")
         page = await web.get(f"/ballots/{ballot_id}/page", cookies={SESSION_COOKIE: other.sid})
         assert "SIGNED_IN = null" in page.text
+
+
+async def test_a_citizen_withdraws_with_the_letter_code_after_confirming(rec, settings):
+    aid = await make_assembly(rec)
+    code = (await rec.post(f"/assemblies/{aid}/invitation-batches", json={"count": 1, "seed": 5})).json()["letters"][0]["code"]
+    async with citizen(settings) as web:
+        page = await web.get("/withdraw")
+        assert page.status_code == 200 and "Meld dig fra" in page.text and "checked" not in page.text
+        token = csrf(page)
+        r = await web.post("/withdraw", data={"csrf_token": token, "code": code, "confirm": "true"})
+        assert r.status_code == 409 and "Ingen har tilmeldt sig med denne kode" in r.text
+        page = await web.get(f"/register?assembly={aid}")
+        r = await web.post("/register", data={"csrf_token": csrf(page), "assembly": aid, "code": code,
+                                              "q_gender": "male", "consent": "true"})
+        assert r.status_code == 201 and "/withdraw" in r.text
+        assert (await rec.get(f"/assemblies/{aid}/stats")).json()["registrations"] == 1
+        r = await web.post("/withdraw", data={"csrf_token": token, "code": code})  # not confirmed: nothing happens
+        assert r.status_code == 422 and "Sæt kryds for at bekræfte" in r.text
+        assert (await rec.get(f"/assemblies/{aid}/stats")).json()["registrations"] == 1
+        r = await web.post("/withdraw", data={"csrf_token": token, "code": code, "confirm": "true"})
+        assert r.status_code == 200 and "Du er meldt fra" in r.text
+        assert (await rec.get(f"/assemblies/{aid}/stats")).json()["registrations"] == 0
+        r = await web.post("/withdraw?lang=en", data={"csrf_token": token, "code": code, "confirm": "true"})
+        assert r.status_code == 409 and "already been withdrawn" in r.text
