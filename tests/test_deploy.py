@@ -574,6 +574,9 @@ def test_console_ingress_routes_prefixed_pages_to_their_service_and_keeps_the_ap
     assert routed("/sortition/assemblies/a1/draw/fairness") == ("sortition", "/assemblies/a1/draw/fairness")
     assert routed("/sortition/assemblies/a1/draw/jobs/j1") == ("sortition", "/assemblies/a1/draw/jobs/j1")
     assert routed("/sortition/assemblies/a1/draw/replacements/2/transcript.json")[1] == "/assemblies/a1/draw/replacements/2/transcript.json"
+    assert routed("/voting/assemblies/a1/voting/ballots/b1/close") == ("voting", "/assemblies/a1/voting/ballots/b1/close")
+    assert routed("/voting/assemblies/a1/voting/board") == ("voting", "/assemblies/a1/voting/board")
+    assert routed("/voting/assemblies/a1/board/export") is None  # the API's, not a page
     assert routed("/reporting/assemblies/a1/report/published") == ("reporting", "/assemblies/a1/report/published")
     assert routed("/voting/ballots/b1/tokens") == ("voting", "/ballots/b1/tokens")
     assert routed("/reporting/ui-static/vendor/dkfds/css/dkfds.min.css") == ("reporting", "/ui-static/vendor/dkfds/css/dkfds.min.css")

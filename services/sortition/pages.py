@@ -22,12 +22,11 @@ from services.sortition import views as v
 from services.sortition.api import NAME, _frozen_csv, _wake
 from services.sortition.domain.chart import selection_chart
 from shared.auth import AUDITOR, FACILITATOR, ORGANISER, PUBLIC, Principal, allow
-from shared.errors import STATUS
 from shared.openapi import errors
 from shared.problems import DomainError, NotFound
 from shared.runtime import Runtime, RuntimeDep
 from shared.ui import N_, Pages, service_url
-from shared.ui.pages import ERROR_TEXT, forwarded_prefix
+from shared.ui.pages import forwarded_prefix
 from shared.ui.signin import public_base
 
 pages = Pages("sortition", Path(__file__).parent / "templates")
@@ -68,14 +67,6 @@ def _int(form, field: str, low: int, high: int, default: int) -> int | None:
     if raw == "":
         return default
     return int(raw) if raw.isdigit() and low <= int(raw) <= high else None
-
-
-def refusal(request: Request, exc: DomainError) -> dict:
-    """A refusal of the domain as the page shows it: the heading in the chosen language, the
-    service's own explanation beside it."""
-    _ = pages.gettext(request)
-    heading, explanation = ERROR_TEXT.get(STATUS[exc.kind], ERROR_TEXT[409])
-    return {"heading": _(heading), "message": exc.message, "status": STATUS[exc.kind]}
 
 
 def is_organiser(who: Principal, assembly_id: uuid.UUID) -> bool:
@@ -147,7 +138,7 @@ async def _write(request: Request, rt: Runtime, who: Principal, assembly_id: uui
     except DomainError as exc:
         if isinstance(exc, NotFound) and "assembly" in exc.message:
             raise
-        return await _draw_page(request, rt, who, assembly_id, refused=refusal(request, exc), form=form)
+        return await _draw_page(request, rt, who, assembly_id, refused=pages.refusal(request, exc), form=form)
     return pages.redirect(request, service_url(request, f"/assemblies/{assembly_id}/draw"))
 
 
@@ -220,7 +211,7 @@ async def start_form(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise
-        return await _draw_page(request, rt, who, assembly_id, refused=refusal(request, exc), form=form)
+        return await _draw_page(request, rt, who, assembly_id, refused=pages.refusal(request, exc), form=form)
     _wake(rt)
     return pages.redirect(request, service_url(request, f"/assemblies/{assembly_id}/draw/jobs/{job['id']}"))
 
@@ -370,7 +361,7 @@ async def replace_form(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
     except DomainError as exc:
         if isinstance(exc, NotFound) and "assembly" in exc.message:
             raise
-        return await _replacements_page(request, rt, who, assembly_id, refused=refusal(request, exc), form=form)
+        return await _replacements_page(request, rt, who, assembly_id, refused=pages.refusal(request, exc), form=form)
     _wake(rt)
     return pages.redirect(request, service_url(request, f"/assemblies/{assembly_id}/draw/jobs/{job['id']}"))
 

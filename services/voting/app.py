@@ -7,6 +7,8 @@ from services.voting import models
 from services.voting.api import ballot_box, router
 from services.voting.handlers import HANDLERS
 from services.voting.ingest import INGEST
+from services.voting.pages import pages
+from services.voting.pages import router as page_router
 from shared.runtime import ServiceSpec, main
 
 HERE = Path(__file__).parent
@@ -18,7 +20,8 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=HERE / "migrations",
-    routers=[router],
+    routers=[router, page_router],
+    pages=pages,
     priority_routers=[ballot_box],  # the vote route, matched first: nearly every request under load
     handlers=HANDLERS,
     resources=[INGEST],  # the ballot box's group commit and fast path (one per API process)

@@ -236,3 +236,30 @@ async def export_board(tx: Tx, assembly_id: uuid.UUID, *, secret: str, now: date
                                       BallotResult.from_dict(r.result) if r.result else None, DEFAULT_VARIANT))
     board = Board(head.board_id, board_key(secret, assembly_id), entries=entries, checkpoints=cps)
     return board.export(pubs)
+
+
+# ---- what the staff pages show ----------------------------------------------------------------
+
+
+async def assembly_ballots(tx: Tx, assembly_id: uuid.UUID, *, now: datetime) -> list[dict[str, Any]]:
+    """The assembly's ballots with their state and the votes on the board so far (a count, never
+    what was voted: the board's head is public anyway)."""
+    votes = dict((await tx.session.execute(sa.select(m.entries.c.ballot_id, sa.func.count()).where(
+        m.entries.c.assembly_id == assembly_id).group_by(m.entries.c.ballot_id))).all())
+    rows = (await tx.session.execute(sa.select(m.ballots).where(m.ballots.c.assembly_id == assembly_id)
+                                     .order_by(m.ballots.c.created_at))).all()
+    return [{"id": r.id, "title": r.title, "state": ballot_state(r, now), "created_at": r.created_at,
+             "members": r.definition.get("members"), "questions": len(r.definition.get("questions", [])),
+             "votes": int(votes.get(r.id, 0))} for r in rows]
+
+
+async def turnout(tx: Tx, ballot_id: uuid.UUID) -> dict[str, Any]:
+    """A ballot's turnout while it runs: members eligible, tokens and sheets issued per kind, votes
+    on the board (counted from the board, so a vote still in a process's batch shows up once that
+    batch is appended)."""
+    row = await load_ballot(tx, ballot_id)
+    on_board = (await tx.session.execute(sa.select(m.entries.c.kind, sa.func.count()).where(
+        m.entries.c.ballot_id == ballot_id).group_by(m.entries.c.kind))).all()
+    by_kind = {k: int(n) for k, n in on_board}
+    return {"members": row.definition.get("members", 0), "issued": await issued_counts(tx, ballot_id),
+            "votes": sum(by_kind.values()), "votes_by_kind": {k: by_kind.get(k, 0) for k in KINDS}}

@@ -77,6 +77,9 @@ ASSEMBLY_NAV = [
     (N_("Dashboard"), CONSOLE, "/assemblies/{aid}/dashboard", {"organiser", "registrar", "facilitator", "auditor"}),
     (N_("Recruitment"), "recruitment", "/assemblies/{aid}/recruitment", {"organiser", "registrar", "facilitator", "auditor"}),
     (N_("Sessions"), "sessions", "/assemblies/{aid}/calendar", {"organiser", "facilitator", "auditor"}),
+    (N_("Draw"), "sortition", "/assemblies/{aid}/draw", {"organiser", "auditor"}),
+    (N_("Voting"), "voting", "/assemblies/{aid}/voting", {"organiser", "registrar", "auditor"}),
+    (N_("Report"), CONSOLE, "/assemblies/{aid}/report", {"organiser", "facilitator", "auditor"}),
 ]
 
 
@@ -204,6 +207,16 @@ class Pages:
                             headers={"content-disposition": f'attachment; filename="{filename}"'})
         self.finish(request, response)
         return response
+
+    def refusal(self, request: Request, exc) -> dict:
+        """A refusal of the domain (a shared.problems.DomainError) as a form's page shows it, with the
+        `ui.refused` macro: the heading in the chosen language, the service's own words beside it,
+        and the status the page answers with."""
+        from shared.errors import STATUS
+
+        status = STATUS[exc.kind]
+        heading, _explanation = ERROR_TEXT.get(status, ERROR_TEXT[409])
+        return {"heading": self.gettext(request)(heading), "message": exc.message, "status": status}
 
     def redirect(self, request: Request, location: str) -> RedirectResponse:
         response = RedirectResponse(location, status_code=303)

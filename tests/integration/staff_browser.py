@@ -23,7 +23,7 @@ def error_code(page: httpx.Response) -> str | None:
 
 
 async def browser(service: str, settings, auth=None, role: str | None = None, assembly_id=None, *,
-                  member_id: uuid.UUID | None = None, app=None) -> httpx.AsyncClient:
+                  member_id: uuid.UUID | None = None, app=None, subject: str | None = None) -> httpx.AsyncClient:
     """An in-process client of `service` (or of `app`, e.g. one whose lifespan runs) as a browser:
     anonymous (role None) or signed in with `role` in `assembly_id`."""
     if app is None:
@@ -32,7 +32,8 @@ async def browser(service: str, settings, auth=None, role: str | None = None, as
         c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.9.8.7", 4321)), base_url="http://test")
     if role is not None:
         app = c._transport.app
-        token = auth.token(role, assembly_id, **({"member_id": member_id or uuid.uuid4()} if role == "member" else {}))
+        token = auth.token(role, assembly_id, subject=subject,
+                           **({"member_id": member_id or uuid.uuid4()} if role == "member" else {}))
         principal = await app.state.auth.verify(token)
         session = await app.state.rt.web_sessions.create(principal, token, "member" if role == "member" else "staff")
         c.cookies.set(SESSION_COOKIE, session.sid)
