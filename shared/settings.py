@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     oidc_issuer: str = ""
     oidc_client_id: str = "borgerting-console"
     oidc_client_secret: str = ""  # empty: a public client (PKCE only)
+    # The console's origin as browsers see it (https://console.example.org), for the OIDC redirect
+    # URI; empty: taken from the proxy's X-Forwarded-Host/-Proto (the demo's proxy, the Ingress).
+    public_url: str = ""
     # A browser session ends after this long without a request, and after the absolute limit.
     web_session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     web_session_absolute_hours: int = Field(12, ge=1, le=7 * 24)

@@ -787,3 +787,12 @@ def test_the_regions_mirror_disjoint_topics_and_personal_data_stays_in_residency
     paths = {p["path"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]}
     assert paths == {p["path"] for r in public["spec"]["rules"] for p in r["http"]["paths"]
                      if p["backend"]["service"]["name"] == "recruitment-api"}
+
+
+def test_the_console_signs_staff_in_at_a_trusted_issuer_with_its_public_origin():
+    config = dict(line.split("=", 1) for line in (K8S / "base" / "config.env").read_text().splitlines()
+                  if line and not line.startswith("#"))
+    issuers = json.loads(config["BORGERTING_AUTH_ISSUERS"])
+    assert config["BORGERTING_OIDC_ISSUER"] in issuers, "the sign-in issuer's tokens must be trusted by the services"
+    hosts = {h for ing in load_all(K8S / "base" / "ingress-console.yaml") for t in ing["spec"]["tls"] for h in t["hosts"]}
+    assert config["BORGERTING_PUBLIC_URL"] in {f"https://{h}" for h in hosts}

@@ -52,7 +52,11 @@ async def provider(issuer: str) -> tuple[dict, dict]:
 
 
 def public_base(request: Request) -> str:
-    """scheme://host as the browser sees it (behind the one-origin proxy or the Ingress)."""
+    """scheme://host as the browser sees it: BORGERTING_PUBLIC_URL, else what the one-origin proxy
+    or the Ingress says."""
+    configured = request.app.state.rt.settings.public_url.rstrip("/")
+    if configured:
+        return configured
     host = request.headers.get("x-forwarded-host") if forwarded_prefix(request) else None
     proto = request.headers.get("x-forwarded-proto") or request.url.scheme
     return f"{proto}://{host}" if host else str(request.base_url).rstrip("/")

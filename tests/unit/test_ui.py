@@ -97,3 +97,25 @@ def test_an_id_token_verifies_only_with_its_nonce_audience_issuer_and_access_tok
             verify_id_token(t["id_token"], idp.jwks(), **{**good, **bad})
     with pytest.raises(ValueError, match="used"):
         idp.exchange(code=code, client_id="console", redirect_uri="http://c/cb", code_verifier="x")
+
+
+def test_the_redirect_uri_uses_the_configured_public_origin_else_the_proxy_headers():
+    from types import SimpleNamespace
+
+    from starlette.requests import Request
+
+    from shared.ui.signin import public_base
+
+    def request(public_url: str, headers: dict) -> Request:
+        app = SimpleNamespace(state=SimpleNamespace(rt=SimpleNamespace(settings=SimpleNamespace(public_url=public_url))))
+        scope = {"type": "http", "method": "GET", "path": "/auth/login", "query_string": b"", "app": app,
+                 "scheme": "http", "server": ("10.0.0.5", 8000),
+                 "headers": [(k.encode(), v.encode()) for k, v in headers.items()]}
+        return Request(scope)
+
+    proxied = {"x-forwarded-prefix": "/reporting", "x-forwarded-host": "console.example", "x-forwarded-proto": "https"}
+    assert public_base(request("", proxied)) == "https://console.example"
+    assert public_base(request("https://console.agency.dk/", {**proxied, "x-forwarded-host": "evil.example"})) == \
+        "https://console.agency.dk"
+    # without the proxy's prefix, a forwarded host is not believed
+    assert public_base(request("", {"x-forwarded-host": "evil.example", "host": "10.0.0.5:8000"})) == "http://10.0.0.5:8000"
