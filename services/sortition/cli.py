@@ -104,8 +104,11 @@ def select_cmd(
         res = select(inst, algorithm, progress=_Progress(quiet), legacy_samples=legacy_samples, seed=seed)
     except SortitionInputError as exc:
         _fail(str(exc))
-    out = res.to_dict(max_panels=max_panels)
-    _write_json(out, json_out)
+    if json_out is None or str(json_out) == "-":  # streamed: a large pool's panels never sit in memory whole
+        res.write_json(sys.stdout, max_panels=max_panels)
+    else:
+        with open(json_out, "w", encoding="utf-8") as fp:
+            res.write_json(fp, max_panels=max_panels)
     if not quiet:
         err.print(f"{res.algorithm}: n={inst.n} k={inst.k} min={res.min_probability:.5f} "
                   f"max={res.max_probability:.5f} gini={res.gini:.5f} in {res.seconds:.2f}s", highlight=False)

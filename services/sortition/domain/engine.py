@@ -7,14 +7,17 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any, TextIO
 
 import highspy
 import numpy as np
 
 from .baselines import legacy_types, nash_types
-from .expand import concrete_panels
+from .expand import concrete_panels, count_concrete_panels, iter_expansion
 from .highs_util import INF, PanelOracle, new_highs
 from .leximin import Progress, TypeDistribution, leximin_types
 from .model import Instance, SortitionInputError
@@ -86,9 +89,30 @@ class SelectionResult:
         return concrete_panels(self.instance, self.distribution, max_panels)
 
     def to_dict(self, *, max_panels: int | None = 200_000, include_panels: bool = True) -> dict:
+        return {key: list(value) if isinstance(value, Iterator) else value
+                for key, value in self._fields(max_panels, include_panels)}
+
+    def write_json(self, fp: TextIO, *, max_panels: int | None = 200_000, include_panels: bool = True) -> None:
+        """Write ``to_dict()`` as JSON to ``fp``, the concrete panels one at a time: the output of
+        a large pool is never held in memory whole (one field per line, panels one per line)."""
+        fp.write("{")
+        for i, (key, value) in enumerate(self._fields(max_panels, include_panels)):
+            fp.write(("," if i else "") + "\n " + json.dumps(key) + ": ")
+            if isinstance(value, Iterator):
+                fp.write("[")
+                for j, item in enumerate(value):
+                    fp.write(("," if j else "") + "\n  " + json.dumps(item, ensure_ascii=False))
+                fp.write("\n ]")
+            else:
+                fp.write(json.dumps(value, ensure_ascii=False))
+        fp.write("\n}\n")
+
+    def _fields(self, max_panels: int | None, include_panels: bool) -> Iterator[tuple[str, Any]]:
+        """The result's fields in order; the concrete panels as an iterator (counted first: when
+        there are more than ``max_panels`` none is built)."""
         inst = self.instance
         probs = self.probabilities
-        out = {
+        yield from {
             "engine": ENGINE_VERSION,
             "algorithm": self.algorithm,
             "n": inst.n,
@@ -107,22 +131,31 @@ class SelectionResult:
             "stats": {k: v for k, v in self.stats.items() if v is not None},
             "pool_hash": inst.pool_hash(),
             "quotas_hash": inst.quotas_hash(),
-        }
-        if include_panels:
-            panels = self.panels(max_panels)
-            if panels is None:
-                out["panels"] = None
-                out["panels_note"] = (f"more than {max_panels} concrete panels; see type_panel_list "
-                                      "(members of a type are interchangeable)")
-            else:
-                out["panels"] = [{"members": m, "probability": p,
-                                  "meets_quotas": not inst.check_panel(m)} for m, p in panels]
-            out["type_panel_list"] = [
-                {"counts": {str(t): int(v) for t, v in enumerate(x) if v}, "probability": float(p)}
-                for x, p in zip(self.distribution.panels, self.distribution.probs)
-            ]
-            out["type_members"] = inst.type_members
-        return out
+        }.items()
+        if not include_panels:
+            return
+        if max_panels is not None and count_concrete_panels(inst, self.distribution, max_panels) > max_panels:
+            yield "panels", None
+            yield "panels_note", (f"more than {max_panels} concrete panels; see type_panel_list "
+                                  "(members of a type are interchangeable)")
+        else:
+            # a concrete panel has its type panel's counts (household members are types of
+            # their own), so its quota check is the type panel's, done once per type panel
+            valid: dict[bytes, bool] = {}
+
+            def meets(x: np.ndarray) -> bool:
+                key = x.tobytes()
+                if key not in valid:
+                    valid[key] = bool(inst.check_type_panel(x))
+                return valid[key]
+
+            yield "panels", ({"members": m, "probability": p, "meets_quotas": meets(x)}
+                             for x, m, p in iter_expansion(inst, self.distribution))
+        yield "type_panel_list", [
+            {"counts": {str(t): int(v) for t, v in enumerate(x) if v}, "probability": float(p)}
+            for x, p in zip(self.distribution.panels, self.distribution.probs)
+        ]
+        yield "type_members", inst.type_members
 
 
 def diagnose_infeasible(inst: Instance) -> str:

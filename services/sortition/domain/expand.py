@@ -5,12 +5,22 @@ type, input order) is on the panel iff ``(j - o) mod c < x`` for a rotation offs
 ``g = gcd(x, c)`` and ``o = g * floor(u * c / g)`` for ``u`` uniform in [0, 1), every member is
 chosen with probability exactly x / c.  One ``u`` is shared by all types of the panel, so the
 panel splits into as many concrete panels as there are distinct breakpoints ``i * g / c``.
+
+Count first: the breakpoints of a panel are the fractions ``a / b`` in [0, 1) whose reduced
+denominator ``b`` divides one of the panel's ``d = c / g``; there are ``sum phi(b)`` of them
+over those ``b``, counted with integers (``count_concrete_panels``) before anything is built,
+so a distribution with more concrete panels than wanted is recognised without building any.
+``iter_concrete_panels`` yields them one at a time (for streaming output): two breakpoint
+intervals of a panel move at least one type's window, and windows of x < c members of a cycle
+differ when their starts do, so no concrete panel comes out twice.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 from math import gcd
+from typing import Iterator
 
 import numpy as np
 
@@ -18,21 +28,67 @@ from .leximin import TypeDistribution
 from .model import Instance
 
 
-def concrete_panels(inst: Instance, dist: TypeDistribution, max_panels: int | None = None
-                    ) -> list[tuple[list[int], float]] | None:
-    """Concrete panels with probabilities, or None when more than ``max_panels`` would result."""
-    out: dict[tuple[int, ...], float] = {}
+@lru_cache(maxsize=None)
+def _divisors(d: int) -> tuple[int, ...]:
+    small = [i for i in range(1, int(d ** 0.5) + 1) if d % i == 0]
+    return tuple(sorted(set(small + [d // i for i in small])))
+
+
+@lru_cache(maxsize=None)
+def _phi(b: int) -> int:
+    out, m, p = b, b, 2
+    while p * p <= m:
+        if m % p == 0:
+            while m % p == 0:
+                m //= p
+            out -= out // p
+        p += 1
+    if m > 1:
+        out -= out // m
+    return out
+
+
+def _denominators(inst: Instance, x: np.ndarray) -> tuple[list[int], set[int]]:
+    """The types split by panel ``x`` (0 < x_t < c_t) and their denominators ``c / gcd(x, c)``."""
+    split = [int(t) for t in np.nonzero(x)[0] if x[t] < inst.type_counts[t]]
+    return split, {int(inst.type_counts[t] // gcd(int(x[t]), int(inst.type_counts[t]))) for t in split}
+
+
+def _panel_count(dens: set[int]) -> int:
+    """Distinct breakpoints i/d in [0, 1) over the denominators (1 for a panel nobody splits)."""
+    reduced = {b for d in dens for b in _divisors(d)} | {1}
+    return sum(_phi(b) for b in reduced)
+
+
+def count_concrete_panels(inst: Instance, dist: TypeDistribution, limit: int | None = None) -> int:
+    """How many concrete panels the distribution expands to; stops counting above ``limit``."""
     total = 0
+    for x in {np.asarray(x).tobytes(): x for x in dist.panels}.values():
+        total += _panel_count(_denominators(inst, x)[1])
+        if limit is not None and total > limit:
+            break
+    return total
+
+
+def iter_concrete_panels(inst: Instance, dist: TypeDistribution) -> Iterator[tuple[list[int], float]]:
+    """Concrete panels (sorted row indices) with probabilities, one at a time (a type panel
+    that occurs twice in the distribution is expanded once, with its weights added)."""
+    for _, members, p in iter_expansion(inst, dist):
+        yield members, p
+
+
+def iter_expansion(inst: Instance, dist: TypeDistribution) -> Iterator[tuple[np.ndarray, list[int], float]]:
+    """(type panel, concrete panel, probability), one concrete panel at a time."""
+    merged: dict[bytes, list] = {}
     for x, p in zip(dist.panels, dist.probs):
-        split = [t for t in np.nonzero(x)[0] if x[t] < inst.type_counts[t]]
-        dens = {int(inst.type_counts[t] // gcd(int(x[t]), int(inst.type_counts[t]))) for t in split}
+        entry = merged.setdefault(np.asarray(x).tobytes(), [x, 0.0])
+        entry[1] += float(p)
+    for x, p in merged.values():
+        split, dens = _denominators(inst, x)
         points = {Fraction(0), Fraction(1)}
         for d in dens:
             points.update(Fraction(i, d) for i in range(1, d))
         points = sorted(points)
-        total += len(points) - 1
-        if max_panels is not None and total > max_panels:
-            return None
         full = [i for t in np.nonzero(x)[0] if x[t] == inst.type_counts[t] for i in inst.type_members[t]]
         for a, b in zip(points[:-1], points[1:]):
             u = (a + b) / 2
@@ -44,18 +100,13 @@ def concrete_panels(inst: Instance, dist: TypeDistribution, max_panels: int | No
                 o = g * int(u * (c // g))
                 mem = inst.type_members[t]
                 members.extend(mem[(o + r) % c] for r in range(xt))
-            key = tuple(sorted(members))
-            out[key] = out.get(key, 0.0) + float(p) * float(b - a)
-    return [(list(k), v) for k, v in out.items()]
+            yield x, sorted(members), float(p) * float(b - a)
 
 
-def count_concrete_panels(inst: Instance, dist: TypeDistribution) -> int:
-    total = 0
-    for x in dist.panels:
-        split = [t for t in np.nonzero(x)[0] if x[t] < inst.type_counts[t]]
-        dens = {int(inst.type_counts[t] // gcd(int(x[t]), int(inst.type_counts[t]))) for t in split}
-        points = {Fraction(0)}
-        for d in dens:
-            points.update(Fraction(i, d) for i in range(1, d))
-        total += len(points)
-    return total
+def concrete_panels(inst: Instance, dist: TypeDistribution, max_panels: int | None = None
+                    ) -> list[tuple[list[int], float]] | None:
+    """Concrete panels with probabilities, or None when more than ``max_panels`` would result
+    (counted first: nothing is built then)."""
+    if max_panels is not None and count_concrete_panels(inst, dist, max_panels) > max_panels:
+        return None
+    return list(iter_concrete_panels(inst, dist))

@@ -78,3 +78,48 @@ def test_an_infeasible_pool_of_this_shape_names_the_conflicting_quotas():
     with pytest.raises(SortitionInputError, match=r"no panel of 10 meets all quotas together; "
                                                   r"the conflicting categories are .*(age|education)"):
         select(inst, "leximin")
+
+
+# ---- output: count the concrete panels first, stream them (issue 17: 2) ----------------------
+
+
+def _result():
+    people, quotas, k = synth_pool(400, 20, categories=3, seed=5, band=1)  # few profiles, many members each
+    inst = build_instance(people, quotas, k)
+    return inst, select(inst, "leximin")
+
+
+def test_concrete_panels_are_counted_exactly_before_any_is_built(monkeypatch):
+    from services.sortition.domain import expand
+
+    inst, res = _result()
+    built = list(expand.iter_concrete_panels(inst, res.distribution))
+    n = expand.count_concrete_panels(inst, res.distribution)
+    assert n == len(built) == len({tuple(m) for m, _ in built}) > len(res.distribution.probs)
+    marg = np.zeros(inst.n)
+    for members, p in built:
+        marg[members] += p
+        assert not inst.check_panel(members)
+    assert np.abs(marg - res.probabilities).max() < 1e-9  # every volunteer's marginal, exactly
+    first = expand._panel_count(expand._denominators(inst, res.distribution.panels[0])[1])
+    assert expand.count_concrete_panels(inst, res.distribution, limit=0) == first  # stops past the limit
+
+    def build(*a):
+        raise AssertionError("built panels that would be thrown away")
+
+    monkeypatch.setattr(expand, "iter_concrete_panels", build)
+    assert expand.concrete_panels(inst, res.distribution, max_panels=n - 1) is None
+    d = res.to_dict(max_panels=n - 1)
+    assert d["panels"] is None and "more than" in d["panels_note"]
+
+
+def test_the_streamed_json_is_the_result():
+    import io
+    import json
+
+    inst, res = _result()
+    for cap in (None, 2):
+        buf = io.StringIO()
+        res.write_json(buf, max_panels=cap)
+        assert json.loads(buf.getvalue()) == json.loads(json.dumps(res.to_dict(max_panels=cap)))
+    assert len(json.loads(buf.getvalue())["type_panel_list"]) == len(res.distribution.probs)
