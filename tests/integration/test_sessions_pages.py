@@ -95,13 +95,13 @@ async def test_a_facilitator_records_attendance_then_closes_the_session_after_co
         r = await web.post(f"/sessions/{sid}/check-in?lang=da", data={"csrf_token": token, **marks})
         assert r.status_code == 303 and r.headers["location"] == f"/sessions/{sid}/check-in?saved=2"
         sheet = await web.get(r.headers["location"])
-        assert "Fremmøde gemt for 2 medlemmer" in sheet.text
+        assert "Fremmøde gemt: 2 markeret" in sheet.text
         assert re.search(rf'name="m_{first}" value="present" checked', sheet.text)
         assert re.search(rf'name="m_{second}" value="absent" checked', sheet.text)
         assert not re.search(rf'name="m_{third}" value="\w+" checked', sheet.text)
         confirm = await web.get(f"/sessions/{sid}/close")
         assert confirm.status_code == 200 and "Det kan ikke fortrydes" in confirm.text
-        assert "1 medlemmer er ikke markeret" in confirm.text
+        assert "Ikke markeret: 1" in confirm.text
         assert (await web.post(f"/sessions/{sid}/close")).status_code == 403
         r = await web.post(f"/sessions/{sid}/close", data={"csrf_token": token})
         assert r.status_code == 303 and r.headers["location"] == f"/assemblies/{aid}/calendar?done=held"
