@@ -796,3 +796,13 @@ def test_the_console_signs_staff_in_at_a_trusted_issuer_with_its_public_origin()
     assert config["BORGERTING_OIDC_ISSUER"] in issuers, "the sign-in issuer's tokens must be trusted by the services"
     hosts = {h for ing in load_all(K8S / "base" / "ingress-console.yaml") for t in ing["spec"]["tls"] for h in t["hosts"]}
     assert config["BORGERTING_PUBLIC_URL"] in {f"https://{h}" for h in hosts}
+
+
+def test_the_dashboard_shows_one_namespace_at_a_time():
+    """Staging and production may share a Prometheus: every panel filters on the chosen namespace."""
+    dash = json.loads((DEPLOY / "grafana" / "dashboards" / "borgerting-services.json").read_text())
+    assert "namespace" in {v["name"] for v in dash["templating"]["list"]}
+    for expr in dashboard_exprs():
+        for selector in re.findall(r"\{[^}]*\}", re.sub(r"\$\{[^}]*\}", "", expr)):
+            if "service" in selector:
+                assert 'namespace=~"$namespace"' in selector, expr
