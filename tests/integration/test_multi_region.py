@@ -2,7 +2,8 @@
 describes: the residency region writes recruitment's events of the assemblies it owns, the home
 region the draws and its own assemblies' events; each topic flows one way only, keeps its partitions
 and the order per assembly key, and a mirror that is stopped half way and started again loses
-nothing (and may repeat, which the event ids make harmless)."""
+nothing. A mirror may repeat: the home region's consumer (its inbox in the test stack's PostgreSQL)
+applies a repeated event once."""
 
 from __future__ import annotations
 
@@ -13,8 +14,13 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from shared.bus.kafka import ensure_topics, make_producer
+from services.recruitment.app import SPEC as RECRUITMENT
+from services.reporting.app import SPEC as REPORTING
+from shared.bus.kafka import ensure_topics, make_consumer, make_producer
+from shared.bus.relay import Relay
 from shared.devstack import free_port
+from tests.integration.test_delivery import (  # noqa: F401 (effects is a fixture)
+    Recording, count_effects, effect_handler, effects, emit_invitations)
 from tests.integration.test_kafka_security import _tansu
 from tests.mirror import Mirror
 
@@ -115,3 +121,48 @@ async def test_events_cross_regions_one_way_in_order_per_assembly(regions):
     assert {dict(r.headers)["event_id"] for r in drawn_there} == {
         str(uuid.uuid5(a, f"{DRAWN}/{i}")).encode() for i in range(5)}
     await asyncio.sleep(0)
+
+
+async def test_a_mirrored_repeat_is_applied_once_by_the_home_regions_consumer(regions, settings, sessionmaker, engine,
+                                                                             effects):
+    """The residency region's relay publishes real envelopes; the mirror copies them to home twice
+    (a mirror that lost its offsets starts over); the home region's consumer applies each once."""
+    home, residency = regions["home"], regions["residency"]
+    topic = "recruitment.invitations-sent.v1"
+    for url in (home, residency):
+        await ensure_topics(url, [topic], partitions=PARTITIONS)
+    ids = {str(await emit_invitations(sessionmaker)) for _ in range(5)}
+    producer = make_producer(residency, "residency-relay")
+    await producer.start()
+    try:
+        relay = Relay("recruitment", sessionmaker, RECRUITMENT.outbox, producer)
+        while await relay.publish_batch():
+            pass
+    finally:
+        await producer.stop()
+    assert await Mirror(residency, home, [topic], group="mirror-1").run_until_idle() >= 5
+    assert await Mirror(residency, home, [topic], group="mirror-2").run_until_idle() >= 5  # starts over
+    copies = [json.loads(r.value)["id"] for r in await _read(home, topic)]
+    assert all(copies.count(i) == 2 for i in ids), "the home topic holds every event twice"
+
+    name = f"home-{uuid.uuid4().hex[:6]}"
+    stop = asyncio.Event()
+    kc = make_consumer(home, name, [topic], 10000)
+    dlq = make_producer(home, f"{name}-dlq")
+    await kc.start()
+    await dlq.start()
+    c = Recording(name, sessionmaker, REPORTING.outbox, REPORTING.inbox, {topic: effect_handler(name)}, kc, dlq)
+    task = asyncio.create_task(c.run(stop))
+    try:
+        for _ in range(600):  # until both copies of every event went through the consumer
+            if all(len(c.outcomes.get(i, [])) >= 2 for i in ids) or task.done():
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await kc.stop()
+        await dlq.stop()
+    assert all(len(c.outcomes[i]) == 2 for i in ids), c.outcomes
+    for i in ids:
+        assert await count_effects(engine, name, uuid.UUID(i)) == 1, "applied once, the repeat skipped"
