@@ -123,8 +123,8 @@ async def test_events_cross_regions_one_way_in_order_per_assembly(regions):
     await asyncio.sleep(0)
 
 
-async def test_a_mirrored_repeat_is_applied_once_by_the_home_regions_consumer(regions, settings, sessionmaker, engine,
-                                                                             effects):
+@pytest.mark.usefixtures("effects")
+async def test_a_mirrored_repeat_is_applied_once_by_the_home_regions_consumer(regions, sessionmaker, engine):
     """The residency region's relay publishes real envelopes; the mirror copies them to home twice
     (a mirror that lost its offsets starts over); the home region's consumer applies each once."""
     home, residency = regions["home"], regions["residency"]
