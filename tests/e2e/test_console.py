@@ -156,6 +156,18 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     drv.get(f"{o}/reporting/?lang=en")
     assert "Borgertinget om klima" in drv.page_source and drv.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     visit.check("home-en")
+    # the draw's, voting's and the report's screens (in English now: the switch is remembered)
+    for name, path, heading in [
+            ("draw", f"/sortition/assemblies/{aid}/draw", "The draw"),
+            ("draw-job", f"/sortition/assemblies/{aid}/draw/jobs/{job['id']}", "Finished"),
+            ("draw-panel", f"/sortition/assemblies/{aid}/draw/panel", "Panel and reserves"),
+            ("draw-fairness", f"/sortition/assemblies/{aid}/draw/fairness", "Fairness of the draw"),
+            ("draw-replacements", f"/sortition/assemblies/{aid}/draw/replacements", "Replacements"),
+            ("ballots", f"/voting/assemblies/{aid}/voting", "Ballots"),
+            ("report", f"/reporting/assemblies/{aid}/report", "Handover report")]:
+        drv.get(o + path)
+        assert heading in drv.page_source and "data-error-code" not in drv.page_source, (name, drv.page_source[:1500])
+        visit.check(name)
     drv.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
     wait_for(lambda: "/reporting/signin" in drv.current_url, "the sign-out")
 
@@ -190,6 +202,9 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     drv.find_element(By.ID, "submit-vote").click()
     wait_for(lambda: drv.find_element(By.ID, "receipt-box").is_displayed(), "the receipt")
     visit.check("ballot")
+    drv.get(f"{o}/voting/assemblies/{aid}/voting/board?lang=da")
+    assert "Afstemningstavlen" in drv.page_source and "Endelig afstemning" in drv.page_source
+    visit.check("board")
     # a page of another assembly is not there for this member (a page, not JSON)
     drv.get(f"{o}/reporting/assemblies/{aid}/dashboard")
     assert "Du har ikke adgang" in drv.page_source
