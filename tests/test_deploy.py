@@ -779,6 +779,11 @@ def test_the_regions_mirror_disjoint_topics_and_personal_data_stays_in_residency
         acls = users["borgerting-mirror"]["spec"]["authorization"]["acls"]
         assert {a["resource"]["name"] for a in acls} == reads, "the other region's mirror reads only what it mirrors"
         assert all(set(a["operations"]) <= {"Read", "Describe"} for a in acls)
+    # the mirrors come in through an external listener with the same TLS and logins as inside
+    (kafka,) = [o for o in render("multi-region/infra") if o["kind"] == "Kafka"]
+    listeners = {lis["name"]: lis for lis in kafka["spec"]["kafka"]["listeners"]}
+    assert listeners["external"]["port"] == 9094 and len(listeners) == 2
+    assert all(lis["tls"] and lis["authentication"]["type"] == "scram-sha-512" for lis in listeners.values())
     # residency: recruitment only, with its own public pages
     deps = {o["metadata"]["name"] for o in objs["residency"] if o["kind"] == "Deployment"}
     assert deps == {"recruitment-api", "recruitment-consumer", "recruitment-relay"}
