@@ -6,6 +6,7 @@ registrations per stratum against the quotas (chart and CSV) and the selection l
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from pathlib import Path
 
@@ -375,6 +376,7 @@ async def register_import(assembly_id: uuid.UUID, rt: RuntimeDep, request: Reque
 
 
 INVITE_PROBLEMS = {
+    "once": N_("This form was already used to send a batch. Reload the page to send another"),
     "count": N_("Enter the number of letters as a whole number above 0"),
     "too_many": N_("Only %(n)s people in the register extract are not yet invited; send at most that many"),
     "confirm": N_("Tick the box to confirm that the letters go to print"),
@@ -388,7 +390,15 @@ def _invitations_page(request: Request, who: Principal, data: dict, assembly_id:
     by_field = {problem[0]: _(INVITE_PROBLEMS[problem[1]], **problem[2])} if problem else {}
     return pages.render(request, "invitations.html", {
         **data, "form": form or {}, "by_field": by_field, "errors": [{"field": f, "message": m} for f, m in by_field.items()],
-        "can_send": REGISTRAR in who.roles_in(assembly_id)}, who=who, status=status)
+        "can_send": REGISTRAR in who.roles_in(assembly_id), "once": secrets.token_urlsafe(16)}, who=who, status=status)
+
+
+async def _use_once(rt: Runtime, token: str) -> bool:
+    """A form that must not act twice (a double click, the back button after a download): its
+    one-time token is taken in Valkey for a day; False if it was taken before."""
+    if not 10 <= len(token) <= 64:
+        return False
+    return bool(await rt.redis.set(f"borgerting:recruitment:form-once:{token}", "1", nx=True, ex=86400))
 
 
 @router.get("/assemblies/{assembly_id}/invitations", summary="Invitation batches (HTML)", responses=errors(404))
@@ -416,8 +426,14 @@ async def invitations_send(assembly_id: uuid.UUID, rt: RuntimeDep, request: Requ
         problem = ("confirm", "confirm", {})
     if problem:
         return _invitations_page(request, who, data, assembly_id, form=form, problem=problem, status=422)
-    async with rt.transaction() as tx:
-        batch_id, _per_region, letters = await h.send_invitations(tx, assembly_id, count, None)
+    if not await _use_once(rt, form.get("once", "")):
+        return _invitations_page(request, who, data, assembly_id, problem=("count", "once", {}), status=409)
+    try:
+        async with rt.transaction() as tx:
+            batch_id, _per_region, letters = await h.send_invitations(tx, assembly_id, count, None)
+    except Exception:
+        await rt.redis.delete(f"borgerting:recruitment:form-once:{form.get('once')}")  # nothing was sent
+        raise
     return pages.csv(request, f"invitations-{batch_id}.csv", ["name", "address", "region", "code"],
                      ([x["name"], x["address"], x["region"], x["code"]] for x in letters))
 

@@ -158,6 +158,8 @@ class Pages:
                 items.append((_("My assembly"), f"{SERVICE_PREFIXES[CONSOLE]}/assemblies/{aid}/portal"))
             else:
                 items.append((_("Assemblies"), SERVICE_PREFIXES[CONSOLE] + "/"))
+                if "operator" in who.global_roles:
+                    items.append((_("Create an assembly"), SERVICE_PREFIXES["recruitment"] + "/console/assemblies"))
                 aid = request.path_params.get("assembly_id") or getattr(request.state, "assembly_id", None)
                 try:
                     aid = uuid.UUID(str(aid)) if aid else None

@@ -78,6 +78,7 @@ async def test_the_operator_creates_an_assembly_from_the_form(settings, auth):
         listing = await web.get(r.headers["location"])
         assert listing.status_code == 200 and "Borgertinget om klima blev oprettet" in listing.text
         assert created in listing.text
+        assert 'href="/recruitment/console/assemblies" class="nav-link"' in listing.text  # in the operator's menu
     # the assembly is what the API serves, with its quotas
     async with client("recruitment", settings) as api:
         got = (await api.get(f"/assemblies/{created}")).json()
@@ -166,11 +167,18 @@ async def test_the_registrar_sends_a_batch_and_downloads_the_letters_once(rec, s
         assert (await rec.get(f"/assemblies/{aid}/stats")).json()["invitations"] == 0
         r = await web.post(f"/assemblies/{aid}/invitations", data={"count": "10", "confirm": "true"})
         assert r.status_code == 403
-        r = await web.post(f"/assemblies/{aid}/invitations", data={"csrf_token": token, "count": "10", "confirm": "true"})
+        once = re.search(r'name="once" value="([^"]+)"', page.text).group(1)
+        r = await web.post(f"/assemblies/{aid}/invitations", data={"csrf_token": token, "count": "10", "confirm": "true",
+                                                                  "once": once})
         assert r.status_code == 200, r.text
         letters = rows_of(r)
         assert letters[0] == ["name", "address", "region", "code"] and len(letters) == 11
         assert all(re.fullmatch(r"[A-Z0-9]{4}(-[A-Z0-9]{4}){4}", row[3]) for row in letters[1:])
+        # the same form again (a double click, the back button after the download): refused, nothing sent
+        r = await web.post(f"/assemblies/{aid}/invitations?lang=en", data={"csrf_token": token, "count": "10",
+                                                                           "confirm": "true", "once": once})
+        assert r.status_code == 409 and "already used to send a batch" in r.text
+        assert (await rec.get(f"/assemblies/{aid}/stats")).json()["invitations"] == 10
         page = await web.get(f"/assemblies/{aid}/invitations?lang=en")
         assert "North: 8" in page.text and "South: 2" in page.text and letters[1][3] not in page.text
     async with client("recruitment", settings, auth=httpx.Auth()) as other:
