@@ -31,7 +31,8 @@ from shared.events.envelope import Envelope
 async def on_assembly_created(tx: Tx, event: Envelope, p: ev.AssemblyCreatedV1) -> None:
     await tx.session.execute(
         pg_insert(m.assemblies)
-        .values(id=p.assembly_id, panel_size=p.panel_size, strata=[s.model_dump() for s in p.strata])
+        .values(id=p.assembly_id, panel_size=p.panel_size, strata=[s.model_dump() for s in p.strata],
+                regions=[r.model_dump() for r in p.regions])
         .on_conflict_do_nothing()
     )
 

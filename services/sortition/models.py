@@ -19,6 +19,7 @@ assemblies = sa.Table(
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
     sa.Column("panel_size", sa.Integer, nullable=False),
     sa.Column("strata", JSONB, nullable=False),
+    sa.Column("regions", JSONB),  # [{"code", "name", "population"}]: names for the pages (null before 0006)
 )
 
 pool = sa.Table(

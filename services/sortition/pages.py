@@ -116,7 +116,7 @@ async def _draw_page(request: Request, rt: Runtime, who: Principal, assembly_id:
     steps = [{"name": STEP_NAMES[s], "state": "done" if i < current or s == state["step"] == "drawn" else
               ("current" if i == current else "todo")} for i, s in enumerate(order)]
     return pages.render(request, "draw.html", {
-        **state, "steps": steps, "errors": errors_, "by_field": {e["field"]: e["message"] for e in errors_},
+        **state, "steps": steps, "regions": state["assembly"].regions, "errors": errors_, "by_field": {e["field"]: e["message"] for e in errors_},
         "refused": refused, "form": form or {}, "organiser": is_organiser(who, assembly_id),
         "reveal_options": [(n, n) for n in state["unrevealed"]], "job_states": JOB_STATES,
         "algorithms": [(k, pages.gettext(request)(t)) for k, t in ALGORITHMS.items()],
@@ -270,7 +270,7 @@ async def fairness_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request
         report = await v.get_fairness(tx, assembly_id)
     chart = selection_chart(report["profiles"], n=report["n"], k=report["k"])
     return pages.render(request, "fairness.html", {
-        "f": report, "chart": chart, "regions": None, "strata": a.strata, "links": links(request, assembly_id),
+        "f": report, "chart": chart, "regions": a.regions, "strata": a.strata, "links": links(request, assembly_id),
         "verify": verify_commands(request, assembly_id), "assembly_id": assembly_id}, who=who)
 
 

@@ -49,6 +49,7 @@ async def test_the_public_draw_from_the_browser(app, settings, auth):
         assert page.status_code == 200, page.text
         assert '<html lang="da">' in page.text and "Lodtrækningen" in page.text and "Frøforpligtelser" in page.text
         assert "70 frivillige i puljen til et panel på 9" in page.text and "Køn: Kvinde" in page.text
+        assert "Region: North" in page.text and "Region: N<" not in page.text  # the region by its name
         token = csrf(page)
         # every form needs the token
         r = await web.post(f"{base}/commitments", data={"name": "organiser", "commitment": commitment("a")})
@@ -121,6 +122,7 @@ async def test_the_public_draw_from_the_browser(app, settings, auth):
         page = await anyone.get(f"{base}/fairness?lang=en")
         assert page.status_code == 200 and "<svg" in page.text and 'role="img"' in page.text
         assert "Selection chance of every volunteer" in page.text and page.text.count("<rect ") >= 1
+        assert "Region: South" in page.text
         assert "borgerting sortition verify transcript.json --features features.csv --people people.csv" in page.text
         t = await anyone.get(f"{base}/transcript.json")
         assert t.status_code == 200 and "attachment" in t.headers["content-disposition"]
