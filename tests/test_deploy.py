@@ -811,3 +811,25 @@ def test_the_dashboard_shows_one_namespace_at_a_time():
         for selector in re.findall(r"\{[^}]*\}", re.sub(r"\$\{[^}]*\}", "", expr)):
             if "service" in selector:
                 assert 'namespace=~"$namespace"' in selector, expr
+
+
+def test_the_standby_replays_the_archive_and_mirrors_every_topic_with_offsets():
+    objs = render("multi-region/standby")
+    (cluster,) = [o for o in objs if o["kind"] == "Cluster"]
+    (active,) = [d for d in load_all(K8S / "infra" / "postgres.yaml") if d["kind"] == "Cluster"]
+    spec = cluster["spec"]
+    assert spec["replica"]["enabled"] is True and "initdb" not in spec["bootstrap"]
+    source = next(c for c in spec["externalClusters"] if c["name"] == spec["replica"]["source"])
+    assert spec["bootstrap"]["recovery"]["source"] == source["name"]
+    (active_archiver,) = [p for p in active["spec"]["plugins"] if p.get("isWALArchiver")]
+    assert source["plugin"]["parameters"] == {"barmanObjectName": active_archiver["parameters"]["barmanObjectName"],
+                                              "serverName": active["metadata"]["name"]}
+    (own,) = [p for p in spec["plugins"] if p.get("isWALArchiver")]
+    assert own["parameters"]["serverName"] != active["metadata"]["name"], "never archives over the active WAL"
+    assert not [o for o in objs if o["kind"] == "ScheduledBackup"]
+    (mm2,) = [o for o in objs if o["kind"] == "KafkaMirrorMaker2"]
+    (mirror,) = mm2["spec"]["mirrors"]
+    topics = {d["metadata"]["name"] for d in load_all(K8S / "infra" / "kafka-topics.yaml")}
+    assert all(re.fullmatch(mirror["topicsPattern"], t) for t in topics), "every topic, dead letters included"
+    assert all(re.fullmatch(mirror["groupsPattern"], s) for s in SERVICES), "every service's consumer group"
+    assert mirror["checkpointConnector"]["config"]["sync.group.offsets.enabled"] == "true"

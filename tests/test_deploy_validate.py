@@ -25,7 +25,8 @@ CRDS = Path(__file__).parent / "schemas" / "crds"
 kubernetes_validate.utils.schema_contents = lru_cache(maxsize=None)(kubernetes_validate.utils.schema_contents)
 KUBERNETES = "1.33.0"  # the oldest Kubernetes the manifests promise to run on (docs/deploy.md)
 TARGETS = ["overlays/production", "overlays/staging", "overlays/production-gateway", "overlays/multi-region/home",
-           "overlays/multi-region/residency", "overlays/multi-region/infra", "infra", "restore"]
+           "overlays/multi-region/residency", "overlays/multi-region/infra",
+           "overlays/multi-region/standby", "infra", "restore"]
 
 
 def render_dir(rel: str) -> list[dict]:
