@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
 from services.sortition import handlers as h
@@ -368,10 +369,9 @@ async def replace_form(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
 
 @router.get("/assemblies/{assembly_id}/draw/replacements/{number}/transcript.json",
             summary="Replacement n's transcript (public download)", responses=errors(404))
-async def replacement_download(assembly_id: uuid.UUID, number: int, rt: RuntimeDep, request: Request,
+async def replacement_download(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                               number: int = PathParam(ge=1, le=1_000_000),
                                who: Principal = Depends(allow(PUBLIC, page=True))) -> Response:
-    if not 1 <= number <= 1_000_000:
-        raise NotFound(f"replacement {number} not found")
     async with rt.transaction() as tx:
         [t] = await v.replacement_transcripts(tx, assembly_id, number)
     return _download(t, f"replacement-{number}.json")
