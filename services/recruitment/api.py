@@ -27,10 +27,18 @@ class Region(BaseModel):
     population: int = Field(gt=0, le=10**10)
 
 
+class Labels(BaseModel):
+    """A value's name as people read it, per language (shown instead of the code)."""
+
+    da: str | None = Field(None, min_length=1, max_length=100)
+    en: str | None = Field(None, min_length=1, max_length=100)
+
+
 class Quota(BaseModel):
     value: str = Field(min_length=1, max_length=100)
     min: int = Field(ge=0, le=1_000_000)
     max: int = Field(ge=0, le=1_000_000)
+    labels: Labels | None = Field(None, description="Names in Danish and English, for values the catalogue does not know")
 
 
 class Stratum(BaseModel):
@@ -119,16 +127,17 @@ async def _register(rt: Runtime, request: Request, body: RegistrationIn) -> None
         raise
 
 
-@router.post("/assemblies", status_code=201, response_model=AssemblyOut, tags=["assemblies"])
+@router.post("/assemblies", status_code=201, response_model=AssemblyOut, response_model_exclude_none=True,
+             tags=["assemblies"])
 async def create_assembly(body: AssemblyIn, rt: RuntimeDep,
         who: Principal = Depends(allow(OPERATOR))) -> AssemblyOut:
-    data = body.model_dump()
+    data = body.model_dump(exclude_none=True)
     async with rt.transaction() as tx:
         assembly_id = await h.create_assembly(tx, **data)
     return AssemblyOut(id=assembly_id, **data)
 
 
-@router.get("/assemblies/{assembly_id}", response_model=AssemblyOut, tags=["assemblies"])
+@router.get("/assemblies/{assembly_id}", response_model=AssemblyOut, response_model_exclude_none=True, tags=["assemblies"])
 async def get_assembly(assembly_id: uuid.UUID, rt: RuntimeDep,
         who: Principal = Depends(allow(ORGANISER, REGISTRAR, FACILITATOR, AUDITOR))) -> AssemblyOut:
     async with rt.transaction() as tx:

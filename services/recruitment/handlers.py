@@ -34,8 +34,10 @@ async def create_assembly(tx: Tx, *, name: str, panel_size: int, regions: list[d
     await tx.session.execute(
         sa.insert(m.assemblies).values(id=assembly_id, name=name, panel_size=panel_size, regions=regions, strata=strata)
     )
+    quotas = [{"category": s["category"], "quotas": [{k: q[k] for k in ("value", "min", "max")} for q in s["quotas"]]}
+              for s in strata]  # the names in labels stay here: the event's contract has the codes and numbers
     await tx.emit(
-        ev.AssemblyCreatedV1(assembly_id=assembly_id, name=name, panel_size=panel_size, regions=regions, strata=strata),
+        ev.AssemblyCreatedV1(assembly_id=assembly_id, name=name, panel_size=panel_size, regions=regions, strata=quotas),
         subject=assembly_id,
     )
     await tx.audit("assembly.created", assembly_id, object_id=assembly_id, details={"panel_size": panel_size})

@@ -61,7 +61,8 @@ def _registration(request: Request, who: Principal, assembly, *, form: dict | No
     labelled = []
     for category, values in questions.items():
         labelled.append({"name": f"q_{category}", "legend": label(_, category),
-                         "options": [(value, label(_, category, value)) for value in values]})
+                         "options": [(value, label(_, category, value, None, assembly.strata, pages.locale(request)))
+                                     for value in values]})
     by_field = {}
     for field, problem in problems:
         if field.startswith("q_"):
@@ -233,6 +234,7 @@ ASSEMBLY_PROBLEMS = {
     "quota_value": N_("Quota %(row)s: enter the value's code"),
     "quota_min": N_("Quota %(row)s: enter the minimum as a whole number, 0 or more"),
     "quota_max": N_("Quota %(row)s: enter the maximum as a whole number, 0 or more"),
+    "quota_name": N_("Quota %(row)s: a name can have at most 100 characters"),
     "no_quotas": N_("Enter at least one quota"),
     "duplicate_region": N_("Two regions have the same code"),
     "duplicate_category": N_("The category %(category)s appears twice"),
@@ -464,7 +466,8 @@ async def replies_csv(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
     _ = pages.gettext(request)
     header = [_("Category"), _("Value"), _("Code"), _("Registrations"), _("Share of registrations"),
               _("Quota minimum"), _("Quota maximum"), _("Status")]
-    body = [[label(_, c), label(_, c, r.value, assembly.regions), r.value, r.registrations, f"{r.share:.4f}",
+    lang = pages.locale(request)
+    body = [[label(_, c), label(_, c, r.value, assembly.regions, assembly.strata, lang), r.value, r.registrations, f"{r.share:.4f}",
              r.quota_min, r.quota_max, _(REPLY_STATUS[r.status])] for c, rs in report for r in rs]
     return pages.csv(request, f"registrations-{assembly_id}.csv", header, body)
 

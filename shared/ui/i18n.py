@@ -119,10 +119,17 @@ def humanise(code: str) -> str:
     return code.replace("_", " ").replace("-", " ").strip().capitalize()
 
 
-def label(gettext, category: str, value: str | None = None, regions: list[dict] | None = None) -> str:
+def label(gettext, category: str, value: str | None = None, regions: list[dict] | None = None,
+          strata: list[dict] | None = None, lang: str | None = None) -> str:
     """The human label of a category (`value` None) or of one of its values, in the page's
-    language: a known code from the catalogue, an age band spelt out, a region's name, else the
-    code made readable."""
+    language: the name the assembly gave the value in `lang` (its strata's `labels`), a known code
+    from the catalogue, an age band spelt out, a region's name, else the code made readable."""
+    if value is not None and strata and lang:
+        for s in strata:
+            if s.get("category") == category:
+                for q in s.get("quotas", ()):
+                    if q.get("value") == value and (q.get("labels") or {}).get(lang):
+                        return q["labels"][lang]
     if value is None:
         known = CATEGORY_LABELS.get(category)
         return gettext(known) if known else humanise(category)

@@ -128,7 +128,8 @@ class Pages:
         return {
             "lang": lang, "other_lang": other, "other_lang_name": LANGUAGE_NAMES[other], "_": _,
             "fmt": Formats(lang),
-            "label": lambda category, value=None, regions=None: label(_, category, value, regions),
+            "label": lambda category, value=None, regions=None, strata=None: label(_, category, value, regions, strata,
+                                                                                   lang),
             "url": lambda path, service=None: service_url(request, path, service),
             "static": lambda path: service_url(request, "/ui-static/" + path),
             "switch_url": forwarded_prefix(request) + request.url.path + "?" + urlencode(query),

@@ -45,7 +45,8 @@ FORM = {"name": "Borgertinget om klima", "panel_size": "4", "region_rows": "2", 
         "quota_category_0": "gender", "quota_value_0": "female", "quota_min_0": "1", "quota_max_0": "3",
         "quota_category_1": "gender", "quota_value_1": "male", "quota_min_1": "1", "quota_max_1": "3",
         "quota_category_2": "age", "quota_value_2": "18-39", "quota_min_2": "0", "quota_max_2": "4",
-        "quota_category_3": "age", "quota_value_3": "40+", "quota_min_3": "0", "quota_max_3": "4"}
+        "quota_category_3": "age", "quota_value_3": "40+", "quota_min_3": "0", "quota_max_3": "4",
+        "quota_da_3": "40 år og derover", "quota_en_3": "Aged 40 or more"}
 
 
 async def test_the_operator_creates_an_assembly_from_the_form(settings, auth):
@@ -83,8 +84,14 @@ async def test_the_operator_creates_an_assembly_from_the_form(settings, auth):
     async with client("recruitment", settings) as api:
         got = (await api.get(f"/assemblies/{created}")).json()
     assert got["panel_size"] == 4 and [r["code"] for r in got["regions"]] == ["N", "S"]
-    assert got["strata"][1] == {"category": "age", "quotas": [{"value": "18-39", "min": 0, "max": 4},
-                                                              {"value": "40+", "min": 0, "max": 4}]}
+    assert got["strata"][1] == {"category": "age", "quotas": [
+        {"value": "18-39", "min": 0, "max": 4},
+        {"value": "40+", "min": 0, "max": 4, "labels": {"da": "40 år og derover", "en": "Aged 40 or more"}}]}
+    # the names the form gave are what citizens read, in their language; others come from the catalogue
+    async with client("recruitment", settings, auth=httpx.Auth()) as citizen:
+        da = await citizen.get(f"/register?assembly={created}&lang=da")
+        en = await citizen.get(f"/register?assembly={created}&lang=en")
+    assert "40 år og derover" in da.text and "18-39 år" in da.text and "Aged 40 or more" in en.text
     # only operators create assemblies (as the API says)
     async with client("recruitment", settings, auth=httpx.Auth()) as web:
         aid = uuid.UUID(created)

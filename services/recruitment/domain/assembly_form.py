@@ -89,7 +89,14 @@ def read_assembly_form(form: Mapping[str, str], region_rows: int, quota_rows: in
             out.add(f"quota_min_{i}", "quota_min", row=i + 1)
         if qmax is None:
             out.add(f"quota_max_{i}", "quota_max", row=i + 1)
-        by_category.setdefault(cat, []).append({"value": value, "min": qmin or 0, "max": qmax or 0})
+        quota = {"value": value, "min": qmin or 0, "max": qmax or 0}
+        names = {lang: str(form.get(f"quota_{lang}_{i}", "")).strip() for lang in ("da", "en")}
+        for lang, text in names.items():
+            if len(text) > 100:
+                out.add(f"quota_{lang}_{i}", "quota_name", row=i + 1)
+        if any(names.values()):
+            quota["labels"] = {lang: text for lang, text in names.items() if text}
+        by_category.setdefault(cat, []).append(quota)
     out.strata = [{"category": c, "quotas": q} for c, q in by_category.items()]
     if not out.strata:
         out.add("quota_category_0", "no_quotas")

@@ -21,6 +21,22 @@ def test_the_assembly_form_reads_rows_into_the_apis_shape():
                                                                       {"value": "male", "min": 1, "max": 3}]}]}
 
 
+def test_the_assembly_form_keeps_the_names_given_to_values_and_labels_use_them_per_language():
+    from shared.ui.i18n import label, translations
+
+    read = read_assembly_form({**FORM, "quota_da_1": " Mand ", "quota_en_1": ""}, region_rows=1, quota_rows=3)
+    female, male = read.body["strata"][0]["quotas"]
+    assert "labels" not in female and male["labels"] == {"da": "Mand"}
+    strata = [{"category": "housing", "quotas": [{"value": "coop", "min": 0, "max": 1,
+                                                   "labels": {"da": "Andelsbolig", "en": "Housing co-operative"}}]}]
+    da, en = translations("da").gettext, translations("en").gettext
+    assert label(da, "housing", "coop", None, strata, "da") == "Andelsbolig"
+    assert label(en, "housing", "coop", None, strata, "en") == "Housing co-operative"
+    assert label(en, "housing", "coop") == "Coop"  # without the assembly's names: the code made readable
+    assert label(en, "gender", "female", None, strata, "en") == "Woman"  # no name given: the catalogue's
+    assert read_assembly_form({**FORM, "quota_en_0": "x" * 101}, 1, 3).problems == [("quota_en_0", "quota_name", {"row": 1})]
+
+
 def test_the_assembly_form_names_each_problem_by_field_and_checks_the_mandate_last():
     bad = {**FORM, "name": "", "panel_size": "0", "region_code_0": "N Ø", "quota_max_1": "x"}
     kinds = [(f, k) for f, k, _v in read_assembly_form(bad, 3, 3).problems]
