@@ -20,9 +20,12 @@ from .baselines import legacy_types, nash_types
 from .expand import concrete_panels, count_concrete_panels, iter_expansion
 from .highs_util import INF, PanelOracle, new_highs
 from .leximin import Progress, TypeDistribution, leximin_types
-from .model import Instance, SortitionInputError
+from .model import Instance, SortitionInputError, sha256_json
 
 ENGINE_VERSION = "borgerting-sortition 1.0"
+# the result's "certificate": per level of the relaxed leximin, the dual weights over types that
+# prove it (relaxation.relaxed_leximin); `borgerting sortition certify` checks it
+CERTIFICATE_KIND = "leximin-relaxation-duals-v1"
 ALGORITHMS = ("leximin", "maximin", "nash", "legacy")
 
 
@@ -132,6 +135,10 @@ class SelectionResult:
             "pool_hash": inst.pool_hash(),
             "quotas_hash": inst.quotas_hash(),
         }.items()
+        cert = self.distribution.certificate
+        if cert is not None:
+            body = {"kind": CERTIFICATE_KIND, "levels": cert}
+            yield "certificate", {**body, "hash": sha256_json(body)}
         if not include_panels:
             return
         if max_panels is not None and count_concrete_panels(inst, self.distribution, max_panels) > max_panels:

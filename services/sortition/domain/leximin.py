@@ -44,6 +44,9 @@ class TypeDistribution:
     panels: np.ndarray  # (m, T) int64 counts per type
     probs: np.ndarray  # (m,) float, sums to 1
     stats: dict = field(default_factory=dict)
+    # per level of the relaxed leximin: its value and the dual weights that prove it (see
+    # relaxation.relaxed_leximin); None when the column generation ran
+    certificate: list[dict] | None = None
 
     def type_probabilities(self, inst: Instance) -> np.ndarray:
         return (self.probs @ self.panels) / inst.type_counts
@@ -364,10 +367,12 @@ def leximin_types(
         return leximin_types_cg(inst, maximin_only=maximin_only, progress=progress, **cg_options)
     t_start = time.perf_counter()
     rstats: dict = {}
+    certificate: list[dict] = []
     relax_progress = None if progress is None else (lambda msg, frac: progress(msg, 0.05 * frac))
     try:
         pi, levels, point = relaxed_leximin(inst, with_point=True, progress=relax_progress,
-                                            slacks=relax_slacks or BACKOFF_SLACKS, stats=rstats)
+                                            slacks=relax_slacks or BACKOFF_SLACKS, stats=rstats,
+                                            certificate=certificate)
         t_relax = time.perf_counter() - t_start
         if progress:
             progress(f"relaxed leximin: {len(levels)} levels, minimum {levels[0]:.6f}; decomposing", 0.05)
@@ -380,7 +385,7 @@ def leximin_types(
         dist.stats["seconds"] = time.perf_counter() - t_start
         dist.stats.update(rstats)
         return dist
-    dist = TypeDistribution(panels, probs)
+    dist = TypeDistribution(panels, probs, certificate=certificate)
     method_name = "relaxation + face walk"
     if "fallback" in dstats:
         method_name += " + " + dstats["fallback"]

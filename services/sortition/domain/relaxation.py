@@ -57,7 +57,8 @@ class NotAttainable(Exception):
 
 
 def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
-                    slacks: tuple[float, ...] = BACKOFF_SLACKS, stats: dict | None = None):
+                    slacks: tuple[float, ...] = BACKOFF_SLACKS, stats: dict | None = None,
+                    certificate: list | None = None):
     """Leximin probabilities per type over the relaxed polytope Q / c; returns (pi, levels), with
     ``with_point`` also the type counts of the last stage's LP solution (a point of Q within the
     LP tolerance whose probabilities are >= pi up to the slack: a consistent target, unlike
@@ -66,7 +67,16 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
     ``slacks``: the slack of the fixed levels, backed off to the next value whenever a stage's LP
     is not solved to optimality (see ``BACKOFF_SLACKS``); raises :class:`NotAttainable` when the
     last one fails too.  ``progress(msg, frac)`` hears of every stage (frac: the share of types
-    fixed); ``stats`` (a dict) receives ``relaxation_backoffs`` and ``relaxation_slack``."""
+    fixed); ``stats`` (a dict) receives ``relaxation_backoffs`` and ``relaxation_slack``.
+
+    ``certificate`` (a list) receives one entry per level: ``{"level": z, "unfixed": [[t, y_t]],
+    "fixed": [[t, mu_t, floor_t]]}``, the row duals of the stage's LP as weights on the types'
+    probabilities (``y_t = dual_t * c_t``: the unfixed types, summing to 1; ``mu_t``: the fixed
+    types, whose probabilities are held at ``>= floor_t``).  Weak duality: every point of the
+    relaxed polytope, so every distribution over panels, has ``sum y_t p_t + sum mu_t (p_t -
+    floor_t) <= z``; so a distribution that keeps the fixed types at their floors gives some
+    type with ``y_t > 0`` at most ``z``.  ``borgerting sortition certify`` checks each level
+    with one LP of its own."""
     T = inst.n_types
     c = inst.type_counts.astype(np.float64)
     h = new_highs()
@@ -125,6 +135,13 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
             cand = np.zeros(T, dtype=bool)
             cand[np.argmax(np.where(unfixed, rd, -1.0))] = True
         ts = np.nonzero(cand)[0]
+        if certificate is not None:
+            pos = rd > 1e-15
+            certificate.append({
+                "level": z,
+                "unfixed": [[int(t), float(rd[t] * c[t])] for t in np.nonzero(unfixed & pos)[0]],
+                "fixed": [[int(t), float(rd[t] * c[t]), float(max(0.0, fixed[t] - slacks[level]))]
+                          for t in np.nonzero(~unfixed & pos)[0]]})
         v = min(1.0, max(0.0, z))
         fixed[ts] = v
         levels.append(v)
