@@ -71,6 +71,18 @@ def main() -> None:
              ("registration (public)", anon, f"/recruitment/register?assembly={a.assembly}"),
              ("member sign-in (public)", anon, "/recruitment/member/signin"),
              ("member portal (member)", mem, f"/reporting/assemblies/{a.assembly}/portal")]
+    # recruitment's and sessions' staff screens
+    reg, fac = staff(a.origin, a.assembly, "registrar"), staff(a.origin, a.assembly, "facilitator")
+    calendar = f"/sessions/assemblies/{a.assembly}/calendar"
+    session = re.search(r"/sessions/([0-9a-f-]{36})/check-in", org.get(calendar).text)
+    pages += [("recruitment (staff)", org, f"/recruitment/assemblies/{a.assembly}/recruitment"),
+              ("invitations (staff)", org, f"/recruitment/assemblies/{a.assembly}/invitations"),
+              ("replies vs quotas (staff)", org, f"/recruitment/assemblies/{a.assembly}/replies"),
+              ("replies CSV (staff)", org, f"/recruitment/assemblies/{a.assembly}/replies.csv"),
+              ("letters (registrar)", reg, f"/recruitment/assemblies/{a.assembly}/letters"),
+              ("sessions calendar (staff)", org, calendar)]
+    if session:  # a session not yet closed
+        pages.append(("attendance sheet (facil.)", fac, f"/sessions/sessions/{session.group(1)}/check-in"))
     print(f"{'page':<26} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}   (n={a.n} each, sequential, through the proxy)")
     for name, client, path in pages:
         t = sorted(measure(client, path, a.n))
