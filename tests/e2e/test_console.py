@@ -3,7 +3,9 @@ proxy) with the five services as processes: a citizen registers in Danish on a 3
 sign in through the OpenID Connect flow at the development issuer and see the dashboard, a drawn
 member signs in with the letter's code and sees the portal. Every page visited is checked with
 axe-core (from npm): no violation of serious or critical impact; and at 320 px and 390 px no page
-scrolls sideways. One browser for the whole module. Screenshots go to out/screens/ (the README's)."""
+scrolls sideways. Then every GET page that the five services declare (their OpenAPI documents,
+`x-borgerting-policy` with `page`) is opened as a role it admits and checked the same way. One
+browser for the whole module. The journey's screenshots go to out/screens/."""
 
 from __future__ import annotations
 
@@ -45,6 +47,21 @@ def browser():
     drv.quit()
 
 
+# The innermost elements that stick out past the screen's right edge (outside scrolling regions).
+WIDEST = """
+const px = arguments[0], out = [];
+for (const el of document.querySelectorAll('body *')) {
+  const region = el.parentElement && el.parentElement.closest('.table--responsive-scroll');
+  if (region && region.getBoundingClientRect().right <= px + 1) continue;  // scrolls inside its region
+  const r = el.getBoundingClientRect();
+  if (r.right > px + 1 && ![...el.children].some(c => c.getBoundingClientRect().right > px + 1))
+    out.push(el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ').join('.') : '') +
+             ' (' + Math.round(r.right) + ' px): ' + (el.textContent || '').trim().slice(0, 40));
+}
+return out.slice(0, 5);
+"""
+
+
 class Visit:
     """What every page visit checks: axe (serious/critical), sideways scrolling on phones."""
 
@@ -57,7 +74,7 @@ class Visit:
         self.drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                  {"width": px, "height": 900, "deviceScaleFactor": 1, "mobile": px < 800})
 
-    def check(self, name: str, widths=(390, 320)) -> None:
+    def check(self, name: str, widths=(390, 320), shots: bool = True) -> None:
         drv = self.drv
         drv.execute_script(self.axe)
         result = drv.execute_async_script(
@@ -72,10 +89,14 @@ class Visit:
         for px in widths:
             self.width(px)
             wide = drv.execute_script("return document.documentElement.scrollWidth")
-            assert wide <= px, f"{name} scrolls sideways at {px} px (content is {wide} px wide)"
-        drv.save_screenshot(str(SCREENS / f"{name}-{widths[-1]}.png"))
+            if wide > px:
+                culprits = drv.execute_script(WIDEST, px)
+                raise AssertionError(f"{name} scrolls sideways at {px} px (content is {wide} px wide): {culprits}")
+        if shots:
+            drv.save_screenshot(str(SCREENS / f"{name}-{widths[-1]}.png"))
         self.width(1280)
-        drv.save_screenshot(str(SCREENS / f"{name}-desktop.png"))
+        if shots:
+            drv.save_screenshot(str(SCREENS / f"{name}-desktop.png"))
 
 
 def wait_for(fn, what: str, timeout: float = 60):
@@ -211,3 +232,78 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     visit.check("error-403")
     print(f"\naxe (serious or critical violations per page): {visit.results}")
     assert set(visit.results.values()) == {0}
+    JOURNEY.update(aid=aid, session_id=session["id"], ballot_id=ballot["id"], job_id=job["id"], member_id=member)
+
+
+JOURNEY: dict[str, str] = {}  # what the journey made, for the walk over every page below
+NOT_HTML = (".csv", ".json")
+FLOW = {"/auth/login", "/auth/callback"}  # redirects of the sign-in, not pages to look at
+
+
+def page_routes(cluster) -> list[tuple[str, str, list[str]]]:
+    """(service, path template, roles) of every GET page, from the services' OpenAPI documents."""
+    out = []
+    for service, url in cluster.urls.items():
+        for path, ops in httpx.get(f"{url}/openapi.json", timeout=30).json()["paths"].items():
+            policy = ops.get("get", {}).get("x-borgerting-policy", {})
+            if policy.get("page") and not path.endswith(NOT_HTML) and path not in FLOW:
+                out.append((service, path, policy["roles"]))
+    return out
+
+
+def test_every_page_of_every_service_passes_axe_and_fits_a_phone(cluster, browser):
+    """Every GET page the five services declare, opened in the browser as a role it admits, with
+    the journey's assembly and objects in its path: no 5xx, `lang` set, 0 serious or critical
+    axe violations, nothing wider than 320 px."""
+    import asyncio
+    import re
+    import uuid
+
+    from selenium.webdriver.common.by import By
+
+    from shared.auth.principal import Principal
+    from shared.auth.sessions import SessionStore
+    from shared.redis import make_redis
+
+    if not JOURNEY:
+        pytest.skip("needs the journey's assembly (test_citizen_staff_and_member_journeys_pass_axe_on_phones)")
+    aid = uuid.UUID(JOURNEY["aid"])
+    everyone = Principal(subject="axe-walk", issuer="test", grants=frozenset(
+        {("operator", None)} | {(r, aid) for r in ("organiser", "registrar", "facilitator", "auditor")}))
+    member = Principal(subject="axe-member", issuer="test", grants=frozenset({("member", aid)}),
+                       member_id=uuid.UUID(JOURNEY["member_id"]))
+
+    async def sessions():
+        redis = make_redis(cluster.env["REDIS_URL"])
+        store = SessionStore(redis, idle=600, absolute=600)
+        staff_sid, member_sid = (await store.create(everyone, "-", "staff")).sid, (await store.create(member, "-", "member")).sid
+        await redis.aclose()
+        return staff_sid, member_sid
+
+    staff_sid, member_sid = asyncio.run(sessions())
+    values = {"assembly_id": JOURNEY["aid"], "session_id": JOURNEY["session_id"], "ballot_id": JOURNEY["ballot_id"],
+              "job_id": JOURNEY["job_id"], "member_id": JOURNEY["member_id"], "number": "1"}
+    drv, visit = browser, Visit(browser)
+    walked, refused, problems = [], {}, []
+    for service, template, roles in page_routes(cluster):
+        path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
+        sid = None if "public" in roles else member_sid if roles == ["member"] else staff_sid
+        drv.delete_all_cookies()
+        drv.get(f"{cluster.origin}/reporting/signin")  # a page of the origin, to set its cookie on
+        if sid:
+            drv.add_cookie({"name": "borgerting_session", "value": sid, "path": "/"})
+        drv.get(f"{cluster.origin}/{service}{path}")
+        html = drv.find_element(By.TAG_NAME, "html")
+        assert html.get_attribute("lang") in ("da", "en"), f"{service}{path} is not a page: {drv.page_source[:300]}"
+        code = drv.find_elements(By.CSS_SELECTOR, "main[data-error-code]")
+        if code:
+            refused[f"{service}{path}"] = code[0].get_attribute("data-error-code")
+        assert "internal_error" not in refused.values(), f"{service}{path} failed: {refused}"
+        try:
+            visit.check(f"{service}{template}", widths=(320,), shots=False)
+        except AssertionError as exc:
+            problems.append(f"{service}{template}: {str(exc)[:600]}")
+        walked.append(f"{service}{template}")
+    print(f"\naxe walk: {len(walked)} pages, {len(problems)} with problems; refused as pages: {refused or 'none'}")
+    assert len(walked) >= 10
+    assert not problems, "\n".join(problems)
