@@ -321,7 +321,8 @@ async def _overview(rt: Runtime, assembly_id: uuid.UUID) -> dict:
         register = await v.register_counts(tx, assembly_id)
         stats = await v.stats(tx, assembly_id)
         batches = await v.invitation_batches(tx, assembly_id)
-    return {"assembly": assembly, "register": register, "stats": stats, "batches": batches,
+        letters = await v.letter_counts(tx, assembly_id)
+    return {"assembly": assembly, "register": register, "stats": stats, "batches": batches, "letters": letters,
             "imported": sum(r["imported"] for r in register.values()),
             "invited": sum(r["invited"] for r in register.values())}
 

@@ -120,6 +120,16 @@ async def member_letters(tx: Tx, assembly_id: uuid.UUID, only: uuid.UUID | None 
     return [dict(r) for r in rows]
 
 
+async def letter_counts(tx: Tx, assembly_id: uuid.UUID) -> dict[str, int]:
+    """How many are on the panel now, and how many of them have a selection letter (counts only)."""
+    row = (await tx.session.execute(
+        sa.select(sa.func.count(), sa.func.count(m.member_codes.c.member_id))
+        .select_from(m.members)
+        .outerjoin(m.member_codes, m.member_codes.c.member_id == m.members.c.member_id)
+        .where(m.members.c.assembly_id == assembly_id, m.members.c.active))).one()
+    return {"panel": row[0], "letters": row[1]}
+
+
 async def member_letter(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) -> dict:
     found = await member_letters(tx, assembly_id, only=member_id)
     if not found:
