@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -20,7 +21,8 @@ from .baselines import legacy_types, nash_types
 from .expand import concrete_panels, count_concrete_panels, iter_expansion
 from .highs_util import INF, PanelOracle, new_highs
 from .leximin import Progress, TypeDistribution, leximin_types
-from .model import Instance, SortitionInputError, sha256_json
+from .model import Instance, SortitionInputError, canonical_json
+from .relaxation import certificate_levels
 
 ENGINE_VERSION = "borgerting-sortition 1.0"
 # the result's "certificate": per level of the relaxed leximin, the dual weights over types that
@@ -92,23 +94,13 @@ class SelectionResult:
         return concrete_panels(self.instance, self.distribution, max_panels)
 
     def to_dict(self, *, max_panels: int | None = 200_000, include_panels: bool = True) -> dict:
-        return {key: list(value) if isinstance(value, Iterator) else value
-                for key, value in self._fields(max_panels, include_panels)}
+        return {key: _materialise(value) for key, value in self._fields(max_panels, include_panels)}
 
     def write_json(self, fp: TextIO, *, max_panels: int | None = 200_000, include_panels: bool = True) -> None:
         """Write ``to_dict()`` as JSON to ``fp``, the concrete panels one at a time: the output of
         a large pool is never held in memory whole (one field per line, panels one per line)."""
-        fp.write("{")
-        for i, (key, value) in enumerate(self._fields(max_panels, include_panels)):
-            fp.write(("," if i else "") + "\n " + json.dumps(key) + ": ")
-            if isinstance(value, Iterator):
-                fp.write("[")
-                for j, item in enumerate(value):
-                    fp.write(("," if j else "") + "\n  " + json.dumps(item, ensure_ascii=False))
-                fp.write("\n ]")
-            else:
-                fp.write(json.dumps(value, ensure_ascii=False))
-        fp.write("\n}\n")
+        _stream(fp, dict(self._fields(max_panels, include_panels)), "\n ", expand=True)
+        fp.write("\n")
 
     def _fields(self, max_panels: int | None, include_panels: bool) -> Iterator[tuple[str, Any]]:
         """The result's fields in order; the concrete panels as an iterator (counted first: when
@@ -136,9 +128,13 @@ class SelectionResult:
             "quotas_hash": inst.quotas_hash(),
         }.items()
         cert = self.distribution.certificate
-        if cert is not None:
-            body = {"kind": CERTIFICATE_KIND, "levels": cert}
-            yield "certificate", {**body, "hash": sha256_json(body)}
+        if cert is not None:  # streamed level by level; the hash is that of canonical_json({kind, levels})
+            digest = hashlib.sha256(canonical_json({"kind": CERTIFICATE_KIND})[:-1].encode("utf-8") + b',"levels":[')
+            for j, lv in enumerate(certificate_levels(cert)):
+                digest.update((("," if j else "") + canonical_json(lv)).encode("utf-8"))
+            digest.update(b"]}")
+            yield "certificate", {"kind": CERTIFICATE_KIND, "levels": certificate_levels(cert),
+                                  "hash": digest.hexdigest()}
         if not include_panels:
             return
         if max_panels is not None and count_concrete_panels(inst, self.distribution, max_panels) > max_panels:
@@ -163,6 +159,37 @@ class SelectionResult:
             for x, p in zip(self.distribution.panels, self.distribution.probs)
         ]
         yield "type_members", inst.type_members
+
+
+def _materialise(value: Any) -> Any:
+    if isinstance(value, Iterator):
+        return [_materialise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _materialise(v) for k, v in value.items()}
+    return value
+
+
+def _lazy(value: Any) -> bool:
+    return isinstance(value, Iterator) or (isinstance(value, dict) and any(_lazy(v) for v in value.values()))
+
+
+def _stream(fp: TextIO, value: Any, indent: str, *, expand: bool = False) -> None:
+    """JSON of ``value`` to ``fp``; iterators (and dicts holding them, or ``expand``) element by
+    element, everything else in one piece."""
+    if isinstance(value, Iterator):
+        fp.write("[")
+        for j, item in enumerate(value):
+            fp.write(("," if j else "") + indent + " ")
+            _stream(fp, item, indent + " ")
+        fp.write(indent + "]")
+    elif isinstance(value, dict) and (expand or _lazy(value)):
+        fp.write("{")
+        for j, (key, item) in enumerate(value.items()):
+            fp.write(("," if j else "") + indent + json.dumps(key) + ": ")
+            _stream(fp, item, indent + " ")
+        fp.write(indent[:-1] + "}")
+    else:
+        fp.write(json.dumps(value, ensure_ascii=False))
 
 
 def diagnose_infeasible(inst: Instance) -> str:

@@ -69,8 +69,9 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
     last one fails too.  ``progress(msg, frac)`` hears of every stage (frac: the share of types
     fixed); ``stats`` (a dict) receives ``relaxation_backoffs`` and ``relaxation_slack``.
 
-    ``certificate`` (a list) receives one entry per level: ``{"level": z, "unfixed": [[t, y_t]],
-    "fixed": [[t, mu_t, floor_t]]}``, the row duals of the stage's LP as weights on the types'
+    ``certificate`` (a list) receives one entry per level: ``{"level": z, "unfixed": (t, y_t),
+    "fixed": (t, mu_t, floor_t)}`` (numpy arrays; as JSON ``[[t, y_t]]`` and ``[[t, mu_t,
+    floor_t]]``, see ``certificate_levels``), the row duals of the stage's LP as weights on the types'
     probabilities (``y_t = dual_t * c_t``: the unfixed types, summing to 1; ``mu_t``: the fixed
     types, whose probabilities are held at ``>= floor_t``).  Weak duality: every point of the
     relaxed polytope, so every distribution over panels, has ``sum y_t p_t + sum mu_t (p_t -
@@ -135,13 +136,11 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
             cand = np.zeros(T, dtype=bool)
             cand[np.argmax(np.where(unfixed, rd, -1.0))] = True
         ts = np.nonzero(cand)[0]
-        if certificate is not None:
+        if certificate is not None:  # numpy arrays: thousands of levels must stay small in memory
             pos = rd > 1e-15
-            certificate.append({
-                "level": z,
-                "unfixed": [[int(t), float(rd[t] * c[t])] for t in np.nonzero(unfixed & pos)[0]],
-                "fixed": [[int(t), float(rd[t] * c[t]), float(max(0.0, fixed[t] - slacks[level]))]
-                          for t in np.nonzero(~unfixed & pos)[0]]})
+            u, f = np.nonzero(unfixed & pos)[0], np.nonzero(~unfixed & pos)[0]
+            certificate.append({"level": z, "unfixed": (u.astype(np.int32), rd[u] * c[u]),
+                                "fixed": (f.astype(np.int32), rd[f] * c[f], np.maximum(0.0, fixed[f] - slacks[level]))})
         v = min(1.0, max(0.0, z))
         fixed[ts] = v
         levels.append(v)
@@ -154,6 +153,15 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
     if with_point:
         return fixed, levels, _target_point(h, fixed, c, point, slacks[level])
     return fixed, levels
+
+
+def certificate_levels(certificate: list[dict]):
+    """The certificate's levels as JSON values, one at a time."""
+    for lv in certificate:
+        u, y = lv["unfixed"]
+        f, mu, floor = lv["fixed"]
+        yield {"level": float(lv["level"]), "unfixed": [[int(a), float(b)] for a, b in zip(u, y)],
+               "fixed": [[int(a), float(b), float(d)] for a, b, d in zip(f, mu, floor)]}
 
 
 def _solved(h: highspy.Highs) -> bool:
