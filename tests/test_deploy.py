@@ -545,7 +545,7 @@ def test_consumers_and_relays_log_in_to_kafka_as_their_service(overlay: str):
             assert volumes["kafka-ca"]["secret"]["secretName"] == "borgerting-kafka-cluster-ca-cert"
 
 
-def test_console_ingress_routes_prefixed_pages_to_their_service_and_keeps_the_apis_internal():
+def console_routes() -> list[tuple[re.Pattern, str]]:
     routes = []
     for ing in load_all(K8S / "base" / "ingress-console.yaml"):
         ann = ing["metadata"]["annotations"]
@@ -556,242 +556,54 @@ def test_console_ingress_routes_prefixed_pages_to_their_service_and_keeps_the_ap
             for p in rule["http"]["paths"]:
                 assert p["backend"]["service"]["name"] == f"{name}-api"
                 routes.append((re.compile("^" + p["path"]), name))
-
-    def routed(url: str) -> tuple[str, str] | None:
-        for rx, svc in routes:
-            m = rx.match(url)
-            if m:
-                return svc, m.group(1)
-        return None
-
-    assert routed("/recruitment/register") == ("recruitment", "/register")
-    assert routed("/recruitment/member/signin") == ("recruitment", "/member/signin")
-    assert routed("/reporting/") == ("reporting", "/")
-    assert routed("/reporting/auth/callback") == ("reporting", "/auth/callback")
-    assert routed("/reporting/assemblies/a1/dashboard") == ("reporting", "/assemblies/a1/dashboard")
-    assert routed("/voting/ballots/b1/page") == ("voting", "/ballots/b1/page")
-    assert routed("/sortition/assemblies/a1/draw") == ("sortition", "/assemblies/a1/draw")
-    assert routed("/sortition/assemblies/a1/draw/fairness") == ("sortition", "/assemblies/a1/draw/fairness")
-    assert routed("/sortition/assemblies/a1/draw/jobs/j1") == ("sortition", "/assemblies/a1/draw/jobs/j1")
-    assert routed("/sortition/assemblies/a1/draw/replacements/2/transcript.json")[1] == "/assemblies/a1/draw/replacements/2/transcript.json"
-    assert routed("/voting/assemblies/a1/voting/ballots/b1/close") == ("voting", "/assemblies/a1/voting/ballots/b1/close")
-    assert routed("/voting/assemblies/a1/voting/board") == ("voting", "/assemblies/a1/voting/board")
-    assert routed("/voting/assemblies/a1/board/export") is None  # the API's, not a page
-    assert routed("/reporting/assemblies/a1/report/published") == ("reporting", "/assemblies/a1/report/published")
-    assert routed("/voting/ballots/b1/tokens") == ("voting", "/ballots/b1/tokens")
-    assert routed("/reporting/ui-static/vendor/dkfds/css/dkfds.min.css") == ("reporting", "/ui-static/vendor/dkfds/css/dkfds.min.css")
-    for private in ("/recruitment/assemblies", "/recruitment/assemblies/a1/registrations", "/reporting/assemblies/a1/summary",
-                    "/reporting/assemblies/a1/report/publish", "/voting/ballots/b1/close", "/reporting/metrics",
-                    "/sortition/assemblies/a1/draws", "/recruitment/.well-known/jwks.json"):
-        assert routed(private) is None, f"{private} must not be routed by the console's Ingress"
+    return routes
 
 
-# --------------------------------------------------------------------------- alerts
+def routed(routes, url: str) -> tuple[str, str] | None:
+    """(service, the path the service sees) for a URL the console's Ingress routes, else None."""
+    for rx, svc in routes:
+        m = rx.match(url)
+        if m:
+            return svc, m.group(1)
+    return None
 
 
-def _promtool() -> str:
-    tool = shutil.which("promtool")
-    if tool is None:
-        pytest.skip("promtool not on PATH (`make tools` installs Debian's prometheus package)")
-    return tool
+# The ballot page (its own page, not yet on the shared layout) and the API routes its script calls.
+BALLOT_SCRIPT = {("voting", "/ballots/{ballot_id}/page"), ("voting", "/ballots/{ballot_id}"), ("voting", "/ballots/{ballot_id}/me"),
+                 ("voting", "/ballots/{ballot_id}/tokens"), ("voting", "/ballots/{ballot_id}/results"),
+                 ("voting", "/ballots/{ballot_id}/votes"), ("voting", "/assemblies/{assembly_id}/board/entries/{position}")}
 
 
-def test_promtool_checks_the_alert_rules():
-    out = subprocess.run([_promtool(), "check", "rules", str(DEPLOY / "prometheus" / "alerts.yml")],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stdout + out.stderr
+def test_console_ingress_routes_every_page_to_its_service_and_no_other_api_route():
+    """Every page of every service (its OpenAPI document: `x-borgerting-policy` with `page`) is
+    reachable under /<service>/ at the console's host, with the prefix stripped; no other API route
+    is, except what the ballot page's script calls."""
+    import importlib
 
+    from shared.runtime import build_app
+    from shared.settings import Settings
 
-def test_promtool_unit_tests_of_the_alerts_pass():
-    """deploy/prometheus/tests: a relay that never published alerts, per namespace, not hidden by staging."""
-    tests = sorted((DEPLOY / "prometheus" / "tests").glob("*_test.yml"))
-    assert tests
-    out = subprocess.run([_promtool(), "test", "rules", *map(str, tests)], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stdout + out.stderr
-
-
-def test_every_alert_has_a_runbook_and_names_its_namespace():
-    runbooks = (ROOT / "docs" / "runbooks.md").read_text()
-    sections = set(re.findall(r"^## (\w+)$", runbooks, re.M))
-    alerts = set()
-    for group in alert_groups():
-        for rule in group["rules"]:
-            name = rule["alert"]
-            alerts.add(name)
-            url = rule["annotations"]["runbook_url"]
-            assert url.endswith(f"/runbooks.md#{name.lower()}"), url
-            for by in re.findall(r"\bby\s*\(([^)]*)\)", rule["expr"]):
-                assert "namespace" in {label.strip() for label in by.split(",")}, f"{name}: by ({by})"
-    assert alerts == sections, "docs/runbooks.md has one section per alert"
-
-
-def test_everything_prometheus_should_find_carries_the_release_label():
-    docs = [d for p in (K8S / "base" / "servicemonitor.yaml", K8S / "base" / "prometheusrule.yaml",
-                        K8S / "infra" / "monitoring.yaml") for d in load_all(p)]
-    kinds = {d["kind"] for d in docs}
-    assert {"ServiceMonitor", "PrometheusRule", "PodMonitor"} <= kinds
-    for d in docs:
-        assert d["metadata"]["labels"]["release"] == "prometheus", d["metadata"]["name"]
-    (cluster,) = [d for d in load_all(K8S / "infra" / "postgres.yaml") if d["kind"] == "Cluster"]
-    assert cluster["spec"]["monitoring"]["enablePodMonitor"] is False, "CNPG's own PodMonitor has no release label"
-    (pm,) = [d for d in docs if d["kind"] == "PodMonitor"]
-    assert pm["spec"]["selector"]["matchLabels"]["cnpg.io/cluster"] == cluster["metadata"]["name"]
-
-
-# --------------------------------------------------------------------------- connection budget
-
-
-def _config() -> dict[str, str]:
-    return dict(l.split("=", 1) for l in (K8S / "base" / "config.env").read_text().splitlines()
-                if l and not l.startswith("#"))
-
-
-def connection_budget(objs: list[dict]) -> dict:
-    """Production's worst case, from the manifests: every Deployment at its HPA's maximum, each
-    process with its whole pool open, against PgBouncer's limits and PostgreSQL's max_connections."""
-    hpa = {d["spec"]["scaleTargetRef"]["name"]: d for d in objs if d["kind"] == "HorizontalPodAutoscaler"}
-    config = _config()
-    per_pod = int(config["BORGERTING_DB_POOL_SIZE"]) + int(config["BORGERTING_DB_MAX_OVERFLOW"])
-    roles: dict[str, list[int]] = {}
-    for d in objs:
-        if d["kind"] != "Deployment":
-            continue
-        role = d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
-        h = hpa.get(d["metadata"]["name"])
-        lo, hi = (h["spec"]["minReplicas"], h["spec"]["maxReplicas"]) if h else (d["spec"]["replicas"],) * 2
-        roles.setdefault(role, [0, 0])
-        roles[role][0] += lo
-        roles[role][1] += hi
-    infra = {d["kind"]: d for p in ("postgres.yaml", "pooler.yaml") for d in load_all(K8S / "infra" / p)}
-    pooler = infra["Pooler"]["spec"]
-    return {
-        "roles": roles, "per_pod": per_pod,
-        "clients": sum(hi for _, hi in roles.values()) * per_pod,
-        "max_client_conn": int(pooler["pgbouncer"]["parameters"]["max_client_conn"]),
-        "server": pooler["instances"] * int(pooler["pgbouncer"]["parameters"]["max_db_connections"]),
-        "max_connections": int(infra["Cluster"]["spec"]["postgresql"]["parameters"]["max_connections"]),
-        "pooler": pooler,
-    }
-
-
-def test_the_connection_budget_holds_and_the_docs_table_is_its_figures():
-    b = connection_budget(render("production"))
-    assert _config()["BORGERTING_DB_PGBOUNCER"] == "true" and b["pooler"]["pgbouncer"]["poolMode"] == "transaction"
-    assert b["clients"] <= b["max_client_conn"], "every pod's whole pool fits into one PgBouncer instance"
-    headroom = b["max_connections"] - b["server"]
-    assert headroom >= 30, "PostgreSQL keeps room for CloudNativePG's own connections and an operator"
-    docs = (ROOT / "docs" / "deploy.md").read_text()
-    total = [sum(r[0] for r in b["roles"].values()), sum(r[1] for r in b["roles"].values())]
-    rows = [f"| {role} | {lo}–{hi} | {b['per_pod']} | {hi * b['per_pod']} |" for role, (lo, hi) in sorted(b["roles"].items())]
-    rows.append(f"| **all** | {total[0]}–{total[1]} | | **{b['clients']}** (PgBouncer `max_client_conn` {b['max_client_conn']}) |")
-    rows.append(f"PostgreSQL sees at most {b['server']} connections from PgBouncer "
-                f"({b['pooler']['instances']} instances × `max_db_connections` "
-                f"{b['pooler']['pgbouncer']['parameters']['max_db_connections']}) of its `max_connections` "
-                f"{b['max_connections']}")
-    for row in rows:
-        assert row in docs, f"docs/deploy.md, 'Connection budget', should say: {row}"
-
-
-# --------------------------------------------------------------------------- backup and restore
-
-
-def test_postgres_archives_wal_and_backs_up_nightly_to_an_object_store():
-    infra = {(d["kind"], d["metadata"]["name"]): d
-             for p in ("postgres.yaml", "backup.yaml") for d in load_all(K8S / "infra" / p)}
-    cluster = infra[("Cluster", "borgerting-pg")]["spec"]
-    (archiver,) = [p for p in cluster["plugins"] if p.get("isWALArchiver")]
-    store = infra[("ObjectStore", archiver["parameters"]["barmanObjectName"])]["spec"]
-    assert store["configuration"]["destinationPath"].startswith("s3://")
-    assert store["retentionPolicy"].endswith("d")
-    assert cluster["postgresql"]["parameters"]["archive_timeout"] == "5min"
-    (nightly,) = [d for (kind, _), d in infra.items() if kind == "ScheduledBackup"]
-    assert nightly["spec"]["cluster"]["name"] == "borgerting-pg"
-    assert nightly["spec"]["method"] == "plugin" and nightly["spec"]["pluginConfiguration"]["name"] == archiver["name"]
-    assert len(nightly["spec"]["schedule"].split()) == 6, "CloudNativePG schedules have a seconds field"
-
-
-def test_the_restore_reads_the_backups_and_never_writes_over_them():
-    """On paper: the restore cluster bootstraps from the archive the running cluster writes, to a
-    point in time, is shaped like the original, and archives under a name of its own."""
-    import datetime
-
-    (orig,) = [d for d in load_all(K8S / "infra" / "postgres.yaml") if d["kind"] == "Cluster"]
-    (restore,) = load_all(K8S / "restore" / "cluster.yaml")
-    spec = restore["spec"]
-    assert restore["metadata"]["name"] != orig["metadata"]["name"], "never over the running cluster"
-    recovery = spec["bootstrap"]["recovery"]
-    source = next(c for c in spec["externalClusters"] if c["name"] == recovery["source"])
-    (orig_archiver,) = [p for p in orig["spec"]["plugins"] if p.get("isWALArchiver")]
-    assert source["plugin"]["name"] == orig_archiver["name"]
-    assert source["plugin"]["parameters"]["barmanObjectName"] == orig_archiver["parameters"]["barmanObjectName"]
-    assert source["plugin"]["parameters"]["serverName"] == orig["metadata"]["name"]
-    datetime.datetime.fromisoformat(recovery["recoveryTarget"]["targetTime"].replace("Z", "+00:00"))
-    (own,) = [p for p in spec["plugins"] if p.get("isWALArchiver")]
-    assert own["parameters"]["serverName"] == restore["metadata"]["name"], "archives under its own name"
-    assert recovery["database"] == orig["spec"]["bootstrap"]["initdb"]["database"]
-    assert spec["managed"] == orig["spec"]["managed"], "the same login roles and password Secrets"
-    assert spec["postgresql"] == orig["spec"]["postgresql"] and spec["instances"] == orig["spec"]["instances"]
-    docs = (ROOT / "docs" / "deploy.md").read_text()
-    for step in ("kubectl apply -k deploy/k8s/restore", "--reset-offsets", "--to-datetime", "recoveryTarget"):
-        assert step in docs, f"docs/deploy.md's restore does not say {step}"
-
-
-def test_the_gateway_api_route_serves_exactly_the_public_ingress_paths():
-    (ingress,) = load_all(K8S / "base" / "ingress.yaml")
-    (route,) = load_all(K8S / "components" / "gateway-api" / "httproute.yaml")
-    from_ingress = {(p["path"], p["backend"]["service"]["name"], p["backend"]["service"]["port"]["name"])
-                    for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
-    from_route = {(m["path"]["value"], b["name"], "http" if b["port"] == 80 else b["port"])
-                  for rule in route["spec"]["rules"] for b in rule["backendRefs"] for m in rule["matches"]}
-    assert all(m["path"]["type"] == "RegularExpression" for r in route["spec"]["rules"] for m in r["matches"])
-    assert all(len(r["backendRefs"]) == 1 for r in route["spec"]["rules"])
-    assert from_route == from_ingress
-    assert route["spec"]["hostnames"] == [rule["host"] for rule in ingress["spec"]["rules"]]
-    objs = {(o["kind"], o["metadata"]["name"]) for o in render("production-gateway")}
-    assert ("HTTPRoute", "borgerting-public") in objs and ("Ingress", "borgerting-public") not in objs
-
-
-# --------------------------------------------------------------------------- multi-region
-
-
-def test_the_regions_mirror_disjoint_topics_and_personal_data_stays_in_residency():
-    from shared.events.contracts import CATALOGUE
-
-    specs = _service_specs()
-    produced = {s.topic for s in CATALOGUE if s.source == "recruitment"}
-    consumed = set(specs["recruitment"].handlers)
-    objs = {r: render(f"multi-region/{r}") for r in ("home", "residency")}
-
-    def mirrored(region: str) -> set[str]:
-        (mm2,) = [o for o in objs[region] if o["kind"] == "KafkaMirrorMaker2"]
-        (mirror,) = mm2["spec"]["mirrors"]
-        policy = mirror["sourceConnector"]["config"]["replication.policy.class"]
-        assert policy.endswith("IdentityReplicationPolicy"), "topic names are the same in every region"
-        assert mirror["targetCluster"] == mm2["spec"]["connectCluster"] == region, "MM2 runs beside its target"
-        pattern = re.compile(mirror["topicsPattern"])
-        return {t for t in {s.topic for s in CATALOGUE} if pattern.fullmatch(t)}
-
-    assert mirrored("home") == produced, "home receives recruitment's events"
-    assert mirrored("residency") == consumed, "residency receives the draws recruitment consumes"
-    assert not mirrored("home") & mirrored("residency"), "no topic flows both ways (no loops)"
-    for region, reads in (("home", consumed), ("residency", produced)):
-        users = {o["metadata"]["name"]: o for o in objs[region] if o["kind"] == "KafkaUser"}
-        acls = users["borgerting-mirror"]["spec"]["authorization"]["acls"]
-        assert {a["resource"]["name"] for a in acls} == reads, "the other region's mirror reads only what it mirrors"
-        assert all(set(a["operations"]) <= {"Read", "Describe"} for a in acls)
-    # the mirrors come in through an external listener with the same TLS and logins as inside
-    (kafka,) = [o for o in render("multi-region/infra") if o["kind"] == "Kafka"]
-    listeners = {lis["name"]: lis for lis in kafka["spec"]["kafka"]["listeners"]}
-    assert listeners["external"]["port"] == 9094 and len(listeners) == 2
-    assert all(lis["tls"] and lis["authentication"]["type"] == "scram-sha-512" for lis in listeners.values())
-    # residency: recruitment only, with its own public pages
-    deps = {o["metadata"]["name"] for o in objs["residency"] if o["kind"] == "Deployment"}
-    assert deps == {"recruitment-api", "recruitment-consumer", "recruitment-relay"}
-    (ingress,) = [o for o in objs["residency"] if o["kind"] == "Ingress"]
-    (public,) = load_all(K8S / "base" / "ingress.yaml")
-    paths = {p["path"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]}
-    assert paths == {p["path"] for r in public["spec"]["rules"] for p in r["http"]["paths"]
-                     if p["backend"]["service"]["name"] == "recruitment-api"}
+    routes = console_routes()
+    pages, apis = 0, 0
+    for svc in SERVICES:
+        doc = build_app(importlib.import_module(f"services.{svc}.app").SPEC, "api", Settings()).openapi()
+        for template, ops in doc["paths"].items():
+            path = re.sub(r"\{\w+\}", "x1", template)
+            is_page = any(op.get("x-borgerting-policy", {}).get("page") for op in ops.values())
+            got = routed(routes, f"/{svc}{path}")
+            if is_page or (svc, template) in BALLOT_SCRIPT:
+                pages += 1
+                assert got == (svc, path), f"the page {svc} {template} is not routed by ingress-console.yaml"
+            else:
+                apis += 1
+                assert got is None, f"the API route {svc} {template} must stay internal, not in ingress-console.yaml"
+    assert pages > 20 and apis > 50
+    assert routed(routes, "/reporting/") == ("reporting", "/")
+    assert routed(routes, "/voting/voting-static/blindrsa.js") == ("voting", "/voting-static/blindrsa.js")
+    assert routed(routes, "/reporting/ui-static/vendor/dkfds/css/dkfds.min.css") == (
+        "reporting", "/ui-static/vendor/dkfds/css/dkfds.min.css")
+    for private in ("/reporting/metrics", "/recruitment/readyz", "/sortition/draws", "/voting/ballots/b1/close"):
+        assert routed(routes, private) is None, private
 
 
 def test_the_console_signs_staff_in_at_a_trusted_issuer_with_its_public_origin():
