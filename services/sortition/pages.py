@@ -88,13 +88,13 @@ async def _state(rt: Runtime, assembly_id: uuid.UUID) -> dict:
     async with rt.transaction() as tx:
         a = await v.load_assembly(tx, assembly_id)
         pool = await v.pool_summary(tx, assembly_id)
-        freeze = await v.freeze_row(tx, assembly_id)
+        freeze = await v.freeze_facts(tx, assembly_id)
         contributions = await v.list_contributions(tx, assembly_id)
-        panel = await v.panel_row(tx, assembly_id)
+        panel = await v.is_drawn(tx, assembly_id)
         jobs = await v.list_jobs(tx, assembly_id)
     unrevealed = [c["name"] for c in contributions if not c["revealed"]]
     active = next((j for j in reversed(jobs) if j["kind"] == "draw" and j["status"] in ("pending", "running")), None)
-    if panel is not None:
+    if panel:
         step = "drawn"
     elif freeze is None:
         step = "commit" if not contributions else "freeze"

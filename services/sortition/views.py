@@ -35,6 +35,12 @@ async def freeze_row(tx: Tx, assembly_id: uuid.UUID):
     return (await tx.session.execute(sa.select(m.freezes).where(m.freezes.c.assembly_id == assembly_id))).first()
 
 
+async def freeze_facts(tx: Tx, assembly_id: uuid.UUID):
+    """The freeze without its snapshot of the pool (`people`, large): what pages and summaries show."""
+    cols = [c for c in m.freezes.c if c.name != "people"]
+    return (await tx.session.execute(sa.select(*cols).where(m.freezes.c.assembly_id == assembly_id))).first()
+
+
 async def contribution_rows(tx: Tx, assembly_id: uuid.UUID) -> list:
     return (await tx.session.execute(
         sa.select(m.seed_contributions).where(m.seed_contributions.c.assembly_id == assembly_id)
@@ -102,20 +108,20 @@ async def pool_summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
         s["category"]: {q["value"]: sum(1 for p in people if p.features.get(s["category"]) == q["value"]) for q in s["quotas"]}
         for s in a.strata
     }
-    f = await freeze_row(tx, assembly_id)
+    f = await freeze_facts(tx, assembly_id)
     return {"size": len(people), "panel_size": a.panel_size, "per_category": per_category,
             "frozen": f is not None, "frozen_size": f.pool_size if f else None}
 
 
 async def list_contributions(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
     await load_assembly(tx, assembly_id)
-    frozen = await freeze_row(tx, assembly_id) is not None
+    frozen = await freeze_facts(tx, assembly_id) is not None
     return [contribution_out(c, frozen) for c in await contribution_rows(tx, assembly_id)]
 
 
 async def get_freeze(tx: Tx, assembly_id: uuid.UUID) -> dict:
     await load_assembly(tx, assembly_id)
-    f = await freeze_row(tx, assembly_id)
+    f = await freeze_facts(tx, assembly_id)
     if f is None:
         raise not_found("frozen pool")
     return {**freeze_out(f), "commitments": [{"name": c.name, "commitment": c.commitment}
@@ -150,8 +156,14 @@ async def list_jobs(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
 # ---- the panel and what is published after the draw ------------------------------------------
 
 
+# The panel's facts without its transcript and fairness report (large JSON): what the panel's
+# readers need; the transcript and the report are read on their own.
+_PANEL_FACTS = ("id", "algorithm", "seed", "pool_size", "members", "reserves", "min_probability", "transcript_hash")
+
+
 async def get_panel(tx: Tx, assembly_id: uuid.UUID) -> dict:
-    row = await panel_row(tx, assembly_id)
+    row = (await tx.session.execute(sa.select(*(m.panels.c[c] for c in _PANEL_FACTS))
+                                    .where(m.panels.c.assembly_id == assembly_id))).first()
     if row is None:
         raise not_found("panel")
     withdrawn = await _withdrawn(tx, assembly_id)
@@ -165,28 +177,38 @@ async def get_panel(tx: Tx, assembly_id: uuid.UUID) -> dict:
 
 
 async def is_drawn(tx: Tx, assembly_id: uuid.UUID) -> bool:
-    return await panel_row(tx, assembly_id) is not None
+    return (await tx.session.execute(sa.select(m.panels.c.id).where(m.panels.c.assembly_id == assembly_id))
+            ).first() is not None
+
+
+async def _panel_document(tx: Tx, assembly_id: uuid.UUID, column: str):
+    return (await tx.session.execute(sa.select(m.panels.c[column]).where(m.panels.c.assembly_id == assembly_id))
+            ).scalar()
 
 
 async def get_transcript(tx: Tx, assembly_id: uuid.UUID) -> dict[str, Any]:
-    row = await panel_row(tx, assembly_id)
-    if row is None or row.transcript is None:
+    t = await _panel_document(tx, assembly_id, "transcript")
+    if t is None:
         raise not_found("transcript (published after the draw)")
-    return row.transcript
+    return t
 
 
 async def get_fairness(tx: Tx, assembly_id: uuid.UUID) -> dict[str, Any]:
-    row = await panel_row(tx, assembly_id)
-    if row is None or row.fairness is None:
+    f = await _panel_document(tx, assembly_id, "fairness")
+    if f is None:
         raise not_found("fairness report (published after the draw)")
-    return row.fairness
+    return f
 
 
 async def list_replacements(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
     await load_assembly(tx, assembly_id)
+    cols = [c for c in m.replacements.c if c.name != "transcript"]
+    rows = (await tx.session.execute(
+        sa.select(*cols).where(m.replacements.c.assembly_id == assembly_id)
+        .order_by(m.replacements.c.number.nulls_first(), m.replacements.c.created_at))).all()
     return [{"id": r.id, "panel_id": r.panel_id, "job_id": r.job_id, "dropped": r.dropped, "added": r.added,
              "record": r.record, "created_at": r.created_at, "number": r.number, "transcript_hash": r.transcript_hash}
-            for r in await replacement_rows(tx, assembly_id)]
+            for r in rows]
 
 
 async def replacement_commitment(tx: Tx, assembly_id: uuid.UUID) -> dict:
