@@ -188,7 +188,7 @@ def test_every_borgerting_pod_is_in_the_model(network):
 
 def test_exactly_the_required_flows_are_allowed(network):
     net, borgerting, infra, routed = network
-    assert routed["ingress-nginx-controller"] | routed["gateway-envoy"] == {"recruitment", "sortition", "voting", "reporting"}
+    assert routed["ingress-nginx-controller"] | routed["gateway-envoy"] == set(SERVICES)  # sessions: console pages
     ours = {p.name for p in borgerting}
     allowed = {f for f in net.flows() if f[0] in ours or f[1] in ours}
     required = required_flows(net, borgerting, infra, routed)
@@ -206,7 +206,7 @@ def test_spot_checks(network):
     assert not net.allowed(by["voting-api"], by["borgerting-pg-1"], 5432), "through the pooler only"
     assert net.allowed(by["voting-relay"], by["kube-dns"], 53, "UDP")
     assert net.allowed(by["ingress-nginx-controller"], by["voting-api"], 8000)
-    assert not net.allowed(by["ingress-nginx-controller"], by["sessions-api"], 8000), "sessions has no public page"
+    assert net.allowed(by["ingress-nginx-controller"], by["sessions-api"], 8000), "the console's calendar and check-in"
     assert net.allowed(by["gateway-envoy"], by["sortition-api"], 8000) == ("sortition" in routed["gateway-envoy"])
     assert not net.allowed(by["ingress-nginx-controller"], by["voting-consumer"], 8000)
     assert not net.allowed(by["stranger"], by["voting-api"], 8000)
