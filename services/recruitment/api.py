@@ -145,6 +145,26 @@ async def get_assembly(assembly_id: uuid.UUID, rt: RuntimeDep,
     return AssemblyOut(id=a.id, name=a.name, panel_size=a.panel_size, regions=a.regions, strata=a.strata)
 
 
+class ValueNames(BaseModel):
+    category: str = Field(min_length=1, max_length=64)
+    value: str = Field(min_length=1, max_length=100)
+    labels: Labels = Field(description="The value's names; one left out (or empty) is removed")
+
+
+class ValueNamesIn(BaseModel):
+    names: list[ValueNames] = Field(min_length=1, max_length=1000)
+
+
+@router.put("/assemblies/{assembly_id}/value-names", response_model=AssemblyOut, response_model_exclude_none=True,
+            tags=["assemblies"], summary="Name the quota values in Danish and English (what people read; the quotas stay)")
+async def name_values(assembly_id: uuid.UUID, body: ValueNamesIn, rt: RuntimeDep,
+                      who: Principal = Depends(allow(ORGANISER))) -> AssemblyOut:
+    async with rt.transaction() as tx:
+        await h.name_values(tx, assembly_id, [n.model_dump(exclude_none=True) for n in body.names])
+        a = await v.load_assembly(tx, assembly_id)
+    return AssemblyOut(id=a.id, name=a.name, panel_size=a.panel_size, regions=a.regions, strata=a.strata)
+
+
 @router.get("/assemblies/{assembly_id}/stats", tags=["assemblies"])
 async def assembly_stats(assembly_id: uuid.UUID, rt: RuntimeDep,
         who: Principal = Depends(allow(ORGANISER, REGISTRAR, AUDITOR))) -> dict:

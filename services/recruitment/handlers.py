@@ -17,6 +17,7 @@ from services.recruitment.domain.answers import check_answers, check_strata
 from services.recruitment.domain.codes import UnknownCode, UsedCode, code_hash, household_key, new_code, normalise
 from services.recruitment.domain.register import parse_register_csv
 from shared.bus.outbox import Tx
+from shared.db import load_or_404
 from shared.problems import Forbidden, conflict, invalid, not_found
 from shared.events import contracts as ev
 from shared.projections import panel_membership_handlers
@@ -42,6 +43,29 @@ async def create_assembly(tx: Tx, *, name: str, panel_size: int, regions: list[d
     )
     await tx.audit("assembly.created", assembly_id, object_id=assembly_id, details={"panel_size": panel_size})
     return assembly_id
+
+
+async def name_values(tx: Tx, assembly_id: uuid.UUID, names: list[dict]) -> list[dict]:
+    """Give the assembly's quota values their names per language (`[{category, value, labels: {da,
+    en}}]`; an empty name removes it). Only what people read changes: the codes, the numbers and
+    so the draw stay as they are, and no other service keeps these names, so no event is sent."""
+    assembly = await load_or_404(tx, m.assemblies, "assembly", lock=True, id=assembly_id)
+    strata = [dict(s, quotas=[dict(q) for q in s["quotas"]]) for s in assembly.strata]
+    quotas = {(s["category"], q["value"]): q for s in strata for q in s["quotas"]}
+    unknown = [f"{n['category']}={n['value']}" for n in names if (n["category"], n["value"]) not in quotas]
+    if unknown:
+        raise invalid("these are not quota values of the assembly: " + ", ".join(unknown[:10]),
+                      [{"field": "names", "problem": f"{u} is not a quota value"} for u in unknown[:20]])
+    for n in names:
+        q = quotas[(n["category"], n["value"])]
+        labels = {lang: text.strip() for lang, text in (n.get("labels") or {}).items() if text and text.strip()}
+        if labels:
+            q["labels"] = labels
+        else:
+            q.pop("labels", None)
+    await tx.session.execute(sa.update(m.assemblies).where(m.assemblies.c.id == assembly_id).values(strata=strata))
+    await tx.audit("assembly.values-named", assembly_id, object_id=assembly_id, details={"values": len(names)})
+    return strata
 
 
 async def import_register(tx: Tx, assembly_id: uuid.UUID, text: str) -> int:

@@ -519,3 +519,52 @@ async def letter_reissue(assembly_id: uuid.UUID, member_id: uuid.UUID, rt: Runti
     async with rt.transaction() as tx:
         letter = await h.reissue_member_letter(tx, assembly_id, member_id)
     return pages.csv(request, f"selection-letter-{member_id}.csv", LETTER_HEADER, _letter_rows([letter]))
+
+
+# ---- the names of the quota values, per language (what citizens and staff read) ---------------
+
+
+def _flat_quotas(assembly) -> list[tuple[str, dict]]:
+    return [(s["category"], q) for s in assembly.strata for q in s["quotas"]]
+
+
+def _names_page(request: Request, who: Principal, assembly, *, form: dict | None = None, errors_: list | None = None,
+                saved: bool = False, status: int = 200) -> Response:
+    rows_ = [{"i": i, "category": c, "value": q["value"], "da": (q.get("labels") or {}).get("da", ""),
+              "en": (q.get("labels") or {}).get("en", "")} for i, (c, q) in enumerate(_flat_quotas(assembly))]
+    if form is not None:
+        for r in rows_:
+            r["da"], r["en"] = form.get(f"name_da_{r['i']}", ""), form.get(f"name_en_{r['i']}", "")
+    return pages.render(request, "value_names.html", {"assembly": assembly, "rows": rows_, "errors": errors_ or [],
+                                                      "saved": saved}, who=who, status=status)
+
+
+@router.get("/assemblies/{assembly_id}/names", summary="Name the quota values in Danish and English: the form (HTML)",
+            responses=errors(404))
+async def names_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                     who: Principal = Depends(allow(ORGANISER, page=True))) -> Response:
+    async with rt.transaction() as tx:
+        assembly = await v.load_assembly(tx, assembly_id)
+    return _names_page(request, who, assembly, saved=request.query_params.get("saved") == "1")
+
+
+@router.post("/assemblies/{assembly_id}/names", summary="Name the quota values in Danish and English (HTML form)",
+             responses=errors(404, 422))
+async def names_save(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                     who: Principal = Depends(allow(ORGANISER, page=True))) -> Response:
+    form = _form(await request.form())
+    async with rt.transaction() as tx:
+        assembly = await v.load_assembly(tx, assembly_id)
+    _ = pages.gettext(request)
+    names, problems = [], []
+    for i, (category, q) in enumerate(_flat_quotas(assembly)):
+        labels = {lang: form.get(f"name_{lang}_{i}", "").strip() for lang in ("da", "en")}
+        for lang, text in labels.items():
+            if len(text) > 100:
+                problems.append({"field": f"name_{lang}_{i}", "message": _(ASSEMBLY_PROBLEMS["quota_name"], row=i + 1)})
+        names.append({"category": category, "value": q["value"], "labels": labels})
+    if problems:
+        return _names_page(request, who, assembly, form=form, errors_=problems, status=422)
+    async with rt.transaction() as tx:
+        await h.name_values(tx, assembly_id, names)
+    return pages.redirect(request, service_url(request, f"/assemblies/{assembly_id}/names?saved=1"))

@@ -246,3 +246,36 @@ async def test_the_registrar_issues_and_reissues_selection_letters(rec, settings
     async with client("recruitment", settings, auth=httpx.Auth()) as other:
         r = await other.get(f"/assemblies/{aid}/letters", headers=as_role(auth, "organiser", aid))
         assert r.status_code == 403
+
+
+async def test_the_secretariat_names_the_answers_in_danish_and_english(rec, settings, auth):
+    aid = await make_assembly(rec)
+    web = await browser("recruitment", settings, auth, "organiser", aid)
+    async with web:
+        page = await web.get(f"/assemblies/{aid}/names")
+        assert page.status_code == 200 and 'name="name_da_0"' in page.text and "standardnavn: Kvinde" in page.text
+        token = csrf(page)
+        form = {"name_da_0": "Kvinder", "name_en_0": "Women", "name_da_2": "Nordjylland"}
+        assert (await web.post(f"/assemblies/{aid}/names", data=form)).status_code == 403
+        r = await web.post(f"/assemblies/{aid}/names?lang=en", data={**form, "csrf_token": token, "name_en_1": "x" * 101})
+        assert r.status_code == 422 and "Quota 2: a name can have at most 100 characters" in r.text
+        assert 'value="Kvinder"' in r.text  # what was typed stays
+        r = await web.post(f"/assemblies/{aid}/names", data={**form, "csrf_token": token})
+        assert r.status_code == 303 and r.headers["location"] == f"/assemblies/{aid}/names?saved=1"
+        assert "Women" in (await web.get(f"/assemblies/{aid}/names?saved=1&lang=en")).text
+    async with client("recruitment", settings, auth=httpx.Auth()) as citizen:
+        da = (await citizen.get(f"/register?assembly={aid}&lang=da")).text
+        en = (await citizen.get(f"/register?assembly={aid}&lang=en")).text
+    assert ">Kvinder<" in da and ">Mand<" in da and ">Women<" in en
+    got = (await rec.get(f"/assemblies/{aid}")).json()
+    assert got["strata"][0]["quotas"][0] == {"value": "female", "min": 1, "max": 2, "labels": {"da": "Kvinder", "en": "Women"}}
+    assert got["strata"][1]["quotas"][0]["labels"] == {"da": "Nordjylland"}
+    # the API: the same handler; a value the assembly has not is refused; an empty name removes it
+    r = await rec.put(f"/assemblies/{aid}/value-names", json={"names": [{"category": "gender", "value": "x", "labels": {}}]})
+    assert r.status_code == 422 and "not quota values" in r.json()["error"]["message"]
+    r = await rec.put(f"/assemblies/{aid}/value-names",
+                      json={"names": [{"category": "gender", "value": "female", "labels": {"en": "Woman"}}]})
+    assert r.status_code == 200 and r.json()["strata"][0]["quotas"][0]["labels"] == {"en": "Woman"}
+    async with client("recruitment", settings, auth=httpx.Auth()) as other:
+        for role in ("registrar", "auditor"):
+            assert (await other.get(f"/assemblies/{aid}/names", headers=as_role(auth, role, aid))).status_code == 403
