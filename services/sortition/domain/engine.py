@@ -96,6 +96,18 @@ class SelectionResult:
     def to_dict(self, *, max_panels: int | None = 200_000, include_panels: bool = True) -> dict:
         return {key: _materialise(value) for key, value in self._fields(max_panels, include_panels)}
 
+    def certificate_summary(self) -> dict | None:
+        """``{kind, hash, levels}`` of the certificate (None when the column generation ran): the
+        hash is SHA-256 of canonical_json({kind, levels}), computed level by level."""
+        cert = self.distribution.certificate
+        if cert is None:
+            return None
+        digest = hashlib.sha256(canonical_json({"kind": CERTIFICATE_KIND})[:-1].encode("utf-8") + b',"levels":[')
+        for j, lv in enumerate(certificate_levels(cert)):
+            digest.update((("," if j else "") + canonical_json(lv)).encode("utf-8"))
+        digest.update(b"]}")
+        return {"kind": CERTIFICATE_KIND, "hash": digest.hexdigest(), "levels": len(cert)}
+
     def write_json(self, fp: TextIO, *, max_panels: int | None = 200_000, include_panels: bool = True) -> None:
         """Write ``to_dict()`` as JSON to ``fp``, the concrete panels one at a time: the output of
         a large pool is never held in memory whole (one field per line, panels one per line)."""
@@ -127,14 +139,10 @@ class SelectionResult:
             "pool_hash": inst.pool_hash(),
             "quotas_hash": inst.quotas_hash(),
         }.items()
-        cert = self.distribution.certificate
-        if cert is not None:  # streamed level by level; the hash is that of canonical_json({kind, levels})
-            digest = hashlib.sha256(canonical_json({"kind": CERTIFICATE_KIND})[:-1].encode("utf-8") + b',"levels":[')
-            for j, lv in enumerate(certificate_levels(cert)):
-                digest.update((("," if j else "") + canonical_json(lv)).encode("utf-8"))
-            digest.update(b"]}")
-            yield "certificate", {"kind": CERTIFICATE_KIND, "levels": certificate_levels(cert),
-                                  "hash": digest.hexdigest()}
+        summary = self.certificate_summary()
+        if summary is not None:  # streamed level by level
+            yield "certificate", {"kind": CERTIFICATE_KIND, "levels": certificate_levels(self.distribution.certificate),
+                                  "hash": summary["hash"]}
         if not include_panels:
             return
         if max_panels is not None and count_concrete_panels(inst, self.distribution, max_panels) > max_panels:

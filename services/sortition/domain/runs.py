@@ -81,6 +81,7 @@ def fairness_report(inst, res, transcript: dict, legacy=None, *, legacy_samples:
                                                        "simulated draws"},
         "transcript_hash": transcript["transcript_hash"],
         "pool_hash": transcript["pool_hash"],
+        "certificate": res.certificate_summary(),
     }
 
 
@@ -124,6 +125,9 @@ def run_draw(freeze: dict, contributions: list[dict], params: dict, progress: Pr
     t["beacon_source"] = freeze.get("beacon")  # not part of the seed; the hash covers it like the rest
     if replacement_commitment is not None:
         t["replacement_commitment"] = replacement_commitment
+    certificate = res.certificate_summary()  # of the LEXIMIN distribution (`borgerting sortition certify`)
+    if certificate is not None:
+        t["certificate_hash"] = certificate["hash"]
     t["transcript_hash"] = sha256_json({k: v for k, v in t.items() if k != "transcript_hash"})
     verify_transcript(t, pool)  # self-check: what we publish replays from the frozen pool
     lap("draw_and_verify")

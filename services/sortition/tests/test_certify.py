@@ -98,3 +98,27 @@ def test_the_command_certifies_and_fails_naming_the_problem(case):
     run = CliRunner().invoke(app, ["certify", str(tmp / "r.json"), "--features", str(tmp / "features2.csv"),
                                    "--people", str(tmp / "people.csv")])
     assert run.exit_code == 1 and "not certified" in run.output and "gender=female" in run.output, run.output
+
+
+def test_the_service_draw_publishes_the_hash_of_a_certificate_that_certifies(tmp_path):
+    """The draw job's transcript carries the certificate hash (covered by the transcript hash)
+    and its fairness report the certificate's summary; the certificate with that hash, of the
+    same frozen pool, passes the independent check."""
+    from services.sortition.domain import commitment
+    from services.sortition.domain.freeze import frozen_csv, frozen_instance, pool_snapshot
+    from services.sortition.domain.runs import run_draw
+    from services.sortition.tests.test_freeze_and_runs import STRATA, rows
+
+    snap = pool_snapshot(STRATA, 10, rows())
+    freeze = {**snap, "algorithm": "leximin", "lottery_size": 50, "reserves": 0, "beacon": None, "excluded": []}
+    out = run_draw(freeze, [{"name": "o", "commitment": commitment("s"), "value": "s"}], {"legacy_samples": 0},
+                   lambda msg, frac: None)
+    t, report = out["transcript"], out["fairness"]
+    assert t["certificate_hash"] == report["certificate"]["hash"] and report["certificate"]["levels"] >= 1
+    result = select(frozen_instance(snap), "leximin").to_dict()
+    assert result["certificate"]["hash"] == t["certificate_hash"]
+    for which in ("features", "people"):
+        (tmp_path / f"{which}.csv").write_text(frozen_csv(snap["quotas"], snap["people"], which))
+    pool = read_pool(features=tmp_path / "features.csv", people=tmp_path / "people.csv",
+                     address_columns=["household"])
+    assert certify(result, pool)["levels_proved"] == report["certificate"]["levels"]
