@@ -123,6 +123,10 @@ def test_recruitment_and_sessions_screens_pass_axe(cluster, staff, browser, tmp_
     wait_for(lambda: (drv.refresh() or True) and "Panelmedlemmer: 1" in drv.page_source,
              "sessions to receive the panel")
     visit.check("calendar")
+    drv.get(f"{o}/recruitment/assemblies/{aid}/names")
+    see("Svarenes navne")
+    visit.check("value-names")
+    drv.get(f"{o}/sessions/assemblies/{aid}/calendar")
     sid = drv.find_element(By.PARTIAL_LINK_TEXT, "Fremmøde").get_attribute("href").rsplit("/", 2)[-2]
 
     # --- a facilitator at the door, on a phone: marks, saves, closes after confirming
