@@ -83,6 +83,16 @@ def main() -> None:
               ("sessions calendar (staff)", org, calendar)]
     if session:  # a session not yet closed
         pages.append(("attendance sheet (facil.)", fac, f"/sessions/sessions/{session.group(1)}/check-in"))
+    # the draw's, voting's and the report's screens (the demo has drawn, voted, closed and published)
+    draw, vote = f"/sortition/assemblies/{a.assembly}/draw", f"/voting/assemblies/{a.assembly}/voting"
+    job = re.search(r"/draw/jobs/([0-9a-f-]{36})", org.get(draw).text).group(1)
+    ballot = re.search(r"/voting/ballots/([0-9a-f-]{36})", org.get(vote).text).group(1)
+    pages += [("the draw (staff)", org, draw), ("draw job (staff)", org, f"{draw}/jobs/{job}"),
+              ("panel (staff)", org, f"{draw}/panel"), ("fairness (public)", anon, f"{draw}/fairness"),
+              ("replacements (staff)", org, f"{draw}/replacements"), ("ballots (staff)", org, vote),
+              ("a closed ballot (staff)", org, f"{vote}/ballots/{ballot}"), ("board (public)", anon, f"{vote}/board"),
+              ("report (staff)", org, f"/reporting/assemblies/{a.assembly}/report"),
+              ("published report (public)", anon, f"/reporting/assemblies/{a.assembly}/report/published")]
     print(f"{'page':<26} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}   (n={a.n} each, sequential, through the proxy)")
     for name, client, path in pages:
         t = sorted(measure(client, path, a.n))
