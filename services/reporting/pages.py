@@ -36,6 +36,15 @@ NEXT_STEP = {
     "report": N_("Check the report and publish it."),
     None: N_("The report is published. Record the authority's responses as they come."),
 }
+# Where each step is done: (the link's text, the owning service, the page's path)
+STEP_PAGES = {
+    "recruitment": (N_("Go to recruitment"), "recruitment", "/assemblies/{aid}/recruitment"),
+    "pool": (N_("Go to recruitment"), "recruitment", "/assemblies/{aid}/recruitment"),
+    "draw": (N_("Go to the draw"), "sortition", "/assemblies/{aid}/draw"),
+    "sessions": (N_("Go to the sessions"), "sessions", "/assemblies/{aid}/calendar"),
+    "voting": (N_("Go to the ballots"), "voting", "/assemblies/{aid}/voting"),
+    "report": (N_("Go to the report"), "reporting", "/assemblies/{aid}/report"),
+}
 
 
 @router.get("/", summary="The console's home (HTML)")
@@ -60,6 +69,9 @@ async def dashboard(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
     current = current_step(progress)
     return pages.render(request, "dashboard.html", {
         "s": summary, "progress": progress, "step_names": STEP_NAMES, "next_step": NEXT_STEP[current],
+        "next_link": None if current not in STEP_PAGES else (
+            STEP_PAGES[current][0], service_url(request, STEP_PAGES[current][2].format(aid=assembly_id),
+                                               STEP_PAGES[current][1])),
         "current": current, "assembly_id": assembly_id}, who=who)
 
 

@@ -81,3 +81,16 @@ async def test_the_api_publishes_the_document_in_the_language_asked_for(settings
         doc = await api.get(f"/assemblies/{aid}/report/published")
         assert '<html lang="da">' in doc.text and "Overdragelsesrapport" in doc.text
         assert (await api.post(f"/assemblies/{aid}/report/publish?lang=fr")).status_code == 422
+
+
+async def test_the_dashboard_links_the_next_step_to_the_page_where_it_is_done(settings, auth):
+    aid = await reporting_knows(settings, uuid.uuid4(), "Borgertinget om havet")
+    async with await browser("reporting", settings, auth, "organiser", aid) as web:
+        page = await web.get(f"/assemblies/{aid}/dashboard")
+        assert page.status_code == 200
+        # nothing invited yet: the step is recruitment, done on recruitment's page (behind the one origin)
+        assert f'<a href="/recruitment/assemblies/{aid}/recruitment">Gå til rekrutteringen</a>' in page.text
+        # the menu leads to the draw, voting and the report too
+        for path in (f"/sortition/assemblies/{aid}/draw", f"/voting/assemblies/{aid}/voting",
+                     f"/reporting/assemblies/{aid}/report"):
+            assert f'href="{path}"' in page.text
