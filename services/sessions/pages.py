@@ -49,13 +49,17 @@ def _numbered(roster) -> list[dict]:
     return [{"id": mid, "n": i, "ref": str(mid)[:8].upper()} for i, mid in enumerate(sorted(roster, key=str), start=1)]
 
 
+async def _agenda(rt, assembly_id: uuid.UUID) -> tuple[list[dict], dict, set]:
+    """The assembly's sessions, the attendance marked at each, and the panel now."""
+    async with rt.transaction() as tx:
+        return (await v.agenda(tx, assembly_id), await v.attendance_counts(tx, assembly_id),
+                await v.active_roster(tx, assembly_id))
+
+
 @router.get("/assemblies/{assembly_id}/calendar", summary="An assembly's sessions, by month (HTML)", responses=errors(404))
 async def calendar(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
                    who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR, page=True))) -> Response:
-    async with rt.transaction() as tx:
-        sessions = await v.agenda(tx, assembly_id)
-        counts = await v.attendance_counts(tx, assembly_id)
-        roster = await v.active_roster(tx, assembly_id)
+    sessions, counts, roster = await _agenda(rt, assembly_id)
     fmt = Formats(pages.locale(request))
     months = [(key, list(group)) for key, group in groupby(sessions, key=lambda s: fmt.month(s["starts_at"]))]
     roles = who.roles_in(assembly_id)
@@ -64,6 +68,20 @@ async def calendar(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
         "assembly_id": assembly_id, "months": months, "counts": counts, "roster_size": len(roster),
         "can_schedule": ORGANISER in roles, "can_record": bool(roles & {ORGANISER, FACILITATOR}),
         "phases": phases, "modes": modes, "done": request.query_params.get("done")}, who=who)
+
+
+@router.get("/assemblies/{assembly_id}/attendance.csv", summary="Attendance per session (CSV)", responses=errors(404))
+async def attendance_csv(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                         who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR, page=True))) -> Response:
+    sessions, counts, _roster = await _agenda(rt, assembly_id)
+    _ = pages.gettext(request)
+    phases, modes = _names(_)
+    header = [_("Session"), _("Starts at"), _("Duration in hours"), _("Phase"), _("Where"), _("Held"), _("present"),
+              _("absent")]
+    rows_ = [[x["title"], x["starts_at"].isoformat(), x["duration_hours"], phases[x["phase"]], modes[x["mode"]],
+              _("Yes") if x["held"] else _("No"), counts.get(x["id"], {}).get("present", 0),
+              counts.get(x["id"], {}).get("absent", 0)] for x in sessions]
+    return pages.csv(request, f"attendance-{assembly_id}.csv", header, rows_)
 
 
 def _schedule_page(request: Request, who: Principal, assembly_id: uuid.UUID, form: dict, problems=(),

@@ -106,9 +106,12 @@ async def test_a_facilitator_records_attendance_then_closes_the_session_after_co
         r = await web.post(f"/sessions/{sid}/close", data={"csrf_token": token})
         assert r.status_code == 303 and r.headers["location"] == f"/assemblies/{aid}/calendar?done=held"
         page = await web.get(r.headers["location"])
-        assert "Mødet er afsluttet som afholdt" in page.text and "1 til stede, 1 markeret fraværende" in page.text
+        assert "Mødet er afsluttet som afholdt" in page.text and "1 til stede, 1 markeret fraværende (33 %)" in page.text
+        table = (await web.get(f"/assemblies/{aid}/attendance.csv?lang=en")).text.lstrip("\ufeff").splitlines()
+        assert table[0] == "Session,Starts at,Duration in hours,Phase,Where,Held,present,absent"
+        assert table[1] == "Weekend 1,2027-03-06T08:30:00+00:00,6.0,Learning,At the venue,Yes,1,1"
         # closed: the sheet says so, and a late change is refused as a page
-        assert "Dette møde er afsluttet" in (await web.get(f"/sessions/{sid}/check-in")).text
+        assert "Dette møde er afsluttet" in (await web.get(f"/sessions/{sid}/check-in?lang=da")).text
         r = await web.post(f"/sessions/{sid}/check-in", data={"csrf_token": token, f"m_{third}": "present"})
         assert r.status_code == 409 and error_code(r) == "conflict"
         r = await web.post(f"/sessions/{sid}/close", data={"csrf_token": token})
