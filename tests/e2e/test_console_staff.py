@@ -127,7 +127,7 @@ def test_recruitment_and_sessions_screens_pass_axe(cluster, staff, browser, tmp_
     see("Svarenes navne")
     visit.check("value-names")
     drv.get(f"{o}/sessions/assemblies/{aid}/calendar")
-    sid = drv.find_element(By.PARTIAL_LINK_TEXT, "Fremmøde").get_attribute("href").rsplit("/", 2)[-2]
+    sid = drv.find_element(By.CSS_SELECTOR, "a[href$='/check-in']").get_attribute("href").rsplit("/", 2)[-2]
 
     # --- a facilitator at the door, on a phone: marks, saves, closes after confirming
     sign_in(drv, cluster, f"/sessions/sessions/{sid}/check-in", "facilitator", aid)
