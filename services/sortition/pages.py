@@ -231,8 +231,9 @@ async def job_page(assembly_id: uuid.UUID, job_id: uuid.UUID, rt: RuntimeDep, re
     running = job["status"] in ("pending", "running")
     return pages.render(request, "job.html", {
         "job": job, "running": running, "state_name": JOB_STATES[job["status"]],
-        "links": links(request, assembly_id), "assembly_id": assembly_id},
-        who=who, headers={"refresh": "2"} if running else None)
+        "links": links(request, assembly_id), "assembly_id": assembly_id,
+        "still": request.query_params.get("still") == "1"},
+        who=who, headers={"refresh": "2"} if running and request.query_params.get("still") != "1" else None)
 
 
 # ---- the panel ----------------------------------------------------------------------------------

@@ -172,7 +172,11 @@ async def _ballot_page(request: Request, rt: Runtime, who: Principal, assembly_i
         entries = await v.official_entries(tx, ballot_id)
     errors_ = errors_ or []
     roles = roles_here(who, assembly_id)
-    watching = b["state"] in ("issuing", "scheduled", "open") and not errors_ and not refused
+    # Updating itself is the reader's choice (?watch=1): a page that reloaded under a form being
+    # filled in (a paper sheet keyed in) would lose what was typed (WCAG 2.2.1).
+    running = b["state"] in ("issuing", "scheduled", "open")
+    watching = running and request.query_params.get("watch") == "1" and not errors_ and not refused
+    here = service_url(request, f"/assemblies/{assembly_id}/voting/ballots/{ballot_id}")
     return pages.render(request, "ballot_staff.html", {
         "b": b, "d": b["definition"], "turnout": turnout, "result": result if b["state"] == "closed" else None,
         "entries": entries, "states": STATES, "state_tags": STATE_TAGS, "entry_states": ENTRY_STATES,
@@ -180,7 +184,8 @@ async def _ballot_page(request: Request, rt: Runtime, who: Principal, assembly_i
         "threshold_text": threshold_text(request), "ordered_counts": ordered_counts,
         "official": bool(roles & {ORGANISER, REGISTRAR}), "errors": errors_,
         "by_field": {e["field"]: e["message"] for e in errors_}, "refused": refused, "form": form or {},
-        "watching": watching, "board_url": service_url(request, f"/assemblies/{assembly_id}/voting/board")},
+        "watching": watching, "running": running, "watch_url": here + "?watch=1", "still_url": here,
+        "board_url": service_url(request, f"/assemblies/{assembly_id}/voting/board")},
         who=who, status=refused["status"] if refused else status, headers={"refresh": "15"} if watching else None)
 
 

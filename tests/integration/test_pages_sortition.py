@@ -37,6 +37,8 @@ async def finished(web, location: str, timeout: float = 120) -> str:
         if "refresh" not in page.headers:
             return page.text
         assert page.headers["refresh"] == "2" and "opdaterer sig selv" in page.text
+        still = await web.get(location + "?still=1")  # the reader may stop the updates
+        assert "refresh" not in still.headers and "opdaterer sig selv" not in still.text
         assert loop.time() < deadline, "the job did not finish"
         await asyncio.sleep(0.3)
 

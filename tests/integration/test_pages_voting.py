@@ -56,7 +56,9 @@ async def test_a_ballot_run_from_the_browser(app, sessionmaker, settings, auth):
         bid = ballot_url.rsplit("/", 1)[1]
         page = await org.get(ballot_url)
         assert page.status_code == 200 and "Deler stemmesedler ud" in page.text and "Plant more trees" in page.text
-        assert page.headers["refresh"] == "15" and 'name="confirm"' in page.text
+        assert 'name="confirm"' in page.text and "refresh" not in page.headers  # never under a form being filled
+        watch = await org.get(f"{ballot_url}?watch=1")
+        assert watch.headers["refresh"] == "15" and "Stop med at opdatere" in watch.text
 
         # members take their tokens (the portal's ballot page does this in the browser)
         client = VotingClient(api)
@@ -86,7 +88,7 @@ async def test_a_ballot_run_from_the_browser(app, sessionmaker, settings, auth):
 
         async def turnout() -> str:
             for _ in range(100):
-                page = await org.get(ballot_url)
+                page = await org.get(f"{ballot_url}?watch=1")
                 found = re.search(r'<span class="bt-figure">(\d+)</span>stemmer på tavlen', page.text)
                 if found and found.group(1) == "2":
                     return page.text
@@ -118,8 +120,8 @@ async def test_a_ballot_run_from_the_browser(app, sessionmaker, settings, auth):
 
         r = await org.post(f"{ballot_url}/close", data={"csrf_token": token, "confirm": "true"})
         assert r.status_code == 303
-        page = await org.get(f"{ballot_url}?lang=en")
-        assert "refresh" not in page.headers and "Closed" in page.text and "Results" in page.text
+        page = await org.get(f"{ballot_url}?lang=en&watch=1")
+        assert "refresh" not in page.headers and "Closed" in page.text  # nothing left to watch and "Results" in page.text
         assert "3 of 4 members voted." in page.text and page.text.count(">adopted<") == 1  # trees: 2 of 3 yes; lanes: 1 of 3
 
     # the public board
