@@ -135,6 +135,8 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
         if not cand.any():  # the unfixed duals sum to 1 in exact arithmetic; take the largest
             cand = np.zeros(T, dtype=bool)
             cand[np.argmax(np.where(unfixed, rd, -1.0))] = True
+        if z >= 1.0 - FIX_SLACK:  # every type left is at probability 1 (none can exceed it): fix all
+            cand = unfixed.copy()  # at once (one stage each took 157 stages on a 100,000 pool)
         ts = np.nonzero(cand)[0]
         if certificate is not None:  # numpy arrays: thousands of levels must stay small in memory
             pos = rd > 1e-15

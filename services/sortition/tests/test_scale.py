@@ -123,3 +123,18 @@ def test_the_streamed_json_is_the_result():
         res.write_json(buf, max_panels=cap)
         assert json.loads(buf.getvalue()) == json.loads(json.dumps(res.to_dict(max_panels=cap)))
     assert len(json.loads(buf.getvalue())["type_panel_list"]) == len(res.distribution.probs)
+
+
+def test_the_types_left_at_probability_one_are_fixed_in_one_stage():
+    """Once the level reaches 1 every type left is at 1: one stage fixes them all (the national
+    shape left 157 such types, fixed one per stage before)."""
+    people = [{"id": f"x{i}", "a": "x", "b": str(i)} for i in range(4)]  # all four must be on the panel
+    people += [{"id": f"y{i}", "a": "y", "b": str(i % 4)} for i in range(26)]
+    quotas = [{"category": "a", "value": "x", "min": 4, "max": 4}, {"category": "a", "value": "y", "min": 4, "max": 4}]
+    quotas += [{"category": "b", "value": str(v), "min": 0, "max": 8} for v in range(4)]
+    inst = build_instance(people, quotas, 8)
+    pi, levels = relaxed_leximin(inst)
+    assert levels[-1] == pytest.approx(1.0) and sum(v > 1 - 1e-9 for v in levels) == 1
+    assert np.allclose(pi[inst.type_of[:4]], 1.0)
+    ref = leximin_types(inst, method="cg").type_probabilities(inst)
+    assert np.abs(leximin_types(inst).type_probabilities(inst) - ref).max() < 1e-6
