@@ -49,8 +49,11 @@ def test_recruitment_and_sessions_screens_pass_axe(cluster, staff, browser, tmp_
     # --- the operator creates an assembly from the form (errors first)
     sign_in(drv, cluster, "/recruitment/console/assemblies/new", "operator")
     visit.check("assembly-new")
-    drv.find_element(By.CSS_SELECTOR, "button[value=save]").click()
+    from selenium.webdriver.common.keys import Keys
+
+    drv.find_element(By.ID, "panel_size").send_keys("1", Keys.ENTER)  # Enter creates (and is refused), adds no rows
     see("Angiv borgertingets navn")
+    assert not drv.find_elements(By.ID, "region_code_5")
     visit.check("assembly-new-errors")
     name = f"Borgertinget om trafik {uuid.uuid4().hex[:4]}"
     for field, value in (("name", name), ("panel_size", "1"), ("region_code_0", "DK01"),
@@ -62,7 +65,7 @@ def test_recruitment_and_sessions_screens_pass_axe(cluster, staff, browser, tmp_
         box.send_keys(value)
     for i in (0, 1):
         Select(drv.find_element(By.ID, f"quota_category_{i}")).select_by_value("gender")
-    drv.find_element(By.CSS_SELECTOR, "button[value=save]").click()
+    drv.find_element(By.CSS_SELECTOR, "button.button-primary[value=save]").click()
     wait_for(lambda: "created=" in drv.current_url, "the assembly list after creating")
     see(f"{name} blev oprettet")
     visit.check("assemblies")
