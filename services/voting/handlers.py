@@ -66,7 +66,8 @@ async def on_attendance_recorded(tx: Tx, event: Envelope, payload: ev.Attendance
 
 
 async def on_session_scheduled(tx: Tx, e: Envelope, p: ev.SessionScheduledV1) -> None:
-    await tx.session.execute(pg_insert(m.sessions).values(session_id=p.session_id, assembly_id=p.assembly_id)
+    await tx.session.execute(pg_insert(m.sessions).values(session_id=p.session_id, assembly_id=p.assembly_id,
+                                                          title=p.title, starts_at=p.starts_at)
                              .on_conflict_do_nothing())
 
 

@@ -27,6 +27,8 @@ sessions = sa.Table(
     metadata,
     sa.Column("session_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("assembly_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("title", sa.Text),  # for the ballot form's choice of check-in session (null before 0007)
+    sa.Column("starts_at", sa.DateTime(timezone=True)),
 )
 
 # From sessions.attendance-recorded.v1: present at a session = checked in there.

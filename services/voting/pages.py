@@ -27,7 +27,7 @@ from shared.auth import AUDITOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
 from shared.openapi import errors
 from shared.problems import DomainError, NotFound
 from shared.runtime import Runtime, RuntimeDep
-from shared.ui import N_, Pages, service_url
+from shared.ui import N_, Formats, Pages, service_url
 from shared.ui.pages import forwarded_prefix
 from shared.ui.signin import public_base
 
@@ -69,6 +69,8 @@ PROBLEMS = {
     "title": N_("Enter a title of 1-200 characters"),
     "recommendations": N_("Enter at least one recommendation, one per line (each at most 2,000 characters)"),
     "fraction": N_("Choose the share needed"),
+    "fraction_other": N_("Enter the share as a fraction such as 7/10 or 0.7"),
+    "session_id": N_("Choose the session members must be checked in at"),
     "base": N_("Choose what the share is counted of"),
     "min_fraction": N_("Enter the quorum as a share such as 1/2 or 0.6, or leave it empty"),
     "confirm": N_("Tick the box to confirm"),
@@ -105,13 +107,19 @@ async def _ballots_page(request: Request, rt: Runtime, who: Principal, assembly_
                         status: int = 200) -> Response:
     async with rt.transaction() as tx:
         ballots = await v.assembly_ballots(tx, assembly_id, now=now())
+        sessions = await v.assembly_sessions(tx, assembly_id)
     errors_ = errors_ or []
     _ = pages.gettext(request)
+    fmt = Formats(pages.locale(request))
+    session_options = [("", _("At any session of the assembly"))] + [
+        (str(x["session_id"]), f"{x['title']}, {fmt.datetime(x['starts_at'])}" if x["title"] else str(x["session_id"]))
+        for x in sessions]
     return pages.render(request, "ballots.html", {
         "ballots": ballots, "states": STATES, "state_tags": STATE_TAGS, "assembly_id": assembly_id,
         "organiser": ORGANISER in roles_here(who, assembly_id), "errors": errors_,
         "by_field": {e["field"]: e["message"] for e in errors_}, "refused": refused, "form": form or {},
-        "fractions": [(k, _(t)) for k, t in FRACTIONS.items()], "bases": [(k, _(t)) for k, t in BASES.items()]},
+        "fractions": [(k, _(t)) for k, t in FRACTIONS.items()] + [("other", _("Another share"))],
+        "bases": [(k, _(t)) for k, t in BASES.items()], "session_options": session_options, "sessions": sessions},
         who=who, status=refused["status"] if refused else status)
 
 
@@ -128,10 +136,23 @@ async def create_ballot(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request
     title = form.get("title", "").strip()
     recommendations = [line.strip() for line in form.get("recommendations", "").splitlines() if line.strip()]
     fraction, base = form.get("fraction", ""), form.get("base", "")
+    strict = fraction == "1/2"  # more than half; at least the other shares
+    if fraction == "other":
+        try:
+            fraction, strict = ThresholdIn(fraction=form.get("fraction_other", "").strip() or "x").fraction, False
+        except ValidationError:
+            fraction = None
+    try:
+        session_id = uuid.UUID(form["session_id"]) if form.get("session_id") else None
+    except ValueError:
+        session_id = False
     bad = [f for f, ok in (("title", 1 <= len(title) <= 200),
                            ("recommendations", recommendations and all(len(r) <= 2000 for r in recommendations)
                             and len(recommendations) <= 500),
-                           ("fraction", fraction in FRACTIONS), ("base", base in BASES)) if not ok]
+                           ("fraction", fraction in FRACTIONS or (form.get("fraction") == "other" and fraction)),
+                           ("base", base in BASES), ("session_id", session_id is not False)) if not ok]
+    if form.get("fraction") == "other" and not fraction:
+        bad[bad.index("fraction")] = "fraction_other"
     quorum = None
     try:
         quorum = QuorumIn(min_fraction=form.get("min_fraction", "").strip() or "0")
@@ -140,11 +161,11 @@ async def create_ballot(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request
     if bad:
         return await _ballots_page(request, rt, who, assembly_id, errors_=_problems(request, bad), form=form, status=422)
     body = BallotIn(title=title, recommendations=recommendations, quorum=quorum,
-                    threshold=ThresholdIn(fraction=fraction, base=base, strict=fraction == "1/2"))
+                    threshold=ThresholdIn(fraction=fraction, base=base, strict=strict))
     key = await asyncio.to_thread(h.new_ballot_key)
     try:
         async with rt.transaction() as tx:
-            ballot_id = await h.open_ballot(tx, assembly_id, body.definition(), session_id=None,
+            ballot_id = await h.open_ballot(tx, assembly_id, body.definition(), session_id=session_id,
                                             secret=rt.settings.secret_key, key=key)
     except DomainError as exc:
         return await _ballots_page(request, rt, who, assembly_id, refused=pages.refusal(request, exc), form=form)
@@ -170,6 +191,8 @@ async def _ballot_page(request: Request, rt: Runtime, who: Principal, assembly_i
         turnout = await v.turnout(tx, ballot_id)
         result = (await v.load_ballot(tx, ballot_id)).result
         entries = await v.official_entries(tx, ballot_id)
+        checkin = next((x for x in await v.assembly_sessions(tx, assembly_id) if x["session_id"] == b["session_id"]),
+                       None) if b["session_id"] else None
     errors_ = errors_ or []
     roles = roles_here(who, assembly_id)
     # Updating itself is the reader's choice (?watch=1): a page that reloaded under a form being
@@ -179,7 +202,7 @@ async def _ballot_page(request: Request, rt: Runtime, who: Principal, assembly_i
     here = service_url(request, f"/assemblies/{assembly_id}/voting/ballots/{ballot_id}")
     return pages.render(request, "ballot_staff.html", {
         "b": b, "d": b["definition"], "turnout": turnout, "result": result if b["state"] == "closed" else None,
-        "entries": entries, "states": STATES, "state_tags": STATE_TAGS, "entry_states": ENTRY_STATES,
+        "entries": entries, "checkin": checkin, "states": STATES, "state_tags": STATE_TAGS, "entry_states": ENTRY_STATES,
         "choices": CHOICES, "bases": BASES, "assembly_id": assembly_id, "organiser": ORGANISER in roles,
         "threshold_text": threshold_text(request), "ordered_counts": ordered_counts,
         "official": bool(roles & {ORGANISER, REGISTRAR}), "errors": errors_,

@@ -263,3 +263,10 @@ async def turnout(tx: Tx, ballot_id: uuid.UUID) -> dict[str, Any]:
     by_kind = {k: int(n) for k, n in on_board}
     return {"members": row.definition.get("members", 0), "issued": await issued_counts(tx, ballot_id),
             "votes": sum(by_kind.values()), "votes_by_kind": {k: by_kind.get(k, 0) for k in KINDS}}
+
+
+async def assembly_sessions(tx: Tx, assembly_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The sessions voting knows of an assembly (a ballot's check-in session is one of them)."""
+    rows = (await tx.session.execute(sa.select(m.sessions).where(m.sessions.c.assembly_id == assembly_id)
+                                     .order_by(m.sessions.c.starts_at.nulls_last(), m.sessions.c.title))).all()
+    return [dict(r._mapping) for r in rows]

@@ -166,3 +166,29 @@ async def test_each_voting_page_is_for_its_roles(app, sessionmaker, settings, au
         assert r.status_code == 404 and error_code(r) == "not_found"
         r = await web.get(f"/assemblies/{other}/voting/board")
         assert r.status_code == 404
+
+
+async def test_a_ballot_with_a_check_in_session_and_another_share(app, sessionmaker, settings, auth):
+    from datetime import datetime, timezone
+
+    from shared.events import contracts as ev
+    from tests.integration.test_voting_service import apply
+
+    aid, _members, _session = await assembly_with_panel(sessionmaker, n=3, present=3)
+    final = uuid.uuid4()
+    await apply(sessionmaker, "sessions.session-scheduled.v1", ev.SessionScheduledV1(
+        assembly_id=aid, session_id=final, title="Weekend 3", starts_at=datetime(2027, 5, 1, 8, tzinfo=timezone.utc),
+        mode="physical", phase="voting", duration_hours=6))
+    async with await browser("voting", settings, auth, "organiser", aid, app=app) as org:
+        page = await org.get(f"/assemblies/{aid}/voting?lang=en")
+        assert f'value="{final}"' in page.text and "Weekend 3, May 1, 2027" in page.text
+        form = {"csrf_token": csrf(page), "title": "Final", "recommendations": "A\nB", "fraction": "other",
+                "base": "valid_votes", "session_id": str(final)}
+        r = await org.post(f"/assemblies/{aid}/voting", data={**form, "fraction_other": "seventy"})
+        assert r.status_code == 422 and "Enter the share as a fraction such as 7/10 or 0.7" in r.text
+        r = await org.post(f"/assemblies/{aid}/voting", data={**form, "session_id": str(uuid.uuid4()), "fraction_other": "0.7"})
+        assert r.status_code == 422 and "is not a session of this assembly" in r.text  # said on the page
+        r = await org.post(f"/assemblies/{aid}/voting", data={**form, "fraction_other": "0.7"})
+        assert r.status_code == 303, r.text
+        page = await org.get(r.headers["location"])
+        assert "at least 7/10 of the valid votes" in page.text and "checked in: Weekend 3" in page.text
