@@ -111,6 +111,7 @@ def wait_for(fn, what: str, timeout: float = 60):
 
 def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     o, u = cluster.origin, cluster.urls
     drv, visit = browser, Visit(browser)
@@ -174,6 +175,25 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     wait_for(lambda: "Hvor processen står" in drv.page_source and (drv.refresh() or True)
              and "1 / 1" in drv.page_source, "the dashboard to show the panel", timeout=60)
     visit.check("dashboard")
+    # on a 390 px phone dkfds's menu is hidden; the main menu is a disclosure, by keyboard, no JavaScript
+    visit.width(390)
+    assert not [a for a in drv.find_elements(By.CSS_SELECTOR, ".navigation-menu a") if a.is_displayed()]
+    summary = drv.find_element(By.CSS_SELECTOR, "nav .bt-menu summary")
+    assert summary.is_displayed() and summary.text.startswith("Menu")
+    recruitment = drv.find_element(By.CSS_SELECTOR, f".bt-menu-list a[href$='/assemblies/{aid}/recruitment']")
+    assert not recruitment.is_displayed()
+    drv.execute_script("arguments[0].focus()", summary)
+    summary.send_keys(Keys.ENTER)
+    assert recruitment.is_displayed() and recruitment.text == "Rekruttering"
+    drv.switch_to.active_element.send_keys(Keys.TAB)  # the first link of the menu, then the others
+    assert drv.switch_to.active_element.get_attribute("href") == drv.find_elements(
+        By.CSS_SELECTOR, ".bt-menu-list a")[0].get_attribute("href")
+    assert drv.execute_script("return arguments[0].getBoundingClientRect().right", recruitment) <= 390
+    visit.check("dashboard-menu", widths=(390,))  # axe with the menu open (it ends at 1280 px)
+    visit.width(390)
+    recruitment.click()
+    wait_for(lambda: f"/recruitment/assemblies/{aid}/recruitment" in drv.current_url, "the menu's link")
+    visit.width(1280)
     drv.get(f"{o}/reporting/?lang=en")
     assert "Borgertinget om klima" in drv.page_source and drv.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     visit.check("home-en")
