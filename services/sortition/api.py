@@ -21,6 +21,7 @@ from services.sortition import models as m
 from services.sortition import views as v
 from services.sortition.jobs import JobSteps, JobWorker
 from shared.auth import AUDITOR, FACILITATOR, ORGANISER, PUBLIC, Principal, allow, scope_from
+from shared.openapi import errors
 from shared.problems import not_found
 from shared.runtime import Resource, Runtime, RuntimeDep
 
@@ -343,3 +344,18 @@ async def fairness(assembly_id: uuid.UUID, rt: RuntimeDep,
                    who: Principal = Depends(allow(PUBLIC))) -> dict:
     async with rt.transaction() as tx:
         return await v.get_fairness(tx, assembly_id)
+
+
+CERTIFY_HELP = ("The LEXIMIN result behind the draw (its type panels and selection probabilities) with its "
+                "certificate of optimality; its hash is the transcript's certificate_hash. Check it with "
+                "`borgerting sortition certify certificate.json --features features.csv --people people.csv "
+                "--address-columns household`. Pseudonymous ids only; public after the draw.")
+
+
+@router.get("/assemblies/{assembly_id}/certificate", responses=errors(404),
+            summary="The draw's certificate of optimality (public): check it with `borgerting sortition certify`",
+            description=CERTIFY_HELP)
+async def certificate(assembly_id: uuid.UUID, rt: RuntimeDep,
+                      who: Principal = Depends(allow(PUBLIC))) -> dict:
+    async with rt.transaction() as tx:
+        return await v.get_certificate(tx, assembly_id)

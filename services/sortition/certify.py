@@ -177,9 +177,23 @@ def _hash(body: Any) -> str:
                           .encode("utf-8")).hexdigest()
 
 
+def _without(pool: Pool, excluded: set[str]) -> Pool:
+    """The pool without the ``excluded`` ids (a household is shared only by those left)."""
+    keep = [i for i, x in enumerate(pool.ids) if x not in excluded]
+    homes = [pool.households[i] for i in keep]
+    counts: dict[str, int] = {}
+    for h in homes:
+        if h:
+            counts[h] = counts.get(h, 0) + 1
+    return Pool([pool.ids[i] for i in keep], [pool.features[i] for i in keep],
+                [h if h and counts[h] > 1 else None for h in homes], pool.quotas)
+
+
 def certify(result: dict, pool: Pool, *, levels: int | None = None, tol: float = TOL) -> dict:
     """Check ``result`` against ``pool``; raise CertificateError naming the first failure."""
     try:
+        if result.get("excluded"):  # a service draw: the volunteers left out of it are left out of the pool
+            pool = _without(pool, set(result["excluded"]))
         if list(result["ids"]) != pool.ids:
             raise CertificateError("the result's ids are not the pool file's, in order")
         k = int(result["k"])

@@ -16,6 +16,7 @@ from .domain import (ALGORITHMS, Contribution, SortitionInputError, Verification
                      eligible_instance, replacement_exclusions, verify_replacements, verify_transcript)
 from .domain.api import final_draw
 from .domain.engine import select
+from .domain.highs_util import new_highs
 from .domain.io_formats import read_peer_format, read_replication
 from .domain.lottery import make_lottery
 
@@ -325,6 +326,7 @@ def certify_cmd(
         pool = read_pool(categories=categories, respondents=respondents, features=features, people=people,
                          id_column=id_column,
                          address_columns=[a.strip() for a in address_columns.split(",")] if address_columns else None)
+        new_highs()  # HiGHS prints its banner once per process, to stdout: swallowed here, stdout stays JSON
         out = certify(res, pool, levels=levels)
     except (CertificateError, OSError, KeyError, ValueError) as exc:
         _fail(f"not certified: {exc}", 1)

@@ -335,7 +335,8 @@ async def _finish_draw(tx: Tx, job, result: dict) -> dict:
     await tx.session.execute(sa.insert(m.panels).values(
         id=panel_id, assembly_id=aid, algorithm=t["algorithm"], seed=t["seed"], pool_size=t["n"],
         members=t["selected"], reserves=t["reserves"], min_probability=result["min_probability"], transcript=t,
-        transcript_hash=t["transcript_hash"], fairness=result["fairness"], job_id=job.id))
+        transcript_hash=t["transcript_hash"], fairness=result["fairness"],
+        certificate=result.get("certificate"), job_id=job.id))
     await tx.emit(ev.PanelDrawnV1(assembly_id=aid, panel_id=panel_id, algorithm=t["algorithm"], members=members,
                                   reserves=reserves, pool_size=t["n"], min_probability=result["min_probability"],
                                   transcript_hash=t["transcript_hash"]), subject=aid)

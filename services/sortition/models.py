@@ -108,6 +108,9 @@ panels = sa.Table(
     sa.Column("transcript", JSONB),  # the published transcript of the draw
     sa.Column("transcript_hash", sa.Text),
     sa.Column("fairness", JSONB),  # the fairness report
+    # the LEXIMIN result with its certificate of optimality, for `borgerting sortition certify`
+    # (null: no certificate, e.g. another algorithm, or drawn before migration 0007)
+    sa.Column("certificate", JSONB),
     sa.Column("job_id", UUID(as_uuid=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
 )

@@ -78,7 +78,7 @@ def links(request: Request, assembly_id: uuid.UUID) -> dict:
     base = f"/assemblies/{assembly_id}/draw"
     return {k: service_url(request, base + p) for k, p in (
         ("draw", ""), ("panel", "/panel"), ("fairness", "/fairness"), ("replacements", "/replacements"),
-        ("transcript", "/transcript.json"), ("features", "/features.csv"), ("people", "/people.csv"))}
+        ("transcript", "/transcript.json"), ("certificate", "/certificate.json"), ("features", "/features.csv"), ("people", "/people.csv"))}
 
 
 # ---- the draw: commitments, freeze, reveals, start ----------------------------------------------
@@ -263,6 +263,14 @@ def verify_commands(request: Request, assembly_id: uuid.UUID) -> str:
             "--address-columns household")
 
 
+def certify_command(request: Request, assembly_id: uuid.UUID) -> str:
+    """After verify_commands (the same pool files): check the certificate of optimality."""
+    base = public_base(request) + forwarded_prefix(request) + f"/assemblies/{assembly_id}/draw"
+    return (f"curl -o certificate.json {base}/certificate.json\n"
+            "borgerting sortition certify certificate.json --features features.csv --people people.csv "
+            "--address-columns household")
+
+
 @router.get("/assemblies/{assembly_id}/draw/fairness", summary="The fairness report with a chart (HTML, public)",
             responses=errors(404))
 async def fairness_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
@@ -273,7 +281,9 @@ async def fairness_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request
     chart = selection_chart(report["profiles"], n=report["n"], k=report["k"])
     return pages.render(request, "fairness.html", {
         "f": report, "chart": chart, "regions": a.regions, "strata": a.strata, "links": links(request, assembly_id),
-        "verify": verify_commands(request, assembly_id), "assembly_id": assembly_id}, who=who)
+        "verify": verify_commands(request, assembly_id),
+        "certify": certify_command(request, assembly_id) if report.get("certificate") else None,
+        "assembly_id": assembly_id}, who=who)
 
 
 def _download(body, name: str) -> JSONResponse:
@@ -286,6 +296,15 @@ async def transcript_download(assembly_id: uuid.UUID, rt: RuntimeDep, request: R
                               who: Principal = Depends(allow(PUBLIC, page=True))) -> Response:
     async with rt.transaction() as tx:
         return _download(await v.get_transcript(tx, assembly_id), "transcript.json")
+
+
+@router.get("/assemblies/{assembly_id}/draw/certificate.json",
+            summary="The draw's certificate of optimality (public download, for `borgerting sortition certify`)",
+            responses=errors(404))
+async def certificate_download(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                               who: Principal = Depends(allow(PUBLIC, page=True))) -> Response:
+    async with rt.transaction() as tx:
+        return _download(await v.get_certificate(tx, assembly_id), "certificate.json")
 
 
 @router.get("/assemblies/{assembly_id}/draw/features.csv", summary="The frozen pool's quotas (public after the draw)",

@@ -200,6 +200,14 @@ async def get_fairness(tx: Tx, assembly_id: uuid.UUID) -> dict[str, Any]:
     return f
 
 
+async def get_certificate(tx: Tx, assembly_id: uuid.UUID) -> dict[str, Any]:
+    """The LEXIMIN result with its certificate of optimality (`borgerting sortition certify`)."""
+    c = await _panel_document(tx, assembly_id, "certificate")
+    if c is None:
+        raise not_found("certificate (published after a LEXIMIN draw)")
+    return c
+
+
 async def list_replacements(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
     await load_assembly(tx, assembly_id)
     cols = [c for c in m.replacements.c if c.name != "transcript"]

@@ -129,6 +129,15 @@ async def test_the_public_draw_from_the_browser(app, settings, auth):
         t = await anyone.get(f"{base}/transcript.json")
         assert t.status_code == 200 and "attachment" in t.headers["content-disposition"]
         assert t.json()["transcript_hash"] in page.text
+        # certified optimal, with the certificate and the exact command to check it
+        cert = await anyone.get(f"{base}/certificate.json")
+        assert cert.status_code == 200 and "attachment" in cert.headers["content-disposition"]
+        assert cert.json()["certificate"]["hash"] == t.json()["certificate_hash"] and t.json()["certificate_hash"] in page.text
+        assert "Certified optimal" in page.text and f"{base}/certificate.json" in page.text
+        assert ("borgerting sortition certify certificate.json --features features.csv --people people.csv "
+                "--address-columns household") in page.text
+        da = await anyone.get(f"{base}/fairness?lang=da")
+        assert "Certificeret optimal" in da.text and "borgerting sortition certify certificate.json" in da.text
         assert (await anyone.get(f"{base}/people.csv")).text.startswith("id,")
         r1 = await anyone.get(f"{base}/replacements/1/transcript.json")
         assert r1.status_code == 200 and r1.json()["number"] == 1

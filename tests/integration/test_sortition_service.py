@@ -7,6 +7,7 @@ a job left running by a dead process is taken over and finished."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import subprocess
@@ -91,6 +92,13 @@ def replaceable(members: list[str], people: dict[str, dict], unavailable: set[st
             spare.remove(twin)
     assert len(out) == count, "the seeded pool has no replaceable member"
     return out
+
+
+def cert_hash(certificate: dict) -> str:
+    """SHA-256 of the certificate's canonical JSON without its hash (as certify recomputes it)."""
+    body = {k: v for k, v in certificate.items() if k != "hash"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                          .encode("utf-8")).hexdigest()
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -237,6 +245,29 @@ async def test_verifiable_draw_and_replacement(app, c, auth, tmp_path):
     (tmp_path / "tampered.json").write_text(json.dumps(tampered))
     out = subprocess.run(cli_t, capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and "seed does not follow" in out.stderr, out.stderr
+
+    # The certificate of optimality is published too: its hash is the transcript's, and
+    # `borgerting sortition certify` accepts it with the same public pool files (the volunteers
+    # left out of the draw are left out of the check) and rejects a tampered one.
+    assert (await c.get(f"/assemblies/{uuid.uuid4()}/certificate")).status_code == 404
+    cert = (await c.get(f"/assemblies/{aid}/certificate")).json()
+    assert cert["certificate"]["hash"] == t["certificate_hash"] == cert_hash(cert["certificate"])
+    assert sorted(cert["excluded"]) == sorted(early) and not set(early) & set(cert["ids"])
+    (tmp_path / "certificate.json").write_text(json.dumps(cert))
+    pool_args = ["--features", str(tmp_path / "features.csv"), "--people", str(tmp_path / "people.csv"),
+                 "--address-columns", "household"]
+    out = cli("certify", str(tmp_path / "certificate.json"), *pool_args)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["certificate_hash"] == t["certificate_hash"] and "certified" in out.stderr
+    forged = json.loads(json.dumps(cert))
+    forged["certificate"]["levels"][0]["level"] += 0.01  # a better level than the weights prove
+    (tmp_path / "forged-certificate.json").write_text(json.dumps(forged))
+    out = cli("certify", str(tmp_path / "forged-certificate.json"), *pool_args)
+    assert out.returncode == 1 and "hash does not match" in out.stderr, out.stderr
+    forged["certificate"]["hash"] = cert_hash(forged["certificate"])  # re-hashed: the proof itself fails
+    (tmp_path / "forged-certificate.json").write_text(json.dumps(forged))
+    out = cli("certify", str(tmp_path / "forged-certificate.json"), *pool_args)
+    assert out.returncode == 1 and "not certified: level 1" in out.stderr, out.stderr
 
     report = (await c.get(f"/assemblies/{aid}/fairness")).json()
     assert report["all_panels_meet_quotas"] and report["selected_meets_quotas"]

@@ -132,8 +132,16 @@ def run_draw(freeze: dict, contributions: list[dict], params: dict, progress: Pr
     verify_transcript(t, pool)  # self-check: what we publish replays from the frozen pool
     lap("draw_and_verify")
     progress("done", 1.0)
+    # the LEXIMIN result with its certificate (its concrete panels left out: the type panels are
+    # checked), for `borgerting sortition certify` with the frozen pool files; ``excluded``: the
+    # volunteers left out of the draw, whom certify leaves out of those files
+    published = None
+    if certificate is not None:
+        result = res.to_dict(max_panels=0)  # the type panels only (no concrete panel is built)
+        published = {**{key: v for key, v in result.items() if key not in ("panels", "panels_note")},
+                     "excluded": [e["id"] for e in excluded]}
     return {"transcript": t, "fairness": fairness_report(inst, res, t, legacy, legacy_samples=samples),
-            "min_probability": res.min_probability, "seconds": seconds}
+            "certificate": published, "min_probability": res.min_probability, "seconds": seconds}
 
 
 def run_replacement(freeze: dict, draw: dict, position: dict, params: dict, progress: Progress, *,
