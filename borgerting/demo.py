@@ -125,10 +125,10 @@ def main(
                  "               sign-in page: pick organiser, registrar, facilitator, auditor or operator and the assembly",
                  f"  member       {o}/recruitment/member/signin  code {tally.member_code}",
                  f"  citizen      {o}/recruitment/register?assembly={assembly_id}",
-                 f"  dashboard    {o}/reporting/assemblies/{assembly_id}/dashboard", ""]
+                 f"  dashboard    {o}/reporting/assemblies/{assembly_id}/dashboard",
+                 f"  report       {o}/reporting/assemblies/{assembly_id}/report/published   (the published report, for anyone)",
+                 "", "  each service's own port, for its API docs:"]
         lines += [f"  {name:<12} {url}   (API docs: {url}/docs)" for name, url in urls.items()]
-        lines.append(f"  report       {urls['reporting']}/assemblies/{assembly_id}/report/published")
-        lines.append(f"  registration {urls['recruitment']}/register?assembly={assembly_id}")
         print("\n".join(lines), flush=True)  # plain print: long URLs must not be wrapped
         console.print("everything is running; Ctrl-C (or SIGTERM) stops it")
         signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
