@@ -109,6 +109,20 @@ def wait_for(fn, what: str, timeout: float = 60):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def draw_through_the_api(http: httpx.Client, sor: str, aid, *, secret: str) -> dict:
+    """The organiser's draw over sortition's API (one volunteer, one seed contribution), once the
+    registration has reached sortition: what the journeys need before there is a panel."""
+    wait_for(lambda: (x := http.get(f"{sor}/assemblies/{aid}/pool")).status_code == 200 and x.json()["size"] == 1,
+             "sortition to receive the registration")
+    assert http.post(f"{sor}/assemblies/{aid}/seed-commitments",
+                     json={"name": "organiser", "commitment": hashlib.sha256(secret.encode()).hexdigest()}
+                     ).status_code == 201
+    assert http.post(f"{sor}/assemblies/{aid}/pool/freeze", json={"lottery_size": 10}).status_code in (200, 201)
+    assert http.post(f"{sor}/assemblies/{aid}/seed-reveals", json={"name": "organiser", "value": secret}).status_code == 200
+    job = http.post(f"{sor}/assemblies/{aid}/draws", json={}).json()
+    wait_for(lambda: http.get(f"{sor}/draw-jobs/{job['id']}").json()["status"] == "succeeded", "the draw")
+    return job
+
 def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -148,15 +162,7 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     visit.check("register-done")
 
     # --- the draw (API), so that there is a panel member
-    sor = u["sortition"]
-    wait_for(lambda: (x := http.get(f"{sor}/assemblies/{aid}/pool")).status_code == 200 and x.json()["size"] == 1,
-             "sortition to receive the registration")
-    assert http.post(f"{sor}/assemblies/{aid}/seed-commitments",
-                     json={"name": "organiser", "commitment": hashlib.sha256(b"ui").hexdigest()}).status_code == 201
-    assert http.post(f"{sor}/assemblies/{aid}/pool/freeze", json={"lottery_size": 10}).status_code in (200, 201)
-    assert http.post(f"{sor}/assemblies/{aid}/seed-reveals", json={"name": "organiser", "value": "ui"}).status_code == 200
-    job = http.post(f"{sor}/assemblies/{aid}/draws", json={}).json()
-    wait_for(lambda: http.get(f"{sor}/draw-jobs/{job['id']}").json()["status"] == "succeeded", "the draw")
+    job = draw_through_the_api(http, u["sortition"], aid, secret="ui")
     letters = wait_for(lambda: (x := http.post(f"{u['recruitment']}/assemblies/{aid}/member-letters")).status_code == 201
                        and x.json()["letters"], "recruitment to receive the panel")
     session = http.post(f"{u['sessions']}/assemblies/{aid}/sessions",

@@ -7,13 +7,12 @@ facilitator marks attendance on a phone and closes the session after confirming.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 import httpx
 import pytest
 
-from tests.e2e.test_console import Visit, browser, wait_for  # noqa: F401  (browser: the module's fixture)
+from tests.e2e.test_console import Visit, browser, draw_through_the_api, wait_for  # noqa: F401  (browser: the module's fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -99,15 +98,7 @@ def test_recruitment_and_sessions_screens_pass_axe(cluster, staff, browser, tmp_
     visit.check("replies-en")
 
     # --- the draw (API), so that sessions has a roster
-    sor = u["sortition"]
-    wait_for(lambda: (x := http.get(f"{sor}/assemblies/{aid}/pool")).status_code == 200 and x.json()["size"] == 1,
-             "sortition to receive the registration")
-    assert http.post(f"{sor}/assemblies/{aid}/seed-commitments",
-                     json={"name": "organiser", "commitment": hashlib.sha256(b"staff").hexdigest()}).status_code == 201
-    assert http.post(f"{sor}/assemblies/{aid}/pool/freeze", json={"lottery_size": 10}).status_code in (200, 201)
-    assert http.post(f"{sor}/assemblies/{aid}/seed-reveals", json={"name": "organiser", "value": "staff"}).status_code == 200
-    job = http.post(f"{sor}/assemblies/{aid}/draws", json={}).json()
-    wait_for(lambda: http.get(f"{sor}/draw-jobs/{job['id']}").json()["status"] == "succeeded", "the draw")
+    draw_through_the_api(http, u["sortition"], aid, secret="staff")
 
     # --- the secretariat schedules a session
     sign_in(drv, cluster, f"/sessions/assemblies/{aid}/calendar/new?lang=da", "organiser", aid)
