@@ -23,7 +23,7 @@ from shared.openapi import errors
 from shared.runtime import RuntimeDep
 from shared.ui import N_, Formats, Pages, service_url
 
-pages = Pages("sessions", Path(__file__).parent / "templates")
+pages = Pages("sessions", Path(__file__).parent.parent / "templates")
 router = APIRouter(tags=["pages"])
 
 PHASE_NAMES = {"learning": N_("Learning"), "hearing": N_("Hearing"), "values": N_("Values"), "vision": N_("Vision"),
