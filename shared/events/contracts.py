@@ -137,6 +137,61 @@ class SessionHeldV1(Contract):
     duration_hours: float = Field(gt=0)
 
 
+# ---- sessions: the recommendations workspace (issue 16) --------------------------------
+# A recommendation's text is the assembly's public work, not personal data: the final list carries
+# each text, its rationale and the minority statements in full (reporting prints them beside the
+# support each got), and every text's SHA-256. No member ids: a draft belongs to a table or working
+# group, an amendment or minority statement to the assembly (sessions alone knows who proposed it).
+# The hash is sha256 of the UTF-8 bytes of the Markdown source as stored (NFC, LF line ends,
+# stripped), so anyone holding the published text can recompute it.
+
+
+class RecommendationDraftedV1(Contract):
+    assembly_id: uuid.UUID
+    draft_id: uuid.UUID = Field(description="The recommendation's id from its first draft to the final list")
+    group: str = Field(description="The table or working group that drafted it, e.g. 'Table 3'")
+    title: str
+    version: int = Field(ge=1)
+    text_sha256: str = Field(description="sha256 hex of the Markdown text as stored")
+
+
+class RecommendationAmendedV1(Contract):
+    assembly_id: uuid.UUID
+    draft_id: uuid.UUID
+    title: str
+    version: int = Field(ge=2, description="The new version")
+    text_sha256: str
+    cause: Literal["amendment", "edit", "merge"] = Field(
+        description="amendment: a member's amendment the secretariat accepted; edit: the drafting group's own "
+                    "revision; merge: another draft merged into this one")
+    amendment_id: uuid.UUID | None = None
+    merged_from: list[uuid.UUID] = Field([], description="merge: the drafts merged into this one (kept, with their history)")
+
+
+class MinorityStatementV1(Contract):
+    statement_id: uuid.UUID
+    text: str = Field(description="Markdown; the statement of the members who disagree (no names)")
+
+
+class FinalRecommendationV1(Contract):
+    recommendation_id: uuid.UUID = Field(description="The draft's id")
+    position: int = Field(ge=1, description="Place on the final list (and on the final ballot)")
+    title: str
+    version: int = Field(ge=1, description="The version that was frozen")
+    text: str = Field(description="Markdown source as stored")
+    text_sha256: str = Field(description="sha256 hex of `text` (UTF-8)")
+    rationale: str = Field(description="Markdown; why the assembly recommends it")
+    minority_statements: list[MinorityStatementV1] = []
+
+
+class RecommendationsFinalisedV1(Contract):
+    assembly_id: uuid.UUID
+    list_id: uuid.UUID
+    finalised_at: datetime
+    list_sha256: str = Field(description="sha256 hex of the text hashes in list order, one per line (LF)")
+    recommendations: list[FinalRecommendationV1] = Field(min_length=1)
+
+
 # ---- voting ------------------------------------------------------------------------------
 # v2 (issue 4): secret ballots with blind-signature tokens and a public bulletin board. v1 (a
 # skeleton with one yes/no choice per event) is retired: nothing produces or consumes it.
@@ -228,6 +283,29 @@ class ResultsTalliedV2(Contract):
     questions: list[QuestionResultV2]
 
 
+class BallotRecommendationV1(Contract):
+    question_id: str
+    recommendation_id: uuid.UUID
+    text_sha256: str
+
+
+class BallotOpenedV4(BallotOpenedV3):
+    """v3 plus the ballot's kind (issue 16): only a final ballot, opened from the secretariat's
+    finalised list, counts as the assembly's result; a trial ballot or straw poll never does."""
+
+    kind: Literal["final", "trial"]
+    list_id: uuid.UUID | None = Field(None, description="final: the finalised list (recommendations-finalised) it was opened from")
+    recommendations: list[BallotRecommendationV1] = Field(
+        [], description="final: which recommendation (and text hash) each question puts to the vote")
+
+
+class ResultsTalliedV3(ResultsTalliedV2):
+    """v2 plus the ballot's kind, so that a consumer seeing the count before the opening (another
+    topic) never takes a trial's count for the assembly's result."""
+
+    kind: Literal["final", "trial"]
+
+
 # ---- reporting ---------------------------------------------------------------------------
 
 
@@ -302,12 +380,21 @@ CATALOGUE: list[EventSpec] = [
     EventSpec("sessions", "session-scheduled", 1, SessionScheduledV1, "A session was put on the agenda"),
     EventSpec("sessions", "attendance-recorded", 1, AttendanceRecordedV1, "A member's attendance at a session"),
     EventSpec("sessions", "session-held", 1, SessionHeldV1, "A session took place (attendance closed)"),
+    EventSpec("sessions", "recommendation-drafted", 1, RecommendationDraftedV1,
+              "A table or working group started a draft recommendation (title, text hash)"),
+    EventSpec("sessions", "recommendation-amended", 1, RecommendationAmendedV1,
+              "A draft recommendation got a new version (accepted amendment, revision or merge)"),
+    EventSpec("sessions", "recommendations-finalised", 1, RecommendationsFinalisedV1,
+              "The secretariat froze the final list: each recommendation's text, hash, rationale, minority statements"),
     EventSpec("voting", "ballot-opened", 2, BallotOpenedV2, "A ballot opened: its questions, threshold, quorum and times"),
     EventSpec("voting", "ballot-opened", 3, BallotOpenedV3,
               "A ballot opened: its questions, threshold, quorum, times, board and board key fingerprint"),
     EventSpec("voting", "vote-cast", 2, VoteCastV2, "A vote went on the bulletin board (token hash and choices; no member id)"),
     EventSpec("voting", "ballot-closed", 2, BallotClosedV2, "A ballot closed: ballots cast, tokens and sheets issued, board head"),
+    EventSpec("voting", "ballot-opened", 4, BallotOpenedV4,
+              "A ballot opened: v3 plus its kind (final or trial) and, for a final ballot, the list it puts to the vote"),
     EventSpec("voting", "results-tallied", 2, ResultsTalliedV2, "The count after close: support per recommendation"),
+    EventSpec("voting", "results-tallied", 3, ResultsTalliedV3, "The count after close, with the ballot's kind (final or trial)"),
     EventSpec("reporting", "report-published", 1, ReportPublishedV1, "The handover report was published"),
     *(EventSpec(svc, "audit-head", 1, model, f"The head of {svc}'s audit trail of an assembly (after each entry)")
       for svc, model in AUDIT_HEADS.items()),

@@ -131,7 +131,27 @@ async def replacement_number(settings, auth, aid) -> str:
     return "1"
 
 
-OBJECTS = {"member_id": any_member, "session_id": make_session, "job_id": make_draw_job, "ballot_id": make_ballot,
+async def make_draft(settings, auth, aid) -> str:
+    """A draft recommendation of the assembly's Table 1 (sessions' recommendations workspace)."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_for("sessions", settings)),
+                                 base_url="http://t") as c:
+        r = await c.post(f"/assemblies/{aid}/drafts", headers=auth.headers("organiser", aid),
+                         json={"group": "Table 1", "title": "Matrix", "text": "Text"})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def make_amendment(settings, auth, aid) -> str:
+    draft_id = await make_draft(settings, auth, aid)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_for("sessions", settings)),
+                                 base_url="http://t") as c:
+        r = await c.post(f"/drafts/{draft_id}/amendments", headers=auth.headers("member", aid, member_id=uuid.uuid4()),
+                         json={"text": "Other text", "reason": "Matrix"})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+OBJECTS = {"member_id": any_member, "draft_id": make_draft, "amendment_id": make_amendment, "session_id": make_session, "job_id": make_draw_job, "ballot_id": make_ballot,
            "entry_id": make_official_entry, "position": board_position, "token_hash": token_hash,
            "number": replacement_number}
 

@@ -1,0 +1,109 @@
+"""The recommendations workspace on the real stack: a table's draft, members' amendments accepted
+(a new version with its diff) or rejected, a revision, two similar drafts merged (both histories
+kept), a minority statement, and the secretariat freezing the final list: the
+recommendations-finalised event in sessions' outbox carries each text with its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from services.sessions import models as sm
+from shared.events.envelope import Envelope
+from tests.integration.test_apis import client
+
+pytestmark = pytest.mark.integration
+
+
+def ok(r: httpx.Response, status: int = 200) -> dict:
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+async def outbox(sessionmaker, aid: uuid.UUID, type_: str) -> list[Envelope]:
+    async with sessionmaker() as s:
+        rows = (await s.execute(sa.select(sm.outbox.c.envelope).where(
+            sm.outbox.c.envelope["subject"].astext == str(aid), sm.outbox.c.envelope["type"].astext == type_))).all()
+    return [Envelope.model_validate(r[0]) for r in rows]
+
+
+async def workspace(settings, auth, aid: uuid.UUID, n: int = 3) -> list[str]:
+    """`n` drafts by members of tables 1..n, the first amended, revised and merged with the last;
+    returns the open drafts' ids."""
+    member = auth.headers("member", aid, member_id=uuid.uuid4())
+    async with client("sessions", settings) as c:
+        c.auth.know(aid)
+        ids = [ok(await c.post(f"/assemblies/{aid}/drafts", headers=member, json={
+            "group": f"Table {i}", "title": f"Recommendation {i}", "text": f"We recommend **{i}**.\n\nSecond line.",
+            "rationale": f"Because {i}."}), 201)["id"] for i in range(1, n + 1)]
+        amendment = ok(await c.post(f"/drafts/{ids[0]}/amendments", headers=member, json={
+            "text": "We recommend **one**.\n\nSecond line.", "reason": "clearer"}), 201)["id"]
+        other = ok(await c.post(f"/drafts/{ids[0]}/amendments", headers=member, json={
+            "text": "We do not recommend it.", "reason": "no"}), 201)["id"]
+        assert ok(await c.post(f"/amendments/{amendment}/decision", json={"accept": True}))["version"] == 2
+        r = await c.post(f"/amendments/{other}/decision", json={"accept": True})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "amendment_outdated"
+        assert ok(await c.post(f"/amendments/{other}/decision", json={"accept": False, "note": "see v2"}))["version"] is None
+        if n > 2:
+            ok(await c.post(f"/drafts/{ids[0]}/minority-statements", headers=member,
+                            json={"text": "A minority wants an EU-wide price first."}), 201)
+            ok(await c.post(f"/drafts/{ids[-1]}/minority-statements", headers=member,
+                            json={"text": "Statement on the merged draft."}), 201)
+            assert ok(await c.post(f"/drafts/{ids[0]}/merge", json={
+                "others": [ids[-1]], "title": "Recommendation 1 and 3", "text": "We recommend **one** and three.",
+                "rationale": "Because 1 and 3."}))["version"] == 3
+            ids = ids[:-1]
+    return ids
+
+
+async def test_drafts_amendments_merge_and_the_frozen_list(settings, auth, sessionmaker):
+    aid = uuid.uuid4()
+    ids = await workspace(settings, auth, aid)
+    member = auth.headers("member", aid, member_id=uuid.uuid4())
+    async with client("sessions", settings) as c:
+        c.auth.know(aid)
+        d = ok(await c.get(f"/drafts/{ids[0]}", headers=member))
+        assert [v["cause"] for v in d["versions"]] == ["drafted", "amendment", "merge"]
+        assert {"kind": "removed", "text": "We recommend **1**."} in d["versions"][1]["diff"]
+        assert {"kind": "added", "text": "We recommend **one**."} in d["versions"][1]["diff"]
+        assert "<strong>one</strong>" in d["versions"][2]["html"]
+        assert [a["status"] for a in d["amendments"]] == ["accepted", "rejected"]
+        assert len(d["minority_statements"]) == 2 and len(d["merged_from"]) == 1
+        merged = ok(await c.get(f"/drafts/{d['merged_from'][0]['id']}"))
+        assert merged["status"] == "merged" and merged["merged_into"] == ids[0] and len(merged["versions"]) == 1
+        r = await c.post(f"/drafts/{merged['id']}/amendments", headers=member, json={"text": "x", "reason": "y"})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "draft_merged"
+        r = await c.post(f"/assemblies/{aid}/drafts", headers=member, json={"group": "T", "title": "<b>", "text": " "})
+        assert r.status_code == 422 and "text" in r.text
+        # Markdown is sanitised: no script survives, raw HTML is shown as text.
+        x = ok(await c.post(f"/assemblies/{aid}/drafts", json={
+            "group": "T", "title": "X", "text": "<script>alert(1)</script> [a](javascript:alert(1))"}), 201)["id"]
+        html = ok(await c.get(f"/drafts/{x}"))["versions"][0]["html"]
+        assert "<script" not in html and "javascript:" not in html.replace("[a](javascript:alert(1))", "")
+
+        r = await c.post(f"/assemblies/{aid}/recommendations/finalise", json={"drafts": [ids[1], ids[0], ids[0]]})
+        assert r.status_code == 422
+        f = ok(await c.post(f"/assemblies/{aid}/recommendations/finalise", json={"drafts": [ids[1], ids[0]]}), 201)
+        assert f["recommendations"] == 2
+        r = await c.post(f"/assemblies/{aid}/recommendations/finalise", json={"drafts": [ids[1]]})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "list_frozen"
+        r = await c.post(f"/drafts/{ids[0]}/amendments", headers=member, json={"text": "x", "reason": "y"})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "list_frozen"
+        final = ok(await c.get(f"/assemblies/{aid}/recommendations/final", headers=member))
+    [env] = await outbox(sessionmaker, aid, "recommendations-finalised")
+    p = env.payload
+    assert str(p["list_id"]) == final["list_id"] == str(f["list_id"]) and p["list_sha256"] == f["list_sha256"]
+    assert [r["recommendation_id"] for r in p["recommendations"]] == [ids[1], ids[0]]
+    first = p["recommendations"][1]
+    assert first["title"] == "Recommendation 1 and 3" and first["version"] == 3
+    assert first["text_sha256"] == hashlib.sha256(first["text"].encode()).hexdigest()
+    assert [s["text"] for s in first["minority_statements"]] == ["A minority wants an EU-wide price first.",
+                                                                "Statement on the merged draft."]
+    assert "member" not in str(p)  # no member ids in the event
+    drafted = await outbox(sessionmaker, aid, "recommendation-drafted")
+    amended = await outbox(sessionmaker, aid, "recommendation-amended")
+    assert len(drafted) == 4 and [e.payload["cause"] for e in amended] == ["amendment", "merge"]
