@@ -5,6 +5,7 @@ from pathlib import Path
 from services.sessions import models
 from services.sessions.api import router
 from services.sessions.api.drafts import router as drafts_router
+from services.sessions.api.programme import router as programme_api
 from services.sessions.handlers import HANDLERS
 from services.sessions.pages import pages
 from services.sessions.pages import router as page_router
@@ -17,7 +18,7 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router, drafts_router, page_router],
+    routers=[router, drafts_router, programme_api, page_router],
     pages=pages,
     handlers=HANDLERS,
 )

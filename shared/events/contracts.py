@@ -122,6 +122,54 @@ class SessionScheduledV1(Contract):
     duration_hours: float = Field(gt=0)
 
 
+class VenueV2(Contract):
+    region: str = Field(min_length=1, max_length=100)
+    venue: str = Field(min_length=1, max_length=300)  # a public place: name and address
+
+
+class SpeakerV2(Contract):
+    """An expert or a stakeholder: a public figure heard by the assembly, never a member."""
+    expert_id: uuid.UUID
+    name: str
+    affiliation: str
+    kind: Literal["expert", "stakeholder"]
+
+
+class DocumentRefV2(Contract):
+    document_id: uuid.UUID
+    title: str
+    kind: Literal["briefing", "slides", "video", "other"]
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")  # of the uploaded bytes, or of a link's text
+
+
+class AgendaItemV2(Contract):
+    item_id: uuid.UUID
+    position: int = Field(ge=1)
+    phase: Phase
+    title: str
+    minutes: int = Field(gt=0)
+    speakers: list[SpeakerV2] = []
+    documents: list[DocumentRefV2] = []
+
+
+class SessionScheduledV2(Contract):
+    """v1 plus where (venues per region; whether there is an online link, never the link itself),
+    the capacity and the agenda. Published again, with the next `revision`, each time the
+    secretariat publishes a change to the session's programme: a consumer keeps the highest."""
+    assembly_id: uuid.UUID
+    session_id: uuid.UUID
+    revision: int = Field(ge=1)
+    title: str
+    starts_at: datetime
+    mode: Literal["physical", "digital", "hybrid"]
+    phase: Phase
+    duration_hours: float = Field(gt=0)
+    venues: list[VenueV2] = []
+    online: bool = False
+    capacity: int | None = Field(default=None, gt=0)
+    items: list[AgendaItemV2] = []
+
+
 class AttendanceRecordedV1(Contract):
     assembly_id: uuid.UUID
     session_id: uuid.UUID
@@ -378,6 +426,8 @@ CATALOGUE: list[EventSpec] = [
     EventSpec("sortition", "panel-drawn", 1, PanelDrawnV1, "The panel (and reserves) drawn from the pool"),
     EventSpec("sortition", "replacement-drawn", 1, ReplacementDrawnV1, "Drop-outs replaced so that quotas still hold"),
     EventSpec("sessions", "session-scheduled", 1, SessionScheduledV1, "A session was put on the agenda"),
+    EventSpec("sessions", "session-scheduled", 2, SessionScheduledV2,
+              "A session's programme was published: v1 plus venues, capacity and the agenda (speakers, documents)"),
     EventSpec("sessions", "attendance-recorded", 1, AttendanceRecordedV1, "A member's attendance at a session"),
     EventSpec("sessions", "session-held", 1, SessionHeldV1, "A session took place (attendance closed)"),
     EventSpec("sessions", "recommendation-drafted", 1, RecommendationDraftedV1,

@@ -151,9 +151,44 @@ async def make_amendment(settings, auth, aid) -> str:
     return r.json()["id"]
 
 
+async def _programme_api(settings, auth, aid, method: str, path: str, **kw) -> dict:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_for("sessions", settings)),
+                                 base_url="http://t") as c:
+        r = await c.request(method, path, **kw)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def make_agenda_item(settings, auth, aid) -> str:
+    session_id = await make_session(settings, auth, aid)
+    return (await _programme_api(settings, auth, aid, "POST", f"/sessions/{session_id}/agenda-items",
+                                 headers=auth.headers("organiser", aid),
+                                 json={"phase": "learning", "title": "Matrix", "minutes": 30}))["id"]
+
+
+async def make_expert(settings, auth, aid) -> str:
+    return (await _programme_api(settings, auth, aid, "POST", f"/assemblies/{aid}/experts",
+                                 headers=auth.headers("organiser", aid),
+                                 json={"name": "Matrix", "affiliation": "Test", "interests": "none"}))["id"]
+
+
+async def make_document(settings, auth, aid) -> str:
+    item_id = await make_agenda_item(settings, auth, aid)
+    return (await _programme_api(settings, auth, aid, "POST", f"/agenda-items/{item_id}/documents",
+                                 headers=auth.headers("organiser", aid),
+                                 json={"title": "Matrix", "url": "https://example.org/v"}))["id"]
+
+
+async def make_witness_request(settings, auth, aid) -> str:
+    return (await _programme_api(settings, auth, aid, "POST", f"/assemblies/{aid}/witness-requests",
+                                 headers=auth.headers("member", aid, member_id=uuid.uuid4()),
+                                 json={"wanted": "Matrix", "reason": "Test"}))["id"]
+
+
 OBJECTS = {"member_id": any_member, "draft_id": make_draft, "amendment_id": make_amendment, "session_id": make_session, "job_id": make_draw_job, "ballot_id": make_ballot,
            "entry_id": make_official_entry, "position": board_position, "token_hash": token_hash,
-           "number": replacement_number}
+           "number": replacement_number, "item_id": make_agenda_item, "expert_id": make_expert,
+           "document_id": make_document, "witness_request_id": make_witness_request}
 
 
 def error_of(resp: httpx.Response) -> dict:
