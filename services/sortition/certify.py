@@ -18,6 +18,12 @@ From the pool files and the result JSON of `borgerting sortition select` it chec
    distribution is leximin-better than the result (up to ``tol``).
 
 The certificate's hash is recomputed (sha256 of its canonical JSON without the hash).
+
+A GOLDILOCKS result's certificate (``kind`` ``capped-leximin-relaxation-duals-v1``) carries
+``cap``: every probability of the result must be at most the cap (within ``tol``), and the LPs
+bound every volunteer by it (``0 <= x_i <= min(1, cap)``): what is proved is leximin optimality
+among the distributions that keep everyone at or below the cap (the choice of the cap itself is
+not certified).
 """
 
 from __future__ import annotations
@@ -145,13 +151,13 @@ class _RelaxedLP:
     """max weights . x over the relaxed panel polytope of the pool (volunteers as variables:
     ``0 <= x <= 1``, ``sum x = k``, every quota, ``<= 1`` per shared household), built once."""
 
-    def __init__(self, pool: Pool, k: int):
+    def __init__(self, pool: Pool, k: int, cap: float = 1.0):
         n = self.n = len(pool.ids)
         h = self.h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", 1)
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-        h.addVars(n, np.zeros(n), np.ones(n))
+        h.addVars(n, np.zeros(n), np.full(n, min(1.0, cap)))
         rows: list[tuple[float, float, list[int]]] = [(float(k), float(k), list(range(n)))]
         for q in pool.quotas:
             rows.append((float(q[2]), float(q[3]), [i for i in range(n) if pool.applies(q, i)]))
@@ -213,7 +219,16 @@ def certify(result: dict, pool: Pool, *, levels: int | None = None, tol: float =
             raise CertificateError("the certificate's hash does not match its content")
         tm = [list(m) for m in result["type_members"]]
         todo = cert["levels"] if levels is None else cert["levels"][:levels]
-        lp = _RelaxedLP(pool, k)
+        cap = 1.0
+        if cert.get("cap") is not None:  # GOLDILOCKS: proved among the distributions under the cap
+            cap = float(cert["cap"])
+            if not 0 < cap <= 1:
+                raise CertificateError(f"the certificate's cap {cap!r} is not a probability")
+            if marg.max() > cap + tol:
+                i = int(marg.argmax())
+                raise CertificateError(f"volunteer {pool.ids[i]}'s probability {marg[i]:.9f} is above the cap "
+                                       f"{cap:.9f}")
+        lp = _RelaxedLP(pool, k, cap)
         proved = []
         for j, lv in enumerate(todo, start=1):
             z = float(lv["level"])
@@ -249,4 +264,5 @@ def certify(result: dict, pool: Pool, *, levels: int | None = None, tol: float =
         raise CertificateError(f"the result is not a `sortition select` result with a certificate ({exc!r})") from None
     return {"ok": True, "panels_checked": n_panels, "min_probability": float(marg.min()),
             "levels_proved": len(proved), "levels": len(cert["levels"]), "certificate_hash": cert["hash"],
+            "cap": cert.get("cap"),
             "proved": proved}

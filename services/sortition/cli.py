@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 
 from .certify import CertificateError, certify, read_pool
-from .domain import (ALGORITHMS, Contribution, SortitionInputError, VerificationError, commitment, draw_replacement,
+from .domain import (Contribution, SortitionInputError, VerificationError, commitment, draw_replacement,
                      eligible_instance, replacement_exclusions, verify_replacements, verify_transcript)
 from .domain.api import final_draw
-from .domain.engine import select
+from .domain.engine import algorithm_spec, select
 from .domain.highs_util import new_highs
 from .domain.io_formats import read_peer_format, read_replication
 from .domain.lottery import make_lottery
@@ -79,13 +79,39 @@ _opt = dict(
     id_column=typer.Option(None, "--id-column", help="people CSV id column (default: first column)"),
     address_columns=typer.Option(None, "--address-columns",
                                  help="comma-separated people CSV columns; one member per address"),
+    cap=typer.Option(None, "--cap", help="goldilocks: no one's chance above CAP x k/n (default: the cap "
+                                         "that minimises the GOLDILOCKS objective)"),
+    gamma=typer.Option(None, "--gamma", help="goldilocks: weight of the minimum in the objective (default 1)"),
 )
+
+
+def _algorithm(algorithm: str, cap: Optional[float], gamma: Optional[float]) -> str:
+    """The algorithm spec (``goldilocks:cap=3``) from -a and its options."""
+    try:
+        if (cap is not None or gamma is not None) and algorithm.lower().partition(":")[0] != "goldilocks":
+            raise SortitionInputError("--cap and --gamma belong to -a goldilocks")
+        return algorithm_spec(algorithm, cap_multiple=cap, gamma=gamma) if ":" not in algorithm else \
+            algorithm_spec(algorithm)
+    except SortitionInputError as exc:
+        _fail(str(exc))
+
+
+def _report_goldilocks(res) -> None:
+    g = res.stats.get("goldilocks")
+    if g:
+        err.print(f"goldilocks: LEXIMIN would give min {g['leximin_min']:.5f} max {g['leximin_max']:.5f} "
+                  f"({g['leximin_max_multiple']:.2f} x k/n); cap {g['cap']:.5f} ({g['cap_multiple']:.2f} x k/n, "
+                  f"{'given' if g['cap_given'] else 'chosen'}): min {g['min']:.5f} max {g['max']:.5f}, "
+                  f"price in the minimum {g['price_in_minimum']:.5f}", highlight=False)
 
 
 @app.command("select")
 def select_cmd(
     panel_size: int = typer.Option(..., "--panel-size", "-k", help="number of panel members"),
-    algorithm: str = typer.Option("leximin", "--algorithm", "-a", help="leximin | maximin | nash | legacy"),
+    algorithm: str = typer.Option("leximin", "--algorithm", "-a",
+                                  help="leximin | maximin | nash | legacy | goldilocks"),
+    cap: Optional[float] = _opt["cap"],
+    gamma: Optional[float] = _opt["gamma"],
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the result JSON here (default stdout)"),
     categories: Optional[Path] = _opt["categories"],
     respondents: Optional[Path] = _opt["respondents"],
@@ -99,8 +125,7 @@ def select_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress on stderr"),
 ) -> None:
     """Compute the selection distribution and fairness report."""
-    if algorithm.lower() not in ALGORITHMS:
-        _fail(f"unknown algorithm '{algorithm}' (choose from {', '.join(ALGORITHMS)})")
+    algorithm = _algorithm(algorithm, cap, gamma)
     try:
         inst = _load(categories, respondents, features, people, panel_size, id_column, address_columns)
         res = select(inst, algorithm, progress=_Progress(quiet), legacy_samples=legacy_samples, seed=seed)
@@ -114,6 +139,7 @@ def select_cmd(
     if not quiet:
         err.print(f"{res.algorithm}: n={inst.n} k={inst.k} min={res.min_probability:.5f} "
                   f"max={res.max_probability:.5f} gini={res.gini:.5f} in {res.seconds:.2f}s", highlight=False)
+        _report_goldilocks(res)
 
 
 def _parse_contributions(commitments: Optional[Path], reveal: list[str]) -> list[Contribution]:
@@ -154,7 +180,10 @@ def draw_cmd(
     commitments: Optional[Path] = typer.Option(None, "--commitments",
                                                help='JSON {"name": "sha256 hex"} published before the pool froze'),
     beacon: Optional[str] = typer.Option(None, "--beacon", help="public beacon value (optional)"),
-    algorithm: str = typer.Option("leximin", "--algorithm", "-a"),
+    algorithm: str = typer.Option("leximin", "--algorithm", "-a",
+                                  help="leximin | maximin | nash | legacy | goldilocks"),
+    cap: Optional[float] = _opt["cap"],
+    gamma: Optional[float] = _opt["gamma"],
     lottery_size: int = typer.Option(1000, "--lottery-size", "-m", help="panels in the uniform lottery"),
     reserves: int = typer.Option(0, "--reserves", help="length of the ordered reserve list"),
     exclude: list[str] = typer.Option([], "--exclude",
@@ -170,6 +199,7 @@ def draw_cmd(
 ) -> None:
     """Select, round to an m-panel lottery, draw verifiably, write the transcript."""
     contribs = _parse_contributions(commitments, reveal)
+    algorithm = _algorithm(algorithm, cap, gamma)
     try:
         pool = _load(categories, respondents, features, people, panel_size, id_column, address_columns)
         inst = eligible_instance(pool, exclude)

@@ -18,6 +18,7 @@ import highspy
 import numpy as np
 
 from .baselines import legacy_types, nash_types
+from .goldilocks import goldilocks_types
 from .expand import concrete_panels, count_concrete_panels, iter_expansion
 from .highs_util import INF, PanelOracle, new_highs
 from .leximin import Progress, TypeDistribution, leximin_types
@@ -28,7 +29,40 @@ ENGINE_VERSION = "borgerting-sortition 1.0"
 # the result's "certificate": per level of the relaxed leximin, the dual weights over types that
 # prove it (relaxation.relaxed_leximin); `borgerting sortition certify` checks it
 CERTIFICATE_KIND = "leximin-relaxation-duals-v1"
-ALGORITHMS = ("leximin", "maximin", "nash", "legacy")
+# GOLDILOCKS: the same levels and weights for the leximin among distributions with every probability
+# at most ``cap`` (a field of the certificate, covered by its hash; certify adds it to its LPs)
+CAPPED_CERTIFICATE_KIND = "capped-leximin-relaxation-duals-v1"
+ALGORITHMS = ("leximin", "maximin", "nash", "legacy", "goldilocks")
+
+
+def parse_algorithm(spec: str) -> tuple[str, dict]:
+    """``name`` or ``goldilocks:cap=3`` (GOLDILOCKS with every chance at most 3 k/n; ``gamma=G``
+    weighs the minimum): the algorithm and its options.  The spec is what transcripts record."""
+    name, _, rest = spec.strip().lower().partition(":")
+    if name not in ALGORITHMS:
+        raise SortitionInputError(f"unknown algorithm '{spec}' (choose from {', '.join(ALGORITHMS)})")
+    options: dict = {}
+    for part in filter(None, rest.split(",")):
+        key, _, value = part.partition("=")
+        if name != "goldilocks" or key not in ("cap", "gamma"):
+            raise SortitionInputError(f"unknown option '{part}' of algorithm {name}"
+                                      + (" (goldilocks takes cap=MULTIPLE_OF_K/N and gamma=G)"
+                                         if name == "goldilocks" else ""))
+        try:
+            options[key] = float(value)
+        except ValueError:
+            raise SortitionInputError(f"algorithm option {key} must be a number, not '{value}'") from None
+        if not options[key] > 0 or not np.isfinite(options[key]):
+            raise SortitionInputError(f"algorithm option {key} must be positive")
+    return name, options
+
+
+def algorithm_spec(name: str, *, cap_multiple: float | None = None, gamma: float | None = None) -> str:
+    """The spec string of ``parse_algorithm`` (``goldilocks:cap=3``)."""
+    opts = [f"{key}={value:g}" for key, value in (("cap", cap_multiple), ("gamma", gamma)) if value is not None]
+    spec = name.lower() + (":" + ",".join(opts) if opts else "")
+    parse_algorithm(spec)
+    return spec
 
 
 def gini(p: np.ndarray) -> float:
@@ -102,11 +136,16 @@ class SelectionResult:
         cert = self.distribution.certificate
         if cert is None:
             return None
-        digest = hashlib.sha256(canonical_json({"kind": CERTIFICATE_KIND})[:-1].encode("utf-8") + b',"levels":[')
+        # the keys in canonical (sorted) order: cap, kind, levels
+        digest = hashlib.sha256(canonical_json(self._certificate_head())[:-1].encode("utf-8") + b',"levels":[')
         for j, lv in enumerate(certificate_levels(cert)):
             digest.update((("," if j else "") + canonical_json(lv)).encode("utf-8"))
         digest.update(b"]}")
-        return {"kind": CERTIFICATE_KIND, "hash": digest.hexdigest(), "levels": len(cert)}
+        return {**self._certificate_head(), "hash": digest.hexdigest(), "levels": len(cert)}
+
+    def _certificate_head(self) -> dict:
+        cap = self.distribution.cap
+        return {"kind": CERTIFICATE_KIND} if cap is None else {"cap": float(cap), "kind": CAPPED_CERTIFICATE_KIND}
 
     def write_json(self, fp: TextIO, *, max_panels: int | None = 200_000, include_panels: bool = True) -> None:
         """Write ``to_dict()`` as JSON to ``fp``, the concrete panels one at a time: the output of
@@ -141,8 +180,8 @@ class SelectionResult:
         }.items()
         summary = self.certificate_summary()
         if summary is not None:  # streamed level by level
-            yield "certificate", {"kind": CERTIFICATE_KIND, "levels": certificate_levels(self.distribution.certificate),
-                                  "hash": summary["hash"]}
+            yield "certificate", {**self._certificate_head(),
+                                  "levels": certificate_levels(self.distribution.certificate), "hash": summary["hash"]}
         if not include_panels:
             return
         if max_panels is not None and count_concrete_panels(inst, self.distribution, max_panels) > max_panels:
@@ -250,13 +289,17 @@ def check_feasible(inst: Instance) -> None:
 
 def select(inst: Instance, algorithm: str = "leximin", *, progress: Progress | None = None,
            legacy_samples: int = 1000, seed: int = 0) -> SelectionResult:
-    """Run ``algorithm`` (leximin, maximin, nash or legacy) on ``inst``."""
-    algorithm = algorithm.lower()
-    if algorithm not in ALGORITHMS:
-        raise SortitionInputError(f"unknown algorithm '{algorithm}' (choose from {', '.join(ALGORITHMS)})")
+    """Run ``algorithm`` (leximin, maximin, nash, legacy or goldilocks, with its options as in
+    ``parse_algorithm``: ``goldilocks:cap=3``) on ``inst``."""
+    algorithm = algorithm.strip().lower()
+    name, options = parse_algorithm(algorithm)
     t0 = time.perf_counter()
     check_feasible(inst)
-    if algorithm == "leximin":
+    if name == "goldilocks":
+        cap = options.get("cap")
+        dist = goldilocks_types(inst, cap=None if cap is None else cap * inst.k / inst.n,
+                                gamma=options.get("gamma", 1.0), progress=progress)
+    elif algorithm == "leximin":
         dist = leximin_types(inst, progress=progress)
     elif algorithm == "maximin":
         dist = leximin_types(inst, maximin_only=True, progress=progress)

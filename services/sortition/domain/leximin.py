@@ -26,7 +26,7 @@ import numpy as np
 
 from .highs_util import INF, PanelOracle, new_highs
 from .local_search import SwapSearch
-from .model import Instance
+from .model import Instance, SortitionInputError
 
 Progress = Callable[[str, float], None]  # (message, fraction done in [0, 1])
 
@@ -35,6 +35,7 @@ LP_STRATEGY = 4  # primal simplex: new columns keep the basis primal feasible
 EPS_PRICE = 1e-8  # reduced-cost tolerance of the column generation
 EPS_FIX = 1e-9  # dual weight above which a type is fixed
 FIX_SLACK = 1e-9  # fixed levels are relaxed by this much to stay numerically feasible
+CAP_PENALTY = 1e3  # objective cost of exceeding the cap in the master (GOLDILOCKS)
 
 
 @dataclass
@@ -47,6 +48,7 @@ class TypeDistribution:
     # per level of the relaxed leximin: its value and the dual weights that prove it (see
     # relaxation.relaxed_leximin); None when the column generation ran
     certificate: list[dict] | None = None
+    cap: float | None = None  # GOLDILOCKS: every probability at most this (the certificate holds under it)
 
     def type_probabilities(self, inst: Instance) -> np.ndarray:
         return (self.probs @ self.panels) / inst.type_counts
@@ -59,9 +61,10 @@ class _Master:
     (primal simplex warm start), fixing a type turns its row into ``>= f_t``.
     """
 
-    def __init__(self, inst: Instance):
+    def __init__(self, inst: Instance, cap: float | None = None):
         self.inst = inst
         T = inst.n_types
+        self.cap = cap
         self.T = T
         self.c = inst.type_counts.astype(np.float64)
         h = new_highs()
@@ -77,6 +80,13 @@ class _Master:
                   np.zeros(0))
         # column 0: z (free, cost 1)
         h.addCol(1.0, -INF, INF, T, np.arange(T, dtype=np.int32), -np.ones(T))
+        if cap is not None:
+            # rows T+1..2T: sum_P a_{P,t} p_P - s <= cap; column 1: the excess s >= 0, priced at
+            # CAP_PENALTY (the cap stays feasible while the first panels cannot meet it yet)
+            h.addRows(T, np.full(T, -INF), np.full(T, float(cap)), 0, np.zeros(T, dtype=np.int32),
+                      np.zeros(0, dtype=np.int32), np.zeros(0))
+            h.addCol(-CAP_PENALTY, 0.0, INF, T, np.arange(T + 1, 2 * T + 1, dtype=np.int32), -np.ones(T))
+        self.n_aux = 1 if cap is None else 2  # columns before the panels
         self.h = h
         self.n_panels = 0
         self.keys: set[bytes] = set()
@@ -106,6 +116,9 @@ class _Master:
             starts.append(len(idx))
             idx.extend(nz.tolist())
             vals.extend((x[nz] / self.c[nz]).tolist())
+            if self.cap is not None:
+                idx.extend((nz + T + 1).tolist())
+                vals.extend((x[nz] / self.c[nz]).tolist())
             idx.append(T)
             vals.append(1.0)
             added += 1
@@ -122,7 +135,7 @@ class _Master:
         if m <= keep:
             return 0
         p = np.zeros(m)
-        p[: len(self._col) - 1] = self._col[1:]
+        p[: len(self._col) - self.n_aux] = self._col[self.n_aux:]
         rc = self.matrix() @ w - yhat
         rc = np.where(p > 1e-12, np.inf, rc)
         order = np.argsort(-rc)
@@ -130,7 +143,7 @@ class _Master:
         drop = drop[np.isfinite(rc[drop])]
         if len(drop) == 0:
             return 0
-        self.h.deleteCols(len(drop), (drop + 1).astype(np.int32))
+        self.h.deleteCols(len(drop), (drop + self.n_aux).astype(np.int32))
         mask = np.ones(m, dtype=bool)
         mask[drop] = False
         for i in drop:
@@ -140,7 +153,7 @@ class _Master:
         self._mat = np.zeros((max(64, 2 * len(mat)), self.T))
         self._mat[: len(mat)] = mat
         self.n_panels = len(self.panels)
-        self._col = np.concatenate([[self._col[0]], p[mask]])
+        self._col = np.concatenate([self._col[: self.n_aux], p[mask]])
         return len(drop)
 
     def fix(self, types: np.ndarray, values: np.ndarray) -> None:
@@ -167,14 +180,25 @@ class _Master:
         sign = 1.0 if s >= 0 else -1.0
         y = np.clip(sign * rd[: self.T], 0.0, None)
         obj = float(h.getInfo().objective_function_value)
+        self._col = np.array(sol.col_value)
+        if self.cap is not None:
+            # the cap rows' duals weigh against the capped types (sign * dual <= 0); yhat: the value
+            # of the basic panels under the combined weights (all equal at an optimum)
+            y = y + np.clip(sign * rd[self.T + 1: 2 * self.T + 1], None, 0.0)
+            basic = np.nonzero(self._col[self.n_aux:] > 1e-12)[0]
+            vals = self.matrix()[basic] @ (y / self.c)
+            return float(self._col[0]), y, float(vals.max()) if len(vals) else 0.0
         # strong duality: obj = yhat - sum_fixed f_t y_t (the convexity dual read from HiGHS
         # had the wrong sign; this is the value every basic panel attains under y)
         yhat = obj + float(self.f[~self.unfixed] @ y[~self.unfixed])
-        self._col = np.array(sol.col_value)
         return obj, y, yhat
 
+    def excess(self) -> float:
+        """With a cap: how far the master's distribution exceeds it (0 when it meets it)."""
+        return float(self._col[1]) if self.cap is not None else 0.0
+
     def primal(self) -> np.ndarray:
-        p = np.clip(self._col[1:], 0.0, None)
+        p = np.clip(self._col[self.n_aux:], 0.0, None)
         s = p.sum()
         return p / s if s > 0 else p
 
@@ -263,14 +287,17 @@ def leximin_types_cg(
     prune_keep: float = 4.0,
     progress: Progress | None = None,
     oracle: PanelOracle | None = None,
+    cap: float | None = None,
 ) -> TypeDistribution:
+    """``cap`` (GOLDILOCKS): the leximin distribution among those with every probability at most
+    ``cap``; SortitionInputError when real panels cannot keep everyone below it."""
     t_start = time.perf_counter()
     T = inst.n_types
     oracle = oracle or PanelOracle(inst)
     panels, unselectable = _initial_panels(inst, oracle, progress)
     if not panels:
         raise RuntimeError("no panel satisfies the quotas")
-    master = _Master(inst)
+    master = _Master(inst, cap)
     master.add_panels(panels)
     fixed = np.full(T, np.nan)
     if unselectable.any():
@@ -308,6 +335,9 @@ def leximin_types_cg(
                 # the best panel is already present: LP tolerance issue; accept
                 break
         z = obj
+        if master.excess() > 1e-7:
+            raise SortitionInputError(f"no distribution over panels keeps every chance at or below {cap:.6f}: the "
+                                      f"best one exceeds it by {master.excess():.2g}; raise the cap")
         probs = master.primal()
         unfixed = np.isnan(fixed)
         cand = unfixed & (y > EPS_FIX)
@@ -349,6 +379,7 @@ def leximin_types(
     progress: Progress | None = None,
     method: str = "auto",
     relax_slacks: tuple[float, ...] | None = None,
+    cap: float | None = None,
     **cg_options,
 ) -> TypeDistribution:
     """LEXIMIN (or MAXIMIN) over types.
@@ -359,12 +390,16 @@ def leximin_types(
     (``relax_slacks``, default ``relaxation.BACKOFF_SLACKS``), the stage-wise column generation
     (``leximin_types_cg``), which is exact in every case.  ``method="cg"`` runs the latter only.
     For MAXIMIN the leximin distribution is returned (it maximises the minimum too).
+    ``cap`` (GOLDILOCKS): every probability at most ``cap``, on every path (the result's
+    ``cap``; its certificate holds among the capped distributions).
     """
     from .facewalk import decompose_walk
-    from .relaxation import BACKOFF_SLACKS, NotAttainable, relaxed_leximin
+    from .relaxation import ABS_ACCEPT, BACKOFF_SLACKS, NotAttainable, relaxed_leximin
 
     if method == "cg":
-        return leximin_types_cg(inst, maximin_only=maximin_only, progress=progress, **cg_options)
+        dist = leximin_types_cg(inst, maximin_only=maximin_only, progress=progress, cap=cap, **cg_options)
+        dist.cap = cap
+        return dist
     t_start = time.perf_counter()
     rstats: dict = {}
     certificate: list[dict] = []
@@ -372,20 +407,25 @@ def leximin_types(
     try:
         pi, levels, point = relaxed_leximin(inst, with_point=True, progress=relax_progress,
                                             slacks=relax_slacks or BACKOFF_SLACKS, stats=rstats,
-                                            certificate=certificate)
+                                            certificate=certificate, cap=cap)
         t_relax = time.perf_counter() - t_start
         if progress:
             progress(f"relaxed leximin: {len(levels)} levels, minimum {levels[0]:.6f}; decomposing", 0.05)
         panels, probs, dstats = decompose_walk(inst, pi, point, progress=progress)
+        if cap is not None:  # the walk meets the target point exactly; the column generation may overshoot
+            over = float(((probs @ panels) / inst.type_counts).max()) - cap
+            if over > ABS_ACCEPT:
+                raise NotAttainable(f"the decomposition exceeds the cap by {over:.3g}")
     except NotAttainable as exc:
         if progress:
             progress(f"relaxed leximin not attainable ({exc}); exact column generation", 0.1)
-        dist = leximin_types_cg(inst, maximin_only=maximin_only, progress=progress, **cg_options)
+        dist = leximin_types_cg(inst, maximin_only=maximin_only, progress=progress, cap=cap, **cg_options)
+        dist.cap = cap
         dist.stats["method"] = f"column generation (relaxation: {exc})"
         dist.stats["seconds"] = time.perf_counter() - t_start
         dist.stats.update(rstats)
         return dist
-    dist = TypeDistribution(panels, probs, certificate=certificate)
+    dist = TypeDistribution(panels, probs, certificate=certificate, cap=cap)
     method_name = "relaxation + face walk"
     if "fallback" in dstats:
         method_name += " + " + dstats["fallback"]

@@ -58,7 +58,7 @@ class NotAttainable(Exception):
 
 def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
                     slacks: tuple[float, ...] = BACKOFF_SLACKS, stats: dict | None = None,
-                    certificate: list | None = None):
+                    certificate: list | None = None, cap: float | None = None):
     """Leximin probabilities per type over the relaxed polytope Q / c; returns (pi, levels), with
     ``with_point`` also the type counts of the last stage's LP solution (a point of Q within the
     LP tolerance whose probabilities are >= pi up to the slack: a consistent target, unlike
@@ -77,14 +77,19 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
     relaxed polytope, so every distribution over panels, has ``sum y_t p_t + sum mu_t (p_t -
     floor_t) <= z``; so a distribution that keeps the fixed types at their floors gives some
     type with ``y_t > 0`` at most ``z``.  ``borgerting sortition certify`` checks each level
-    with one LP of its own."""
+    with one LP of its own.
+
+    ``cap`` (GOLDILOCKS, goldilocks.py): every probability at most ``cap`` (the columns' upper
+    bounds ``x_t <= cap c_t``): the leximin vector among the distributions that keep everyone at or
+    below the cap.  The certificate then holds for the capped polytope (``certify`` reads the cap)."""
     T = inst.n_types
     c = inst.type_counts.astype(np.float64)
+    ub = c if cap is None else np.minimum(c, cap * c)
     h = new_highs()
     h.setOptionValue("primal_feasibility_tolerance", LP_TOL)
     h.setOptionValue("dual_feasibility_tolerance", LP_TOL)
     h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-    h.addVars(T, np.zeros(T), c)
+    h.addVars(T, np.zeros(T), ub)
     h.addVar(-INF, INF)  # z
     h.changeColCost(T, 1.0)
     idx = np.empty(2 * T, dtype=np.int32)
@@ -95,15 +100,7 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
     val[1::2] = -c
     # rows 0..T-1: x_t - c_t z >= 0
     h.addRows(T, np.zeros(T), np.full(T, INF), 2 * T, np.arange(0, 2 * T, 2, dtype=np.int32), idx, val)
-    A = inst.quota_matrix
-    rows_lo = [float(inst.k)] + list(inst.quota_lo) + [-INF] * len(inst.households)
-    rows_hi = [float(inst.k)] + list(inst.quota_hi) + [1.0] * len(inst.households)
-    members = [np.arange(T)] + [np.nonzero(A[j])[0] for j in range(A.shape[0])] + \
-        [np.asarray(hh) for hh in inst.households]
-    starts = np.cumsum([0] + [len(m) for m in members[:-1]]).astype(np.int32)
-    cols = np.concatenate(members).astype(np.int32)
-    h.addRows(len(members), np.array(rows_lo), np.array(rows_hi), len(cols), starts, cols,
-              np.ones(len(cols)))
+    add_polytope_rows(h, inst)
     fixed = np.full(T, np.nan)
     levels: list[float] = []
     point = np.zeros(T)
@@ -135,7 +132,8 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
         if not cand.any():  # the unfixed duals sum to 1 in exact arithmetic; take the largest
             cand = np.zeros(T, dtype=bool)
             cand[np.argmax(np.where(unfixed, rd, -1.0))] = True
-        if z >= 1.0 - FIX_SLACK:  # every type left is at probability 1 (none can exceed it): fix all
+        if z >= min(1.0, 1.0 if cap is None else cap) - FIX_SLACK:  # every type left is at probability 1
+            # (or at the cap; none can exceed it): fix all
             cand = unfixed.copy()  # at once (one stage each took 157 stages on a 100,000 pool)
         ts = np.nonzero(cand)[0]
         if certificate is not None:  # numpy arrays: thousands of levels must stay small in memory
@@ -153,8 +151,23 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
             n_fixed = T - int(np.isnan(fixed).sum())
             progress(f"relaxation: level {len(levels)} = {v:.6f}, {n_fixed}/{T} types fixed", n_fixed / T)
     if with_point:
-        return fixed, levels, _target_point(h, fixed, c, point, slacks[level])
+        return fixed, levels, _target_point(h, fixed, c, point, slacks[level], ub)
     return fixed, levels
+
+
+def add_polytope_rows(h: highspy.Highs, inst: Instance) -> None:
+    """The rows of Q over the first T columns of ``h`` (the type counts): panel size, every quota
+    row, at most one per shared household."""
+    T = inst.n_types
+    A = inst.quota_matrix
+    rows_lo = [float(inst.k)] + list(inst.quota_lo) + [-INF] * len(inst.households)
+    rows_hi = [float(inst.k)] + list(inst.quota_hi) + [1.0] * len(inst.households)
+    members = [np.arange(T)] + [np.nonzero(A[j])[0] for j in range(A.shape[0])] + \
+        [np.asarray(hh) for hh in inst.households]
+    starts = np.cumsum([0] + [len(m) for m in members[:-1]]).astype(np.int32)
+    cols = np.concatenate(members).astype(np.int32)
+    h.addRows(len(members), np.array(rows_lo), np.array(rows_hi), len(cols), starts, cols,
+              np.ones(len(cols)))
 
 
 def certificate_levels(certificate: list[dict]):
@@ -176,7 +189,7 @@ def _solved(h: highspy.Highs) -> bool:
 
 
 def _target_point(h: highspy.Highs, pi: np.ndarray, c: np.ndarray, point: np.ndarray,
-                  slack: float = FIX_SLACK) -> np.ndarray:
+                  slack: float = FIX_SLACK, ub: np.ndarray | None = None) -> np.ndarray:
     """A point of Q with every probability ``>= pi - slack`` (exactly 0 / c_t where ``pi``
     is 0 / 1) whose largest excess over ``pi`` is as small as possible: one more LP on the
     model of the last stage, its ``z`` column reused as that excess (rows ``t`` become
@@ -186,7 +199,8 @@ def _target_point(h: highspy.Highs, pi: np.ndarray, c: np.ndarray, point: np.nda
     T = len(c)
     ar = np.arange(T, dtype=np.int32)
     lo = np.where(pi >= 1.0, c, np.maximum(0.0, pi - slack) * c)
-    hi = np.where(pi <= 0.0, 0.0, c)
+    hi = np.where(pi <= 0.0, 0.0, c if ub is None else ub)
+    lo = np.minimum(lo, hi)
     h.changeColsBounds(T, ar, lo, hi)
     for t in range(T):
         h.changeCoeff(t, T, -float(c[t]))
