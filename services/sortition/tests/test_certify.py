@@ -5,7 +5,6 @@ or pool file, naming what fails."""
 from __future__ import annotations
 
 import copy
-import csv
 import json
 
 import pytest
@@ -15,20 +14,14 @@ from services.sortition.certify import CertificateError, certify, read_pool
 from services.sortition.cli import app
 from services.sortition.domain import build_instance, select
 from services.sortition.domain.synth import synth_pool
+from services.sortition.tests.pool_files import write_pool_files
 
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("certify")
     people, quotas, k = synth_pool(200, 10, categories=6, seed=5, band=1)  # three levels
-    with open(tmp / "features.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["feature", "value", "min", "max"])
-        w.writerows([q["category"], q["value"], q["min"], q["max"]] for q in quotas)
-    with open(tmp / "people.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(people[0]))
-        w.writeheader()
-        w.writerows(people)
+    write_pool_files(tmp, people, quotas)
     res = select(build_instance(people, quotas, k), "leximin")
     pool = read_pool(features=tmp / "features.csv", people=tmp / "people.csv")
     return tmp, res.to_dict(), pool

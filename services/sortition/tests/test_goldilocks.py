@@ -5,7 +5,6 @@ under the cap."""
 from __future__ import annotations
 
 import copy
-import csv
 import hashlib
 import json
 
@@ -20,6 +19,7 @@ from services.sortition.domain.engine import algorithm_spec, parse_algorithm
 from services.sortition.domain.goldilocks import CappedMaximin, goldilocks_value, smallest_cap
 from services.sortition.domain.leximin import leximin_types
 from services.sortition.domain.synth import synth_pool
+from services.sortition.tests.pool_files import write_pool_files
 
 # 60 volunteers, 4 categories, k = 10: LEXIMIN gives its luckiest volunteers 0.864 (5.2 x k/n)
 POOL = dict(n=60, k=10, categories=4, seed=1, band=1)
@@ -124,14 +124,7 @@ def test_algorithm_specs(spec, error):
 def files(pool, tmp_path_factory):
     people, quotas, _ = pool
     tmp = tmp_path_factory.mktemp("goldilocks")
-    with open(tmp / "features.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["feature", "value", "min", "max"])
-        w.writerows([q["category"], q["value"], q["min"], q["max"]] for q in quotas)
-    with open(tmp / "people.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(people[0]))
-        w.writeheader()
-        w.writerows(people)
+    write_pool_files(tmp, people, quotas)
     return tmp
 
 
