@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from services.recruitment import handlers as h
 from services.recruitment import views as v
+from services.recruitment import printing
 from services.recruitment.domain.codes import CodeRefused
 from shared.auth import AUDITOR, FACILITATOR, MEMBER, OPERATOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
 from shared.auth.keys import member_jwks, mint_member_token
@@ -16,6 +21,7 @@ from shared.errors import ApiError
 from shared.openapi import errors
 from shared.problems import invalid
 from shared.runtime import Runtime, RuntimeDep
+from shared.ui import service_url
 
 router = APIRouter()
 MAX_EXTRACT_BYTES = 50 * 1024 * 1024
@@ -46,7 +52,19 @@ class Stratum(BaseModel):
     quotas: list[Quota] = Field(min_length=1)
 
 
-class AssemblyIn(BaseModel):
+class LetterDetails(BaseModel):
+    """What the invitation letters say about the assembly (all optional; the invitations page warns
+    about what is missing before letters go to print)."""
+
+    commissioner: str | None = Field(None, min_length=1, max_length=200, description="Who asked for the assembly")
+    remit: str | None = Field(None, min_length=1, max_length=2000, description="The assembly's task, in Danish")
+    remit_en: str | None = Field(None, min_length=1, max_length=2000, description="The task in English")
+    session_dates: list[date] = Field(default_factory=list, max_length=40)
+    stipend_ore: int | None = Field(None, ge=0, le=10_000_000, description="Stipend per session day, in øre")
+    reply_by: date | None = Field(None, description="The date to register by, as printed in the letters")
+
+
+class AssemblyIn(LetterDetails):
     name: str = Field(min_length=1, max_length=200)
     panel_size: int = Field(ge=1, le=5000)
     regions: list[Region] = Field(min_length=1)
@@ -64,9 +82,15 @@ class ImportOut(BaseModel):
 class InvitationsIn(BaseModel):
     count: int = Field(gt=0, le=1_000_000)
     seed: int | None = Field(None, ge=0, lt=2**62, description="Fix for a reproducible sample; random if omitted")
+    letters: Literal["json", "zip"] = Field(
+        "json", description="json: the letters in the response; zip: the print house's PDF and merge CSV (and, for "
+                            "the Digital Post channel, its batch file) as application/zip (docs/letters.md)")
+    language: Literal["da", "en"] = "da"
+    channel: Literal["print", "digital-post"] = "print"
 
 
 class Letter(BaseModel):
+    letter_id: uuid.UUID
     name: str
     address: str
     region: str
@@ -110,6 +134,33 @@ async def limit_public(rt: Runtime, request: Request, code: str, *, per_code: in
     return ip
 
 
+def letter_urls(request: Request, rt: Runtime) -> tuple[str, str]:
+    """The registration and withdrawal pages' addresses as printed in letters: the console's
+    public origin (settings), else the origin the request came through (the proxy's forwarded
+    host), with recruitment's prefix behind the one origin."""
+    origin = rt.settings.public_url.rstrip("/")
+    if not origin:
+        proto = request.headers.get("x-forwarded-proto", request.url.scheme)
+        host = request.headers.get("x-forwarded-host", request.headers.get("host", request.url.netloc))
+        origin = f"{proto}://{host}"
+    return origin + service_url(request, "/register"), origin + service_url(request, "/withdraw")
+
+
+async def letter_pack_response(request: Request, rt: Runtime, batch_id: uuid.UUID, assembly, letters: list[dict], *,
+                         lang: str, channel: str, kind: str = "invitation", invited: int | None = None) -> Response:
+    """A batch's letters as the ZIP for the print house (and Digital Post): named by the batch only."""
+    register_url, withdraw_url = letter_urls(request, rt)
+    details = {k: getattr(assembly, k) for k in ("name", "panel_size", "commissioner", "remit", "remit_en",
+                                                  "session_dates", "stipend_ore", "reply_by")}
+    recipients = {str(x["letter_id"]): x["person_ref"] for x in letters} if channel == "digital-post" else None
+    body = await run_in_threadpool(  # Typst takes a while per thousand letters: not on the event loop
+        printing.letter_pack, batch_id, details, letters, register_url=register_url, withdraw_url=withdraw_url,
+        lang=lang, kind=kind, invited=invited, recipients=recipients)
+    return Response(body, status_code=201, media_type="application/zip",
+                    headers={"content-disposition": f'attachment; filename="letters-{batch_id}.zip"',
+                             "cache-control": "no-store"})
+
+
 async def count_refusal(rt: Runtime, ip: str) -> None:
     s = rt.settings
     await rt.limiter.hit("failed_code", ip, limit=s.register_failures_per_ip + 1_000_000, window=s.register_window_seconds)
@@ -133,8 +184,13 @@ async def create_assembly(body: AssemblyIn, rt: RuntimeDep,
         who: Principal = Depends(allow(OPERATOR))) -> AssemblyOut:
     data = body.model_dump(exclude_none=True)
     async with rt.transaction() as tx:
-        assembly_id = await h.create_assembly(tx, **data)
+        assembly_id = await h.create_assembly(tx, **body.model_dump(exclude_none=True, mode="json"))
     return AssemblyOut(id=assembly_id, **data)
+
+
+def assembly_out(a) -> AssemblyOut:
+    return AssemblyOut(id=a.id, name=a.name, panel_size=a.panel_size, regions=a.regions, strata=a.strata,
+                       **{k: getattr(a, k) for k in LetterDetails.model_fields})
 
 
 @router.get("/assemblies/{assembly_id}", response_model=AssemblyOut, response_model_exclude_none=True, tags=["assemblies"])
@@ -142,7 +198,17 @@ async def get_assembly(assembly_id: uuid.UUID, rt: RuntimeDep,
         who: Principal = Depends(allow(ORGANISER, REGISTRAR, FACILITATOR, AUDITOR))) -> AssemblyOut:
     async with rt.transaction() as tx:
         a = await v.load_assembly(tx, assembly_id)
-    return AssemblyOut(id=a.id, name=a.name, panel_size=a.panel_size, regions=a.regions, strata=a.strata)
+    return assembly_out(a)
+
+
+@router.put("/assemblies/{assembly_id}/letter-details", response_model=AssemblyOut, response_model_exclude_none=True,
+            tags=["assemblies"], summary="What the invitation letters say: commissioner, remit, dates, stipend, reply-by")
+async def set_letter_details(assembly_id: uuid.UUID, body: LetterDetails, rt: RuntimeDep,
+                             who: Principal = Depends(allow(ORGANISER))) -> AssemblyOut:
+    async with rt.transaction() as tx:
+        await h.set_letter_details(tx, assembly_id, body.model_dump(mode="json"))
+        a = await v.load_assembly(tx, assembly_id)
+    return assembly_out(a)
 
 
 class ValueNames(BaseModel):
@@ -162,7 +228,7 @@ async def name_values(assembly_id: uuid.UUID, body: ValueNamesIn, rt: RuntimeDep
     async with rt.transaction() as tx:
         await h.name_values(tx, assembly_id, [n.model_dump(exclude_none=True) for n in body.names])
         a = await v.load_assembly(tx, assembly_id)
-    return AssemblyOut(id=a.id, name=a.name, panel_size=a.panel_size, regions=a.regions, strata=a.strata)
+    return assembly_out(a)
 
 
 @router.get("/assemblies/{assembly_id}/stats", tags=["assemblies"])
@@ -190,12 +256,21 @@ async def import_register(assembly_id: uuid.UUID, request: Request, rt: RuntimeD
     return ImportOut(imported=n)
 
 
+ZIP_RESPONSE = {201: {"content": {"application/zip": {}},
+                      "description": "With letters=zip: the batch's letters-<batch>.pdf and merge-<batch>.csv (docs/letters.md)"}}
+
+
 @router.post("/assemblies/{assembly_id}/invitation-batches", status_code=201, response_model=InvitationsOut,
-             tags=["invitations"], summary="Draw the invitation sample across regions and issue single-use codes")
-async def send_invitations(assembly_id: uuid.UUID, body: InvitationsIn, rt: RuntimeDep,
-        who: Principal = Depends(allow(REGISTRAR))) -> InvitationsOut:
+             tags=["invitations"], responses=ZIP_RESPONSE,
+             summary="Draw the invitation sample across regions and issue single-use codes (letters as JSON or PDF)")
+async def send_invitations(assembly_id: uuid.UUID, body: InvitationsIn, request: Request, rt: RuntimeDep,
+        who: Principal = Depends(allow(REGISTRAR))) -> InvitationsOut | Response:
     async with rt.transaction() as tx:
         batch_id, per_region, letters = await h.send_invitations(tx, assembly_id, body.count, body.seed)
+        assembly = await v.load_assembly(tx, assembly_id) if body.letters == "zip" else None
+    if assembly is not None:
+        return await letter_pack_response(request, rt, batch_id, assembly, letters, lang=body.language,
+                                    channel=body.channel)
     return InvitationsOut(batch_id=batch_id, count=len(letters), per_region=per_region, letters=letters)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -14,6 +14,7 @@ from services.recruitment import models as m
 from services.recruitment import views as v
 from services.recruitment.domain.allocation import allocate, draw_sample
 from services.recruitment.domain.answers import check_answers, check_strata
+from services.recruitment.domain.letter_details import LETTER_FIELDS
 from services.recruitment.domain.codes import UnknownCode, UsedCode, code_hash, household_key, new_code, normalise
 from services.recruitment.domain.register import parse_register_csv
 from shared.bus.outbox import Tx
@@ -27,13 +28,17 @@ def _array(values: list, item_type) -> sa.BindParameter:
     return sa.bindparam(None, values, type_=ARRAY(item_type))
 
 
-async def create_assembly(tx: Tx, *, name: str, panel_size: int, regions: list[dict], strata: list[dict]) -> uuid.UUID:
+async def create_assembly(tx: Tx, *, name: str, panel_size: int, regions: list[dict], strata: list[dict],
+                          **letter: object) -> uuid.UUID:
+    """`letter`: what the invitation letters say (fields of LETTER_FIELDS; optional)."""
     problems = check_strata(regions, strata, panel_size)
     if problems:
         raise invalid("the mandate cannot be met: " + "; ".join(problems), [{"field": "strata", "problem": p} for p in problems])
     assembly_id = uuid.uuid4()
+    details = _letter_columns({k: letter[k] for k in LETTER_FIELDS if letter.get(k) is not None})
     await tx.session.execute(
-        sa.insert(m.assemblies).values(id=assembly_id, name=name, panel_size=panel_size, regions=regions, strata=strata)
+        sa.insert(m.assemblies).values(id=assembly_id, name=name, panel_size=panel_size, regions=regions, strata=strata,
+                                       **details)
     )
     quotas = [{"category": s["category"], "quotas": [{k: q[k] for k in ("value", "min", "max")} for q in s["quotas"]]}
               for s in strata]  # the names in labels stay here: the event's contract has the codes and numbers
@@ -43,6 +48,27 @@ async def create_assembly(tx: Tx, *, name: str, panel_size: int, regions: list[d
     )
     await tx.audit("assembly.created", assembly_id, object_id=assembly_id, details={"panel_size": panel_size})
     return assembly_id
+
+
+def _letter_columns(details: dict) -> dict:
+    """Dates as the columns take them (the API's JSON gives ISO text)."""
+    out = dict(details)
+    if isinstance(out.get("reply_by"), str):
+        out["reply_by"] = date.fromisoformat(out["reply_by"])
+    if out.get("session_dates"):
+        out["session_dates"] = sorted({str(d) for d in out["session_dates"]})
+    return out
+
+
+async def set_letter_details(tx: Tx, assembly_id: uuid.UUID, details: dict) -> None:
+    """What the invitation letters say about the assembly (commissioner, remit, session dates,
+    stipend, reply-by date). Only recruitment prints letters, so no event is sent."""
+    await load_or_404(tx, m.assemblies, "assembly", lock=True, id=assembly_id)
+    values = _letter_columns({k: details.get(k) for k in LETTER_FIELDS})
+    values["session_dates"] = values["session_dates"] or []
+    await tx.session.execute(sa.update(m.assemblies).where(m.assemblies.c.id == assembly_id).values(**values))
+    await tx.audit("assembly.letter-details-set", assembly_id, object_id=assembly_id,
+                   details={"filled": sorted(k for k, x in values.items() if x)})
 
 
 async def name_values(tx: Tx, assembly_id: uuid.UUID, names: list[dict]) -> list[dict]:
@@ -88,11 +114,16 @@ async def import_register(tx: Tx, assembly_id: uuid.UUID, text: str) -> int:
     return len(rows)
 
 
-async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int | None) -> tuple[uuid.UUID, dict, list[dict]]:
-    """Draw `count` people across regions in proportion to population and issue their codes.
+async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int | None, *,
+                           per_region: dict[str, int] | None = None, kind: str = "invitation",
+                           plan: dict | None = None) -> tuple[uuid.UUID, dict, list[dict]]:
+    """Draw `count` people across regions in proportion to population (or exactly `per_region`,
+    a targeted wave's letters with its `plan`) and issue their codes.
 
-    Returns the batch id, letters per region, and the letters (name, address, code) for printing:
-    the codes exist in clear only in this response; the database keeps their hashes.
+    Returns the batch id, letters per region, and the letters (letter_id, name, address, region,
+    code, person_ref) for printing: the codes exist in clear only in this response; the database
+    keeps their hashes. person_ref (the register's id, a CPR number in Denmark) is for the Digital
+    Post batch only, never for paper or a file name.
     """
     assembly = await v.load_assembly(tx, assembly_id)
     await tx.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"invite:{assembly_id}"})
@@ -106,21 +137,30 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
     candidates: dict[str, list[int]] = {}
     for rid, region in rows:
         candidates.setdefault(region, []).append(rid)
-    populations = {r["code"]: r["population"] for r in assembly.regions}
-    per_region = allocate(count, populations, {r: len(c) for r, c in candidates.items()})
+    available = {r: len(c) for r, c in candidates.items()}
+    if per_region is None:
+        populations = {r["code"]: r["population"] for r in assembly.regions}
+        per_region = allocate(count, populations, available)
+    else:
+        short = {r: n for r, n in per_region.items() if n > available.get(r, 0)}
+        if short:
+            raise conflict("the register extract has too few people not yet invited in "
+                           + ", ".join(f"{r} ({available.get(r, 0)} left, {n} asked)" for r, n in sorted(short.items())),
+                           code="register_exhausted")
+        count = sum(per_region.values())
     seed = seed if seed is not None else secrets.randbits(62)
     chosen = draw_sample(candidates, per_region, seed)
     batch_id = uuid.uuid4()
     await tx.session.execute(
         sa.insert(m.invitation_batches).values(id=batch_id, assembly_id=assembly_id, count=count,
-                                               per_region=per_region, seed=seed)
+                                               per_region=per_region, seed=seed, kind=kind, plan=plan)
     )
     people = {
         r.id: r
         for r in (
             await tx.session.execute(
                 sa.select(m.register_entries.c.id, m.register_entries.c.name, m.register_entries.c.address,
-                          m.register_entries.c.region).where(m.register_entries.c.id == sa.any_(_array(chosen, sa.BigInteger)))
+                          m.register_entries.c.region, m.register_entries.c.person_ref).where(m.register_entries.c.id == sa.any_(_array(chosen, sa.BigInteger)))
             )
         ).all()
     }
@@ -128,9 +168,11 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
     for entry_id in chosen:
         code = new_code()
         p = people[entry_id]
-        inv_rows.append({"id": uuid.uuid4(), "assembly_id": assembly_id, "batch_id": batch_id,
+        letter_id = uuid.uuid4()
+        inv_rows.append({"id": letter_id, "assembly_id": assembly_id, "batch_id": batch_id,
                          "register_entry_id": entry_id, "region": p.region, "code_hash": code_hash(code)})
-        letters.append({"name": p.name, "address": p.address, "region": p.region, "code": code})
+        letters.append({"letter_id": letter_id, "name": p.name, "address": p.address, "region": p.region,
+                        "code": code, "person_ref": p.person_ref})
     if inv_rows:
         await tx.session.execute(sa.insert(m.invitations), inv_rows)
         await tx.session.execute(
@@ -139,7 +181,8 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
         )
     await tx.emit(ev.InvitationsSentV1(assembly_id=assembly_id, batch_id=batch_id, count=len(chosen),
                                        per_region=per_region), subject=assembly_id)
-    await tx.audit("invitations.sent", assembly_id, object_id=batch_id, details={"count": len(chosen), "seed": seed})
+    await tx.audit("invitations.sent", assembly_id, object_id=batch_id,
+                   details={"count": len(chosen), "seed": seed, "kind": kind})
     return batch_id, per_region, letters
 
 
@@ -152,7 +195,7 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
         raise UnknownCode("this is not a valid invitation code: it has 20 letters and digits, as printed in your letter")
     inv = (
         await tx.session.execute(
-            sa.select(m.invitations).where(m.invitations.c.code_hash == code_hash(norm)).with_for_update()
+            sa.select(m.invitations).where(v.code_matches(code_hash(norm))).with_for_update()
         )
     ).first()
     if inv is None:
@@ -192,7 +235,7 @@ async def withdraw(tx: Tx, *, code: str) -> None:
     """A registered citizen leaves the pool (before or after the draw); their answers go with them."""
     norm = normalise(code)
     inv = None if norm is None else (
-        await tx.session.execute(sa.select(m.invitations).where(m.invitations.c.code_hash == code_hash(norm)))
+        await tx.session.execute(sa.select(m.invitations).where(v.code_matches(code_hash(norm))))
     ).first()
     if inv is None:
         raise UnknownCode("this invitation code is not recognised: check it against your letter")

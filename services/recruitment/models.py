@@ -21,6 +21,16 @@ assemblies = sa.Table(
     sa.Column("panel_size", sa.Integer, nullable=False),
     sa.Column("regions", JSONB, nullable=False),
     sa.Column("strata", JSONB, nullable=False),
+    # What the invitation letters say about the assembly (services/recruitment/printing).
+    sa.Column("commissioner", sa.Text),
+    sa.Column("remit", sa.Text),
+    sa.Column("remit_en", sa.Text),
+    sa.Column("session_dates", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),  # ISO dates
+    sa.Column("stipend_ore", sa.BigInteger),  # per session day, in øre
+    sa.Column("reply_by", sa.Date),
+    # Expected reply rates per stratum ({category: {value: rate}}) for the invitation sample's
+    # oversampling (domain/sampling.py).
+    sa.Column("reply_rates", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
 )
 
@@ -34,6 +44,8 @@ register_entries = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("address", sa.Text, nullable=False),
     sa.Column("region", sa.Text, nullable=False),
+    sa.Column("age_band", sa.Text),  # where the extract has them: strata of the invitation sample
+    sa.Column("gender", sa.Text),
     sa.Column("invited", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("assembly_id", "person_ref", name="uq_register_person"),
 )
@@ -46,6 +58,8 @@ invitation_batches = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
     sa.Column("per_region", JSONB, nullable=False),
     sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False, server_default="invitation"),  # invitation | reminder | targeted
+    sa.Column("plan", JSONB),  # a targeted wave's computation per stratum, as shown on screen
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
 )
 
@@ -59,6 +73,13 @@ invitations = sa.Table(
     sa.Column("region", sa.Text, nullable=False),
     sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("used_at", sa.DateTime(timezone=True)),
+    # A reminder letter carries a second code for the same invitation (the first still works).
+    sa.Column("reminder_code_hash", sa.String(64)),
+    sa.Column("reminded_at", sa.DateTime(timezone=True)),
+    # A letter the post or Digital Post returned as undeliverable.
+    sa.Column("undeliverable_at", sa.DateTime(timezone=True)),
+    sa.Column("undeliverable_reason", sa.Text),
+    sa.UniqueConstraint("reminder_code_hash", name="uq_invitations_reminder_code_hash"),
 )
 
 respondents = sa.Table(

@@ -15,10 +15,12 @@ from fastapi.responses import Response
 
 from services.recruitment import handlers as h
 from services.recruitment import views as v
-from services.recruitment.api import MAX_EXTRACT_BYTES, count_refusal, limit_public
+from services.recruitment.api import MAX_EXTRACT_BYTES, count_refusal, letter_pack_response, limit_public
 from services.recruitment.domain.answers import questionnaire
 from services.recruitment.domain.assembly_form import MAX_QUOTA_ROWS, MAX_REGION_ROWS, read_assembly_form
 from services.recruitment.domain.assembly_form import rows as form_rows
+from services.recruitment.domain.letter_details import missing_details, read_letter_form
+from services.recruitment.printing import LANGUAGES
 from services.recruitment.domain.codes import CodeRefused, UsedCode, code_hash, normalise
 from services.recruitment.domain.registration_form import form_problems
 from services.recruitment.domain.replies import count_features, stratum_report
@@ -255,6 +257,24 @@ REGISTER_PROBLEMS = {
     "too_large": N_("The file is larger than %(mib)s MiB; split it into parts"),
     "already_imported": N_("Some people in this file were already imported for this assembly. Nothing was imported"),
 }
+LETTER_PROBLEMS = {
+    "too_long": N_("At most %(n)s characters"),
+    "date": N_("%(value)s is not a date; write it as 6.3.2027 or 2027-03-06"),
+    "too_many_dates": N_("At most %(n)s dates"),
+    "stipend": N_("Enter the stipend in kroner, for example 1.500 or 1500,50"),
+    "reply_after_sessions": N_("The reply-by date must come before the first session"),
+}
+
+
+def letter_problems(request: Request, problems) -> tuple[dict, list[dict]]:
+    """The letter form's problems in the reader's language: (by field, the error summary's list)."""
+    _ = pages.gettext(request)
+    by_field: dict[str, str] = {}
+    for field, kind, values in problems:
+        by_field.setdefault(field, _(LETTER_PROBLEMS[kind], **values))
+    return by_field, [{"field": f, "message": m} for f, m in by_field.items()]
+
+
 QUOTA_CATEGORIES = ("gender", "age", "education", "region", "employment", "origin", "housing", "urbanity", "income")
 REPLY_STATUS = {"short": N_("Too few to fill the quota"), "low": N_("Below the quota's share"), "ok": N_("On track")}
 
@@ -273,10 +293,14 @@ async def assemblies_page(rt: RuntimeDep, request: Request, created: uuid.UUID |
 
 
 def _assembly_form(request: Request, who: Principal, form: dict, *, region_rows: int, quota_rows: int,
-                   problems=(), status: int = 200) -> Response:
+                   problems=(), letter_problems=(), status: int = 200) -> Response:
     _ = pages.gettext(request)
     by_field: dict[str, str] = {}
     errors_: list[dict] = []
+    for field, kind, values in letter_problems:
+        message = _(LETTER_PROBLEMS[kind], **values)
+        by_field.setdefault(field, message)
+        errors_.append({"field": field, "message": message})
     for field, kind, values in problems:
         shown = dict(values)
         if "category" in values:
@@ -307,11 +331,12 @@ async def new_assembly(rt: RuntimeDep, request: Request, who: Principal = Depend
         return _assembly_form(request, who, form, region_rows=min(n_regions + 3 * (action == "more_regions"), MAX_REGION_ROWS),
                               quota_rows=min(n_quotas + 4 * (action == "more_quotas"), MAX_QUOTA_ROWS))
     read = read_assembly_form(form, n_regions, n_quotas)
-    if read.problems:
+    details, letter_issues = read_letter_form(form)
+    if read.problems or letter_issues:
         return _assembly_form(request, who, form, region_rows=n_regions, quota_rows=n_quotas, problems=read.problems,
-                              status=422)
+                              letter_problems=letter_issues, status=422)
     async with rt.transaction() as tx:
-        assembly_id = await h.create_assembly(tx, **read.body)
+        assembly_id = await h.create_assembly(tx, **read.body, **details)
     return pages.redirect(request, service_url(request, f"/console/assemblies?created={assembly_id}"))
 
 
@@ -378,6 +403,9 @@ async def register_import(assembly_id: uuid.UUID, rt: RuntimeDep, request: Reque
     return _import_page(request, who, await _overview(rt, assembly_id), imported=n, status=201)
 
 
+LETTER_DETAIL_NAMES = {"commissioner": N_("the commissioner"), "remit": N_("the remit"),
+                       "session_dates": N_("the session dates"), "stipend_ore": N_("the stipend"),
+                       "reply_by": N_("the date to reply by")}
 INVITE_PROBLEMS = {
     "once": N_("This form was already used to send a batch. Reload the page to send another"),
     "count": N_("Enter the number of letters as a whole number above 0"),
@@ -391,8 +419,10 @@ def _invitations_page(request: Request, who: Principal, data: dict, assembly_id:
                       status: int = 200) -> Response:
     _ = pages.gettext(request)
     by_field = {problem[0]: _(INVITE_PROBLEMS[problem[1]], **problem[2])} if problem else {}
+    missing = missing_details(data["assembly"]._mapping)
     return pages.render(request, "invitations.html", {
         **data, "form": form or {}, "by_field": by_field, "errors": [{"field": f, "message": m} for f, m in by_field.items()],
+        "missing": [_(LETTER_DETAIL_NAMES[f]) for f in missing],
         "can_send": REGISTRAR in who.roles_in(assembly_id), "once": secrets.token_urlsafe(16)}, who=who, status=status)
 
 
@@ -427,6 +457,8 @@ async def invitations_send(assembly_id: uuid.UUID, rt: RuntimeDep, request: Requ
         problem = ("count", "too_many", {"n": left})
     elif form.get("confirm") != "true":
         problem = ("confirm", "confirm", {})
+    lang = form.get("language") if form.get("language") in LANGUAGES else "da"
+    channel = "digital-post" if form.get("channel") == "digital-post" else "print"
     if problem:
         return _invitations_page(request, who, data, assembly_id, form=form, problem=problem, status=422)
     if not await _use_once(rt, form.get("once", "")):
@@ -437,8 +469,9 @@ async def invitations_send(assembly_id: uuid.UUID, rt: RuntimeDep, request: Requ
     except Exception:
         await rt.redis.delete(f"borgerting:recruitment:form-once:{form.get('once')}")  # nothing was sent
         raise
-    return pages.csv(request, f"invitations-{batch_id}.csv", ["name", "address", "region", "code"],
-                     ([x["name"], x["address"], x["region"], x["code"]] for x in letters))
+    response = await letter_pack_response(request, rt, batch_id, data["assembly"], letters, lang=lang, channel=channel)
+    pages.finish(request, response)
+    return response
 
 
 async def _replies(rt: Runtime, assembly_id: uuid.UUID) -> tuple:

@@ -60,10 +60,15 @@ async def own_registration(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID)
     return regs[0]
 
 
+def code_matches(hashed: str):
+    """The invitation a code opens: the first letter's code, or the reminder's (both work)."""
+    return sa.or_(m.invitations.c.code_hash == hashed, m.invitations.c.reminder_code_hash == hashed)
+
+
 async def assembly_of_code(tx: Tx, code_hash: str) -> uuid.UUID | None:
     """The assembly an unused invitation code belongs to (the registration page's first step)."""
     return (await tx.session.execute(
-        sa.select(m.invitations.c.assembly_id).where(m.invitations.c.code_hash == code_hash,
+        sa.select(m.invitations.c.assembly_id).where(code_matches(code_hash),
                                                      m.invitations.c.used_at.is_(None)))).scalar()
 
 

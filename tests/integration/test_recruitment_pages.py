@@ -12,7 +12,9 @@ import uuid
 import httpx
 import pytest
 
+from services.recruitment.printing import MERGE_HEADER
 from tests.integration.test_apis import client, make_assembly
+from tests.letters import open_pack
 from tests.integration.test_pages import csrf
 
 pytestmark = pytest.mark.integration
@@ -177,10 +179,13 @@ async def test_the_registrar_sends_a_batch_and_downloads_the_letters_once(rec, s
         once = re.search(r'name="once" value="([^"]+)"', page.text).group(1)
         r = await web.post(f"/assemblies/{aid}/invitations", data={"csrf_token": token, "count": "10", "confirm": "true",
                                                                   "once": once})
-        assert r.status_code == 200, r.text
-        letters = rows_of(r)
-        assert letters[0] == ["name", "address", "region", "code"] and len(letters) == 11
-        assert all(re.fullmatch(r"[A-Z0-9]{4}(-[A-Z0-9]{4}){4}", row[3]) for row in letters[1:])
+        assert r.status_code == 201, r.text
+        pack = open_pack(r)
+        letters = pack.merge
+        assert letters[0] == MERGE_HEADER and len(letters) == 11
+        assert all(re.fullmatch(r"[A-Z0-9]{4}(-[A-Z0-9]{4}){4}", row[5]) for row in letters[1:])
+        assert len(pack.pages) == 10 and letters[1][5] in pack.pages[0] and pack.digital_post is None
+        letters = [[row[2], row[3], row[4], row[5]] for row in letters]
         # the same form again (a double click, the back button after the download): refused, nothing sent
         r = await web.post(f"/assemblies/{aid}/invitations?lang=en", data={"csrf_token": token, "count": "10",
                                                                            "confirm": "true", "once": once})

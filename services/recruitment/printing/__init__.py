@@ -1,0 +1,148 @@
+"""Letters people can hold: a batch of invitations (or reminders) rendered to one print-ready PDF
+with Typst from the template beside this file (one A4 page per letter, a QR code per letter made
+with segno), the print house's merge CSV, and the Digital Post batch (docs/letters.md). Pure
+apart from reading the template: the codes in clear pass through here and are kept nowhere.
+
+No CPR number reaches this module (the letters carry name, address, code and the letter's id);
+the Digital Post batch gets the recipients' register ids from its caller, in its rows only."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import segno
+import typst
+from babel.dates import format_date
+
+from services.recruitment.domain.letter_details import kroner_text
+
+TEMPLATE = Path(__file__).parent / "invitation.typ"
+LANGUAGES = ("da", "en")
+MERGE_HEADER = ["letter_id", "page", "name", "address", "region", "code", "url"]
+
+
+def qr_url(register_url: str, code: str) -> str:
+    """The QR code's address: the registration page with the code in the fragment, which browsers
+    never send to a server, so the code appears in no request line or access log (the page's
+    script copies it into the form)."""
+    return f"{register_url}#kode={code}"
+
+
+def _qr_svg(url: str) -> str:
+    buf = io.BytesIO()
+    segno.make(url, error="m").save(buf, kind="svg", scale=1, border=4, xmldecl=False, svgns=True)
+    return buf.getvalue().decode()
+
+
+def _address_lines(address: str) -> list[str]:
+    return [part.strip() for part in address.split(",") if part.strip()][:5]
+
+
+def _assembly_data(assembly: Mapping, lang: str) -> dict:
+    remit = (assembly.get("remit_en") or assembly.get("remit")) if lang == "en" else assembly.get("remit")
+    reply_by = assembly.get("reply_by")
+    if isinstance(reply_by, str):
+        reply_by = date.fromisoformat(reply_by)
+    stipend = assembly.get("stipend_ore")
+    return {
+        "name": assembly["name"],
+        "commissioner": assembly.get("commissioner") or assembly["name"],
+        "remit": remit or None,
+        "panel_size": f"{assembly['panel_size']:,}".replace(",", "." if lang == "da" else ","),
+        "dates": [format_date(date.fromisoformat(d), format="long", locale=lang) for d in assembly.get("session_dates") or []],
+        "stipend": kroner_text(stipend, lang) if stipend else None,
+        "reply_by": format_date(reply_by, format="long", locale=lang) if reply_by else None,
+    }
+
+
+def render_letters(assembly: Mapping, letters: Sequence[Mapping], *, register_url: str, withdraw_url: str,
+                   lang: str = "da", kind: str = "invitation", invited: int | None = None,
+                   today: date | None = None) -> bytes:
+    """One PDF for the print house: page n is letter n of `letters` (each {letter_id, name,
+    address, code}). `kind` is invitation | reminder; `invited` is how many were invited in all."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"letters are written in {', '.join(LANGUAGES)}")
+    today = today or datetime.now(timezone.utc).date()
+    number_sep = "." if lang == "da" else ","
+    data = {
+        "lang": lang,
+        "kind": kind,
+        "assembly": _assembly_data(assembly, lang),
+        "date": format_date(today, format="long", locale=lang),
+        "url": register_url,
+        "withdraw_url": withdraw_url,
+        "invited": f"{invited if invited is not None else len(letters):,}".replace(",", number_sep),
+        "letters": [{"ref": letter_ref(x["letter_id"]), "name": x["name"], "address": _address_lines(x["address"]),
+                     "code": x["code"], "qr": _qr_svg(qr_url(register_url, x["code"]))} for x in letters],
+    }
+    return typst.compile(TEMPLATE.read_bytes(), sys_inputs={"data": json.dumps(data)}, ignore_system_fonts=True)
+
+
+def letter_ref(letter_id: object) -> str:
+    """The letter's reference as printed (the invitation id's first 13 characters): what a returned
+    envelope is booked by, with the merge CSV's full id beside it."""
+    return str(letter_id)[:13].upper()
+
+
+def merge_rows(letters: Sequence[Mapping], register_url: str) -> list[list[str]]:
+    return [[str(x["letter_id"]), str(i + 1), x["name"], x["address"], x["region"], x["code"],
+             qr_url(register_url, x["code"])] for i, x in enumerate(letters)]
+
+
+def merge_csv(letters: Sequence[Mapping], register_url: str) -> bytes:
+    """The print house's merge file: one row per letter, in the PDF's page order."""
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    writer = csv.writer(buf)
+    writer.writerow(MERGE_HEADER)
+    writer.writerows(merge_rows(letters, register_url))
+    return buf.getvalue().encode()
+
+
+def digital_post(batch_id: object, assembly: Mapping, letters: Sequence[Mapping], recipients: Mapping[str, str], *,
+                 register_url: str, lang: str, kind: str, pdf_name: str) -> bytes:
+    """The Digital Post batch (layout in docs/letters.md): one entry per recipient, addressed by
+    the register's person id, pointing at its page of the batch's PDF. `recipients` maps a letter
+    id to its person id."""
+    title = {("da", "invitation"): "Invitation til ", ("en", "invitation"): "Invitation to ",
+             ("da", "reminder"): "Påmindelse: invitation til ", ("en", "reminder"): "Reminder: invitation to "}
+    doc = {
+        "format": "borgerting.digital-post.v1",
+        "batch_id": str(batch_id),
+        "kind": kind,
+        "language": lang,
+        "sender": assembly.get("commissioner") or assembly["name"],
+        "document": pdf_name,
+        "recipients": [
+            {"recipient": {"type": "cpr", "id": recipients[str(x["letter_id"])]},
+             "letter_id": str(x["letter_id"]), "title": title[(lang, kind)] + assembly["name"],
+             "pages": [i + 1, i + 1], "code": x["code"], "url": qr_url(register_url, x["code"])}
+            for i, x in enumerate(letters)],
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode()
+
+
+def letter_pack(batch_id: object, assembly: Mapping, letters: Sequence[Mapping], *, register_url: str,
+                withdraw_url: str, lang: str = "da", kind: str = "invitation", invited: int | None = None,
+                recipients: Mapping[str, str] | None = None) -> bytes:
+    """A ZIP for one batch: letters-<batch>.pdf and merge-<batch>.csv for the print house, and with
+    `recipients` (the Digital Post channel) digital-post-<batch>.json too. File names carry only
+    the batch id."""
+    pdf_name = f"letters-{batch_id}.pdf"
+    pdf = render_letters(assembly, letters, register_url=register_url, withdraw_url=withdraw_url, lang=lang,
+                         kind=kind, invited=invited)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(pdf_name, pdf)
+        z.writestr(f"merge-{batch_id}.csv", merge_csv(letters, register_url))
+        if recipients is not None:
+            z.writestr(f"digital-post-{batch_id}.json",
+                       digital_post(batch_id, assembly, letters, recipients, register_url=register_url, lang=lang,
+                                    kind=kind, pdf_name=pdf_name))
+    return buf.getvalue()

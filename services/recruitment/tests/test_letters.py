@@ -1,0 +1,54 @@
+"""What letters say about their assembly, read from the staff's form; money in øre; and a letter
+rendered to PDF (its text, its QR code), without I/O beyond the template."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from services.recruitment.domain.letter_details import (kroner_text, letter_form_values, missing_details,
+                                                        parse_date, parse_kroner, read_letter_form)
+from services.recruitment.printing import qr_url, render_letters
+from tests.letters import pdf_pages, qr_codes
+
+
+def test_dates_and_kroner_as_people_type_them():
+    assert parse_date("2027-03-06") == parse_date("6.3.2027") == parse_date("06/03/2027") == date(2027, 3, 6)
+    assert parse_date("31.2.2027") is None and parse_date("marts") is None
+    assert parse_kroner("1.500") == parse_kroner("1500") == parse_kroner("1500 kr.") == 150000
+    assert parse_kroner("1.500,5") == 150050 and parse_kroner("1,5") == 150
+    assert parse_kroner("1.50") is None and parse_kroner("-3") is None and parse_kroner("mange") is None
+    assert kroner_text(150050) == "1.500,50 kr." and kroner_text(150000, "en") == "DKK 1,500"
+
+
+def test_the_letter_form_reads_and_names_every_problem():
+    details, problems = read_letter_form({"commissioner": " Klimaministeriet ", "session_dates": "10.4.2027, 6.3.2027",
+                                          "stipend": "1.500", "reply_by": "1.2.2027"})
+    assert problems == []
+    assert details == {"commissioner": "Klimaministeriet", "remit": None, "remit_en": None,
+                       "session_dates": ["2027-03-06", "2027-04-10"], "stipend_ore": 150000,
+                       "reply_by": date(2027, 2, 1)}
+    assert missing_details(details) == ["remit"]
+    assert letter_form_values(details)["session_dates"] == "2027-03-06, 2027-04-10"
+    assert letter_form_values(details)["stipend"] == "1.500"
+    _, problems = read_letter_form({"remit": "x" * 2001, "session_dates": "6.3.2027 32.3.2027", "stipend": "gratis",
+                                    "reply_by": "1.5.2027"})
+    assert [(f, k) for f, k, _ in problems] == [("remit", "too_long"), ("session_dates", "date"), ("stipend", "stipend"),
+                                                ("reply_by", "reply_after_sessions")]
+    _, problems = read_letter_form({"session_dates": "6.3.2027", "reply_by": "1.5.2027"})
+    assert [(f, k) for f, k, _ in problems] == [("reply_by", "reply_after_sessions")]
+
+
+def test_a_letter_renders_to_one_page_with_its_code_and_qr_code():
+    assembly = {"name": "Borgertinget om klima", "panel_size": 60, "commissioner": "Klimaministeriet",
+                "remit": "Hvordan når Danmark sine klimamål?", "session_dates": ["2027-03-06"], "stipend_ore": 150000,
+                "reply_by": "2027-02-01"}
+    letters = [{"letter_id": uuid.UUID(int=i), "name": f"Åse Ørsted {i}", "address": "Vestergade 1, 8000 Aarhus C",
+                "code": f"ABCD-EFGH-JKMN-PQRS-TVW{i}"} for i in range(2)]
+    pdf = render_letters(assembly, letters, register_url="https://b.example/register", withdraw_url="https://b.example/w",
+                         kind="reminder", today=date(2027, 1, 10))
+    pages = pdf_pages(pdf)
+    assert len(pages) == 2
+    assert "Påmindelse: du er inviteret til Borgertinget om klima" in pages[0] and "Åse Ørsted 0" in pages[0]
+    assert "ABCD-EFGH-JKMN-PQRS-TVW1" in pages[1] and "10. januar 2027" in pages[1]
+    assert qr_codes(pdf, 1) == [qr_url("https://b.example/register", "ABCD-EFGH-JKMN-PQRS-TVW1")]

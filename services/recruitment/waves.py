@@ -1,0 +1,1 @@
+"""Waves after the first batch: reminders, targeted second waves and returned letters."""
