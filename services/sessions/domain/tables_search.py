@@ -1,0 +1,332 @@
+"""The table-plan search: a start from a resolvable design (no repeat meetings where the shape
+allows), seats repaired for the members who must sit at given tables, then swaps that lower a
+lexicographic cost: keep-apart breaches, then repeat meetings, then the tables' distance from the
+panel's mix. Pure Python, deterministic for a seed; docs/tables.md argues the choices.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+
+from shared.problems import InvalidInput
+
+W_APART = 1_000_000.0  # a keep-apart pair at one table
+W_REPEAT = 1_000.0  # one repeat meeting: worth more than any gain in diversity (at most 2 per stratum and table)
+W_SQUARE = 0.02  # a small squared-count term that breaks the L1 distance's ties towards even tables
+TEMPERATURE = (0.05, 0.002)  # annealing of the mix: from about a tenth of a table's distance down to nothing
+EVERYWHERE = 0.5  # the share of swaps made in every round at once
+MOVES_PER_SEAT = 30
+ROW_MOVES_PER_SEAT = 100  # swaps tried per member and round; ~0.6 s for 200 members x 4 rounds
+
+
+def design(tables: int, rows: int, rounds: int, rng: random.Random, budget: int = 20_000) -> list[list[int]]:
+    """Row offsets per round: the member in cell (i, j) sits at table (j + off[r][i]) % tables.
+
+    Cells in one row never meet; two cells in rows i, i' meet in rounds r and q both only if
+    off[r][i] - off[q][i] == off[r][i'] - off[q][i'] (mod tables). So where every round's offsets
+    differ from every earlier round's by distinct amounts per row, no pair meets twice (for a
+    prime number of tables off[r][i] = r*i does it for up to `tables` rounds). Found by
+    randomised backtracking tried with r*i first; where the budget runs out, the offset with the
+    fewest clashes is taken and the swaps deal with the repeats.
+    """
+    offsets = [[0] * rows]
+    for r in range(1, rounds):
+        used = [{0} for _ in range(r)]  # per earlier round: differences taken (row 0: 0)
+        row = [0] * rows
+        steps = 0
+
+        def place(i: int) -> bool:
+            nonlocal steps
+            if i == rows:
+                return True
+            first = (r * i) % tables
+            rest = [v for v in range(tables) if v != first]
+            rng.shuffle(rest)
+            for v in [first, *rest]:
+                steps += 1
+                if steps > budget:
+                    return False
+                diffs = [(v - offsets[q][i]) % tables for q in range(r)]
+                if any(d in used[q] for q, d in enumerate(diffs)):
+                    continue
+                for q, d in enumerate(diffs):
+                    used[q].add(d)
+                row[i] = v
+                if place(i + 1):
+                    return True
+                for q, d in enumerate(diffs):
+                    used[q].discard(d)
+            return False
+
+        if not place(1):
+            used = [{0} for _ in range(r)]
+            for i in range(1, rows):
+                v = min(range(tables), key=lambda v: (sum(((v - offsets[q][i]) % tables) in used[q]
+                                                          for q in range(r)), (v - r * i) % tables))
+                for q in range(r):
+                    used[q].add((v - offsets[q][i]) % tables)
+                row[i] = v
+        offsets.append(list(row))
+    return offsets
+
+
+class Seating:
+    """The state of a plan under search with the counts its cost needs, updated per swap."""
+
+    def __init__(self, n: int, tables: int, rounds: int, features: Sequence[Sequence[int]], n_features: int,
+                 allowed: Sequence[frozenset[int] | None], keep_apart: Sequence[tuple[int, int]]):
+        self.n, self.T, self.R = n, tables, rounds
+        self.F = [list(f) for f in features]
+        self.allowed = list(allowed)
+        self.apart: list[set[int]] = [set() for _ in range(n)]
+        for a, b in keep_apart:
+            self.apart[a].add(b)
+            self.apart[b].add(a)
+        shares = [0.0] * n_features
+        for f in self.F:
+            for k in f:
+                shares[k] += 1 / n
+        # cost[s][k][c]: what c members with feature k at a table of s cost (L1 term + small square)
+        self.cost = {s: [[abs(c / s - p) + W_SQUARE * (c / s - p) ** 2 * s for c in range(s + 2)] for p in shares]
+                     for s in {n // tables, math.ceil(n / tables)} if s > 0}
+        self.seats: list[list[list[int]]] = []
+        self.where: list[list[int]] = []
+        self.met = [[0] * n for _ in range(n)]
+        self.counts: list[list[list[int]]] = []
+        self.n_features = n_features
+
+    def load(self, seats: list[list[list[int]]]) -> None:
+        self.seats = seats
+        self.where = [[0] * self.n for _ in range(self.R)]
+        self.counts = []
+        for r, tables in enumerate(seats):
+            counts = []
+            for t, table in enumerate(tables):
+                c = [0] * self.n_features
+                for m in table:
+                    self.where[r][m] = t
+                    for k in self.F[m]:
+                        c[k] += 1
+                    for o in table:
+                        if o != m:
+                            self.met[m][o] += 1
+                counts.append(c)
+            self.counts.append(counts)
+
+    def fits(self, m: int, t: int) -> bool:
+        allow = self.allowed[m]
+        return allow is None or t in allow
+
+    def delta(self, r: int, a: int, b: int) -> float:
+        """The change in cost if a and b (at different tables in round r) swap seats."""
+        A, B = self.where[r][a], self.where[r][b]
+        ta, tb = self.seats[r][A], self.seats[r][B]
+        ma, mb = self.met[a], self.met[b]
+        rep = 0
+        for m in ta:
+            if m != a:
+                rep += (mb[m] >= 1) - (ma[m] >= 2)
+        for m in tb:
+            if m != b:
+                rep += (ma[m] >= 1) - (mb[m] >= 2)
+        d = W_REPEAT * rep
+        pa, pb = self.apart[a], self.apart[b]
+        if pa or pb:
+            breach = 0
+            for m in ta:
+                if m != a:
+                    breach += (m in pb) - (m in pa)
+            for m in tb:
+                if m != b:
+                    breach += (m in pa) - (m in pb)
+            d += W_APART * breach
+        return d + self.mix_delta(r, a, b)
+
+    def mix_delta(self, r: int, a: int, b: int) -> float:
+        """The change in the two tables' distance from the panel's mix if a and b swap in round r."""
+        A, B = self.where[r][a], self.where[r][b]
+        ca, cb = self.counts[r][A], self.counts[r][B]
+        costa, costb = self.cost[len(self.seats[r][A])], self.cost[len(self.seats[r][B])]
+        d = 0.0
+        for x, y in zip(self.F[a], self.F[b]):
+            if x != y:
+                d += (costa[x][ca[x] - 1] - costa[x][ca[x]] + costa[y][ca[y] + 1] - costa[y][ca[y]]
+                      + costb[y][cb[y] - 1] - costb[y][cb[y]] + costb[x][cb[x] + 1] - costb[x][cb[x]])
+        return d
+
+    def swap(self, r: int, a: int, b: int) -> None:
+        A, B = self.where[r][a], self.where[r][b]
+        ta, tb = self.seats[r][A], self.seats[r][B]
+        met = self.met
+        for m in ta:
+            if m != a:
+                met[a][m] -= 1
+                met[m][a] -= 1
+                met[b][m] += 1
+                met[m][b] += 1
+        for m in tb:
+            if m != b:
+                met[b][m] -= 1
+                met[m][b] -= 1
+                met[a][m] += 1
+                met[m][a] += 1
+        ta[ta.index(a)] = b
+        tb[tb.index(b)] = a
+        self.where[r][a], self.where[r][b] = B, A
+        ca, cb = self.counts[r][A], self.counts[r][B]
+        for x, y in zip(self.F[a], self.F[b]):
+            if x != y:
+                ca[x] -= 1
+                ca[y] += 1
+                cb[y] -= 1
+                cb[x] += 1
+
+    def delta_everywhere(self, a: int, b: int) -> float | None:
+        """The change in cost if a and b trade places in every round (None if a seat does not fit).
+
+        Every third member's meetings with a become those with b and the reverse, so the repeat
+        meetings do not change; only the mix of the tables and keep-apart breaches can.
+        """
+        d = 0.0
+        for r in range(self.R):
+            A, B = self.where[r][a], self.where[r][b]
+            if A != B:
+                if not (self.fits(a, B) and self.fits(b, A)):
+                    return None
+                d += self.mix_delta(r, a, b)
+        pa, pb = self.apart[a], self.apart[b]
+        if pa or pb:
+            ma, mb = self.met[a], self.met[b]
+            breach = sum(mb[p] - ma[p] for p in pa if p != b) + sum(ma[p] - mb[p] for p in pb if p != a)
+            d += W_APART * breach
+        return d
+
+    def swap_everywhere(self, a: int, b: int) -> None:
+        for r in range(self.R):
+            if self.where[r][a] != self.where[r][b]:
+                self.swap(r, a, b)
+
+
+def rows_alike(n: int, tables: int, features: Sequence[Sequence[int]], rng: random.Random, moves: int) -> list[int]:
+    """Members in cell order, rows of `tables` cells made as alike as possible.
+
+    Every table of every round of the design takes one member from each row, so a table's count of
+    a category is a sum of one draw per row: the fewer kinds of member a row holds (the larger the
+    sum of its squared category counts), the closer every table is to the panel's mix. Swaps
+    between rows from a sort by the strata.
+    """
+    order = sorted(range(n), key=lambda m: (tuple(features[m]), rng.random()))
+    row_of = [cell // tables for cell in range(n)]
+    member_row = [0] * n
+    rows = math.ceil(n / tables)
+    counts: list[dict[int, int]] = [dict() for _ in range(rows)]
+    for cell, m in enumerate(order):
+        member_row[m] = row_of[cell]
+        for k in features[m]:
+            counts[row_of[cell]][k] = counts[row_of[cell]].get(k, 0) + 1
+    for _ in range(moves if rows > 1 else 0):
+        a, b = rng.randrange(n), rng.randrange(n)
+        ra, rb = member_row[a], member_row[b]
+        if ra == rb:
+            continue
+        ca, cb = counts[ra], counts[rb]
+        gain = 0
+        for x, y in zip(features[a], features[b]):
+            if x != y:
+                gain += ca.get(y, 0) - ca[x] + 1 + cb.get(x, 0) - cb[y] + 1
+        if gain >= 0:
+            for x, y in zip(features[a], features[b]):
+                if x != y:
+                    ca[x] -= 1
+                    ca[y] = ca.get(y, 0) + 1
+                    cb[y] -= 1
+                    cb[x] = cb.get(x, 0) + 1
+            member_row[a], member_row[b] = rb, ra
+    by_row: list[list[int]] = [[] for _ in range(rows)]
+    for m in order:
+        by_row[member_row[m]].append(m)
+    for row in by_row:
+        rng.shuffle(row)
+    return [m for row in by_row for m in row]
+
+
+def start(n: int, tables: int, rounds: int, features: Sequence[Sequence[int]], rng: random.Random) -> list[list[list[int]]]:
+    """The design's seats with members dealt into its cells by rows of like members."""
+    rows = math.ceil(n / tables)
+    offsets = design(tables, rows, rounds, rng)
+    order = rows_alike(n, tables, features, rng, ROW_MOVES_PER_SEAT * n)
+    seats = []
+    for r in range(rounds):
+        round_tables: list[list[int]] = [[] for _ in range(tables)]
+        for cell, m in enumerate(order):
+            i, j = divmod(cell, tables)
+            round_tables[(j + offsets[r][i]) % tables].append(m)
+        seats.append(round_tables)
+    return seats
+
+
+def repair(state: Seating, rng: random.Random) -> None:
+    """Move every member who must sit at given tables there, by the cheapest fitting swap."""
+    pinned = sorted((m for m in range(state.n) if state.allowed[m] is not None), key=lambda m: len(state.allowed[m]))
+    for r in range(state.R):
+        for m in pinned:
+            here = state.where[r][m]
+            if state.fits(m, here):
+                continue
+            best, best_d = None, None
+            for t in sorted(state.allowed[m]):
+                for o in state.seats[r][t]:
+                    if state.fits(o, here):
+                        d = state.delta(r, m, o)
+                        if best_d is None or d < best_d:
+                            best, best_d = o, d
+            if best is None:
+                raise InvalidInput("The members who must sit at given tables (language, accessible place) do not fit "
+                                   "there: make more tables accessible or allow larger tables.",
+                                   code="restricted_tables_full",
+                                   details=[{"field": "accessible_tables", "problem": "too many members for the tables"}])
+            state.swap(r, m, best)
+
+
+def improve(state: Seating, rng: random.Random, moves: int) -> None:
+    """Simulated annealing over the tables' mix with swaps that never add a repeat meeting or a
+    keep-apart breach: half swap two members in one round, half in every round at once (which keeps
+    a repeat-free design repeat-free while it mixes the tables)."""
+    n, R = state.n, state.R
+    rand = rng.random
+    randrange = rng.randrange
+    exp = math.exp
+    hot, cold = TEMPERATURE
+    cooling = (cold / hot) ** (1 / max(1, moves))
+    temp = hot
+    for _ in range(moves):
+        temp *= cooling
+        a = randrange(n)
+        b = randrange(n - 1)
+        if b >= a:
+            b += 1
+        if rand() < EVERYWHERE:
+            d = state.delta_everywhere(a, b)
+            if d is not None and (d <= 0 or (d < 1 and rand() < exp(-d / temp))):
+                state.swap_everywhere(a, b)
+            continue
+        r = randrange(R)
+        A, B = state.where[r][a], state.where[r][b]
+        if A == B or not (state.fits(a, B) and state.fits(b, A)):
+            continue
+        d = state.delta(r, a, b)
+        if d <= 0 or (d < 1 and rand() < exp(-d / temp)):
+            state.swap(r, a, b)
+
+
+def search(n: int, tables: int, rounds: int, features: Sequence[Sequence[int]], n_features: int,
+           allowed: Sequence[frozenset[int] | None], keep_apart: Sequence[tuple[int, int]], seed: int) -> list[list[list[int]]]:
+    """Seats per round and table (member indices); the same for the same inputs and seed."""
+    rng = random.Random(seed)
+    state = Seating(n, tables, rounds, features, n_features, allowed, keep_apart)
+    state.load(start(n, tables, rounds, features, rng))
+    repair(state, rng)
+    improve(state, rng, MOVES_PER_SEAT * n * rounds)
+    return [[list(t) for t in tables_] for tables_ in state.seats]

@@ -1,0 +1,131 @@
+"""The table planner's rules (no I/O): property tests with fixed seeds, and the figures it reports."""
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+
+from services.sessions.domain.tables import (
+    TableMember,
+    TableRules,
+    plan_figures,
+    plan_tables,
+    table_count,
+)
+from services.sessions.domain.tables_search import design
+from shared.problems import InvalidInput
+
+STRATA = {"gender": ["f", "m"], "age": ["18-29", "30-44", "45-59", "60+"], "region": ["DK01", "DK02", "DK03"]}
+
+
+@st.composite
+def panels(draw):
+    n = draw(st.integers(12, 60))
+    members = []
+    for i in range(n):
+        strata = {c: draw(st.sampled_from(v)) for c, v in STRATA.items()}
+        language = draw(st.sampled_from([None] * 12 + ["en", "ar"]))
+        members.append(TableMember(id=f"m{i:03d}", strata=strata, language=language,
+                                   accessible=draw(st.booleans()) and draw(st.booleans()) and draw(st.booleans())))
+    absent = draw(st.sets(st.integers(0, n - 1), max_size=n // 6))
+    present = [m.id for i, m in enumerate(members) if i not in absent]
+    ids = [m.id for m in members]
+    apart = draw(st.lists(st.tuples(st.sampled_from(ids), st.sampled_from(ids)), max_size=4))
+    rules = TableRules(rounds=draw(st.integers(1, 4)), table_size=draw(st.integers(6, 10)),
+                       accessible_tables=draw(st.sampled_from([None, 2, 3])),
+                       keep_apart=tuple((a, b) for a, b in apart if a != b), seed=draw(st.integers(0, 3)))
+    return members, present, rules
+
+
+def _plan_or_refusal(members, present, rules):
+    try:
+        return plan_tables(members, rules, present=present)
+    except InvalidInput as e:
+        # Refusals are allowed only with a code that says what to fix.
+        assert e.code in {"restricted_tables_full", "language_tables_exceeded", "no_table_fits", "tables_impossible"}
+        return None
+
+
+@seed(1606)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(panels())
+def test_every_plan_keeps_the_rules(case):
+    members, present, rules = case
+    plan = _plan_or_refusal(members, present, rules)
+    if plan is None:
+        return
+    by_id = {m.id: m for m in members}
+    here = set(present)
+    assert len(plan.rounds) == rules.rounds
+    capacity = max(len(t) for t in plan.rounds[0])
+    for tables in plan.rounds:
+        seated = [i for t in tables for i in t]
+        # everyone present sits exactly once per round; the absent are left out
+        assert sorted(seated) == sorted(here)
+        # sizes within bounds (and within one of each other)
+        sizes = [len(t) for t in tables]
+        assert all(rules.min_size <= s <= rules.max_size for s in sizes), sizes
+        assert max(sizes) - min(sizes) <= 1
+        for t, table in enumerate(tables):
+            for a, b in rules.keep_apart:  # keep-apart pairs never share a table
+                assert not (a in table and b in table)
+            for i in table:
+                if by_id[i].accessible and rules.accessible_tables is not None:
+                    assert t < rules.accessible_tables  # accessible places are tables 1..N
+        # members who need the same language sit at as few tables as hold them
+        for lang in {by_id[i].language for i in here} - {None}:
+            at = {t for t, table in enumerate(tables) for i in table if by_id[i].language == lang}
+            need = sum(1 for i in here if by_id[i].language == lang)
+            assert len(at) <= math.ceil(need / math.ceil(len(here) / len(tables)))
+    assert capacity <= rules.max_size
+
+
+@seed(7)
+@settings(max_examples=10, deadline=None)
+@given(panels())
+def test_a_plan_is_the_same_for_the_same_seed_and_input_order(case):
+    members, present, rules = case
+    first = _plan_or_refusal(members, present, rules)
+    again = _plan_or_refusal(list(reversed(members)), list(reversed(present)), rules)
+    assert first == again
+
+
+def test_no_repeat_meeting_where_a_repeat_free_schedule_exists():
+    # 99 members at 11 tables (a prime) over 5 rounds: a repeat-free schedule exists.
+    members = [TableMember(id=f"m{i:03d}", strata={"g": "fm"[i % 2], "a": str(i % 4)}) for i in range(99)]
+    plan = plan_tables(members, TableRules(rounds=5, tables=11))
+    figures = plan_figures(plan.rounds, {m.id: m.strata for m in members})
+    assert figures.repeats == 0
+    assert figures.unique_pairs == 5 * 11 * math.comb(9, 2)
+    assert figures.worst_deviation < 0.3  # sorted round-robin gives 0.5 here
+
+
+def test_design_offsets_are_repeat_free_for_a_prime_number_of_tables():
+    import random
+
+    off = design(11, 9, 5, random.Random(0))
+    for r in range(5):
+        for q in range(r):
+            diffs = [(off[r][i] - off[q][i]) % 11 for i in range(9)]
+            assert len(set(diffs)) == 9
+
+
+def test_facilitators_limit_the_tables_and_say_what_to_fix():
+    assert table_count(60, TableRules(table_size=6, facilitators=8)) == 8
+    with pytest.raises(InvalidInput) as e:
+        table_count(60, TableRules(facilitators=5))
+    assert e.value.code == "too_few_facilitators"
+    with pytest.raises(InvalidInput) as e:
+        table_count(5, TableRules())
+    assert e.value.code == "tables_impossible"
+
+
+def test_figures_count_pairs_repeats_and_deviation():
+    strata = {"a": {"g": "f"}, "b": {"g": "m"}, "c": {"g": "f"}, "d": {"g": "m"}}
+    rounds = [[["a", "b"], ["c", "d"]], [["a", "b"], ["c", "d"]]]
+    f = plan_figures(rounds, strata)
+    assert (f.unique_pairs, f.repeats) == (2, 2)
+    assert f.mean_deviation == 0.0
+    f = plan_figures([[["a", "c"], ["b", "d"]]], strata)
+    assert f.worst_deviation == pytest.approx(1.0)  # all women: |1 - .5| + |0 - .5|
