@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from services.reporting import handlers as h
 from services.reporting import views as v
 from shared.auth import AUDITOR, FACILITATOR, ORGANISER, Principal, allow
+from shared.markdown import render as markdown
 from shared.runtime import RuntimeDep
 from shared.ui.i18n import N_, Formats, label, translations
 
@@ -28,7 +29,7 @@ MODE_NAMES = {"physical": N_("In person"), "digital": N_("Online"), "hybrid": N_
 
 def report_values(summary: dict, lang: str) -> dict:
     """What the report's templates need besides the page's own context."""
-    return {"s": summary, "phase_names": PHASE_NAMES, "mode_names": MODE_NAMES,
+    return {"s": summary, "phase_names": PHASE_NAMES, "mode_names": MODE_NAMES, "markdown": markdown,
             "regions": [{"code": r["region"], "name": r["name"]} for r in summary["per_region"]]}
 
 

@@ -83,20 +83,26 @@ async def on_session_held(tx: Tx, event: Envelope, payload: ev.SessionHeldV1) ->
                   ["session_id"], fields)
 
 
-async def on_ballot_opened(tx: Tx, event: Envelope, payload: ev.BallotOpenedV2 | ev.BallotOpenedV3) -> None:
+async def on_ballot_opened(tx: Tx, event: Envelope,
+                           payload: ev.BallotOpenedV2 | ev.BallotOpenedV3 | ev.BallotOpenedV4) -> None:
     p, th = payload, payload.threshold
+    # Before v4 ballots were not marked, and each was reported as the result: they stay final.
+    kind, list_id = (p.kind, p.list_id) if isinstance(p, ev.BallotOpenedV4) else ("final", None)
+    recommendation_of = {r.question_id: r.recommendation_id for r in getattr(p, "recommendations", [])}
     if isinstance(p, ev.BallotOpenedV3):
         await _upsert(tx, m.boards, {"assembly_id": p.assembly_id, "board_id": p.board_id,
                                      "board_key_fingerprint": p.board_key_fingerprint}, ["assembly_id"])
     text = f"{'>' if th.strict else '>='} {th.fraction} of {th.base}"
     # results-tallied (another topic) may have overtaken this event: fill in what only this one has.
     await _upsert(tx, m.ballots, {"ballot_id": p.ballot_id, "assembly_id": p.assembly_id, "title": p.title,
-                                  "threshold": text, "members": p.members}, ["ballot_id"],
-                  {"title": p.title, "threshold": text})
+                                  "threshold": text, "members": p.members, "kind": kind, "list_id": list_id},
+                  ["ballot_id"], {"title": p.title, "threshold": text, "kind": kind, "list_id": list_id})
     for i, q in enumerate(p.questions):
+        rid = recommendation_of.get(q.question_id)
         await _upsert(tx, m.questions, {"ballot_id": p.ballot_id, "question_id": q.question_id,
                                         "assembly_id": p.assembly_id, "position": i, "text": q.text, "type": q.type,
-                                        "recommendation": q.recommendation}, ["ballot_id", "question_id"])
+                                        "recommendation": q.recommendation, "recommendation_id": rid},
+                      ["ballot_id", "question_id"], {"recommendation_id": rid})
 
 
 async def on_votes_cast(tx: Tx, events: list[tuple[Envelope, ev.VoteCastV2]]) -> None:
@@ -116,13 +122,16 @@ async def on_ballot_closed(tx: Tx, event: Envelope, payload: ev.BallotClosedV2) 
                              .values(closed=True))
 
 
-async def on_results_tallied(tx: Tx, event: Envelope, payload: ev.ResultsTalliedV2) -> None:
+async def on_results_tallied(tx: Tx, event: Envelope, payload: ev.ResultsTalliedV2 | ev.ResultsTalliedV3) -> None:
     p = payload
+    # v2 counts are from before ballots were marked: final, as they were reported then.
+    kind = p.kind if isinstance(p, ev.ResultsTalliedV3) else "final"
     # results-tallied may overtake ballot-opened (another topic): upsert everything it carries.
     await _upsert(tx, m.ballots, {"ballot_id": p.ballot_id, "assembly_id": p.assembly_id, "title": "",
                                   "threshold": "", "members": p.members, "closed": True,
-                                  "ballots_cast": p.ballots_cast, "quorum_met": p.quorum_met}, ["ballot_id"],
-                  {"closed": True, "ballots_cast": p.ballots_cast, "quorum_met": p.quorum_met})
+                                  "ballots_cast": p.ballots_cast, "quorum_met": p.quorum_met, "kind": kind},
+                  ["ballot_id"], {"closed": True, "ballots_cast": p.ballots_cast, "quorum_met": p.quorum_met,
+                                  "kind": kind})
     for i, r in enumerate(p.questions):
         outcome = r.passed_options if r.type == "approval" else r.order
         fields = {"counts": r.counts, "support": r.support, "base": r.base, "threshold": r.threshold,
@@ -131,6 +140,17 @@ async def on_results_tallied(tx: Tx, event: Envelope, payload: ev.ResultsTallied
                                         "assembly_id": p.assembly_id, "position": i, "text": r.text, "type": r.type,
                                         "recommendation": r.recommendation, **fields},
                       ["ballot_id", "question_id"], fields)
+
+
+async def on_recommendations_finalised(tx: Tx, event: Envelope, payload: ev.RecommendationsFinalisedV1) -> None:
+    p = payload
+    for r in p.recommendations:
+        await _upsert(tx, m.final_recommendations, {
+            "list_id": p.list_id, "recommendation_id": r.recommendation_id, "assembly_id": p.assembly_id,
+            "finalised_at": p.finalised_at, "position": r.position, "title": r.title, "version": r.version,
+            "text": r.text, "text_sha256": r.text_sha256, "rationale": r.rationale,
+            "minority_statements": [s.model_dump(mode="json") for s in r.minority_statements]},
+            ["list_id", "recommendation_id"])
 
 
 async def on_report_published(tx: Tx, event: Envelope, payload: ev.ReportPublishedV1) -> None:
@@ -148,10 +168,13 @@ HANDLERS = {
     "sessions.attendance-recorded.v1": on_attendance_recorded,
     "sessions.session-held.v1": on_session_held,
     "voting.ballot-opened.v2": on_ballot_opened,  # before v3 (still in the topic's history)
-    "voting.ballot-opened.v3": on_ballot_opened,
+    "voting.ballot-opened.v3": on_ballot_opened,  # before v4
+    "voting.ballot-opened.v4": on_ballot_opened,
+    "sessions.recommendations-finalised.v1": on_recommendations_finalised,
     "voting.vote-cast.v2": on_vote_cast,
     "voting.ballot-closed.v2": on_ballot_closed,
-    "voting.results-tallied.v2": on_results_tallied,
+    "voting.results-tallied.v2": on_results_tallied,  # before v3
+    "voting.results-tallied.v3": on_results_tallied,
     "reporting.report-published.v1": on_report_published,
     **audit_head_handlers(m.audit_heads),
 }

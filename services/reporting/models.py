@@ -90,6 +90,11 @@ ballots = sa.Table(
     sa.Column("closed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("ballots_cast", sa.Integer),  # from results-tallied
     sa.Column("quorum_met", sa.Boolean),
+    # final | trial (ballot-opened v4, results-tallied v3); v2/v3 openings and v2 tallies are from
+    # before ballots were marked and count as final (as they did then). NULL: not known yet, and a
+    # ballot of unknown kind is never counted as the result.
+    sa.Column("kind", sa.Text),
+    sa.Column("list_id", UUID(as_uuid=True)),
 )
 
 questions = sa.Table(
@@ -109,6 +114,25 @@ questions = sa.Table(
     sa.Column("threshold", sa.Text),
     sa.Column("passed", sa.Boolean),
     sa.Column("outcome", JSONB),  # approval: passed options; ranking: order
+    sa.Column("recommendation_id", UUID(as_uuid=True)),  # final ballot: the recommendation put to the vote
+)
+
+# From sessions.recommendations-finalised.v1: the final list with each text in full, its hash, the
+# rationale and the minority statements (the report prints them beside the support each got).
+final_recommendations = sa.Table(
+    "final_recommendations",
+    metadata,
+    sa.Column("list_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("recommendation_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("finalised_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("text_sha256", sa.Text, nullable=False),
+    sa.Column("rationale", sa.Text, nullable=False),
+    sa.Column("minority_statements", JSONB, nullable=False),  # [{statement_id, text}]
 )
 
 votes = sa.Table(

@@ -26,14 +26,22 @@ async def summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
     panel = (await s.execute(sa.select(m.panels).where(m.panels.c.assembly_id == assembly_id))).first()
     sess = [dict(r._mapping) for r in (await s.execute(sa.select(m.sessions).where(
         m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at))).all()]
-    qs = (await s.execute(sa.select(m.questions, m.ballots.c.title.label("ballot"))
+    # Only final ballots are the assembly's result; trial ballots and straw polls are counted apart.
+    final = m.ballots.c.kind == "final"
+    qs = (await s.execute(sa.select(m.questions, m.ballots.c.title.label("ballot"), m.ballots.c.list_id)
                           .join(m.ballots, m.ballots.c.ballot_id == m.questions.c.ballot_id)
-                          .where(m.questions.c.assembly_id == assembly_id)
+                          .where(m.questions.c.assembly_id == assembly_id, final)
                           .order_by(m.ballots.c.title, m.questions.c.ballot_id, m.questions.c.position))).all()
-    votes_cast = (await s.execute(sa.select(sa.func.count()).where(m.votes.c.assembly_id == assembly_id))).scalar_one()
+    votes = dict((await s.execute(sa.select(final, sa.func.count()).select_from(m.votes)
+                                  .outerjoin(m.ballots, m.ballots.c.ballot_id == m.votes.c.ballot_id)
+                                  .where(m.votes.c.assembly_id == assembly_id).group_by(final))).all())
+    trial_ballots = (await s.execute(sa.select(sa.func.count()).where(
+        m.ballots.c.assembly_id == assembly_id, m.ballots.c.kind.is_distinct_from("final")))).scalar_one()
+    final_list = await _final_list(tx, assembly_id)
     board = (await s.execute(sa.select(m.boards).where(m.boards.c.assembly_id == assembly_id))).first()
     return {**summarise(a, batches=batches, respondents=resp, members=members, panel=panel, sessions=sess,
-                        questions=qs, votes_cast=votes_cast),
+                        questions=qs, votes_cast=votes.get(True, 0), final_list=final_list,
+                        trial_ballots=trial_ballots, trial_votes_cast=sum(n for k, n in votes.items() if k is not True)),
             # Published outside the services they check: `borgerting audit verify --anchors` and
             # `borgerting voting verify --report` read them from here.
             "anchors": {
@@ -41,6 +49,14 @@ async def summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
                 "board": None if board is None else {"board_id": board.board_id,
                                                      "board_key_fingerprint": board.board_key_fingerprint},
             }}
+
+
+async def _final_list(tx: Tx, assembly_id: uuid.UUID) -> list:
+    """The newest finalised list's recommendations, in list order."""
+    fr = m.final_recommendations
+    newest = (sa.select(fr.c.list_id).where(fr.c.assembly_id == assembly_id)
+              .order_by(fr.c.finalised_at.desc()).limit(1).scalar_subquery())
+    return list((await tx.session.execute(sa.select(fr).where(fr.c.list_id == newest).order_by(fr.c.position))).all())
 
 
 async def published(tx: Tx, assembly_id: uuid.UUID) -> bool:

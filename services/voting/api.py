@@ -147,10 +147,9 @@ class QuestionIn(BaseModel):
         return v
 
 
-class BallotIn(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    questions: list[QuestionIn] = Field([], max_length=500)
-    recommendations: list[str] = Field([], max_length=500, description="Shorthand: one yes/no/abstain question each")
+class RulesIn(BaseModel):
+    """What every ballot states besides its questions."""
+
     threshold: ThresholdIn | float | str = Field(default_factory=ThresholdIn,
                                              description="Default for every question: an object, or a fraction like 0.7 or '2/3'")
     quorum: QuorumIn = Field(default_factory=QuorumIn)
@@ -164,6 +163,27 @@ class BallotIn(BaseModel):
     def _threshold(cls, v):
         return v if isinstance(v, ThresholdIn) else ThresholdIn(fraction=_fraction_text(v))
 
+    def rules(self, title: str) -> dict:
+        th = self.threshold if isinstance(self.threshold, ThresholdIn) else ThresholdIn(fraction=str(self.threshold))
+        return {"title": title, "threshold": th.to_domain(),
+                "quorum": {"min_ballots": self.quorum.min_ballots, "min_fraction": self.quorum.min_fraction},
+                "opens_at": self.opens_at.isoformat() if self.opens_at else None,
+                "closes_at": self.closes_at.isoformat() if self.closes_at else None}
+
+
+class FinalBallotIn(RulesIn):
+    title: str = Field("Final vote on the recommendations", min_length=1, max_length=200)
+    list_id: uuid.UUID | None = Field(None, description="The finalised list (default: the newest)")
+
+
+class BallotIn(RulesIn):
+    """A trial ballot or straw poll (never the assembly's result): the final ballot is opened from
+    the finalised list (POST /assemblies/{id}/final-ballot)."""
+
+    title: str = Field(min_length=1, max_length=200)
+    questions: list[QuestionIn] = Field([], max_length=500)
+    recommendations: list[str] = Field([], max_length=500, description="Shorthand: one yes/no/abstain question each")
+
     @field_validator("recommendations")
     @classmethod
     def _recs(cls, v):
@@ -173,7 +193,6 @@ class BallotIn(BaseModel):
         return v
 
     def definition(self) -> dict:
-        th = self.threshold if isinstance(self.threshold, ThresholdIn) else ThresholdIn(fraction=str(self.threshold))
         qs: list[dict] = []
         for i, q in enumerate(self.questions, 1):
             d: dict[str, Any] = {"id": q.id or f"q{i}", "text": q.text, "type": q.type}
@@ -194,10 +213,7 @@ class BallotIn(BaseModel):
         if not qs:
             raise invalid("a ballot needs at least one question (questions or recommendations)",
                           [{"field": "questions", "problem": "empty"}])
-        return {"title": self.title, "questions": qs, "threshold": th.to_domain(),
-                "quorum": {"min_ballots": self.quorum.min_ballots, "min_fraction": self.quorum.min_fraction},
-                "opens_at": self.opens_at.isoformat() if self.opens_at else None,
-                "closes_at": self.closes_at.isoformat() if self.closes_at else None}
+        return {**self.rules(self.title), "questions": qs}
 
 
 class TokenKeyOut(BaseModel):
@@ -216,6 +232,9 @@ class BallotOut(BaseModel):
         description="issuing: tokens and sheets are handed out, no votes yet (an organiser opens voting); "
                     "scheduled: voting opened but opens_at not reached; open: votes are taken; closed")
     session_id: uuid.UUID | None
+    kind: Literal["final", "trial"] = Field(description="final: opened from the finalised list, the assembly's "
+                                                        "result; trial: a trial ballot or straw poll, never its result")
+    list_id: uuid.UUID | None = None
     definition: dict[str, Any]
     token_key: TokenKeyOut
     board_id: str
@@ -282,7 +301,7 @@ async def _ballot_out(rt: Runtime, ballot_id: uuid.UUID) -> BallotOut:
 
 
 @router.post("/assemblies/{assembly_id}/ballots", status_code=201, response_model=BallotOut,
-             summary="Open a ballot (questions, threshold, quorum, times)")
+             summary="Open a trial ballot or straw poll (questions, threshold, quorum, times); never the result")
 async def open_ballot(assembly_id: uuid.UUID, body: BallotIn, rt: RuntimeDep,
                       who: Principal = Depends(allow(ORGANISER))) -> BallotOut:
     definition = body.definition()
@@ -291,6 +310,24 @@ async def open_ballot(assembly_id: uuid.UUID, body: BallotIn, rt: RuntimeDep,
         ballot_id = await h.open_ballot(tx, assembly_id, definition, session_id=body.session_id,
                                         secret=rt.settings.secret_key, key=key)
     return await _ballot_out(rt, ballot_id)
+
+
+@router.post("/assemblies/{assembly_id}/final-ballot", status_code=201, response_model=BallotOut,
+             responses=errors(409, 422), summary="Open the final ballot from the finalised list of recommendations")
+async def open_final_ballot(assembly_id: uuid.UUID, body: FinalBallotIn, rt: RuntimeDep,
+                            who: Principal = Depends(allow(ORGANISER))) -> BallotOut:
+    key = await asyncio.to_thread(h.new_ballot_key)
+    async with rt.transaction() as tx:
+        ballot_id = await h.open_final_ballot(tx, assembly_id, body.rules(body.title), list_id=body.list_id,
+                                              session_id=body.session_id, secret=rt.settings.secret_key, key=key)
+    return await _ballot_out(rt, ballot_id)
+
+
+@router.get("/assemblies/{assembly_id}/final-lists", summary="The finalised lists of recommendations voting knows")
+async def final_lists(assembly_id: uuid.UUID, rt: RuntimeDep,
+                      who: Principal = Depends(allow(ORGANISER, REGISTRAR, AUDITOR))) -> dict:
+    async with rt.transaction() as tx:
+        return {"lists": await v.final_lists(tx, assembly_id)}
 
 
 @router.get("/assemblies/{assembly_id}/ballots", summary="The assembly's ballots")

@@ -71,8 +71,18 @@ async def on_session_scheduled(tx: Tx, e: Envelope, p: ev.SessionScheduledV1) ->
                              .on_conflict_do_nothing())
 
 
+async def on_recommendations_finalised(tx: Tx, e: Envelope, p: ev.RecommendationsFinalisedV1) -> None:
+    """The secretariat's final list: what the final ballot puts to the vote, one question each."""
+    await tx.session.execute(pg_insert(m.final_lists).values(
+        list_id=p.list_id, assembly_id=p.assembly_id, finalised_at=p.finalised_at, list_sha256=p.list_sha256,
+        recommendations=[{"recommendation_id": str(r.recommendation_id), "position": r.position, "title": r.title,
+                          "text_sha256": r.text_sha256} for r in p.recommendations]).on_conflict_do_nothing())
+
+
 HANDLERS = {**panel_membership_handlers(m.eligible), "sessions.attendance-recorded.v1": on_attendance_recorded,
-            "sessions.session-scheduled.v1": on_session_scheduled, **audit_head_handlers(m.audit_heads)}
+            "sessions.session-scheduled.v1": on_session_scheduled,
+            "sessions.recommendations-finalised.v1": on_recommendations_finalised,
+            **audit_head_handlers(m.audit_heads)}
 
 
 async def check_session(tx: Tx, assembly_id: uuid.UUID, session_id: uuid.UUID) -> None:
@@ -96,9 +106,40 @@ def new_ballot_key() -> SecretKey:
     return SecretKey.generate(2048)
 
 
+async def open_final_ballot(tx: Tx, assembly_id: uuid.UUID, rules: dict[str, Any], *, list_id: uuid.UUID | None,
+                            session_id: uuid.UUID | None, secret: str, key: SecretKey) -> uuid.UUID:
+    """The final ballot, from the secretariat's finalised list (the newest unless `list_id` says
+    which): one yes/no/abstain question per recommendation, in the list's order (question r1, r2,
+    ...), each bound to its recommendation and text hash in ballot-opened. One per list. `rules` is
+    a Ballot dict without questions (title, threshold, quorum, times)."""
+    query = sa.select(m.final_lists).where(m.final_lists.c.assembly_id == assembly_id)
+    if list_id is not None:
+        query = query.where(m.final_lists.c.list_id == list_id)
+    final = (await tx.session.execute(query.order_by(m.final_lists.c.finalised_at.desc()).limit(1)
+                                      .with_for_update())).first()
+    if final is None:
+        raise conflict("no finalised list of recommendations for this assembly yet: the secretariat freezes it in "
+                       "sessions first (if it did just now, try again in a moment: voting learns of it from its event)",
+                       code="no_final_list")
+    taken = (await tx.session.execute(sa.select(m.ballots.c.id).where(m.ballots.c.list_id == final.list_id))).first()
+    if taken is not None:
+        raise conflict(f"the final ballot for this list was opened already (ballot {taken.id})",
+                       code="final_ballot_exists")
+    recs = sorted(final.recommendations, key=lambda r: r["position"])
+    definition = {**rules, "questions": [{"id": f"r{r['position']}", "text": r["title"], "type": "yes_no_abstain"}
+                                         for r in recs]}
+    return await open_ballot(tx, assembly_id, definition, session_id=session_id, secret=secret, key=key,
+                             kind="final", list_id=final.list_id,
+                             recommendations=[ev.BallotRecommendationV1(
+                                 question_id=f"r{r['position']}", recommendation_id=r["recommendation_id"],
+                                 text_sha256=r["text_sha256"]) for r in recs])
+
+
 async def open_ballot(tx: Tx, assembly_id: uuid.UUID, definition: dict[str, Any], *, session_id: uuid.UUID | None,
-                      secret: str, key: SecretKey) -> uuid.UUID:
-    """`definition` is a Ballot dict without id and members; both are filled in here."""
+                      secret: str, key: SecretKey, kind: str = "trial", list_id: uuid.UUID | None = None,
+                      recommendations: list[ev.BallotRecommendationV1] = ()) -> uuid.UUID:
+    """`definition` is a Ballot dict without id and members; both are filled in here. A ballot is a
+    trial unless it is the final ballot (open_final_ballot)."""
     members = (await tx.session.execute(
         sa.select(sa.func.count()).where(m.eligible.c.assembly_id == assembly_id, m.eligible.c.active.is_(True))
     )).scalar_one()
@@ -111,14 +152,14 @@ async def open_ballot(tx: Tx, assembly_id: uuid.UUID, definition: dict[str, Any]
     pk = key.public_key
     await tx.session.execute(sa.insert(m.ballots).values(
         id=ballot_id, assembly_id=assembly_id, title=ballot.title, definition=ballot.to_dict(), session_id=session_id,
-        token_key_pem=pk.to_pem(), token_key_id=pk.key_id,
+        token_key_pem=pk.to_pem(), token_key_id=pk.key_id, kind=kind, list_id=list_id,
         secret_key_pem=key.to_pem(ballot_key_password(secret, ballot_id))))
     await tx.session.execute(pg_insert(m.boards).values(
         assembly_id=assembly_id, board_id=board_id_for(assembly_id), head_position=0,
         head_hash=genesis_hash(board_id_for(assembly_id))).on_conflict_do_nothing())
     d = ballot.to_dict()
     board_id, fingerprint = board_id_for(assembly_id), board_key(secret, assembly_id).fingerprint
-    await tx.emit(ev.BallotOpenedV3(
+    await tx.emit(ev.BallotOpenedV4(
         assembly_id=assembly_id, ballot_id=ballot_id, title=ballot.title, members=members,
         threshold=ev.ThresholdV2(**d["threshold"]), quorum_min_ballots=ballot.quorum.min_ballots,
         quorum_min_fraction=d["quorum"]["min_fraction"], opens_at=ballot.opens_at, closes_at=ballot.closes_at,
@@ -126,10 +167,12 @@ async def open_ballot(tx: Tx, assembly_id: uuid.UUID, definition: dict[str, Any]
                                        recommendation=q.is_recommendation,
                                        options=list(q.options), points=list(q.points),
                                        support_points=sorted(q.support_points)) for q in ballot.questions],
-        board_id=board_id, board_key_fingerprint=fingerprint, token_key_id=pk.key_id),
+        board_id=board_id, board_key_fingerprint=fingerprint, token_key_id=pk.key_id, kind=kind, list_id=list_id,
+        recommendations=list(recommendations)),
         subject=assembly_id)
     await tx.audit("ballot.opened", assembly_id, object_id=ballot_id,
-                   details={"title": ballot.title, "questions": len(ballot.questions), "members": members,
+                   details={"title": ballot.title, "kind": kind, "list_id": str(list_id) if list_id else None,
+                            "questions": len(ballot.questions), "members": members,
                             "threshold": ballot.threshold.describe(), "token_key_id": pk.key_id,
                             "board_id": board_id, "board_key_fingerprint": fingerprint,
                             "session_id": str(session_id) if session_id else None})
@@ -318,7 +361,7 @@ async def close_ballot(tx: Tx, ballot_id: uuid.UUID, *, secret: str, now: dateti
                                     ballots_cast=result.ballots_cast, issued=issued,
                                     board_position=head.head_position, board_hash=head.head_hash),
                   subject=info.assembly_id)
-    await tx.emit(ev.ResultsTalliedV2(assembly_id=info.assembly_id, ballot_id=ballot_id,
+    await tx.emit(ev.ResultsTalliedV3(assembly_id=info.assembly_id, ballot_id=ballot_id, kind=row.kind,
                                       ballots_cast=result.ballots_cast, members=result.members,
                                       quorum_met=result.quorum_met,
                                       questions=[ev.QuestionResultV2(**q) for q in question_results(closed, result)]),

@@ -60,6 +60,23 @@ ballots = sa.Table(
     sa.Column("token_key_id", sa.Text, nullable=False),
     sa.Column("secret_key_pem", sa.Text, nullable=False),  # PKCS#8, encrypted with a key derived from the secret
     sa.Column("result", JSONB),  # BallotResult.to_dict() once closed and tallied
+    # final: opened from the secretariat's finalised list (list_id), the assembly's result; trial: a
+    # trial ballot or straw poll, never reported as the result. Ballots from before 0008 are final
+    # (until then every ballot was reported as the result; the migration keeps them so).
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("list_id", UUID(as_uuid=True), unique=True),  # one final ballot per finalised list
+)
+
+# From sessions.recommendations-finalised.v1: the lists a final ballot is opened from (ids, titles
+# and text hashes; the texts themselves stay with sessions and reporting).
+final_lists = sa.Table(
+    "final_lists",
+    metadata,
+    sa.Column("list_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("finalised_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("list_sha256", sa.Text, nullable=False),
+    sa.Column("recommendations", JSONB, nullable=False),  # [{recommendation_id, position, title, text_sha256}]
 )
 
 # The issuer's record: who received a token (online) or a ballot sheet (paper/postal) for which

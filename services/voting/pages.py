@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from services.voting import handlers as h
 from services.voting import views as v
-from services.voting.api import BallotIn, QuorumIn, ThresholdIn, _flush, official_id
+from services.voting.api import BallotIn, FinalBallotIn, QuorumIn, ThresholdIn, _flush, official_id
 from shared.auth import AUDITOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
 from shared.openapi import errors
 from shared.problems import DomainError, NotFound
@@ -65,7 +65,9 @@ def ordered_counts(counts: dict) -> list[tuple[str, int]]:
     return known + [(k, n) for k, n in counts.items() if k not in CHOICES]
 ENTRY_STATES = {"pending": N_("Waiting for a second official"), "confirmed": N_("Confirmed: on the board"),
                 "rejected": N_("Rejected")}
+BALLOT_KINDS = {"final": N_("Final"), "trial": N_("Trial")}
 PROBLEMS = {
+    "ballot_kind": N_("Choose the final ballot or a trial ballot"),
     "title": N_("Enter a title of 1-200 characters"),
     "recommendations": N_("Enter at least one recommendation, one per line (each at most 2,000 characters)"),
     "fraction": N_("Choose the share needed"),
@@ -108,14 +110,20 @@ async def _ballots_page(request: Request, rt: Runtime, who: Principal, assembly_
     async with rt.transaction() as tx:
         ballots = await v.assembly_ballots(tx, assembly_id, now=now())
         sessions = await v.assembly_sessions(tx, assembly_id)
+        final_list = next((x for x in await v.final_lists(tx, assembly_id) if x["ballot_id"] is None), None)
     errors_ = errors_ or []
     _ = pages.gettext(request)
     fmt = Formats(pages.locale(request))
     session_options = [("", _("At any session of the assembly"))] + [
         (str(x["session_id"]), f"{x['title']}, {fmt.datetime(x['starts_at'])}" if x["title"] else str(x["session_id"]))
         for x in sessions]
+    kinds = [("trial", _("A trial ballot or straw poll: never the assembly's result"))]
+    if final_list is not None:
+        kinds.insert(0, ("final", _("The final ballot: the %(n)s recommendations of the list frozen on %(when)s",
+                                   n=len(final_list["recommendations"]), when=fmt.datetime(final_list["finalised_at"]))))
     return pages.render(request, "ballots.html", {
         "ballots": ballots, "states": STATES, "state_tags": STATE_TAGS, "assembly_id": assembly_id,
+        "kinds": kinds, "final_list": final_list, "kind_names": BALLOT_KINDS,
         "organiser": ORGANISER in roles_here(who, assembly_id), "errors": errors_,
         "by_field": {e["field"]: e["message"] for e in errors_}, "refused": refused, "form": form or {},
         "fractions": [(k, _(t)) for k, t in FRACTIONS.items()] + [("other", _("Another share"))],
@@ -133,6 +141,8 @@ async def ballots_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
 async def create_ballot(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
                         who: Principal = Depends(allow(ORGANISER, page=True))) -> Response:
     form = await _form(request)
+    form.setdefault("ballot_kind", "trial")
+    final = form["ballot_kind"] == "final"  # from the finalised list: title and questions are given
     title = form.get("title", "").strip()
     recommendations = [line.strip() for line in form.get("recommendations", "").splitlines() if line.strip()]
     fraction, base = form.get("fraction", ""), form.get("base", "")
@@ -146,8 +156,13 @@ async def create_ballot(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request
         session_id = uuid.UUID(form["session_id"]) if form.get("session_id") else None
     except ValueError:
         session_id = False
-    bad = [f for f, ok in (("title", 1 <= len(title) <= 200),
-                           ("recommendations", recommendations and all(len(r) <= 2000 for r in recommendations)
+    try:
+        list_id = uuid.UUID(form["list_id"]) if final else None
+    except (KeyError, ValueError):
+        list_id = False
+    bad = [f for f, ok in (("ballot_kind", form.get("ballot_kind") in BALLOT_KINDS and list_id is not False),
+                           ("title", final and len(title) <= 200 or 1 <= len(title) <= 200),
+                           ("recommendations", final or recommendations and all(len(r) <= 2000 for r in recommendations)
                             and len(recommendations) <= 500),
                            ("fraction", fraction in FRACTIONS or (form.get("fraction") == "other" and fraction)),
                            ("base", base in BASES), ("session_id", session_id is not False)) if not ok]
@@ -160,13 +175,18 @@ async def create_ballot(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request
         bad.append("min_fraction")
     if bad:
         return await _ballots_page(request, rt, who, assembly_id, errors_=_problems(request, bad), form=form, status=422)
-    body = BallotIn(title=title, recommendations=recommendations, quorum=quorum,
-                    threshold=ThresholdIn(fraction=fraction, base=base, strict=strict))
+    threshold = ThresholdIn(fraction=fraction, base=base, strict=strict)
     key = await asyncio.to_thread(h.new_ballot_key)
     try:
         async with rt.transaction() as tx:
-            ballot_id = await h.open_ballot(tx, assembly_id, body.definition(), session_id=session_id,
-                                            secret=rt.settings.secret_key, key=key)
+            if final:
+                rules = FinalBallotIn(quorum=quorum, threshold=threshold, **({"title": title} if title else {}))
+                ballot_id = await h.open_final_ballot(tx, assembly_id, rules.rules(rules.title), list_id=list_id,
+                                                      session_id=session_id, secret=rt.settings.secret_key, key=key)
+            else:
+                body = BallotIn(title=title, recommendations=recommendations, quorum=quorum, threshold=threshold)
+                ballot_id = await h.open_ballot(tx, assembly_id, body.definition(), session_id=session_id,
+                                                secret=rt.settings.secret_key, key=key)
     except DomainError as exc:
         return await _ballots_page(request, rt, who, assembly_id, refused=pages.refusal(request, exc), form=form)
     return pages.redirect(request, service_url(request, f"/assemblies/{assembly_id}/voting/ballots/{ballot_id}"))

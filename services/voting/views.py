@@ -108,7 +108,7 @@ async def ballot_view(tx: Tx, ballot_id: uuid.UUID, *, now: datetime) -> dict[st
     row = await load_ballot(tx, ballot_id)
     info = await ballot_info(tx, ballot_id)
     return {"id": row.id, "assembly_id": row.assembly_id, "title": row.title, "state": ballot_state(row, now),
-            "session_id": row.session_id, "definition": row.definition,
+            "session_id": row.session_id, "kind": row.kind, "list_id": row.list_id, "definition": row.definition,
             "token_key": {"alg": DEFAULT_VARIANT.name, "key_id": row.token_key_id, "pem": row.token_key_pem,
                           "n": format(info.key.n, "x"), "e": format(info.key.e, "x")},
             "board_id": board_id_for(row.assembly_id)}
@@ -206,14 +206,16 @@ async def _checkpoints(tx: Tx, assembly_id: uuid.UUID) -> list[dict[str, Any]]:
 async def board_summary(tx: Tx, assembly_id: uuid.UUID, *, secret: str, now: datetime) -> dict[str, Any]:
     head = await board_head(tx, assembly_id)
     rows = (await tx.session.execute(sa.select(m.ballots.c.id, m.ballots.c.title, m.ballots.c.definition,
-                                               m.ballots.c.closed_at, m.ballots.c.voting_opened_at).where(m.ballots.c.assembly_id == assembly_id)
+                                               m.ballots.c.closed_at, m.ballots.c.voting_opened_at,
+                                               m.ballots.c.kind).where(m.ballots.c.assembly_id == assembly_id)
                                      .order_by(m.ballots.c.created_at))).all()
     key = board_key(secret, assembly_id)
     return {"board_id": head.board_id,
             "board_key": {"alg": "Ed25519", "public_key": key.public_hex, "fingerprint": key.fingerprint},
             "head": {"position": head.head_position, "hash": head.head_hash},
             "checkpoints": await _checkpoints(tx, assembly_id),
-            "ballots": [{"id": str(r.id), "title": r.title, "state": ballot_state(r, now)} for r in rows]}
+            "ballots": [{"id": str(r.id), "title": r.title, "state": ballot_state(r, now), "kind": r.kind}
+                        for r in rows]}
 
 
 async def export_board(tx: Tx, assembly_id: uuid.UUID, *, secret: str, now: datetime) -> dict[str, Any]:
@@ -248,7 +250,7 @@ async def assembly_ballots(tx: Tx, assembly_id: uuid.UUID, *, now: datetime) -> 
         m.entries.c.assembly_id == assembly_id).group_by(m.entries.c.ballot_id))).all())
     rows = (await tx.session.execute(sa.select(m.ballots).where(m.ballots.c.assembly_id == assembly_id)
                                      .order_by(m.ballots.c.created_at))).all()
-    return [{"id": r.id, "title": r.title, "state": ballot_state(r, now), "created_at": r.created_at,
+    return [{"id": r.id, "title": r.title, "state": ballot_state(r, now), "created_at": r.created_at, "kind": r.kind,
              "members": r.definition.get("members"), "questions": len(r.definition.get("questions", [])),
              "votes": int(votes.get(r.id, 0))} for r in rows]
 
@@ -269,4 +271,13 @@ async def assembly_sessions(tx: Tx, assembly_id: uuid.UUID) -> list[dict[str, An
     """The sessions voting knows of an assembly (a ballot's check-in session is one of them)."""
     rows = (await tx.session.execute(sa.select(m.sessions).where(m.sessions.c.assembly_id == assembly_id)
                                      .order_by(m.sessions.c.starts_at.nulls_last(), m.sessions.c.title))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def final_lists(tx: Tx, assembly_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The finalised lists voting has heard of (newest first), each with its final ballot if opened."""
+    rows = (await tx.session.execute(
+        sa.select(m.final_lists, m.ballots.c.id.label("ballot_id"))
+        .outerjoin(m.ballots, m.ballots.c.list_id == m.final_lists.c.list_id)
+        .where(m.final_lists.c.assembly_id == assembly_id).order_by(m.final_lists.c.finalised_at.desc()))).all()
     return [dict(r._mapping) for r in rows]

@@ -81,10 +81,17 @@ def test_one_registration_reaches_every_service(cluster, staff):
                      json={"records": [{"member_id": member, "present": True}]}).status_code == 200
     assert http.post(f"{u['sessions']}/sessions/{s['id']}/held").json()["present"] == 1
 
-    ballot = wait_for(lambda: (x := http.post(f"{u['voting']}/assemblies/{aid}/ballots", json={
-        "title": "Final vote", "threshold": 0.7, "recommendations": ["Plant more trees"],
-        "session_id": s["id"]})).status_code == 201 and x.json(),
-        "voting to receive the panel")
+    # The member drafts the recommendation, the secretariat freezes the final list, and voting
+    # opens the final ballot from it (only that ballot is the assembly's result).
+    draft = httpx.post(f"{u['sessions']}/assemblies/{aid}/drafts", headers=cluster.issuer.headers(
+        "member", aid, member_id=member), json={"group": "Table 1", "title": "Plant more trees",
+                                                "text": "Plant a tree for every child born.", "rationale": "Shade."})
+    assert draft.status_code == 201, draft.text
+    assert http.post(f"{u['sessions']}/assemblies/{aid}/recommendations/finalise",
+                     json={"drafts": [draft.json()["id"]]}).status_code == 201
+    ballot = wait_for(lambda: (x := http.post(f"{u['voting']}/assemblies/{aid}/final-ballot", json={
+        "title": "Final vote", "threshold": 0.7, "session_id": s["id"]})).status_code == 201 and x.json(),
+        "voting to receive the panel and the final list")
     # The member's anonymous token: blinded here (the member's side), signed by voting, unblinded.
     vot = u["voting"]
     key = PublicKey.from_pem(ballot["token_key"]["pem"])
@@ -96,15 +103,15 @@ def test_one_registration_reaches_every_service(cluster, staff):
     token = finish_token(key, req, bytes.fromhex(signed.json()["blind_sig"]))
     assert httpx.post(f"{vot}/ballots/{ballot['id']}/tokens", headers=me,
                       json={"blinded_msg": req.blinded_msg.hex()}).status_code == 409  # one token per member
-    early = {"choices": {"q1": "yes"}, "token": token.to_dict()}
+    early = {"choices": {"r1": "yes"}, "token": token.to_dict()}
     assert httpx.post(f"{vot}/ballots/{ballot['id']}/votes", json=early).status_code == 409  # tokens still issued
     assert http.post(f"{vot}/ballots/{ballot['id']}/open").json()["state"] == "open"  # ends the issuing
-    vote = {"choices": {"q1": "yes"}, "token": token.to_dict()}
+    vote = {"choices": {"r1": "yes"}, "token": token.to_dict()}
     receipt = httpx.post(f"{vot}/ballots/{ballot['id']}/votes", json=vote)  # no login: anonymous
     assert receipt.status_code == 201, receipt.text
     assert httpx.post(f"{vot}/ballots/{ballot['id']}/votes", json=vote).status_code == 409  # token used
     assert http.get(f"{vot}/ballots/{ballot['id']}/results").status_code == 403  # hidden until close
-    assert http.post(f"{vot}/ballots/{ballot['id']}/close").json()["questions"]["q1"]["passed"] is True
+    assert http.post(f"{vot}/ballots/{ballot['id']}/close").json()["questions"]["r1"]["passed"] is True
 
     expected = (2, 1, 1, 1, 1, 1)
 
@@ -122,7 +129,7 @@ def test_one_registration_reaches_every_service(cluster, staff):
     finally:
         assert figures() == expected
     html = http.get(f"{u['reporting']}/assemblies/{aid}/report?lang=en").text
-    assert "Plant more trees" in html and "adopted" in html
+    assert "Plant more trees" in html and "adopted" in html and "Plant a tree for every child born." in html
 
     # Logs are JSON lines with correlation ids, and carry no personal data.
     time.sleep(0.5)

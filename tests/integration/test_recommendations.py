@@ -107,3 +107,92 @@ async def test_drafts_amendments_merge_and_the_frozen_list(settings, auth, sessi
     drafted = await outbox(sessionmaker, aid, "recommendation-drafted")
     amended = await outbox(sessionmaker, aid, "recommendation-amended")
     assert len(drafted) == 4 and [e.payload["cause"] for e in amended] == ["amendment", "merge"]
+
+
+async def test_finalised_list_to_final_ballot_to_report_with_the_trial_left_out(settings, auth, sessionmaker):
+    """Sessions freezes the list -> voting opens the final ballot from its event (one question per
+    recommendation, bound to its text hash) beside a trial ballot -> both are voted and closed ->
+    reporting, from the events alone, shows the final ballot's support beside each full text,
+    rationale and minority statement, and nothing of the trial in the results."""
+    from services.reporting import handlers as rh
+    from services.reporting import models as rm
+    from services.voting import handlers as vh
+    from services.voting import models as vm
+    from services.voting.app import SPEC as VOTING
+    from services.voting.client import VotingClient
+    from shared.bus.outbox import transaction
+    from shared.events import contracts as ev
+    from shared.events.envelope import new_event
+    from shared.runtime import build_app
+
+    aid, members, session_id = uuid.uuid4(), [uuid.uuid4() for _ in range(4)], uuid.uuid4()
+    ids = await workspace(settings, auth, aid)
+    async with client("sessions", settings) as c:
+        ok(await c.post(f"/assemblies/{aid}/recommendations/finalise", json={"drafts": ids}), 201)
+    [finalised] = await outbox(sessionmaker, aid, "recommendations-finalised")
+    final_payload = ev.RecommendationsFinalisedV1.model_validate(finalised.payload)
+
+    async def apply(models, handlers, topic, payload):
+        async with transaction(sessionmaker, models.outbox, models.audit) as tx:
+            await handlers[topic](tx, new_event(payload, subject=aid), payload)
+
+    await apply(vm, vh.HANDLERS, "sortition.panel-drawn.v1", ev.PanelDrawnV1(
+        assembly_id=aid, panel_id=uuid.uuid4(), algorithm="t", members=members, pool_size=4))
+    for mid in members:
+        await apply(vm, vh.HANDLERS, "sessions.attendance-recorded.v1", ev.AttendanceRecordedV1(
+            assembly_id=aid, session_id=session_id, member_id=mid, present=True))
+    org = auth.headers("organiser", aid)
+    app = build_app(VOTING, "api", settings.model_copy(update={"voting_flush_seconds": 0.01}))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                                                   base_url="http://t") as voting:
+        r = await voting.post(f"/assemblies/{aid}/final-ballot", json={"threshold": 0.7}, headers=org)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "no_final_list"  # not heard of yet
+        await apply(vm, vh.HANDLERS, "sessions.recommendations-finalised.v1", final_payload)
+        final = ok(await voting.post(f"/assemblies/{aid}/final-ballot", json={"threshold": 0.7}, headers=org), 201)
+        assert final["kind"] == "final" and final["list_id"] == str(final_payload.list_id)
+        assert [q["text"] for q in final["definition"]["questions"]] == [r.title for r in final_payload.recommendations]
+        r = await voting.post(f"/assemblies/{aid}/final-ballot", json={}, headers=org)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "final_ballot_exists"
+        trial = ok(await voting.post(f"/assemblies/{aid}/ballots", headers=org, json={
+            "title": "Straw poll", "recommendations": ["Trial question"]}), 201)
+        assert trial["kind"] == "trial"
+        vc = VotingClient(voting)
+        for b, choice in ((final, "yes"), (trial, "no")):
+            ballot = await vc.ballot(b["id"])
+            tokens = [await vc.get_token(ballot, headers=auth.headers("member", aid, member_id=m)) for m in members]
+            await vc.open_voting(ballot, headers=org)
+            for i, t in enumerate(tokens):
+                await vc.vote(ballot, {q: (choice if i < 3 else "abstain") for q in ballot.question_ids}, t)
+            ok(await voting.post(f"/ballots/{b['id']}/close", headers=org))
+    async with sessionmaker() as s:
+        envs = [Envelope.model_validate(r[0]) for r in (await s.execute(sa.select(vm.outbox.c.envelope).where(
+            vm.outbox.c.envelope["subject"].astext == str(aid)).order_by(vm.outbox.c.id))).all()]
+    wanted = {"voting.ballot-opened.v4", "voting.vote-cast.v2", "voting.results-tallied.v3"}
+    assert wanted <= {e.topic for e in envs}
+    opened = [e for e in envs if e.topic == "voting.ballot-opened.v4"]
+    assert sorted(e.payload["kind"] for e in opened) == ["final", "trial"]
+    [fo] = [e for e in opened if e.payload["kind"] == "final"]
+    assert [x["text_sha256"] for x in fo.payload["recommendations"]] == [
+        r.text_sha256 for r in final_payload.recommendations]
+
+    # Reporting, from the events (the trial's count first: tallies may overtake openings).
+    created = ev.AssemblyCreatedV1(assembly_id=aid, name="Klima", panel_size=4,
+                                   regions=[ev.RegionV1(code="N", name="North", population=10)], strata=[])
+    await apply(rm, rh.HANDLERS, "recruitment.assembly-created.v1", created)
+    for e in sorted((e for e in envs if e.topic in wanted), key=lambda e: e.topic != "voting.results-tallied.v3"):
+        spec = ev.spec_for_topic(e.topic)
+        payload = spec.model.model_validate(e.payload)
+        async with transaction(sessionmaker, rm.outbox, rm.audit) as tx:
+            await rh.HANDLERS[e.topic](tx, e, payload)
+    await apply(rm, rh.HANDLERS, "sessions.recommendations-finalised.v1", final_payload)
+    async with client("reporting", settings) as c:
+        summary = ok(await c.get(f"/assemblies/{aid}/summary"))
+        report = (await c.get(f"/assemblies/{aid}/report?lang=en")).text
+    assert summary["votes_cast"] == 4 and summary["trial_votes_cast"] == 4 and summary["trial_ballots"] == 1
+    assert summary["recommendations"] == 2 and summary["recommendations_passed"] == 2
+    assert [r["recommendation"] for r in summary["results"]] == [r.title for r in final_payload.recommendations]
+    assert "Trial question" not in str(summary["results"]) and "Trial question" not in report
+    fl = summary["final_list"]["recommendations"]
+    assert [r["result"]["yes"] for r in fl] == [3, 3] and all(r["result"]["passed"] for r in fl)
+    assert "<strong>one</strong> and three" in report and "Because 1 and 3." in report
+    assert "A minority wants an EU-wide price first." in report and fl[0]["text_sha256"] in report

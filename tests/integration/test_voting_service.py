@@ -219,7 +219,8 @@ async def test_a_whole_ballot_through_the_api(voting, sessionmaker, auth):
     envs = [e for e in envs if e["type"] != "audit-head"]
     assert [e["type"] for e in envs] == ["ballot-opened"] + ["vote-cast"] * 4 + ["ballot-closed", "results-tallied"]
     opened = envs[0]
-    assert opened["version"] == 3 and opened["payload"]["board_key_fingerprint"] == board["board_key"]["fingerprint"]
+    assert opened["version"] == 4 and opened["payload"]["board_key_fingerprint"] == board["board_key"]["fingerprint"]
+    assert opened["payload"]["kind"] == "trial" and envs[-1]["payload"]["kind"] == "trial"  # not from the final list
     assert opened["payload"]["board_id"] == doc["board_id"]
     assert verify_export(doc, fingerprint=board["board_key"]["fingerprint"]).ok
     # The close's checkpoint signs voting's own trail head as it was then (before `ballot.closed`).

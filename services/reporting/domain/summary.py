@@ -24,12 +24,33 @@ def question_result(q: Any) -> dict[str, Any]:
             "passed": q.passed, "outcome": q.outcome, "counts": q.counts}
 
 
+def final_recommendations(final_list: Sequence[Any], questions: Sequence[Any]) -> dict[str, Any] | None:
+    """The finalised list, each recommendation in full beside the support it got on the final
+    ballot opened from that list (None until that ballot is tallied)."""
+    if not final_list:
+        return None
+    list_id = final_list[0].list_id
+    voted = {q.recommendation_id: q for q in questions
+             if getattr(q, "recommendation_id", None) is not None and getattr(q, "list_id", None) == list_id}
+    return {"list_id": str(list_id), "finalised_at": final_list[0].finalised_at.isoformat(),
+            "recommendations": [
+                {"position": r.position, "recommendation_id": str(r.recommendation_id), "title": r.title,
+                 "version": r.version, "text": r.text, "text_sha256": r.text_sha256, "rationale": r.rationale,
+                 "minority_statements": list(r.minority_statements),
+                 "result": question_result(voted[r.recommendation_id]) if r.recommendation_id in voted else None}
+                for r in final_list]}
+
+
 def summarise(assembly: Any, *, batches: Sequence[Any], respondents: Sequence[Any], members: set,
               panel: Any | None, sessions: Sequence[Mapping[str, Any]], questions: Sequence[Any],
-              votes_cast: int) -> dict[str, Any]:
+              votes_cast: int, final_list: Sequence[Any] = (), trial_ballots: int = 0,
+              trial_votes_cast: int = 0) -> dict[str, Any]:
     """`assembly`, `batches`, `respondents`, `panel` and `questions` are rows of the read model
     (attributes as in services/reporting/models.py; a question row also has its `ballot` title);
-    `members` the ids on the panel now; `sessions` the sessions' rows as mappings, in time order."""
+    `members` the ids on the panel now; `sessions` the sessions' rows as mappings, in time order.
+    `questions` and `votes_cast` are the final ballots' only: a trial ballot or straw poll is never
+    the assembly's result (`trial_ballots`, `trial_votes_cast` count them apart); `final_list` is
+    the finalised list's rows (final_recommendations) in list order."""
     recs = [q for q in questions if q.recommendation]
     invitations = sum(b.count for b in batches)
     inv_region: Counter = Counter()
@@ -57,6 +78,8 @@ def summarise(assembly: Any, *, batches: Sequence[Any], respondents: Sequence[An
         "deliberation_hours": sum(x["duration_hours"] or 0 for x in held),
         "attendance_rate": round(attendance_rate(held), 5),
         "votes_cast": votes_cast,
+        "trial_ballots": trial_ballots,
+        "trial_votes_cast": trial_votes_cast,
         "recommendations": len(recs),
         "recommendations_tallied": len(tallied),
         "recommendations_passed": sum(1 for q in tallied if q.passed),
@@ -74,4 +97,5 @@ def summarise(assembly: Any, *, batches: Sequence[Any], respondents: Sequence[An
                       "present": x["present"], "absent": x["absent"], "duration_hours": x["duration_hours"]}
                      for x in sessions],
         "results": [question_result(q) for q in questions],
+        "final_list": final_recommendations(final_list, questions),
     }
