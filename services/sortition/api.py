@@ -55,7 +55,10 @@ class ContributionOut(BaseModel):
 
 
 class FreezeIn(In):
-    algorithm: Literal["leximin", "maximin", "nash", "legacy"] = "leximin"
+    algorithm: Literal["leximin", "maximin", "nash", "legacy", "goldilocks"] = "leximin"
+    max_probability_multiple: float | None = Field(
+        None, gt=0, le=1000, description="goldilocks only: no volunteer's chance above this many times k/n (e.g. 3); "
+                                         "without it the cap where the GOLDILOCKS objective is smallest")
     lottery_size: int = Field(1000, ge=1, le=10000, description="Panels in the uniform lottery (m)")
     reserves: int = Field(0, ge=0, le=10000, description="Length of the ordered reserve list")
     beacon: str | None = Field(None, min_length=1, max_length=200,
@@ -194,7 +197,8 @@ async def freeze(assembly_id: uuid.UUID, body: FreezeIn, rt: RuntimeDep,
                  who: Principal = Depends(allow(ORGANISER))) -> dict:
     async with rt.transaction() as tx:
         return await h.freeze_pool(tx, assembly_id, algorithm=body.algorithm, lottery_size=body.lottery_size,
-                                   reserves=body.reserves, beacon=body.beacon)
+                                   reserves=body.reserves, beacon=body.beacon,
+                                   max_probability_multiple=body.max_probability_multiple)
 
 
 @router.get("/assemblies/{assembly_id}/pool/freeze", response_model=FreezeOut,

@@ -18,7 +18,8 @@ from services.sortition import views as v
 from services.sortition.domain import (SortitionInputError, commitment, fresh_randomness, replacement_exclusions,
                                        runs)
 from services.sortition.domain.draw import normalise_excluded
-from services.sortition.domain.engine import ENGINE_VERSION, check_feasible
+from services.sortition.domain.engine import ENGINE_VERSION, algorithm_spec, check_feasible
+from services.sortition.domain.goldilocks import check_cap
 from services.sortition.domain.freeze import check_answers, frozen_instance, pool_snapshot, reserved_categories
 from services.sortition.domain.model import sha256_json
 from services.sortition.domain.runs import JobLost, JobRejected, Progress
@@ -90,7 +91,15 @@ async def commit_seed(tx: Tx, assembly_id: uuid.UUID, *, name: str, commitment_h
 
 
 async def freeze_pool(tx: Tx, assembly_id: uuid.UUID, *, algorithm: str, lottery_size: int, reserves: int,
-                      beacon: str | None) -> dict:
+                      beacon: str | None, max_probability_multiple: float | None = None) -> dict:
+    """``algorithm`` with ``max_probability_multiple`` (goldilocks only) is kept as the algorithm
+    spec (``goldilocks:cap=3``), the name the transcript, the seed and pool-frozen carry."""
+    if max_probability_multiple is not None and algorithm != "goldilocks":
+        raise invalid("max_probability_multiple (a cap on the highest chance) belongs to the algorithm goldilocks")
+    try:
+        algorithm = algorithm_spec(algorithm, cap_multiple=max_probability_multiple)
+    except SortitionInputError as exc:
+        raise invalid(str(exc)) from None
     a = await v.load_assembly(tx, assembly_id)
     await _lock(tx, assembly_id)
     if await v.freeze_row(tx, assembly_id) is not None:
@@ -109,6 +118,8 @@ async def freeze_pool(tx: Tx, assembly_id: uuid.UUID, *, algorithm: str, lottery
         check_answers(snapshot)
         inst = frozen_instance(snapshot)
         await asyncio.to_thread(check_feasible, inst)
+        if max_probability_multiple is not None:  # refused now, not by a failed draw job later
+            await asyncio.to_thread(check_cap, inst, max_probability_multiple * inst.k / inst.n)
     except SortitionInputError as exc:
         raise invalid(f"this pool cannot be frozen for a draw: {exc}") from None
     if reserves > inst.n - inst.k:

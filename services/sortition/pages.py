@@ -36,7 +36,8 @@ router = APIRouter(tags=["pages"])
 ALGORITHMS = {"leximin": N_("LEXIMIN: the lowest chance as high as possible, then the next (recommended)"),
               "maximin": N_("MAXIMIN: the lowest chance as high as possible"),
               "nash": N_("NASH: the product of the chances as high as possible"),
-              "legacy": N_("LEGACY: the greedy draw used before (for comparison)")}
+              "legacy": N_("LEGACY: the greedy draw used before (for comparison)"),
+              "goldilocks": N_("GOLDILOCKS: no chance too low and none too high (the highest chance capped)")}
 STEP_NAMES = {"commit": N_("Seed commitments"), "freeze": N_("Freeze the pool"), "reveal": N_("Reveal the seeds"),
               "draw": N_("Draw"), "drawn": N_("Panel drawn")}
 JOB_STATES = {"pending": N_("Waiting to start"), "running": N_("Running"), "succeeded": N_("Finished"),
@@ -49,6 +50,7 @@ PROBLEMS = {
     "reveal_name": N_("Choose whose seed you reveal"),
     "value": N_("Enter the secret value (1-1000 characters) that was committed"),
     "algorithm": N_("Choose an algorithm"),
+    "cap": N_("Enter a number above 0 (for example 3), and only with GOLDILOCKS"),
     "lottery_size": N_("Enter a whole number from 1 to 10,000"),
     "reserves": N_("Enter a whole number from 0 to 10,000"),
     "beacon": N_("The beacon's name can have at most 200 characters"),
@@ -169,14 +171,29 @@ async def freeze_form(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
     algorithm = form.get("algorithm", "")
     lottery_size, reserves = _int(form, "lottery_size", 1, 10000, 1000), _int(form, "reserves", 0, 10000, 0)
     beacon = form.get("beacon", "").strip() or None
+    cap = _cap(form)
     problems = [_problem(request, f) for f, ok in (
-        ("algorithm", algorithm in ALGORITHMS), ("lottery_size", lottery_size is not None),
+        ("algorithm", algorithm in ALGORITHMS), ("cap", cap != "bad" and (cap is None or algorithm == "goldilocks")),
+        ("lottery_size", lottery_size is not None),
         ("reserves", reserves is not None), ("beacon", beacon is None or len(beacon) <= 200),
         ("confirm", form.get("confirm") == "true")) if not ok]
     if problems:
         return await _draw_page(request, rt, who, assembly_id, errors_=problems, form=form, status=422)
     return await _write(request, rt, who, assembly_id, form, lambda tx: h.freeze_pool(
-        tx, assembly_id, algorithm=algorithm, lottery_size=lottery_size, reserves=reserves, beacon=beacon))
+        tx, assembly_id, algorithm=algorithm, lottery_size=lottery_size, reserves=reserves, beacon=beacon,
+        max_probability_multiple=cap))
+
+
+def _cap(form) -> float | None | str:
+    """GOLDILOCKS' cap as a multiple of k/n (empty: none; "bad": not a number above 0, up to 1000)."""
+    raw = str(form.get("cap", "")).strip().replace(",", ".")
+    if raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return "bad"
+    return value if 0 < value <= 1000 else "bad"
 
 
 @router.post("/assemblies/{assembly_id}/draw/reveals", summary="Reveal a seed contribution (HTML form)",

@@ -204,7 +204,7 @@ async def get_certificate(tx: Tx, assembly_id: uuid.UUID) -> dict[str, Any]:
     """The LEXIMIN result with its certificate of optimality (`borgerting sortition certify`)."""
     c = await _panel_document(tx, assembly_id, "certificate")
     if c is None:
-        raise not_found("certificate (published after a LEXIMIN draw)")
+        raise not_found("certificate (published after a LEXIMIN or GOLDILOCKS draw)")
     return c
 
 

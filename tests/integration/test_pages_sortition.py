@@ -78,6 +78,12 @@ async def test_the_public_draw_from_the_browser(app, settings, auth):
         r = await web.post(f"{base}/freeze", data={"csrf_token": token, "algorithm": "leximin", "lottery_size": "many",
                                                    "reserves": "4", "confirm": "true"})
         assert r.status_code == 422 and "Skriv et helt tal fra 1 til 10.000" in r.text
+        # GOLDILOCKS' cap: a number, and only with GOLDILOCKS (the field is on the form)
+        assert 'name="cap"' in page.text and 'value="goldilocks"' in page.text
+        for algorithm, cap in (("goldilocks", "three"), ("leximin", "3")):
+            r = await web.post(f"{base}/freeze", data={"csrf_token": token, "algorithm": algorithm, "cap": cap,
+                                                       "lottery_size": "200", "reserves": "4", "confirm": "true"})
+            assert r.status_code == 422 and "Angiv et tal over 0 (for eksempel 3), og kun med GOLDILOCKS" in r.text
         r = await web.post(f"{base}/freeze", data={"csrf_token": token, "algorithm": "leximin", "lottery_size": "200",
                                                    "reserves": "4", "confirm": "true"})
         assert r.status_code == 303, r.text

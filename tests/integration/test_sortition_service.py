@@ -523,3 +523,36 @@ async def test_beacon_and_replacement_from_the_reserves(c, app, auth):
     after = (await c.get(f"/assemblies/{aid}/panel", headers=org)).json()
     assert added in panel["reserves"] and added not in after["reserves"] and len(after["reserves"]) == 5
     assert not quota_problems(after["members"], people)
+
+
+async def test_a_goldilocks_draw_caps_the_highest_chance_and_says_so(c, app, auth):
+    rt = app.state.rt
+    aid, people = await seed_pool(rt, n=60, seed=8)
+    org = auth.headers("organiser", aid)
+    await c.post(f"/assemblies/{aid}/seed-commitments", json={"name": "o", "commitment": commitment("s")}, headers=org)
+    r = await c.post(f"/assemblies/{aid}/pool/freeze", headers=org,
+                     json={"algorithm": "leximin", "max_probability_multiple": 3})
+    assert r.status_code == 422 and "belongs to the algorithm goldilocks" in r.json()["error"]["message"]
+    r = await c.post(f"/assemblies/{aid}/pool/freeze", headers=org,
+                     json={"algorithm": "goldilocks", "max_probability_multiple": 0.5})
+    assert r.status_code == 422 and "raise the cap to at least" in r.json()["error"]["message"]
+    r = await c.post(f"/assemblies/{aid}/pool/freeze", headers=org,
+                     json={"algorithm": "goldilocks", "max_probability_multiple": 2.5, "lottery_size": 100})
+    assert r.status_code == 201, r.text
+    assert r.json()["algorithm"] == "goldilocks:cap=2.5"
+    await c.post(f"/assemblies/{aid}/seed-reveals", json={"name": "o", "value": "s"}, headers=org)
+    r = await c.post(f"/assemblies/{aid}/draws", json={"legacy_samples": 0}, headers=org)
+    done, _ = await wait_job(c, r.json()["id"], org)
+    assert done["status"] == "succeeded", done["error"]
+    f = (await c.get(f"/assemblies/{aid}/fairness")).json()
+    share = K / 60
+    assert f["algorithm"] == "goldilocks:cap=2.5" and f["probabilities"]["max"] <= 2.5 * share + 1e-7
+    assert f["goldilocks"]["cap"] == pytest.approx(2.5 * share) and f["goldilocks"]["leximin_max"] > 0
+    assert f["certificate"]["cap"] == pytest.approx(2.5 * share)
+    cert = (await c.get(f"/assemblies/{aid}/certificate")).json()
+    assert cert["certificate"]["cap"] == pytest.approx(2.5 * share) and cert["algorithm"] == "goldilocks:cap=2.5"
+    t = (await c.get(f"/assemblies/{aid}/transcript")).json()
+    assert t["algorithm"] == "goldilocks:cap=2.5" and t["certificate_hash"] == f["certificate"]["hash"]
+    page = await c.get(f"/assemblies/{aid}/draw/fairness?lang=en")
+    assert page.status_code == 200 and "GOLDILOCKS capped the highest chance" in page.text
+    assert "certified optimal under the cap" in page.text

@@ -85,6 +85,18 @@ def smallest_cap(inst: Instance) -> float:
     return float(h.getSolution().col_value[inst.n_types])
 
 
+def check_cap(inst: Instance, cap: float, u_lo: float | None = None) -> float:
+    """``cap`` itself when the quotas allow it (``>= smallest_cap``), else a SortitionInputError
+    that gives the bound."""
+    u_lo = smallest_cap(inst) if u_lo is None else u_lo
+    if cap < u_lo - 1e-9:
+        share = inst.k / inst.n
+        raise SortitionInputError(
+            f"no distribution keeps every chance at or below {cap:.5f} ({cap / share:.2f} x k/n): the quotas "
+            f"force someone to at least {u_lo:.5f} ({u_lo / share:.2f} x k/n); raise the cap to at least that")
+    return max(cap, u_lo)
+
+
 class CappedMaximin:
     """``f(u)``: the largest minimum probability (over ``support``) on Q with every probability at
     most ``u``; one LP, warm-started from ``u`` to ``u``."""
@@ -161,11 +173,7 @@ def goldilocks_types(inst: Instance, *, cap: float | None = None, gamma: float =
                      "searching the cap", 0.02)
         u, trace = best_cap(f, u_lo, max(u_lo, lex_max), share, gamma)
     else:
-        if cap < u_lo - 1e-9:
-            raise SortitionInputError(
-                f"no distribution keeps every chance at or below {cap:.5f} ({cap / share:.2f} x k/n): the quotas "
-                f"force someone to at least {u_lo:.5f} ({u_lo / share:.2f} x k/n); raise the cap to at least that")
-        u = max(cap, u_lo)
+        u = check_cap(inst, cap, u_lo)
     u = min(u, 1.0)
     if progress:
         progress(f"GOLDILOCKS: leximin with every chance at most {u:.5f} ({u / share:.2f} x k/n)", 0.05)

@@ -82,6 +82,8 @@ def fairness_report(inst, res, transcript: dict, legacy=None, *, legacy_samples:
         "transcript_hash": transcript["transcript_hash"],
         "pool_hash": transcript["pool_hash"],
         "certificate": res.certificate_summary(),
+        # GOLDILOCKS: the cap, LEXIMIN's minimum and maximum, the price of the cap in the minimum
+        "goldilocks": res.stats.get("goldilocks"),
     }
 
 

@@ -12,6 +12,7 @@ import pytest
 from services.sortition.domain import SortitionInputError, commitment, verify_transcript
 from services.sortition.domain.freeze import (check_answers, frozen_csv, frozen_instance, household_labels,
                                               pool_snapshot, reserved_categories)
+from services.sortition.domain.goldilocks import smallest_cap
 from services.sortition.domain.io_formats import parse_peer_format
 from services.sortition.domain.runs import run_draw
 from services.sortition.tests.test_engine import small_pool
@@ -76,3 +77,25 @@ def test_a_draw_run_twice_gives_the_same_transcript_and_verifies():
     assert steps[-1] == 1.0 and steps == sorted(steps)
     verify_transcript(a["transcript"], frozen_instance(snap))
     assert a["fairness"]["selected_meets_quotas"] and len(a["transcript"]["reserves"]) == 2
+
+
+def test_a_goldilocks_draw_keeps_its_cap_in_the_transcript_report_and_certificate():
+    snap = pool_snapshot(STRATA, 10, rows())
+    inst = frozen_instance(snap)
+    leximin = run_draw({**snap, "algorithm": "leximin", "lottery_size": 50, "reserves": 0, "beacon": None,
+                        "excluded": []}, [{"name": "o", "commitment": commitment("s"), "value": "s"}],
+                       {"legacy_samples": 0}, lambda msg, frac: None)
+    top = leximin["fairness"]["probabilities"]["max"] / (inst.k / inst.n)
+    cap = round((top + smallest_cap(inst) / (inst.k / inst.n)) / 2, 2)  # the cap binds, and the quotas allow it
+    assert cap < top - 0.01
+    out = run_draw({**snap, "algorithm": f"goldilocks:cap={cap:g}", "lottery_size": 50, "reserves": 0,
+                    "beacon": None, "excluded": []}, [{"name": "o", "commitment": commitment("s"), "value": "s"}],
+                   {"legacy_samples": 0}, lambda msg, frac: None)
+    t, f = out["transcript"], out["fairness"]
+    assert t["algorithm"] == f["algorithm"] == f"goldilocks:cap={cap:g}"
+    verify_transcript(t, inst)
+    g = f["goldilocks"]
+    assert g["cap_multiple"] == pytest.approx(cap) and f["probabilities"]["max"] <= g["cap"] + 1e-7
+    assert g["leximin_max"] == pytest.approx(leximin["fairness"]["probabilities"]["max"], abs=1e-7)
+    assert f["certificate"]["cap"] == pytest.approx(g["cap"]) and t["certificate_hash"] == f["certificate"]["hash"]
+    assert out["certificate"]["certificate"]["cap"] == pytest.approx(g["cap"])
