@@ -26,7 +26,8 @@ from borgerting.scenario import Params, run
 from shared.audit import anchored_heads
 from shared.audit import verify as verify_audit
 
-CHECKED = ("invitations_sent", "registrations", "panel_size", "sessions_held", "votes_cast", "recommendations_passed")
+CHECKED = ("invitations_sent", "registrations", "panel_size", "sessions_held", "votes_cast", "recommendations",
+           "recommendations_passed", "trial_votes_cast")
 console = Console(stderr=True)
 
 

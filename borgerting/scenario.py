@@ -90,10 +90,16 @@ class Tally:
     withdrawn_before_draw: int = 0  # left the pool after the freeze, before the first seed reveal
     replacements: int = 0  # each replayed from its public transcript
     sessions_held: int = 0
-    votes_cast: int = 0
+    votes_cast: int = 0  # on the final ballot only: the assembly's result
+    recommendations: int = 0  # on the finalised list (one question each on the final ballot)
     recommendations_passed: int = 0
+    trial_votes_cast: int = 0  # on the straw poll, never part of the result
+    drafts: int = 0  # started by the tables (one merged into another before the list was frozen)
+    amendments: dict[str, int] = field(default_factory=dict)  # accepted / rejected
+    minority_statements: int = 0
     voting_refusals: int = 0  # absent member, second token, reused token: each refused as it must be
     board: dict = field(default_factory=dict, repr=False)  # the voting board's export after close
+    final_ballot_id: str = field(default="", repr=False)
     member_code: str = field(default="", repr=False)  # one member's letter code, for the demo's console sign-in
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -145,6 +151,98 @@ def _ok(resp: httpx.Response, *expected: int) -> dict:
     if resp.status_code not in (expected or (200, 201)):
         raise RuntimeError(f"{resp.request.method} {resp.request.url.path} -> {resp.status_code}: {resp.text[:300]}")
     return resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
+
+
+def draft_text(title: str, i: int) -> tuple[str, str]:
+    """A recommendation's text (Markdown) and rationale, as a table might write them."""
+    text = (f"{title}.\n\nThe government presents a plan for it within a year, with:\n\n"
+            f"- a budget and a timetable\n- who is responsible\n- how progress is measured")
+    rationale = (f"Table {i % 6 + 1} heard the experts and the stakeholders and found this one of the changes "
+                 "with the largest effect for the money; most of the table supported it from the start.")
+    return text, rationale
+
+
+async def recommendations_workspace(http: httpx.AsyncClient, ses: str, aid: str, titles: list[str],
+                                    member_auth: dict, rng: random.Random, t: Tally, progress) -> list[str]:
+    """The recommendations phase in sessions' workspace: the tables draft one recommendation each
+    (members, with their own logins), members propose amendments that the secretariat accepts or
+    rejects, a second table's draft of the same idea is merged into the first (both histories
+    kept), members attach minority statements, and the secretariat freezes the final list.
+    Returns the final list's draft ids in order."""
+    members = sorted(member_auth)
+    author = lambda i: member_auth[members[i % len(members)]]  # noqa: E731
+    ids = []
+    for i, title in enumerate(titles):
+        text, rationale = draft_text(title, i)
+        ids.append(_ok(await http.post(f"{ses}/assemblies/{aid}/drafts", headers=author(i), json={
+            "group": f"Table {i % 6 + 1}", "title": title, "text": text, "rationale": rationale}), 201)["id"])
+        progress("drafts", i + 1, len(titles) + 1)
+    # A second table drafted the same idea as the second recommendation: merged into it.
+    twin = _ok(await http.post(f"{ses}/assemblies/{aid}/drafts", headers=author(7), json={
+        "group": "Working group on transport", "title": "Free buses and trains for young people",
+        "text": "Young people under 25 travel free on buses and trains.", "rationale": "Habits start young."}), 201)
+    progress("drafts", len(titles) + 1, len(titles) + 1)
+    t.drafts = len(titles) + 1
+    t.amendments = {"accepted": 0, "rejected": 0}
+    for i in range(min(6, len(ids))):  # amendments from the floor, decided by the secretariat
+        text, _ = draft_text(titles[i], i)
+        a = _ok(await http.post(f"{ses}/drafts/{ids[i]}/amendments", headers=author(i + 3), json={
+            "text": text + "\n- a yearly public status report", "reason": "So that citizens can follow it."}), 201)
+        accept = rng.random() < 0.7
+        _ok(await http.post(f"{ses}/amendments/{a['id']}/decision", json={
+            "accept": accept, "note": None if accept else "The plan already reports to the Folketing every year."}))
+        t.amendments["accepted" if accept else "rejected"] += 1
+    if len(ids) > 1:
+        d = _ok(await http.get(f"{ses}/drafts/{ids[1]}"))["versions"][-1]
+        _ok(await http.post(f"{ses}/drafts/{ids[1]}/merge", json={
+            "others": [twin["id"]], "title": d["title"], "rationale": d["rationale"] + " A second table agreed.",
+            "text": d["text"] + "\n\nBuses and trains first; the metro when the contracts allow it."}))
+    for i, words in ((0, "A minority of the assembly wants a price on emissions across the EU first, so that "
+                         "production does not simply move abroad."),
+                     (5, "Some members find a tax on flying unfair to people in Bornholm and the small islands.")):
+        if i < len(ids):
+            _ok(await http.post(f"{ses}/drafts/{ids[i]}/minority-statements", headers=author(i + 11),
+                                json={"text": words}), 201)
+            t.minority_statements += 1
+    final = _ok(await http.post(f"{ses}/assemblies/{aid}/recommendations/finalise", json={"drafts": ids}), 201)
+    t.recommendations = final["recommendations"]
+    return ids
+
+
+async def trial_ballot(http: httpx.AsyncClient, vc: VotingClient, vot: str, aid: str, session_id: str,
+                       voters: list[str], member_auth: dict, sem: asyncio.Semaphore, rng: random.Random,
+                       t: Tally, progress) -> None:
+    """A straw poll during the recommendations phase (a trial ballot): voted like the real one, and
+    never part of the assembly's result."""
+    async def open_poll():
+        r = await http.post(f"{vot}/assemblies/{aid}/ballots", json={
+            "title": "Straw poll: which drafts need more work?", "session_id": session_id,
+            "recommendations": ["The transport drafts", "The agriculture drafts", "The energy drafts"]})
+        return r.json() if r.status_code == 201 else None
+    b = await _retry_until(open_poll, "voting to receive the panel")
+    assert b["kind"] == "trial", b
+    poll = await vc.ballot(b["id"])
+    tokens: dict[str, object] = {}
+
+    async def token_for(m):
+        async def checked_in():
+            r = await http.get(f"{vot}/ballots/{poll.id}/me", headers=member_auth[m])
+            return r.status_code == 200 and r.json()["checked_in"]
+        async with sem:
+            await _retry_until(checked_in, "voting to learn the check-ins")
+            tokens[m] = await vc.get_token(poll, headers=member_auth[m])
+            progress("straw poll tokens", len(tokens), len(voters))
+    await asyncio.gather(*(token_for(m) for m in voters))
+    _ok(await http.post(f"{vot}/ballots/{poll.id}/open"))
+    order = list(voters)
+    rng.shuffle(order)
+
+    async def vote(m):
+        async with sem:
+            await vc.vote(poll, {q: rng.choice(["yes", "no"]) for q in poll.question_ids}, tokens[m])
+            t.trial_votes_cast += 1
+    await asyncio.gather(*(vote(m) for m in order))
+    _ok(await http.post(f"{vot}/ballots/{poll.id}/close"))
 
 
 async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str, Tally]:
@@ -356,21 +454,29 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         progress("sessions", params.sessions, params.sessions)
         done("sessions")
 
+        step("recommendations")
+        recs = RECOMMENDATIONS[: params.recommendations]
+        await recommendations_workspace(http, ses, aid, recs, {m: member_auth[m] for m in members}, rng, t,
+                                        progress)
+        done("recommendations")
+
         step("voting")
         # Secret ballot: each member present at the final session gets one blind-signed token
         # (blinded and unblinded here, on the member's side, by the Python client); the organiser
         # then opens voting (no more tokens), and each votes anonymously with the token; the
-        # receipt finds the vote on the public board after close.
-        recs = RECOMMENDATIONS[: params.recommendations]
+        # receipt finds the vote on the public board after close. A straw poll goes first: a
+        # trial ballot, which the report must leave out of the results.
         async with httpx.AsyncClient(timeout=60, limits=limits) as anon:
             vc = VotingClient(http, vot, anonymous=anon)
+            await trial_ballot(http, vc, vot, aid, s["id"], present_last, member_auth, sem, rng, t, progress)
 
-            async def open_ballot():
-                r = await http.post(f"{vot}/assemblies/{aid}/ballots", json={
+            async def open_ballot():  # from the finalised list, once voting has heard of it
+                r = await http.post(f"{vot}/assemblies/{aid}/final-ballot", json={
                     "title": "Final vote on the recommendations", "threshold": params.threshold,
-                    "recommendations": recs, "session_id": s["id"]})  # check-in at the final session
+                    "session_id": s["id"]})  # check-in at the final session
                 return r.json() if r.status_code == 201 else None
-            ballot = await vc.ballot((await _retry_until(open_ballot, "voting to receive the panel"))["id"])
+            ballot = await vc.ballot((await _retry_until(open_ballot, "voting to receive the final list"))["id"])
+            t.final_ballot_id = ballot.id
             support = {qid: rng.uniform(0.45, 0.98) for qid in ballot.question_ids}
             choices: dict[str, dict] = {}
             for m in present_last:  # members at the final session vote
@@ -438,6 +544,7 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
                 return None
             s = r.json()
             ready = (s["votes_cast"] == t.votes_cast and s["sessions_held"] == t.sessions_held
+                     and s["trial_votes_cast"] == t.trial_votes_cast and s["final_list"] is not None
                      and s["recommendations_tallied"] == len(recs) and s["registrations"] == t.registrations
                      and s["panel_size"] == t.panel_size and s["anchors"]["board"] is not None
                      and {"recruitment", "sortition", "sessions", "voting"} <= set(s["anchors"]["audit_heads"]))

@@ -59,9 +59,10 @@ def verify(tmp_path, doc, *receipts, fingerprint=None) -> subprocess.CompletedPr
 def test_the_demo_votes_are_secret_verifiable_and_counted(demo, cluster, summary, tmp_path):
     aid, t = demo
     doc = t.board
-    assert t.votes_cast > 10 and len(doc["entries"]) == t.votes_cast
+    assert t.votes_cast > 10 and len(doc["entries"]) == t.votes_cast + t.trial_votes_cast  # the straw poll too
     assert t.voting_refusals == 3  # absent member, second token, reused token
-    (ballot,) = doc["ballots"]
+    assert len(doc["ballots"]) == 2
+    ballot = next(b for b in doc["ballots"] if b["id"] == t.final_ballot_id)
     assert ballot["issued"]["online"] == t.votes_cast and ballot["result"]["ballots_cast"] == t.votes_cast
 
     first = doc["entries"][0]
@@ -80,6 +81,10 @@ def test_the_demo_votes_are_secret_verifiable_and_counted(demo, cluster, summary
     # Reporting counted the same from events: votes, and support per recommendation.
     assert summary["votes_cast"] == t.votes_cast
     assert summary["recommendations_passed"] == t.recommendations_passed
+    # The straw poll (a trial ballot) is counted apart and is never part of the result.
+    assert (summary["trial_ballots"], summary["trial_votes_cast"]) == (1, t.trial_votes_cast)
+    assert len(summary["results"]) == t.recommendations == len(summary["final_list"]["recommendations"])
+    assert all(r["recommendation_id"] for r in summary["final_list"]["recommendations"])
     published = ballot["result"]["questions"]
     for r in summary["results"]:
         q = published[r["question_id"]]
