@@ -54,11 +54,23 @@ class ContributionOut(BaseModel):
     revealed_at: datetime | None = None
 
 
+class IntersectionalQuotaIn(In):
+    category: str = Field(min_length=1, max_length=100, description="e.g. gender")
+    value: str = Field(min_length=1, max_length=100, description="e.g. female")
+    within: str = Field(pattern=r"^[^=]+=[^=]+$", max_length=201,
+                        description="The other category's value, CATEGORY=VALUE, e.g. age=18-39")
+    min: int = Field(ge=0)
+    max: int = Field(ge=0)
+
+
 class FreezeIn(In):
     algorithm: Literal["leximin", "maximin", "nash", "legacy", "goldilocks"] = "leximin"
     max_probability_multiple: float | None = Field(
         None, gt=0, le=1000, description="goldilocks only: no volunteer's chance above this many times k/n (e.g. 3); "
                                          "without it the cap where the GOLDILOCKS objective is smallest")
+    intersectional_quotas: list[IntersectionalQuotaIn] = Field(
+        default_factory=list, max_length=500,
+        description="Quotas on pairs of categories, on top of the assembly's: e.g. 1-3 women within age=18-39")
     lottery_size: int = Field(1000, ge=1, le=10000, description="Panels in the uniform lottery (m)")
     reserves: int = Field(0, ge=0, le=10000, description="Length of the ordered reserve list")
     beacon: str | None = Field(None, min_length=1, max_length=200,
@@ -198,7 +210,8 @@ async def freeze(assembly_id: uuid.UUID, body: FreezeIn, rt: RuntimeDep,
     async with rt.transaction() as tx:
         return await h.freeze_pool(tx, assembly_id, algorithm=body.algorithm, lottery_size=body.lottery_size,
                                    reserves=body.reserves, beacon=body.beacon,
-                                   max_probability_multiple=body.max_probability_multiple)
+                                   max_probability_multiple=body.max_probability_multiple,
+                                   intersectional=[q.model_dump() for q in body.intersectional_quotas])
 
 
 @router.get("/assemblies/{assembly_id}/pool/freeze", response_model=FreezeOut,

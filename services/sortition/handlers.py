@@ -91,7 +91,8 @@ async def commit_seed(tx: Tx, assembly_id: uuid.UUID, *, name: str, commitment_h
 
 
 async def freeze_pool(tx: Tx, assembly_id: uuid.UUID, *, algorithm: str, lottery_size: int, reserves: int,
-                      beacon: str | None, max_probability_multiple: float | None = None) -> dict:
+                      beacon: str | None, max_probability_multiple: float | None = None,
+                      intersectional: list[dict] | None = None) -> dict:
     """``algorithm`` with ``max_probability_multiple`` (goldilocks only) is kept as the algorithm
     spec (``goldilocks:cap=3``), the name the transcript, the seed and pool-frozen carry."""
     if max_probability_multiple is not None and algorithm != "goldilocks":
@@ -112,7 +113,7 @@ async def freeze_pool(tx: Tx, assembly_id: uuid.UUID, *, algorithm: str, lottery
     reserved = reserved_categories(a.strata)
     if reserved:  # the frozen pool's CSV columns for the verifier
         raise invalid(f"a category may not be called {' or '.join(reserved)} (a column of the published pool)")
-    snapshot = pool_snapshot(a.strata, a.panel_size, rows)
+    snapshot = pool_snapshot(a.strata, a.panel_size, rows, intersectional or ())
     people, quotas = snapshot["people"], snapshot["quotas"]
     try:
         check_answers(snapshot)

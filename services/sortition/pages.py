@@ -21,7 +21,9 @@ from fastapi.responses import JSONResponse, Response
 from services.sortition import handlers as h
 from services.sortition import views as v
 from services.sortition.api import NAME, _frozen_csv, _wake
+from services.sortition.domain import SortitionInputError
 from services.sortition.domain.chart import selection_chart
+from services.sortition.domain.freeze import parse_intersectional
 from shared.auth import AUDITOR, FACILITATOR, ORGANISER, PUBLIC, Principal, allow
 from shared.openapi import errors
 from shared.problems import DomainError, NotFound
@@ -51,6 +53,7 @@ PROBLEMS = {
     "value": N_("Enter the secret value (1-1000 characters) that was committed"),
     "algorithm": N_("Choose an algorithm"),
     "cap": N_("Enter a number above 0 (for example 3), and only with GOLDILOCKS"),
+    "intersectional": N_("Write one quota per line as category,value,category=value,minimum,maximum"),
     "lottery_size": N_("Enter a whole number from 1 to 10,000"),
     "reserves": N_("Enter a whole number from 0 to 10,000"),
     "beacon": N_("The beacon's name can have at most 200 characters"),
@@ -172,7 +175,12 @@ async def freeze_form(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
     lottery_size, reserves = _int(form, "lottery_size", 1, 10000, 1000), _int(form, "reserves", 0, 10000, 0)
     beacon = form.get("beacon", "").strip() or None
     cap = _cap(form)
+    try:
+        intersectional = parse_intersectional(str(form.get("intersectional", "")))
+    except SortitionInputError:
+        intersectional = None
     problems = [_problem(request, f) for f, ok in (
+        ("intersectional", intersectional is not None),
         ("algorithm", algorithm in ALGORITHMS), ("cap", cap != "bad" and (cap is None or algorithm == "goldilocks")),
         ("lottery_size", lottery_size is not None),
         ("reserves", reserves is not None), ("beacon", beacon is None or len(beacon) <= 200),
@@ -181,7 +189,7 @@ async def freeze_form(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
         return await _draw_page(request, rt, who, assembly_id, errors_=problems, form=form, status=422)
     return await _write(request, rt, who, assembly_id, form, lambda tx: h.freeze_pool(
         tx, assembly_id, algorithm=algorithm, lottery_size=lottery_size, reserves=reserves, beacon=beacon,
-        max_probability_multiple=cap))
+        max_probability_multiple=cap, intersectional=intersectional))
 
 
 def _cap(form) -> float | None | str:

@@ -84,6 +84,11 @@ async def test_the_public_draw_from_the_browser(app, settings, auth):
             r = await web.post(f"{base}/freeze", data={"csrf_token": token, "algorithm": algorithm, "cap": cap,
                                                        "lottery_size": "200", "reserves": "4", "confirm": "true"})
             assert r.status_code == 422 and "Angiv et tal over 0 (for eksempel 3), og kun med GOLDILOCKS" in r.text
+        assert 'name="intersectional"' in page.text  # quotas on pairs of categories, one per line
+        r = await web.post(f"{base}/freeze", data={"csrf_token": token, "algorithm": "leximin", "lottery_size": "200",
+                                                   "intersectional": "gender,female,age", "reserves": "4",
+                                                   "confirm": "true"})
+        assert r.status_code == 422 and "Skriv én kvote pr. linje" in r.text and "gender,female,age</textarea>" in r.text
         r = await web.post(f"{base}/freeze", data={"csrf_token": token, "algorithm": "leximin", "lottery_size": "200",
                                                    "reserves": "4", "confirm": "true"})
         assert r.status_code == 303, r.text

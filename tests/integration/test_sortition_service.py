@@ -556,3 +556,30 @@ async def test_a_goldilocks_draw_caps_the_highest_chance_and_says_so(c, app, aut
     page = await c.get(f"/assemblies/{aid}/draw/fairness?lang=en")
     assert page.status_code == 200 and "GOLDILOCKS capped the highest chance" in page.text
     assert "certified optimal under the cap" in page.text
+
+
+async def test_intersectional_quotas_set_at_the_freeze_bind_the_draw_and_replay(c, app, auth):
+    rt = app.state.rt
+    aid, people = await seed_pool(rt, n=60, seed=9)
+    org = auth.headers("organiser", aid)
+    await c.post(f"/assemblies/{aid}/seed-commitments", json={"name": "o", "commitment": commitment("s")}, headers=org)
+    pair = {"category": "gender", "value": "female", "within": "age=65+", "min": 2, "max": 2}
+    r = await c.post(f"/assemblies/{aid}/pool/freeze", headers=org,
+                     json={"intersectional_quotas": [{**pair, "within": "income=low"}]})
+    assert r.status_code == 422 and "income" in r.json()["error"]["message"]
+    r = await c.post(f"/assemblies/{aid}/pool/freeze", headers=org,
+                     json={"intersectional_quotas": [pair], "lottery_size": 100})
+    assert r.status_code == 201, r.text
+    assert [q for q in r.json()["quotas"] if q.get("within")] == [pair]
+    await c.post(f"/assemblies/{aid}/seed-reveals", json={"name": "o", "value": "s"}, headers=org)
+    r = await c.post(f"/assemblies/{aid}/draws", json={"legacy_samples": 0}, headers=org)
+    done, _ = await wait_job(c, r.json()["id"], org)
+    assert done["status"] == "succeeded", done["error"]
+    t = (await c.get(f"/assemblies/{aid}/transcript")).json()
+    for panel in t["lottery"]["panels"]:
+        assert sum(people[i]["gender"] == "female" and people[i]["age"] == "65+" for i in panel) == 2
+    features = (await c.get(f"/assemblies/{aid}/pool/frozen/features.csv")).text
+    assert "female,2,2,age=65+" in features
+    pool = parse_peer_format(features, (await c.get(f"/assemblies/{aid}/pool/frozen/people.csv")).text, K,
+                             id_column="id", address_columns=["household"])
+    verify_transcript(t, pool)

@@ -33,9 +33,12 @@ def reserved_categories(strata: list[dict]) -> list[str]:
     return sorted(set(RESERVED_COLUMNS) & {s["category"] for s in strata})
 
 
-def pool_snapshot(strata: list[dict], panel_size: int, rows: Iterable[Any]) -> dict:
+def pool_snapshot(strata: list[dict], panel_size: int, rows: Iterable[Any],
+                  intersectional: Iterable[dict] = ()) -> dict:
     """What the freeze keeps of the pool, from rows with `respondent_id`, `features` and
-    `household` (in pool order) and the assembly's strata."""
+    `household` (in pool order) and the assembly's strata; ``intersectional``: quotas on pairs of
+    categories set at the freeze (``{category, value, within: "CATEGORY=VALUE", min, max}``, e.g.
+    women within age=18-39), kept after the strata's quotas (the engine checks them)."""
     rows = list(rows)
     categories = [s["category"] for s in strata]
     labels = household_labels(rows)
@@ -43,7 +46,24 @@ def pool_snapshot(strata: list[dict], panel_size: int, rows: Iterable[Any]) -> d
                "household": labels.get(r.household)} for r in rows]
     quotas = [{"category": s["category"], "value": q["value"], "min": q["min"], "max": q["max"]}
               for s in strata for q in s["quotas"]]
+    quotas += [{"category": q["category"].strip(), "value": q["value"].strip(), "min": q["min"], "max": q["max"],
+                "within": q["within"].strip()} for q in intersectional]
     return {"people": people, "quotas": quotas, "panel_size": panel_size}
+
+
+def parse_intersectional(text: str) -> list[dict]:
+    """Lines ``CATEGORY,VALUE,CATEGORY=VALUE,MIN,MAX`` (e.g. ``gender,female,age=18-39,1,3``; empty
+    lines skipped) -> quota dicts; SortitionInputError naming the first line that is not one."""
+    out = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [x.strip() for x in line.split(",")]
+        if len(parts) != 5 or not all(parts) or "=" not in parts[2] or not (parts[3].isdigit() and parts[4].isdigit()):
+            raise SortitionInputError(f"line {n} is not CATEGORY,VALUE,CATEGORY=VALUE,MIN,MAX: {line.strip()[:80]}")
+        out.append({"category": parts[0], "value": parts[1], "within": parts[2], "min": int(parts[3]),
+                    "max": int(parts[4])})
+    return out
 
 
 def check_answers(snapshot: dict) -> None:
@@ -68,11 +88,12 @@ def frozen_csv(quotas: list[dict], people: list[dict], which: str) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     if which == "features":
-        w.writerow(["feature", "value", "min", "max"])
+        scoped = any(q.get("within") for q in quotas)  # intersectional quotas: the within column
+        w.writerow(["feature", "value", "min", "max"] + (["within"] if scoped else []))
         for q in quotas:
-            w.writerow([q["category"], q["value"], q["min"], q["max"]])
+            w.writerow([q["category"], q["value"], q["min"], q["max"]] + ([q.get("within") or ""] if scoped else []))
     else:
-        cats = list(dict.fromkeys(q["category"] for q in quotas))
+        cats = list(dict.fromkeys(q["category"] for q in quotas if not q.get("within")))
         w.writerow(["id", *cats, "household"])
         for p in people:
             w.writerow([p["id"], *(p["features"][c] for c in cats), p["household"] or ""])

@@ -11,6 +11,7 @@ import pytest
 
 from services.sortition.domain import SortitionInputError, commitment, verify_transcript
 from services.sortition.domain.freeze import (check_answers, frozen_csv, frozen_instance, household_labels,
+                                              parse_intersectional,
                                               pool_snapshot, reserved_categories)
 from services.sortition.domain.goldilocks import smallest_cap
 from services.sortition.domain.io_formats import parse_peer_format
@@ -99,3 +100,35 @@ def test_a_goldilocks_draw_keeps_its_cap_in_the_transcript_report_and_certificat
     assert g["leximin_max"] == pytest.approx(leximin["fairness"]["probabilities"]["max"], abs=1e-7)
     assert f["certificate"]["cap"] == pytest.approx(g["cap"]) and t["certificate_hash"] == f["certificate"]["hash"]
     assert out["certificate"]["certificate"]["cap"] == pytest.approx(g["cap"])
+
+
+def test_intersectional_quotas_at_the_freeze_bind_every_panel_and_survive_the_published_files():
+    # the pool has 5 old men; without these quotas LEXIMIN's panels take 2 of them with probability 0.85
+    text = "gender,f,age=old,0,1\n\n gender , m , age=old , 3 , 3 \n"
+    pairs = parse_intersectional(text)
+    assert pairs == [{"category": "gender", "value": "f", "within": "age=old", "min": 0, "max": 1},
+                     {"category": "gender", "value": "m", "within": "age=old", "min": 3, "max": 3}]
+    for bad in ("gender,f,age,1,2", "gender,f,age=old,1", "gender,f,age=old,one,2"):
+        with pytest.raises(SortitionInputError, match="line 1 is not"):
+            parse_intersectional(bad)
+    snap = pool_snapshot(STRATA, 10, rows(), pairs)
+    inst = frozen_instance(snap)
+    assert inst.quotas_hash() != frozen_instance(pool_snapshot(STRATA, 10, rows())).quotas_hash()
+    out = run_draw({**snap, "algorithm": "leximin", "lottery_size": 50, "reserves": 0, "beacon": None,
+                    "excluded": []}, [{"name": "o", "commitment": commitment("s"), "value": "s"}],
+                   {"legacy_samples": 0}, lambda msg, frac: None)
+    old_m = [x for x in out["fairness"]["per_category"] if x.get("within") == "age=old" and x["value"] == "m"]
+    assert old_m and old_m[0]["panel"] == 3 and old_m[0]["within_quota"]
+    people = {p["id"]: p["features"] for p in snap["people"]}
+    for panel in out["transcript"]["lottery"]["panels"]:  # every panel of the lottery meets the pair quotas
+        assert sum(people[i]["gender"] == "f" and people[i]["age"] == "old" for i in panel) <= 1
+        assert sum(people[i]["gender"] == "m" and people[i]["age"] == "old" for i in panel) == 3
+    # the published files carry the within column and read back as the same instance (verify replays)
+    features, people_csv = frozen_csv(snap["quotas"], snap["people"], "features"), \
+        frozen_csv(snap["quotas"], snap["people"], "people")
+    assert features.splitlines()[0] == "feature,value,min,max,within" and "gender,m,3,3,age=old" in features
+    back = parse_peer_format(features, people_csv, 10, id_column="id", address_columns=["household"])
+    assert back.quotas_hash() == inst.quotas_hash() and back.pool_hash() == inst.pool_hash()
+    verify_transcript(out["transcript"], back)
+    with pytest.raises(SortitionInputError, match="within"):  # a pair over a category the assembly has not
+        frozen_instance(pool_snapshot(STRATA, 10, rows(), [{**pairs[0], "within": "income=low"}]))
