@@ -5,6 +5,7 @@ from pathlib import Path
 from services.recruitment import models
 from services.recruitment.api import router
 from services.recruitment.handlers import HANDLERS
+from services.recruitment.mailapi import router as mail_api_router
 from services.recruitment.mailpages import router as mail_router
 from services.recruitment.pages import pages
 from services.recruitment.pages import router as page_router
@@ -18,7 +19,7 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router, page_router, mail_router],
+    routers=[router, mail_api_router, page_router, mail_router],
     pages=pages,
     handlers=HANDLERS,
     # recruitment signs member tokens itself, so it trusts its own members' issuer without a fetch

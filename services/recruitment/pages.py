@@ -426,12 +426,17 @@ def _invitations_page(request: Request, who: Principal, data: dict, assembly_id:
         "can_send": REGISTRAR in who.roles_in(assembly_id), "once": secrets.token_urlsafe(16)}, who=who, status=status)
 
 
-async def _use_once(rt: Runtime, token: str) -> bool:
+async def use_once(rt: Runtime, token: str) -> bool:
     """A form that must not act twice (a double click, the back button after a download): its
     one-time token is taken in Valkey for a day; False if it was taken before."""
     if not 10 <= len(token) <= 64:
         return False
     return bool(await rt.redis.set(f"borgerting:recruitment:form-once:{token}", "1", nx=True, ex=86400))
+
+
+async def forget_once(rt: Runtime, token: str) -> None:
+    """Give a form's one-time token back (nothing was sent)."""
+    await rt.redis.delete(f"borgerting:recruitment:form-once:{token}")
 
 
 @router.get("/assemblies/{assembly_id}/invitations", summary="Invitation batches (HTML)", responses=errors(404))
@@ -461,13 +466,13 @@ async def invitations_send(assembly_id: uuid.UUID, rt: RuntimeDep, request: Requ
     channel = "digital-post" if form.get("channel") == "digital-post" else "print"
     if problem:
         return _invitations_page(request, who, data, assembly_id, form=form, problem=problem, status=422)
-    if not await _use_once(rt, form.get("once", "")):
+    if not await use_once(rt, form.get("once", "")):
         return _invitations_page(request, who, data, assembly_id, problem=("count", "once", {}), status=409)
     try:
         async with rt.transaction() as tx:
             batch_id, _per_region, letters = await h.send_invitations(tx, assembly_id, count, None)
     except Exception:
-        await rt.redis.delete(f"borgerting:recruitment:form-once:{form.get('once')}")  # nothing was sent
+        await forget_once(rt, form.get("once", ""))  # nothing was sent
         raise
     response = await letter_pack_response(request, rt, batch_id, data["assembly"], letters, lang=lang, channel=channel)
     pages.finish(request, response)

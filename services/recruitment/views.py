@@ -96,7 +96,7 @@ async def invitation_batches(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
     """The invitation batches sent, newest first (counts only: the letters left with the response)."""
     rows = (await tx.session.execute(
         sa.select(m.invitation_batches.c.id, m.invitation_batches.c.count, m.invitation_batches.c.per_region,
-                  m.invitation_batches.c.created_at)
+                  m.invitation_batches.c.created_at, m.invitation_batches.c.kind, m.invitation_batches.c.plan)
         .where(m.invitation_batches.c.assembly_id == assembly_id)
         .order_by(m.invitation_batches.c.created_at.desc()))).mappings().all()
     return [{**r, "sent": sum(r["per_region"].values())} for r in rows]
@@ -140,3 +140,41 @@ async def member_letter(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) ->
     if not found:
         raise not_found("panel member")
     return found[0]
+
+
+# ---- waves: what the second wave and the reminders are computed from ---------------------------
+
+
+async def wave_counts(tx: Tx, assembly_id: uuid.UUID) -> dict:
+    """Per region: letters delivered (sent, less the returned), registered (not withdrawn) and the
+    people of the register not yet invited; and the assembly's returned letters, reminders sent,
+    and invitations that could get a reminder (counts only)."""
+    inv = m.invitations.c
+    per_region = (await tx.session.execute(
+        sa.select(inv.region, sa.func.count().filter(inv.undeliverable_at.is_(None)))
+        .where(inv.assembly_id == assembly_id).group_by(inv.region))).all()
+    totals = (await tx.session.execute(
+        sa.select(sa.func.count().filter(inv.undeliverable_at.is_not(None)),
+                  sa.func.count().filter(inv.reminded_at.is_not(None)),
+                  sa.func.count().filter(inv.used_at.is_(None), inv.undeliverable_at.is_(None),
+                                         inv.reminded_at.is_(None)))
+        .where(inv.assembly_id == assembly_id))).one()
+    register = await register_counts(tx, assembly_id)
+    stats_ = await stats(tx, assembly_id)
+    return {
+        "delivered": dict(per_region),
+        "registered": {r: x["registrations"] for r, x in stats_["per_region"].items()},
+        "available": {r: x["imported"] - x["invited"] for r, x in register.items()},
+        "returned": totals[0], "reminded": totals[1], "to_remind": totals[2],
+    }
+
+
+async def returned_reasons(tx: Tx, assembly_id: uuid.UUID) -> list[tuple[str, int]]:
+    """Returned letters per reason, most first (no personal data)."""
+    inv = m.invitations.c
+    reason = sa.func.coalesce(inv.undeliverable_reason, "")
+    rows = (await tx.session.execute(
+        sa.select(reason, sa.func.count())
+        .where(inv.assembly_id == assembly_id, inv.undeliverable_at.is_not(None))
+        .group_by(reason).order_by(sa.func.count().desc()))).all()
+    return [(reason, n) for reason, n in rows]

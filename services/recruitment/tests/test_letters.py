@@ -52,3 +52,29 @@ def test_a_letter_renders_to_one_page_with_its_code_and_qr_code():
     assert "Påmindelse: du er inviteret til Borgertinget om klima" in pages[0] and "Åse Ørsted 0" in pages[0]
     assert "ABCD-EFGH-JKMN-PQRS-TVW1" in pages[1] and "10. januar 2027" in pages[1]
     assert qr_codes(pdf, 1) == [qr_url("https://b.example/register", "ABCD-EFGH-JKMN-PQRS-TVW1")]
+
+
+def test_the_second_wave_closes_each_regions_gap_at_its_reply_rate():
+    from services.recruitment.domain.waves import region_seats, second_wave
+
+    seats = region_seats(60, {"N": 300, "S": 100, "E": 200}, {"S": 20})
+    assert seats == {"N": 30, "S": 20, "E": 20}  # S: its minimum is above its population share (10)
+    rows = {r.region: r for r in second_wave(seats, {"N": 330, "S": 50, "E": 0}, {"N": 6000, "S": 2000, "E": 0},
+                                             {"N": 9000, "S": 3000, "E": 100}, pool_factor=10, expected_rate=0.04)}
+    assert rows["N"].gap == 0 and rows["N"].letters == 0  # 330 registered, 300 wanted
+    s = rows["S"]  # 200 wanted, 50 registered; 50 of 2000 replied = 2.5 %
+    assert (s.target, s.gap, s.reply_rate, s.observed, s.letters, s.capped) == (200, 150, 0.025, True, 3000, True)
+    e = rows["E"]  # nobody invited yet: the expected rate; the register caps the letters
+    assert (e.gap, e.observed, e.reply_rate, e.letters, e.capped) == (200, False, 0.04, 100, True)
+
+
+def test_quota_checks_and_the_returned_letters_file():
+    from services.recruitment.domain.waves import parse_returns, quota_checks
+
+    strata = [{"category": "gender", "quotas": [{"value": "f", "min": 3, "max": 9}, {"value": "m", "min": 2, "max": 9}]}]
+    checks = quota_checks(strata, {"gender": {"f": 1, "m": 5}})
+    assert [(c.value, c.short) for c in checks] == [("f", 2), ("m", 0)]
+    rows, problems = parse_returns("letter_id,reason\nF0CE7D82-7173,moved\n0b1c7d8e-1111-2222-3333-444455556666,\n")
+    assert rows == [("f0ce7d82-7173", "moved"), ("0b1c7d8e-1111-2222-3333-444455556666", "")] and problems == []
+    assert parse_returns("letter_id\n0101701234\n")[1] == [(2, "bad_id")]  # a CPR number is no letter id
+    assert parse_returns("id\nx\n")[1] == [(1, "missing_column")] and parse_returns("letter_id\n")[1] == [(1, "no_rows")]
