@@ -6,9 +6,12 @@ from services.sessions import models
 from services.sessions.api import router
 from services.sessions.api.drafts import router as drafts_router
 from services.sessions.api.programme import router as programme_api
+from services.sessions.api.tables import router as tables_api
 from services.sessions.handlers import HANDLERS
+from services.sessions.handlers.tables import HANDLERS as TABLE_HANDLERS
 from services.sessions.pages import pages
 from services.sessions.pages import router as page_router
+from services.sessions.pages.tables import router as tables_pages
 from shared.runtime import ServiceSpec, main
 
 SPEC = ServiceSpec(
@@ -18,9 +21,9 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router, drafts_router, programme_api, page_router],
+    routers=[router, drafts_router, programme_api, tables_api, page_router, tables_pages],
     pages=pages,
-    handlers=HANDLERS,
+    handlers={**HANDLERS, **TABLE_HANDLERS},
 )
 
 if __name__ == "__main__":

@@ -216,6 +216,25 @@ class RecommendationAmendedV1(Contract):
     merged_from: list[uuid.UUID] = Field([], description="merge: the drafts merged into this one (kept, with their history)")
 
 
+# A session's table plan as published to facilitators and members: who sits at which table in each
+# round, by pseudonymous member id only. Needs that placed a member (language, accessibility) are
+# never in it; the figures say how well the plan mixes the tables (docs/tables.md).
+
+
+class TablePlanPublishedV1(Contract):
+    assembly_id: uuid.UUID
+    session_id: uuid.UUID
+    plan_id: uuid.UUID
+    version: int = Field(ge=1, description="Counts the session's re-plans up from 1")
+    rounds: list[list[list[uuid.UUID]]] = Field(
+        min_length=1, description="rounds[r][t]: the pseudonymous member ids at table t+1 in round r+1")
+    unique_pairs: int = Field(ge=0, description="Pairs of members who meet at least once")
+    repeats: int = Field(ge=0, description="Repeat meetings: the sum over pairs of (times met - 1)")
+    mean_deviation: float = Field(ge=0, description="Mean over tables of the mean over strata of the L1 distance "
+                                                    "between the table's category shares and the panel's")
+    worst_deviation: float = Field(ge=0)
+
+
 class MinorityStatementV1(Contract):
     statement_id: uuid.UUID
     text: str = Field(description="Markdown; the statement of the members who disagree (no names)")
@@ -436,6 +455,8 @@ CATALOGUE: list[EventSpec] = [
               "A draft recommendation got a new version (accepted amendment, revision or merge)"),
     EventSpec("sessions", "recommendations-finalised", 1, RecommendationsFinalisedV1,
               "The secretariat froze the final list: each recommendation's text, hash, rationale, minority statements"),
+    EventSpec("sessions", "table-plan-published", 1, TablePlanPublishedV1,
+              "A session's table plan: the member ids at each table in each round, and how well it mixes them"),
     EventSpec("voting", "ballot-opened", 2, BallotOpenedV2, "A ballot opened: its questions, threshold, quorum and times"),
     EventSpec("voting", "ballot-opened", 3, BallotOpenedV3,
               "A ballot opened: its questions, threshold, quorum, times, board and board key fingerprint"),
