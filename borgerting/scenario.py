@@ -97,6 +97,7 @@ class Tally:
     drafts: int = 0  # started by the tables (one merged into another before the list was frozen)
     amendments: dict[str, int] = field(default_factory=dict)  # accepted / rejected
     minority_statements: int = 0
+    table_plans: list = field(default_factory=list)  # per session: the published plan's figures
     voting_refusals: int = 0  # absent member, second token, reused token: each refused as it must be
     board: dict = field(default_factory=dict, repr=False)  # the voting board's export after close
     final_ballot_id: str = field(default="", repr=False)
@@ -207,6 +208,29 @@ async def recommendations_workspace(http: httpx.AsyncClient, ses: str, aid: str,
     final = _ok(await http.post(f"{ses}/assemblies/{aid}/recommendations/finalise", json={"drafts": ids}), 201)
     t.recommendations = final["recommendations"]
     return ids
+
+
+async def table_plans(http: httpx.AsyncClient, ses: str, aid: str, session_id: str, members: list[str], i: int,
+                      t: Tally, *, before: bool) -> None:
+    """Tables for each round of a session (docs/tables.md): before the doors open a plan for the whole
+    panel (two members need English at the table, one an accessible place, two are kept apart); at
+    check-in the plan is made again for the members checked in, and published."""
+    if before:
+        if i == 0:
+            _ok(await http.put(f"{ses}/assemblies/{aid}/table-needs", json={"needs": [
+                {"member_id": members[0], "language": "en"}, {"member_id": members[1], "language": "en"},
+                {"member_id": members[2], "accessible": True}]}))
+        _ok(await http.post(f"{ses}/sessions/{session_id}/table-plan", json={
+            "rounds": 3, "table_size": 8, "seat": "roster", "accessible_tables": 2, "seed": i,
+            "keep_apart": [[members[3], members[4]]]}), 201)
+        return
+    plan = _ok(await http.post(f"{ses}/sessions/{session_id}/table-plan", json={
+        "rounds": 3, "table_size": 8, "seat": "checked_in", "accessible_tables": 2, "seed": i,
+        "keep_apart": [[members[3], members[4]]]}), 201)
+    _ok(await http.post(f"{ses}/sessions/{session_id}/table-plan/publish"))
+    t.table_plans.append({k: plan[k] for k in ("members", "tables", "repeats", "unique_pairs")}
+                         | {"mean_deviation": round(plan["mean_deviation"], 3),
+                            "worst_deviation": round(plan["worst_deviation"], 3)})
 
 
 async def trial_ballot(http: httpx.AsyncClient, vc: VotingClient, vot: str, aid: str, session_id: str,
@@ -447,7 +471,9 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
                 "mode": "digital" if i % 3 == 1 else "physical",
                 "phase": phases[min(i, len(phases) - 1)], "duration_hours": 7.5}), 201)
             records = [{"member_id": m, "present": rng.random() < params.attendance} for m in members]
+            await table_plans(http, ses, aid, s["id"], members, i, t, before=True)
             _ok(await http.post(f"{ses}/sessions/{s['id']}/attendance", json={"records": records}))
+            await table_plans(http, ses, aid, s["id"], members, i, t, before=False)
             _ok(await http.post(f"{ses}/sessions/{s['id']}/held"))
             t.sessions_held += 1
             present_last = [r["member_id"] for r in records if r["present"]]
