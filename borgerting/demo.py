@@ -124,6 +124,7 @@ def main(
         lines = [f"  console      {o}/reporting/   (one origin for every page; pick the language at the top)",
                  f"  staff        {o}/reporting/signin -> 'Sign in with your agency account' -> the development",
                  "               sign-in page: pick organiser, registrar, facilitator, auditor or operator and the assembly",
+                 "               (an assembly made in the console: type its id, from the operator's assemblies page)",
                  f"  member       {o}/recruitment/member/signin  code {tally.member_code}",
                  f"  citizen      {o}/recruitment/register?assembly={assembly_id}",
                  f"  dashboard    {o}/reporting/assemblies/{assembly_id}/dashboard",

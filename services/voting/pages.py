@@ -93,6 +93,11 @@ def _problems(request: Request, fields) -> list[dict]:
     return [{"field": f, "message": _(PROBLEMS[f])} for f in fields]
 
 
+def _decimal(raw: str) -> str:
+    """A share as typed: Danish writes 0,7 where the API reads 0.7."""
+    return raw.strip().replace(",", ".")
+
+
 def roles_here(who: Principal, assembly_id: uuid.UUID) -> set[str]:
     return {ORGANISER, REGISTRAR} if who.global_roles else who.roles_in(assembly_id)
 
@@ -149,7 +154,7 @@ async def create_ballot(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request
     strict = fraction == "1/2"  # more than half; at least the other shares
     if fraction == "other":
         try:
-            fraction, strict = ThresholdIn(fraction=form.get("fraction_other", "").strip() or "x").fraction, False
+            fraction, strict = ThresholdIn(fraction=_decimal(form.get("fraction_other", "")) or "x").fraction, False
         except ValidationError:
             fraction = None
     try:
@@ -170,7 +175,7 @@ async def create_ballot(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request
         bad[bad.index("fraction")] = "fraction_other"
     quorum = None
     try:
-        quorum = QuorumIn(min_fraction=form.get("min_fraction", "").strip() or "0")
+        quorum = QuorumIn(min_fraction=_decimal(form.get("min_fraction", "")) or "0")
     except ValidationError:
         bad.append("min_fraction")
     if bad:

@@ -115,6 +115,7 @@ class DevIssuer:
             raise ValueError("pick a staff role")
         if role != "operator":
             assembly_id = str(uuid.UUID(str(assembly_id)))  # ValueError when it is no id
+            self.assemblies.setdefault(assembly_id, "Assembly")
         code = base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")
         self._codes[code] = {"client_id": client_id, "redirect_uri": redirect_uri, "challenge": code_challenge,
                              "nonce": nonce, "role": role, "assembly_id": None if role == "operator" else assembly_id,
@@ -176,7 +177,8 @@ class DevIssuer:
             try:
                 code = self.authorize(client_id=str(form["client_id"]), redirect_uri=str(form["redirect_uri"]),
                                       code_challenge=str(form["code_challenge"]), nonce=str(form.get("nonce", "")),
-                                      role=str(form.get("role", "")), assembly_id=str(form.get("assembly_id") or ""))
+                                      role=str(form.get("role", "")),
+                                      assembly_id=str(form.get("assembly_other") or "").strip() or str(form.get("assembly_id") or ""))
             except (KeyError, ValueError) as exc:
                 return HTMLResponse(f"<p>Cannot sign in: {html.escape(str(exc))}. Go back and pick a role and an "
                                     "assembly.</p>", status_code=400)
@@ -249,7 +251,11 @@ def _sign_in_page(query: dict, assemblies: dict[str, str], csrf: str) -> str:
     roles = "".join(f'<div><input type="radio" name="role" id="role-{r}" value="{r}"{" checked" if i == 0 else ""}>'
                     f' <label for="role-{r}">{e(text)}</label></div>' for i, (r, text) in enumerate(STAFF_ROLES))
     options = "".join(f'<option value="{e(a)}">{e(n)} ({e(a[:8])})</option>' for a, n in assemblies.items())
+    # An assembly created in the console is not known here yet: its id (the assemblies page shows
+    # it) can be typed in, and is offered in the list from then on.
     picker = (f'<label for="assembly">Assembly</label><select id="assembly" name="assembly_id">{options}</select>'
+              '<label for="assembly-other">Or another assembly: its id (the operator\'s assemblies page shows it)</label>'
+              '<input id="assembly-other" name="assembly_other" size="40" autocomplete="off">'
               if assemblies else '<label for="assembly">Assembly id</label>'
               '<input id="assembly" name="assembly_id" size="40" autocomplete="off">')
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
