@@ -100,16 +100,23 @@ class Journey:
         """Click the label of a radio or checkbox (dkfds hides the input itself)."""
         self.el(f"label[for='{input_id}']").click()
 
-    def submit(self, form_css: str = "main form") -> None:
+    def submit(self, form_css: str = "main form", navigates: bool = True) -> None:
+        """Press the form's button; then wait for the next page (a download stays on this one)."""
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+
         forms = self.els(form_css)
         assert forms, f"no form {form_css!r} on {self.drv.current_url}"
+        page = self.el("html")
         forms[-1].find_element("css selector", "button[type=submit].button-primary, button[type=submit]").click()
+        if navigates:
+            WebDriverWait(self.drv, 60).until(ec.staleness_of(page))
 
     def check(self, name: str, widths=(390, 320)) -> None:
         assert "data-error-code" not in self.drv.page_source or "/signin" in self.drv.current_url, \
             f"{name}: a refusal: {self.drv.page_source[:2000]}"
         assert self.el("html").get_attribute("lang") == self.lang, f"{name} is not in {self.lang}"
-        self.visit.check(f"journey-{self.lang}-{name}", widths=widths)
+        self.visit.check(f"journey-{self.lang}-{name}", widths=widths, shots=False)  # test_console.py takes the screenshots
 
     def download(self, click, suffix: str = ".csv") -> Path:
         before = set(self.downloads.iterdir())
@@ -189,7 +196,7 @@ def run_journey(drv, origin: str, lang: str, work: Path, replay: bool = True) ->
     j.check("invitations")
     j.fill(count="7")
     j.tick("confirm")
-    letters = j.download(lambda: j.submit())
+    letters = j.download(lambda: j.submit(navigates=False))
     invited = list(csv.DictReader(letters.open(encoding="utf-8-sig")))
     assert len(invited) == 7 and all(x["code"] for x in invited), invited
     lap("send invitations")
@@ -306,7 +313,7 @@ def run_journey(drv, origin: str, lang: str, work: Path, replay: bool = True) ->
     j.get(f"/recruitment/assemblies/{aid}/letters")
     j.see("<form", refresh=True, timeout=60)  # recruitment has heard of the panel
     j.check("letters")
-    members = list(csv.DictReader(j.download(lambda: j.submit()).open(encoding="utf-8-sig")))
+    members = list(csv.DictReader(j.download(lambda: j.submit(navigates=False)).open(encoding="utf-8-sig")))
     assert len(members) == 3, members
     lap("letters")
 
