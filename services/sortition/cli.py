@@ -14,6 +14,7 @@ from rich.console import Console
 from .certify import CertificateError, certify, read_pool
 from .domain import (Contribution, SortitionInputError, VerificationError, commitment, draw_replacement,
                      eligible_instance, replacement_exclusions, verify_replacements, verify_transcript)
+from .domain.alternates import choose_alternates, dropout_rates, simulate
 from .domain.api import final_draw
 from .domain.engine import algorithm_spec, select
 from .domain.highs_util import new_highs
@@ -364,6 +365,61 @@ def certify_cmd(
               f"published probabilities, {out['levels_proved']} of {out['levels']} levels proved optimal "
               f"(minimum {out['min_probability']:.6f}); certificate {out['certificate_hash']}", highlight=False)
     sys.stdout.write(json.dumps(out) + "\n")
+
+
+def _read_rates(path: Path) -> dict[tuple[str, str], float]:
+    """CSV ``category,value,rate`` (a drop-out rate per stratum)."""
+    import csv
+
+    try:
+        rows = list(csv.DictReader(Path(path).read_text(encoding="utf-8-sig").splitlines()))
+        return {(r["category"].strip(), r["value"].strip()): float(r["rate"]) for r in rows}
+    except (OSError, KeyError, ValueError, AttributeError) as exc:
+        _fail(f"cannot read the drop-out rates {path} (columns category,value,rate): {exc!r}")
+
+
+@app.command("alternates")
+def alternates_cmd(
+    transcript: Path = typer.Option(..., "--transcript", help="the draw's transcript (its panel and reserves)"),
+    dropout: Path = typer.Option(..., "--dropout", help="CSV category,value,rate: drop-out rate per stratum"),
+    count: int = typer.Option(..., "--count", "-n", help="number of alternates"),
+    scenarios: int = typer.Option(40, help="drop-out scenarios the choice optimises over"),
+    trials: int = typer.Option(200, help="simulated drop-out trials for the comparison"),
+    seed: int = typer.Option(0, help="seed of the scenarios, the choice within a profile and the trials"),
+    time_limit: float = typer.Option(20.0, help="seconds for the choice's MIP"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="write the result JSON here (default stdout)"),
+    categories: Optional[Path] = _opt["categories"],
+    respondents: Optional[Path] = _opt["respondents"],
+    features: Optional[Path] = _opt["features"],
+    people: Optional[Path] = _opt["people"],
+    id_column: Optional[str] = _opt["id_column"],
+    address_columns: Optional[str] = _opt["address_columns"],
+) -> None:
+    """Choose alternates for the drawn panel so that, under the drop-out rates, the panel after
+    replacement still meets the quotas; compare them in a simulation with the draw's reserves."""
+    t = _read_json(transcript, "transcript")
+    rates = _read_rates(dropout)
+    try:
+        inst = _load(categories, respondents, features, people, int(t["k"]), id_column, address_columns)
+        index = {p.id: i for i, p in enumerate(inst.people)}
+        panel = [index[x] for x in t["selected"]]
+        r = dropout_rates(inst, rates)
+        chosen = choose_alternates(inst, panel, count, r, scenarios=scenarios, seed=seed, time_limit=time_limit)
+        reserves = [index[x] for x in t.get("reserves", [])][:count]
+        out = {"alternates": [inst.people[i].id for i in chosen], "dropout_rates": [[c, v, d] for (c, v), d in rates.items()],
+               "simulation": {"alternates": simulate(inst, panel, chosen, r, trials=trials, seed=seed),
+                              "draw_reserves": simulate(inst, panel, reserves, r, trials=trials, seed=seed),
+                              "none": simulate(inst, panel, [], r, trials=trials, seed=seed)},
+               "draw_reserves_used": len(reserves)}
+    except KeyError as exc:
+        _fail(f"the transcript's volunteer {exc} is not in the pool files")
+    except SortitionInputError as exc:
+        _fail(str(exc))
+    for name, sim in out["simulation"].items():
+        err.print(f"{name:14s} full and within quotas {sim['full_and_within_quotas']:.3f}, seats short "
+                  f"{sim['mean_seats_short']:.3f}, quota violation {sim['mean_quota_violation']:.3f} "
+                  f"({sim['trials']} trials)", highlight=False)
+    _write_json(out, json_out)
 
 
 @app.command("commit")
