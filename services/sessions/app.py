@@ -12,6 +12,7 @@ from services.sessions.handlers.tables import HANDLERS as TABLE_HANDLERS
 from services.sessions.pages import pages
 from services.sessions.pages import router as page_router
 from services.sessions.pages.tables import router as tables_pages
+from services.sessions.pages.drafts import router as drafts_page_router
 from shared.runtime import ServiceSpec, main
 
 SPEC = ServiceSpec(
@@ -21,7 +22,7 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router, drafts_router, programme_api, tables_api, page_router, tables_pages],
+    routers=[router, drafts_router, programme_api, tables_api, page_router, tables_pages, drafts_page_router],
     pages=pages,
     handlers={**HANDLERS, **TABLE_HANDLERS},
 )

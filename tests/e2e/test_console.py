@@ -203,8 +203,20 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     drv.get(f"{o}/reporting/?lang=en")
     assert "Borgertinget om klima" in drv.page_source and drv.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     visit.check("home-en")
+    # a draft recommendation with an amendment waiting, for the workspace's screens
+    draft = http.post(f"{u['sessions']}/assemblies/{aid}/drafts", json={
+        "group": "Bord 1", "title": "Plant flere træer", "text": "Plant et træ for hvert barn.\n\n- i byerne\n- på landet",
+        "rationale": "Skygge og **natur**."})
+    assert draft.status_code == 201, draft.text
+    draft_id = draft.json()["id"]
+    assert http.post(f"{u['sessions']}/drafts/{draft_id}/amendments", json={
+        "text": "Plant et træ for hvert barn, der bliver født.\n\n- i byerne\n- på landet",
+        "reason": "Tydeligere"}).status_code == 201
     # the draw's, voting's and the report's screens (in English now: the switch is remembered)
     for name, path, heading in [
+            ("recommendations", f"/sessions/assemblies/{aid}/recommendations", "Recommendations"),
+            ("draft", f"/sessions/recommendations/{draft_id}", "Plant flere træer"),
+            ("final-list", f"/sessions/assemblies/{aid}/recommendations/final-list", "The final list"),
             ("draw", f"/sortition/assemblies/{aid}/draw", "The draw"),
             ("draw-job", f"/sortition/assemblies/{aid}/draw/jobs/{job['id']}", "Finished"),
             ("draw-panel", f"/sortition/assemblies/{aid}/draw/panel", "Panel and reserves"),
@@ -228,6 +240,13 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     wait_for(lambda: (drv.refresh() or True) and "Weekend 1" in drv.page_source, "the portal to show the session")
     assert "Borgertinget om klima" in drv.page_source and "Du er medlem af panelet" in drv.page_source
     visit.check("portal")
+    drv.find_element(By.PARTIAL_LINK_TEXT, "Gå til anbefalingerne").click()
+    wait_for(lambda: "/sessions/assemblies/" in drv.current_url, "the member's workspace")
+    assert "Plant flere træer" in drv.page_source and "Begynd et udkast" in drv.page_source
+    visit.check("member-recommendations")
+    drv.get(f"{o}/sessions/recommendations/{draft_id}?lang=da")
+    assert "Foreslå en ændring" in drv.page_source and "Afgør" not in drv.page_source  # members do not decide
+    visit.check("member-draft")
 
     # --- the member is checked in, a ballot opens: the member votes from the portal, nothing pasted
     member = letters[0]["member_id"]
@@ -258,7 +277,8 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     visit.check("error-403")
     print(f"\naxe (serious or critical violations per page): {visit.results}")
     assert set(visit.results.values()) == {0}
-    JOURNEY.update(aid=aid, session_id=session["id"], ballot_id=ballot["id"], job_id=job["id"], member_id=member)
+    JOURNEY.update(aid=aid, session_id=session["id"], ballot_id=ballot["id"], job_id=job["id"], member_id=member,
+                   draft_id=draft_id)
 
 
 JOURNEY: dict[str, str] = {}  # what the journey made, for the walk over every page below
@@ -308,7 +328,8 @@ def test_every_page_of_every_service_passes_axe_and_fits_a_phone(cluster, browse
 
     staff_sid, member_sid = asyncio.run(sessions())
     values = {"assembly_id": JOURNEY["aid"], "session_id": JOURNEY["session_id"], "ballot_id": JOURNEY["ballot_id"],
-              "job_id": JOURNEY["job_id"], "member_id": JOURNEY["member_id"], "number": "1"}
+              "job_id": JOURNEY["job_id"], "member_id": JOURNEY["member_id"], "number": "1",
+              "draft_id": JOURNEY["draft_id"]}
     drv, visit = browser, Visit(browser)
     walked, refused, problems = [], {}, []
     for service, template, roles in page_routes(cluster):

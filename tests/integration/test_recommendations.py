@@ -196,3 +196,63 @@ async def test_finalised_list_to_final_ballot_to_report_with_the_trial_left_out(
     assert [r["result"]["yes"] for r in fl] == [3, 3] and all(r["result"]["passed"] for r in fl)
     assert "<strong>one</strong> and three" in report and "Because 1 and 3." in report
     assert "A minority wants an EU-wide price first." in report and fl[0]["text_sha256"] in report
+
+
+async def test_the_workspace_in_the_browser_member_and_secretariat(settings, auth, sessionmaker):
+    """A member drafts and amends in the portal's pages, the secretariat accepts the amendment and
+    freezes the list through its forms; forms need their CSRF token and say what to fix."""
+    import re
+
+    from tests.integration.staff_browser import browser, csrf, error_code
+
+    aid = uuid.uuid4()
+    member = await browser("sessions", settings, auth, "member", aid)
+    staff = await browser("sessions", settings, auth, "organiser", aid)
+    async with member, staff:
+        page = await member.get(f"/assemblies/{aid}/recommendations")
+        assert page.status_code == 200 and "Ingen udkast endnu." in page.text
+        assert "Lås den endelige liste" not in page.text  # members do not freeze the list
+        form = {"group": "Bord 2", "title": "Flere cykelstier", "text": "Byg **cykelstier**.", "rationale": ""}
+        r = await member.post(f"/assemblies/{aid}/recommendations", data=form)
+        assert r.status_code == 403 and error_code(r) == "csrf_failed"
+        r = await member.post(f"/assemblies/{aid}/recommendations?lang=en",
+                              data={**form, "csrf_token": csrf(page), "text": "  "})
+        assert r.status_code == 422 and "Write the recommendation&#39;s text" in r.text
+        r = await member.post(f"/assemblies/{aid}/recommendations", data={**form, "csrf_token": csrf(page)})
+        assert r.status_code == 303, r.text
+        draft_url = r.headers["location"].split("?")[0]
+        page = await member.get(f"{draft_url}?lang=da")
+        assert "<strong>cykelstier</strong>" in page.text and "Udkastet er gemt" not in page.text
+        r = await member.post(f"{draft_url}/amendments", data={
+            "csrf_token": csrf(page), "amendment_text": "Byg **cykelstier** i hele landet.", "reason": "Bredere"})
+        assert r.status_code == 303
+        r = await member.post(f"{draft_url}/minority-statements", data={
+            "csrf_token": csrf(page), "statement": "Et mindretal vil hellere have busser."})
+        assert r.status_code == 303
+
+        page = await staff.get(draft_url)
+        assert "Bredere" in page.text and "i hele landet." in page.text and "<ins>" in page.text
+        [amendment] = re.findall(r'/amendments/([0-9a-f-]{36})/decide', page.text)
+        r = await staff.post(f"/amendments/{amendment}/decide", data={"csrf_token": csrf(page)})
+        assert r.status_code == 422
+        r = await staff.post(f"/amendments/{amendment}/decide", data={"csrf_token": csrf(page), "decision": "accept"})
+        assert r.status_code == 303 and r.headers["location"].endswith("done=accepted")
+        page = await staff.get(draft_url)
+        assert "version 2" in page.text and "Ændringsforslag godkendt" in page.text
+
+        page = await staff.get(f"/assemblies/{aid}/recommendations/final-list")
+        draft_id = draft_url.rsplit("/", 1)[1]
+        r = await staff.post(f"/assemblies/{aid}/recommendations/final-list", data={
+            "csrf_token": csrf(page), f"include-{draft_id}": "true", f"position-{draft_id}": "1"})
+        assert r.status_code == 422 and "Jeg har kontrolleret listen" in r.text  # the confirmation
+        r = await staff.post(f"/assemblies/{aid}/recommendations/final-list", data={
+            "csrf_token": csrf(page), f"include-{draft_id}": "true", f"position-{draft_id}": "1", "confirm": "true"})
+        assert r.status_code == 303
+        page = await member.get(f"/assemblies/{aid}/recommendations/final-list?lang=da")
+        assert "i hele landet." in page.text and "Listens SHA-256" in page.text
+        page = await member.get(f"{draft_url}?lang=da")
+        assert "Den endelige liste er låst" in page.text and "Foreslå ændringen" not in page.text
+    [env] = await outbox(sessionmaker, aid, "recommendations-finalised")
+    [rec] = env.payload["recommendations"]
+    assert rec["text"] == "Byg **cykelstier** i hele landet." and rec["version"] == 2
+    assert [s["text"] for s in rec["minority_statements"]] == ["Et mindretal vil hellere have busser."]
