@@ -247,6 +247,7 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     drv.get(f"{o}/sessions/recommendations/{draft_id}?lang=da")
     assert "Foreslå en ændring" in drv.page_source and "Afgør" not in drv.page_source  # members do not decide
     visit.check("member-draft")
+    drv.get(f"{o}/reporting/assemblies/{aid}/portal?lang=da")  # back to the portal for the ballot
 
     # --- the member is checked in, a ballot opens: the member votes from the portal, nothing pasted
     member = letters[0]["member_id"]
