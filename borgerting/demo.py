@@ -27,7 +27,13 @@ from shared.audit import anchored_heads
 from shared.audit import verify as verify_audit
 
 CHECKED = ("invitations_sent", "registrations", "panel_size", "sessions_held", "votes_cast", "recommendations",
-           "recommendations_passed", "trial_votes_cast")
+           "recommendations_passed", "trial_votes_cast", "replacements", "responses_recorded",
+           "recommendations_answered")
+# Figures of the report that the summary holds in lists: (the driver's name, how to read it from the summary)
+DERIVED = {
+    "present_per_session": lambda s: [x["present"] for x in s["sessions"]],
+    "votes_per_recommendation": lambda s: [[q["yes"], q["no"], q["abstain"]] for q in s["results"] if q["is_recommendation"]],
+}
 console = Console(stderr=True)
 
 
@@ -43,6 +49,28 @@ def export_audit_trails(urls: dict[str, str], assembly_id: str, auditor: dict, f
         problems = verify_audit(doc, pins) or ([] if pins else ["the report publishes no head of this trail"])
         result[service] = (len(doc.get("entries", [])), max((s for s, _ in pins), default=0), problems)
     return result
+
+
+def check_pdfs(reporting: str, assembly_id: str, summary: dict, folder: Path) -> list[str]:
+    """Anyone downloads the published PDF in Danish and English: its text (extracted) carries the
+    assembly, the figures and the anchors the verify commands need. Returns the problems."""
+    import pypdfium2
+    from babel.numbers import format_decimal
+
+    problems = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for lang in ("da", "en"):
+        body = httpx.get(f"{reporting}/assemblies/{assembly_id}/report/published.pdf?lang={lang}", timeout=60).content
+        (folder / f"report-{lang}.pdf").write_bytes(body)
+        doc = pypdfium2.PdfDocument(body)
+        text = "".join("".join(page.get_textpage().get_text_range() for page in doc).split())
+        doc.close()
+        wanted = {"name": summary["name"], "invitations": format_decimal(summary["invitations_sent"], locale=lang),
+                  "votes": format_decimal(summary["votes_cast"], locale=lang),
+                  "transcript hash": (summary["selection"] or {}).get("transcript_hash") or "",
+                  "board key": (summary["anchors"]["board"] or {}).get("board_key_fingerprint") or ""}
+        problems += [f"report-{lang}.pdf lacks the {k} ({v})" for k, v in wanted.items() if "".join(v.split()) not in text]
+    return problems
 
 
 def main(
@@ -84,6 +112,7 @@ def main(
                                 timeout=30).json()
             report = httpx.get(f"{urls['reporting']}/assemblies/{assembly_id}/report/published",
                                timeout=30).text
+            pdf_problems = check_pdfs(urls["reporting"], assembly_id, summary, out)
             audits = export_audit_trails(urls, assembly_id, cluster.issuer.headers("auditor", assembly_id),
                                          out / "audit", summary)
         except Exception as exc:
@@ -108,6 +137,10 @@ def main(
         same = summary[key] == driver[key]
         mismatches += not same
         table.add_row(key, str(summary[key]), str(driver[key]), "ok" if same else "MISMATCH")
+    for key, read in DERIVED.items():
+        same = read(summary) == driver[key]
+        mismatches += not same
+        table.add_row(key, _short(read(summary)), _short(driver[key]), "ok" if same else "MISMATCH")
     console.print(table)
     console.print(f"steps (s): {tally.seconds}; total {time.monotonic() - started:.1f} s")
     console.print("memory at rest (RSS, MiB): " + ", ".join(f"{k} {v}" for k, v in memory.items()))
@@ -116,7 +149,14 @@ def main(
         console.print(f"audit trail of {service}: {entries} entries, "
                       + (f"[red]FAILS: {problems[0]}" if problems else
                          f"verifies, up to entry {anchored} against the head published in the report"))
-    console.print(f"wrote {out / 'summary.json'}, {out / 'report.html'} and {out / 'audit'}/*.json "
+    for problem in pdf_problems:
+        console.print(f"[red]{problem}")
+    mismatches += len(pdf_problems)
+    if not pdf_problems:
+        console.print(f"the published report (version {tally.report['version']}) in Danish and English, HTML and PDF: "
+                      "each matches its sha256; the PDFs' text names the assembly, the figures and the anchors")
+    console.print(f"wrote {out / 'summary.json'}, {out / 'report.html'}, {out / 'report-da.pdf'}, {out / 'report-en.pdf'} "
+                  f"and {out / 'audit'}/*.json "
                   f"(check one with `borgerting audit verify FILE --anchors {out / 'summary.json'}`)")
     if keep:
         cluster.issuer.assemblies[assembly_id] = summary.get("name", "the demo's assembly")
@@ -129,6 +169,9 @@ def main(
                  f"  citizen      {o}/recruitment/register?assembly={assembly_id}",
                  f"  dashboard    {o}/reporting/assemblies/{assembly_id}/dashboard",
                  f"  report       {o}/reporting/assemblies/{assembly_id}/report/published   (the published report, for anyone)",
+                 f"  report PDF   {o}/reporting/assemblies/{assembly_id}/report/published.pdf   (?lang=en for English)",
+                 f"  versions     {o}/reporting/assemblies/{assembly_id}/report/versions   (every version with its sha256)",
+                 f"  follow-up    {o}/reporting/assemblies/{assembly_id}/followup   (the authority's responses, for anyone)",
                  "", "  each service's own port, for its API docs:"]
         lines += [f"  {name:<12} {url}   (API docs: {url}/docs)" for name, url in urls.items()]
         print("\n".join(lines), flush=True)  # plain print: long URLs must not be wrapped
@@ -150,6 +193,11 @@ def main(
     if mismatches:
         console.print(f"[red]{mismatches} figure(s) differ between reporting and the driver")
         raise typer.Exit(1)
+
+
+def _short(value, n: int = 60) -> str:
+    text = str(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 if __name__ == "__main__":

@@ -99,6 +99,12 @@ class Tally:
     minority_statements: int = 0
     table_plans: list = field(default_factory=list)  # per session: the published plan's figures
     voting_refusals: int = 0  # absent member, second token, reused token: each refused as it must be
+    present_per_session: list = field(default_factory=list)  # members marked present, per session
+    votes_per_recommendation: list = field(default_factory=list)  # [yes, no, abstain] per recommendation
+    report: dict = field(default_factory=dict, repr=False)  # the published version: number and hashes
+    adopted: list = field(default_factory=list, repr=False)  # (ballot id, question id) of each adopted recommendation
+    responses_recorded: int = 0  # the authority's responses the secretariat recorded
+    recommendations_answered: int = 0
     board: dict = field(default_factory=dict, repr=False)  # the voting board's export after close
     final_ballot_id: str = field(default="", repr=False)
     member_code: str = field(default="", repr=False)  # one member's letter code, for the demo's console sign-in
@@ -476,6 +482,7 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
             await table_plans(http, ses, aid, s["id"], members, i, t, before=False)
             _ok(await http.post(f"{ses}/sessions/{s['id']}/held"))
             t.sessions_held += 1
+            t.present_per_session.append(sum(1 for r in records if r["present"]))
             present_last = [r["member_id"] for r in records if r["present"]]
         progress("sessions", params.sessions, params.sessions)
         done("sessions")
@@ -554,11 +561,14 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
             _ok(await http.get(f"{vot}/ballots/{ballot.id}/results"), 403)  # hidden while open, organisers included
             results = _ok(await http.post(f"{vot}/ballots/{ballot.id}/close"))
             t.recommendations_passed = sum(1 for q in results["questions"].values() if q.get("passed") is True)
+            t.adopted = [(ballot.id, qid) for qid in ballot.question_ids if results["questions"][qid].get("passed") is True]
             for rc in receipts:  # every voter finds their vote on the board
                 entry = await vc.find(ballot, rc)
                 if entry["choices_hidden"] or entry["token_hash"] != rc["token_hash"]:
                     raise RuntimeError(f"receipt {rc['receipt']} does not find its vote on the board")
             t.voting_refusals = refused
+            t.votes_per_recommendation = [[sum(1 for c in choices.values() if c[qid] == x) for x in ("yes", "no", "abstain")]
+                                          for qid in ballot.question_ids]
             t.board = _ok(await http.get(f"{vot}/assemblies/{aid}/board/export"))
         done("voting")
 
@@ -578,6 +588,56 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         progress("reporting catches up", 0, 1)
         await _retry_until(reported, "reporting to count every event", timeout=120)
         progress("reporting catches up", 1, 1)
-        _ok(await http.post(f"{rep}/assemblies/{aid}/report/publish"), 201)
         done("reporting")
+        step("handover")
+        t.report = await publish_report(http, rep, aid, progress)
+        await record_responses(http, rep, aid, t, progress)
+        done("handover")
     return aid, t
+
+
+async def publish_report(http: httpx.AsyncClient, rep: str, aid: str, progress) -> dict:
+    """The secretariat publishes the handover report (version 1: Danish and English, web page and
+    PDF); anyone then fetches each document without a token and checks it against its sha256."""
+    progress("publish the report", 0, 1)
+    published = _ok(await http.post(f"{rep}/assemblies/{aid}/report/publish", timeout=300), 201)
+    async with httpx.AsyncClient(timeout=60) as anyone:
+        for name, digest in published["sha256"].items():
+            body = (await anyone.get(f"{rep}/assemblies/{aid}/report/versions/{published['version']}/{name}")).content
+            if hashlib.sha256(body).hexdigest() != digest:
+                raise RuntimeError(f"the published {name} does not match its sha256")
+    progress("publish the report", 1, 1)
+    return published
+
+
+# The authority's answers in the months after the handover (three of the adopted recommendations).
+RESPONSES = [
+    {"response": "accepted", "implementation": "in_progress", "answered_on": "2027-06-15", "deadline": "2028-06-30",
+     "responsible_body": "Ministry of Climate, Energy and Utilities",
+     "reasoning": "The government accepts the recommendation and includes it in the climate plan for 2028.",
+     "links": ["https://www.kefm.dk/klima"]},
+    {"response": "partly", "implementation": "not_started", "answered_on": "2027-06-15", "deadline": "2028-12-31",
+     "responsible_body": "Ministry of Taxation",
+     "reasoning": "The government will carry out the recommendation in part, at a lower rate than proposed.",
+     "links": []},
+    {"response": "rejected", "answered_on": "2027-06-15", "responsible_body": "Ministry of Transport",
+     "reasoning": "The government does not follow the recommendation: the cost is too high within the budget.",
+     "links": []},
+]
+
+
+async def record_responses(http: httpx.AsyncClient, rep: str, aid: str, t: Tally, progress) -> None:
+    """The secretariat records the authority's response to three adopted recommendations; anyone
+    reads them on the public follow-up page."""
+    chosen = list(zip(t.adopted, RESPONSES))
+    for i, ((ballot_id, qid), answer) in enumerate(chosen):
+        progress("record the authority's responses", i, len(chosen))
+        _ok(await http.post(f"{rep}/assemblies/{aid}/responses", json={
+            "ballot_id": str(ballot_id), "question_id": qid, **answer}), 201)
+        t.responses_recorded += 1
+    t.recommendations_answered = len(chosen)
+    async with httpx.AsyncClient(timeout=60) as anyone:
+        page = await anyone.get(f"{rep}/assemblies/{aid}/followup?lang=en")
+        if page.status_code != 200 or any(a["reasoning"] not in page.text for _, a in chosen):
+            raise RuntimeError("the public follow-up page does not show the recorded responses")
+    progress("record the authority's responses", len(chosen), len(chosen))

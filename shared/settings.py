@@ -140,6 +140,8 @@ class Settings(BaseSettings):
     # A browser session ends after this long without a request, and after the absolute limit.
     web_session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     web_session_absolute_hours: int = Field(12, ge=1, le=7 * 24)
+    # Reporting: the published report hides counts of people in a group below this size (k-anonymity).
+    report_min_group: int = Field(5, ge=1, le=100)
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> "Settings":

@@ -146,16 +146,6 @@ votes = sa.Table(
     sa.Column("choices", JSONB, nullable=False),
 )
 
-reports = sa.Table(
-    "reports",
-    metadata,
-    sa.Column("report_id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
-    sa.Column("sha256", sa.Text, nullable=False),
-    sa.Column("html", sa.Text, nullable=False),
-    sa.Column("published_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
-)
-
 # The assembly's bulletin board and its key's fingerprint (ballot-opened v3), published in the
 # report so that `borgerting voting verify --report` can pin the key.
 boards = sa.Table(
@@ -164,4 +154,71 @@ boards = sa.Table(
     sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("board_id", sa.Text, nullable=False),
     sa.Column("board_key_fingerprint", sa.Text, nullable=False),
+)
+
+# The pool as sortition froze it for the draw (pool-frozen): the parameters fixed before the seeds
+# were revealed and the seed commitments, published in the report.
+pool_freezes = sa.Table(
+    "pool_freezes",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("pool_hash", sa.Text, nullable=False),
+    sa.Column("quotas_hash", sa.Text, nullable=False),
+    sa.Column("pool_size", sa.Integer, nullable=False),
+    sa.Column("algorithm", sa.Text, nullable=False),
+    sa.Column("engine", sa.Text, nullable=False),
+    sa.Column("lottery_size", sa.Integer, nullable=False),
+    sa.Column("reserves", sa.Integer, nullable=False),
+    sa.Column("beacon", sa.Text),
+    sa.Column("commitments", JSONB, nullable=False),  # [{name, commitment}]
+)
+
+# One row per replacement-drawn event (its envelope id): how many dropped out and came in, when.
+replacements = sa.Table(
+    "replacements",
+    metadata,
+    sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("dropped", sa.Integer, nullable=False),
+    sa.Column("added", sa.Integer, nullable=False),
+)
+
+# The published report: one row per version, never updated or deleted (a trigger refuses both,
+# migration 0005). Each holds the documents exactly as they were hashed, the figures they were
+# made from (for the next version's "what changed") and what changed since the version before.
+report_versions = sa.Table(
+    "report_versions",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("report_id", UUID(as_uuid=True), nullable=False, unique=True),
+    sa.Column("published_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),  # why a correction was published
+    sa.Column("figures", JSONB, nullable=False),
+    sa.Column("changes", JSONB, nullable=False),  # [{figure, before, after}] against version - 1
+    sa.Column("html_da", sa.Text),
+    sa.Column("html_en", sa.Text),
+    sa.Column("pdf_da", sa.LargeBinary),
+    sa.Column("pdf_en", sa.LargeBinary),
+    sa.Column("hashes", JSONB, nullable=False),  # document name (da.html, ...) -> sha256 hex
+)
+
+# The authority's responses to the recommendations and the updates on carrying them out, one row
+# per recorded entry (recommendation-response-recorded); a later entry never replaces an earlier one.
+responses = sa.Table(
+    "responses",
+    metadata,
+    sa.Column("response_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("ballot_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("question_id", sa.Text, nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("implementation", sa.Text),
+    sa.Column("reasoning", sa.Text, nullable=False),
+    sa.Column("responsible_body", sa.Text, nullable=False),
+    sa.Column("answered_on", sa.Date, nullable=False),
+    sa.Column("deadline", sa.Date),
+    sa.Column("links", JSONB, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -8,6 +8,7 @@ import uuid
 import sqlalchemy as sa
 
 from services.reporting import models as m
+from services.reporting.domain.followup import followup as domain_followup
 from services.reporting.domain.summary import summarise
 from shared.audit import heads as audit_heads
 from shared.bus.outbox import Tx
@@ -28,7 +29,8 @@ async def summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
         m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at))).all()]
     # Only final ballots are the assembly's result; trial ballots and straw polls are counted apart.
     final = m.ballots.c.kind == "final"
-    qs = (await s.execute(sa.select(m.questions, m.ballots.c.title.label("ballot"), m.ballots.c.list_id)
+    qs = (await s.execute(sa.select(m.questions, m.ballots.c.title.label("ballot"), m.ballots.c.list_id,
+                                    m.ballots.c.members, m.ballots.c.ballots_cast)
                           .join(m.ballots, m.ballots.c.ballot_id == m.questions.c.ballot_id)
                           .where(m.questions.c.assembly_id == assembly_id, final)
                           .order_by(m.ballots.c.title, m.questions.c.ballot_id, m.questions.c.position))).all()
@@ -39,9 +41,16 @@ async def summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
         m.ballots.c.assembly_id == assembly_id, m.ballots.c.kind.is_distinct_from("final")))).scalar_one()
     final_list = await _final_list(tx, assembly_id)
     board = (await s.execute(sa.select(m.boards).where(m.boards.c.assembly_id == assembly_id))).first()
+    freeze = (await s.execute(sa.select(m.pool_freezes).where(m.pool_freezes.c.assembly_id == assembly_id))).first()
+    replacements = (await s.execute(sa.select(m.replacements).where(m.replacements.c.assembly_id == assembly_id)
+                                    .order_by(m.replacements.c.at, m.replacements.c.event_id))).all()
+    withdrawals = (await s.execute(sa.select(sa.func.count()).where(
+        m.respondents.c.assembly_id == assembly_id, m.respondents.c.withdrawn.is_(True)))).scalar_one()
+    answers = (await s.execute(sa.select(m.responses).where(m.responses.c.assembly_id == assembly_id))).all()
     return {**summarise(a, batches=batches, respondents=resp, members=members, panel=panel, sessions=sess,
                         questions=qs, votes_cast=votes.get(True, 0), final_list=final_list,
-                        trial_ballots=trial_ballots, trial_votes_cast=sum(n for k, n in votes.items() if k is not True)),
+                        trial_ballots=trial_ballots, trial_votes_cast=sum(n for k, n in votes.items() if k is not True),
+                        freeze=freeze, replacements=replacements, withdrawals=withdrawals, responses=answers),
             # Published outside the services they check: `borgerting audit verify --anchors` and
             # `borgerting voting verify --report` read them from here.
             "anchors": {
@@ -61,7 +70,7 @@ async def _final_list(tx: Tx, assembly_id: uuid.UUID) -> list:
 
 async def published(tx: Tx, assembly_id: uuid.UUID) -> bool:
     return (await tx.session.execute(
-        sa.select(sa.func.count()).where(m.reports.c.assembly_id == assembly_id))).scalar_one() > 0
+        sa.select(sa.func.count()).where(m.report_versions.c.assembly_id == assembly_id))).scalar_one() > 0
 
 
 async def assemblies(tx: Tx, ids: set[uuid.UUID] | None) -> list[dict]:
@@ -84,23 +93,66 @@ async def member_portal(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) ->
     ballots = [dict(r._mapping) for r in (await s.execute(
         sa.select(m.ballots.c.ballot_id, m.ballots.c.title, m.ballots.c.closed)
         .where(m.ballots.c.assembly_id == assembly_id).order_by(m.ballots.c.title))).all()]
+    answers = (await s.execute(sa.select(sa.func.count(sa.distinct(sa.tuple_(m.responses.c.ballot_id,
+                                                                              m.responses.c.question_id))),
+                                         sa.func.max(m.responses.c.answered_on))
+                               .where(m.responses.c.assembly_id == assembly_id))).one()
     return {"assembly": {"id": a.id, "name": a.name, "panel_size": a.panel_size}, "role": role,
-            "sessions": sessions, "ballots": ballots}
+            "sessions": sessions, "ballots": ballots,
+            "followup": {"answered": answers[0], "last_answer": answers[1]}}
+
+
+_RV = m.report_versions
+DOCUMENTS = {"da.html": _RV.c.html_da, "en.html": _RV.c.html_en, "da.pdf": _RV.c.pdf_da, "en.pdf": _RV.c.pdf_en}
 
 
 async def published_reports(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
-    """The versions of the report published so far, the newest first (without their text)."""
+    """The versions of the report published so far, the newest first (without their documents)."""
     rows = (await tx.session.execute(
-        sa.select(m.reports.c.report_id, m.reports.c.sha256, m.reports.c.published_at)
-        .where(m.reports.c.assembly_id == assembly_id).order_by(m.reports.c.published_at.desc()))).all()
+        sa.select(_RV.c.version, _RV.c.report_id, _RV.c.published_at, _RV.c.note, _RV.c.changes, _RV.c.hashes)
+        .where(_RV.c.assembly_id == assembly_id).order_by(_RV.c.version.desc()))).all()
     return [dict(r._mapping) for r in rows]
 
 
-async def published_report(tx: Tx, assembly_id: uuid.UUID) -> str:
-    """The newest published report's document, as it was frozen and hashed."""
-    html = (await tx.session.execute(
-        sa.select(m.reports.c.html).where(m.reports.c.assembly_id == assembly_id)
-        .order_by(m.reports.c.published_at.desc()).limit(1))).scalar()
-    if html is None:
-        raise not_found("published report (none published yet)")
-    return html
+async def published_document(tx: Tx, assembly_id: uuid.UUID, name: str, version: int | None = None) -> tuple[int, bytes]:
+    """(version, the document `name` exactly as it was hashed) of `version`, or of the newest."""
+    query = sa.select(_RV.c.version, DOCUMENTS[name]).where(_RV.c.assembly_id == assembly_id)
+    query = query.where(_RV.c.version == version) if version else query.order_by(_RV.c.version.desc()).limit(1)
+    row = (await tx.session.execute(query)).first()
+    if row is None:
+        raise not_found("published report (none published yet)" if version is None else f"report version {version}")
+    if row[1] is None:
+        raise not_found(f"document {name} of version {row.version} (published before PDFs and both languages)")
+    body = row[1]
+    return row.version, body.encode() if isinstance(body, str) else bytes(body)
+
+
+# ---- follow-up: the authority's responses ------------------------------------------------------
+
+_Q, _B = m.questions, m.ballots
+
+
+def _adopted(assembly_id: uuid.UUID):
+    return (sa.select(_Q.c.ballot_id, _Q.c.question_id, _Q.c.text, _B.c.title.label("ballot"))
+            .join(_B, _B.c.ballot_id == _Q.c.ballot_id)
+            .where(_Q.c.assembly_id == assembly_id, _Q.c.recommendation.is_(True), _Q.c.passed.is_(True),
+                   _B.c.kind == "final"))  # a trial ballot's "adopted" is no recommendation
+
+
+async def recommendation(tx: Tx, assembly_id: uuid.UUID, ballot_id: uuid.UUID, question_id: str) -> dict:
+    """An adopted recommendation of the assembly (the ballot's question), or 404."""
+    row = (await tx.session.execute(_adopted(assembly_id).where(
+        _Q.c.ballot_id == ballot_id, _Q.c.question_id == question_id))).first()
+    if row is None:
+        raise not_found("adopted recommendation")
+    return dict(row._mapping)
+
+
+async def followup(tx: Tx, assembly_id: uuid.UUID, today) -> dict:
+    """The adopted recommendations in the report's order, each with its responses over time."""
+    a = await load_or_404(tx, m.assemblies, "assembly (no events seen for it yet)", id=assembly_id)
+    recs = [dict(r._mapping) for r in (await tx.session.execute(
+        _adopted(assembly_id).order_by(_B.c.title, _Q.c.ballot_id, _Q.c.position))).all()]
+    rows = [dict(r._mapping) for r in (await tx.session.execute(
+        sa.select(m.responses).where(m.responses.c.assembly_id == assembly_id))).all()]
+    return {"assembly": {"id": a.id, "name": a.name}, **domain_followup(recs, rows, today)}

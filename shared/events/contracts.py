@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -382,6 +382,34 @@ class ReportPublishedV1(Contract):
     sha256: str = Field(description="Hash of the published HTML report")
 
 
+class ReportPublishedV2(Contract):
+    """v1 plus versions: each publication is a new, immutable version of the report in Danish and
+    English, HTML and PDF, and a correction names the version it corrects."""
+
+    assembly_id: uuid.UUID
+    report_id: uuid.UUID
+    version: int = Field(ge=1, description="1 for the first publication, +1 for each correction")
+    corrects: int | None = Field(None, ge=1, description="The version this one corrects (None for the first)")
+    documents: dict[str, str] = Field(description="Document name (da.html, en.html, da.pdf, en.pdf) -> sha256 hex")
+
+
+class RecommendationResponseRecordedV1(Contract):
+    """The authority's answer to one recommendation, or a later update of how it is carried out,
+    as the secretariat recorded it (public texts only; no personal data)."""
+
+    assembly_id: uuid.UUID
+    response_id: uuid.UUID
+    ballot_id: uuid.UUID = Field(description="The ballot the recommendation was voted on")
+    question_id: str = Field(description="The recommendation's question on that ballot")
+    response: Literal["accepted", "partly", "rejected", "under_consideration"]
+    implementation: Literal["not_started", "in_progress", "implemented", "abandoned"] | None = None
+    reasoning: str = Field(description="The authority's reasoning, as published")
+    responsible_body: str = Field(description="Who answers for carrying it out (an office, not a person)")
+    answered_on: date = Field(description="The date of the authority's answer or update")
+    deadline: date | None = None
+    links: list[str] = Field([], description="Public documents (decisions, bills, plans)")
+
+
 # ---- every service: audit trail heads -----------------------------------------------------
 # Each service publishes the head of an assembly's audit trail whenever it appends to it, so
 # that the head is kept outside the service (reporting puts the heads in the report, voting signs
@@ -467,6 +495,10 @@ CATALOGUE: list[EventSpec] = [
     EventSpec("voting", "results-tallied", 2, ResultsTalliedV2, "The count after close: support per recommendation"),
     EventSpec("voting", "results-tallied", 3, ResultsTalliedV3, "The count after close, with the ballot's kind (final or trial)"),
     EventSpec("reporting", "report-published", 1, ReportPublishedV1, "The handover report was published"),
+    EventSpec("reporting", "report-published", 2, ReportPublishedV2,
+              "A version of the handover report was published (da/en, HTML/PDF, with their hashes)"),
+    EventSpec("reporting", "recommendation-response-recorded", 1, RecommendationResponseRecordedV1,
+              "The authority's response to a recommendation (or an update on carrying it out) was recorded"),
     *(EventSpec(svc, "audit-head", 1, model, f"The head of {svc}'s audit trail of an assembly (after each entry)")
       for svc, model in AUDIT_HEADS.items()),
 ]

@@ -227,6 +227,18 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
         drv.get(o + path)
         assert heading in drv.page_source and "data-error-code" not in drv.page_source, (name, drv.page_source[:1500])
         visit.check(name)
+    # the organiser publishes the report (version 1: Danish and English, web page and PDF) from its page
+    drv.find_element(By.ID, "confirm").click()
+    drv.find_element(By.XPATH, "//button[normalize-space()='Publish the report']").click()
+    wait_for(lambda: "published=1" in drv.current_url, "the report to be published", timeout=120)
+    assert "The report is published." in drv.page_source
+    for name, path, heading in [
+            ("report-versions", f"/reporting/assemblies/{aid}/report/versions", "Every published version"),
+            ("report-published", f"/reporting/assemblies/{aid}/report/published", "Handover report")]:
+        drv.get(o + path)
+        assert heading in drv.page_source and "data-error-code" not in drv.page_source, (name, drv.page_source[:1500])
+        visit.check(name)
+    drv.get(f"{o}/reporting/assemblies/{aid}/report")
     drv.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
     wait_for(lambda: "/reporting/signin" in drv.current_url, "the sign-out")
 
@@ -283,7 +295,7 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
 
 
 JOURNEY: dict[str, str] = {}  # what the journey made, for the walk over every page below
-NOT_HTML = (".csv", ".json")
+NOT_HTML = (".csv", ".json", ".pdf")
 FLOW = {"/auth/login", "/auth/callback"}  # redirects of the sign-in, not pages to look at
 
 
@@ -330,7 +342,8 @@ def test_every_page_of_every_service_passes_axe_and_fits_a_phone(cluster, browse
     staff_sid, member_sid = asyncio.run(sessions())
     values = {"assembly_id": JOURNEY["aid"], "session_id": JOURNEY["session_id"], "ballot_id": JOURNEY["ballot_id"],
               "job_id": JOURNEY["job_id"], "member_id": JOURNEY["member_id"], "number": "1",
-              "draft_id": JOURNEY["draft_id"]}
+              "draft_id": JOURNEY["draft_id"],
+              "version": "1", "document": "en.html"}
     drv, visit = browser, Visit(browser)
     walked, refused, problems = [], {}, []
     for service, template, roles in page_routes(cluster):

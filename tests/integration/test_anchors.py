@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from services.reporting import handlers as rh
 from services.reporting import models as rm
 from services.reporting import views as rv
-from services.reporting.api import render_report
 from shared.bus.outbox import transaction
 from shared.events import contracts as ev
 from shared.events.envelope import new_event
@@ -47,13 +46,13 @@ async def test_reporting_publishes_every_trails_head_and_the_board_fingerprint(s
 
     async with transaction(sessionmaker, rm.outbox, rm.audit) as tx:
         before = (await rv.summary(tx, aid))["anchors"]
-        published = await rh.publish(tx, aid, render_report(await rv.summary(tx, aid)))
+        published = await rh.publish(tx, aid, summary=await rv.summary(tx, aid), min_group=5, links={})
     assert before == {"audit_heads": {"sessions": {"seq": 1, "hash": h[1]}, "sortition": {"seq": 3, "hash": h[3]},
                                       "voting": {"seq": 4, "hash": h[4]}},
                       "board": {"board_id": f"assembly-{aid}", "board_key_fingerprint": fp}}
     async with transaction(sessionmaker, rm.outbox, rm.audit) as tx:
-        html = (await tx.session.execute(sa.select(rm.reports.c.html).where(
-            rm.reports.c.report_id == published["report_id"]))).scalar_one()
+        html = (await tx.session.execute(sa.select(rm.report_versions.c.html_en).where(
+            rm.report_versions.c.report_id == published["report_id"]))).scalar_one()
         after = (await rv.summary(tx, aid))["anchors"]["audit_heads"]
         own = (await tx.session.execute(sa.select(rm.audit).where(rm.audit.c.assembly_id == aid))).all()
         out = [r[0] for r in await tx.session.execute(sa.select(rm.outbox.c.envelope).where(

@@ -185,10 +185,21 @@ async def make_witness_request(settings, auth, aid) -> str:
                                  json={"wanted": "Matrix", "reason": "Test"}))["id"]
 
 
+async def report_version(settings, auth, aid) -> str:
+    """A published report's version number (reporting's public versions; scoped by the assembly)."""
+    return "1"
+
+
+async def report_document(settings, auth, aid) -> str:
+    """One document of a report version (da.html, en.html, da.pdf, en.pdf)."""
+    return "da.pdf"
+
+
 OBJECTS = {"member_id": any_member, "draft_id": make_draft, "amendment_id": make_amendment, "session_id": make_session, "job_id": make_draw_job, "ballot_id": make_ballot,
            "entry_id": make_official_entry, "position": board_position, "token_hash": token_hash,
            "number": replacement_number, "item_id": make_agenda_item, "expert_id": make_expert,
-           "document_id": make_document, "witness_request_id": make_witness_request}
+           "document_id": make_document, "witness_request_id": make_witness_request,
+           "version": report_version, "document": report_document}
 
 
 def error_of(resp: httpx.Response) -> dict:
