@@ -90,7 +90,8 @@ def main() -> None:
     pages += [("the draw (staff)", org, draw), ("draw job (staff)", org, f"{draw}/jobs/{job}"),
               ("panel (staff)", org, f"{draw}/panel"), ("fairness (public)", anon, f"{draw}/fairness"),
               ("replacements (staff)", org, f"{draw}/replacements"), ("ballots (staff)", org, vote),
-              ("a closed ballot (staff)", org, f"{vote}/ballots/{ballot}"), ("board (public)", anon, f"{vote}/board"),
+              ("a closed ballot (staff)", org, f"{vote}/ballots/{ballot}"),
+              ("the ballot (member)", mem, f"/voting/ballots/{ballot}/page"), ("board (public)", anon, f"{vote}/board"),
               ("report (staff)", org, f"/reporting/assemblies/{a.assembly}/report"),
               ("published report (public)", anon, f"/reporting/assemblies/{a.assembly}/report/published")]
     print(f"{'page':<26} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}   (n={a.n} each, sequential, through the proxy)")
