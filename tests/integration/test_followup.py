@@ -81,7 +81,7 @@ async def test_the_secretariat_records_responses_that_anyone_reads_on_the_follow
         assert 'href="https://example.org/plan"' in page.text and "1 / 1" in page.text
         assert "Record a response" not in page.text  # the form is for the secretariat
         da = await anyone.get(f"/assemblies/{aid}/followup?lang=da")
-        assert "Opfølgning på anbefalingerne" in da.text and "Accepteret" in da.text
+        assert "Opfølgning på anbefalingerne" in da.text and "Godkendt" in da.text  # "Accepted", shared with amendments
         assert (await anyone.post(f"/assemblies/{aid}/responses", json=answer(bid))).status_code == 401
     async with await browser("reporting", settings, auth, "member", aid) as member:
         portal = await member.get(f"/assemblies/{aid}/portal?lang=en")
