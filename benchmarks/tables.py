@@ -9,7 +9,8 @@ Panels of 99-200 members over 4-5 rounds, each method given the same number of t
                 field at pareto probability 0.5, its most diverse setting), when it can be imported
                 from --groupselect (default /tmp/groupselect-peer); never part of Borgerting
 
-Deviation of a table: the mean over the strata of the L1 distance between the table's category
+Times: CPU seconds of this process (what one free core would take) and wall seconds (which include
+whatever else the machine runs). Deviation of a table: the mean over the strata of the L1 distance between the table's category
 shares and the panel's; the mean and the worst over every table of every round. "lang" is the
 mean number of tables the members who need English sit at per round, against the fewest that hold
 them ("asked" rows: the planner is asked to group them; GroupSelect gets the need as its Cluster
@@ -167,7 +168,7 @@ def main() -> None:
         for algorithm in (["Legacy"] if not args.no_legacy else []) + ["Dream", "Hermes"]:
             methods.append((f"GroupSelect {algorithm}",
                             lambda m, t, r, asked, a=algorithm: groupselect_plan(gs, a, m, t, r, args.seed, asked)))
-    head = f"{'panel':<9} {'rounds':>6} {'tables':>6}  {'method':<20} {'time s':>7} {'pairs':>6} {'repeats':>7} " \
+    head = f"{'panel':<9} {'rounds':>6} {'tables':>6}  {'method':<20} {'cpu s':>6} {'wall s':>6} {'pairs':>6} {'repeats':>7} " \
            f"{'mean dev':>8} {'worst':>6}  {'lang':>9}"
     print(head)
     print("-" * len(head))
@@ -180,19 +181,20 @@ def main() -> None:
             for method, make in methods:
                 if asked and method in ("random", "round-robin"):
                     continue
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 plan = make(members, tables, rounds, asked)
-                took = time.perf_counter() - t0
+                took, cpu = time.perf_counter() - t0, time.process_time() - c0
                 f = figures(members, plan)
-                print(f"{name:<9} {rounds:>6} {tables:>6}  {method:<20} {took:>7.2f} {f.unique_pairs:>6} {f.repeats:>7} "
+                print(f"{name:<9} {rounds:>6} {tables:>6}  {method:<20} {cpu:>6.2f} {took:>6.2f} {f.unique_pairs:>6} {f.repeats:>7} "
                       f"{f.mean_deviation:>8.3f} {f.worst_deviation:>6.3f}  {f.language_tables:>4.1f}/{f.language_minimum:<4.1f}",
                       flush=True)
     # Re-planning at live check-in: 200 members, 12 not checked in, 4 rounds.
     members = shapes[-2][1]
     present = [m.id for m in members][12:]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     plan_tables(members, TableRules(rounds=4, table_size=8, seed=args.seed), present=present)
-    print(f"\nre-plan at check-in: 188 of 200 present, 4 rounds, tables of ~8: {time.perf_counter() - t0:.2f} s")
+    print(f"\nre-plan at check-in: 188 of 200 present, 4 rounds, tables of ~8: {time.process_time() - c0:.2f} s CPU, "
+          f"{time.perf_counter() - t0:.2f} s wall")
 
 
 if __name__ == "__main__":

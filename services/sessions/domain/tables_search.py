@@ -1,7 +1,8 @@
 """The table-plan search: a start from a resolvable design (no repeat meetings where the shape
 allows), seats repaired for the members who must sit at given tables, then swaps that lower a
 lexicographic cost: keep-apart breaches, then repeat meetings, then the tables' distance from the
-panel's mix. Pure Python, deterministic for a seed; docs/tables.md argues the choices.
+panel's mix (the annealing's inner loop is in tables_fast.py). Deterministic for a seed; docs/tables.md
+argues the choices.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from shared.problems import InvalidInput
 W_APART = 1_000_000.0  # a keep-apart pair at one table
 W_REPEAT = 1_000.0  # one repeat meeting: worth more than any gain in diversity (at most 2 per stratum and table)
 W_SQUARE = 0.02  # a small squared-count term that breaks the L1 distance's ties towards even tables
-TEMPERATURE = (0.05, 0.002)  # annealing of the mix: from about a tenth of a table's distance down to nothing
 EVERYWHERE = 0.5  # the share of swaps made in every round at once
-MOVES_PER_SEAT = 30
-ROW_MOVES_PER_SEAT = 100  # swaps tried per member and round; ~0.6 s for 200 members x 4 rounds
-
+ROW_MOVES_PER_SEAT = 100
+MOVES_PER_SEAT = 3  # heat-bath moves per member and round, at least
+MOVES_BUDGET = 3 * 800 * 800  # moves x seats: 200 members x 4 rounds at 3 moves per seat (~1 s of CPU)
+TEMPERATURE = (0.05, 0.002)  # annealing of the mix: from a fraction of one swap's usual change down to nothing
 
 def design(tables: int, rows: int, rounds: int, rng: random.Random, budget: int = 20_000) -> list[list[int]]:
     """Row offsets per round: the member in cell (i, j) sits at table (j + off[r][i]) % tables.
@@ -114,6 +115,7 @@ class Seating:
                             self.met[m][o] += 1
                 counts.append(c)
             self.counts.append(counts)
+        self.repeats = sum(c - 1 for row in self.met for c in row if c > 1) // 2
 
     def fits(self, m: int, t: int) -> bool:
         allow = self.allowed[m]
@@ -160,18 +162,23 @@ class Seating:
         A, B = self.where[r][a], self.where[r][b]
         ta, tb = self.seats[r][A], self.seats[r][B]
         met = self.met
+        ma, mb = met[a], met[b]
+        rep = 0
         for m in ta:
             if m != a:
-                met[a][m] -= 1
+                rep += (mb[m] >= 1) - (ma[m] >= 2)
+                ma[m] -= 1
                 met[m][a] -= 1
-                met[b][m] += 1
+                mb[m] += 1
                 met[m][b] += 1
         for m in tb:
             if m != b:
-                met[b][m] -= 1
+                rep += (ma[m] >= 1) - (mb[m] >= 2)
+                mb[m] -= 1
                 met[m][b] -= 1
-                met[a][m] += 1
+                ma[m] += 1
                 met[m][a] += 1
+        self.repeats += rep
         ta[ta.index(a)] = b
         tb[tb.index(b)] = a
         self.where[r][a], self.where[r][b] = B, A
@@ -290,43 +297,17 @@ def repair(state: Seating, rng: random.Random) -> None:
             state.swap(r, m, best)
 
 
-def improve(state: Seating, rng: random.Random, moves: int) -> None:
-    """Simulated annealing over the tables' mix with swaps that never add a repeat meeting or a
-    keep-apart breach: half swap two members in one round, half in every round at once (which keeps
-    a repeat-free design repeat-free while it mixes the tables)."""
-    n, R = state.n, state.R
-    rand = rng.random
-    randrange = rng.randrange
-    exp = math.exp
-    hot, cold = TEMPERATURE
-    cooling = (cold / hot) ** (1 / max(1, moves))
-    temp = hot
-    for _ in range(moves):
-        temp *= cooling
-        a = randrange(n)
-        b = randrange(n - 1)
-        if b >= a:
-            b += 1
-        if rand() < EVERYWHERE:
-            d = state.delta_everywhere(a, b)
-            if d is not None and (d <= 0 or (d < 1 and rand() < exp(-d / temp))):
-                state.swap_everywhere(a, b)
-            continue
-        r = randrange(R)
-        A, B = state.where[r][a], state.where[r][b]
-        if A == B or not (state.fits(a, B) and state.fits(b, A)):
-            continue
-        d = state.delta(r, a, b)
-        if d <= 0 or (d < 1 and rand() < exp(-d / temp)):
-            state.swap(r, a, b)
-
-
 def search(n: int, tables: int, rounds: int, features: Sequence[Sequence[int]], n_features: int,
            allowed: Sequence[frozenset[int] | None], keep_apart: Sequence[tuple[int, int]], seed: int) -> list[list[list[int]]]:
     """Seats per round and table (member indices); the same for the same inputs and seed."""
+    from services.sessions.domain.tables_fast import FastSeating, improve_fast  # it builds on this module
+
     rng = random.Random(seed)
-    state = Seating(n, tables, rounds, features, n_features, allowed, keep_apart)
+    state = FastSeating(n, tables, rounds, features, n_features, allowed, keep_apart)
     state.load(start(n, tables, rounds, features, rng))
     repair(state, rng)
-    improve(state, rng, MOVES_PER_SEAT * n * rounds)
+    seats = n * rounds
+    # a move costs about n x rounds: smaller panels get more moves in about the same time
+    moves = min(max(MOVES_PER_SEAT * seats, MOVES_BUDGET // seats), 20 * seats)
+    improve_fast(state, rng, moves, *TEMPERATURE, EVERYWHERE)
     return [[list(t) for t in tables_] for tables_ in state.seats]

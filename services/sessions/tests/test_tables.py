@@ -48,7 +48,7 @@ def _plan_or_refusal(members, present, rules):
 
 
 @seed(1606)
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(panels())
 def test_every_plan_keeps_the_rules(case):
     members, present, rules = case
@@ -82,7 +82,7 @@ def test_every_plan_keeps_the_rules(case):
 
 
 @seed(7)
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(panels())
 def test_a_plan_is_the_same_for_the_same_seed_and_input_order(case):
     members, present, rules = case
