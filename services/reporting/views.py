@@ -91,7 +91,7 @@ async def member_portal(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) ->
     sessions = [dict(r._mapping) for r in (await s.execute(sa.select(m.sessions).where(
         m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at))).all()]
     ballots = [dict(r._mapping) for r in (await s.execute(
-        sa.select(m.ballots.c.ballot_id, m.ballots.c.title, m.ballots.c.closed)
+        sa.select(m.ballots.c.ballot_id, m.ballots.c.title, m.ballots.c.closed, m.ballots.c.kind)
         .where(m.ballots.c.assembly_id == assembly_id).order_by(m.ballots.c.title))).all()]
     answers = (await s.execute(sa.select(sa.func.count(sa.distinct(sa.tuple_(m.responses.c.ballot_id,
                                                                               m.responses.c.question_id))),
