@@ -73,6 +73,33 @@ def check_pdfs(reporting: str, assembly_id: str, summary: dict, folder: Path) ->
     return problems
 
 
+def letters_ok(tally, letters_dir: Path) -> bool:
+    """The targeted wave's letters as printed: one PDF page per row of the merge file, each page
+    with its row's code (read back from the PDF's text)."""
+    import csv
+    import io
+
+    import pypdfium2
+
+    if not tally.second_wave:
+        console.print(f"letters: {tally.reminders} reminders; no second wave was needed")
+        return True
+    pdf = next(letters_dir.glob("letters-*.pdf"))
+    rows = list(csv.DictReader(io.StringIO(next(letters_dir.glob("merge-*.csv")).read_text("utf-8-sig"))))
+    doc = pypdfium2.PdfDocument(pdf.read_bytes())
+    try:
+        ok = len(doc) == len(rows) and all(r["code"] in doc[int(r["page"]) - 1].get_textpage().get_text_range()
+                                           for r in rows[:50])
+    finally:
+        doc.close()
+    w = tally.second_wave
+    console.print(f"letters: {tally.reminders} reminders; a targeted second wave of {w['letters']} letters "
+                  f"(pool factor {w['pool_factor']}) printed to {pdf} ({len(rows)} pages"
+                  f"{'' if ok else ', [red]NOT one page per letter with its code'}); the pool's gap to what the "
+                  f"quotas need: {w['gap_before']} -> {w['gap_after']} registrations")
+    return ok
+
+
 def main(
     keep: bool = typer.Option(False, "--keep", help="Leave the stack and services running; print the URLs"),
     out: Path = typer.Option(Path("out"), help="Folder for report.html and summary.json"),
@@ -127,6 +154,11 @@ def main(
         {"seconds_total": round(time.monotonic() - started, 1), "seconds_per_step": tally.seconds,
          "rss_mib_at_rest": memory}, indent=2) + "\n")
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    letters_dir = out / "letters"  # the targeted wave as the print house gets it (named by batch id only)
+    shutil.rmtree(letters_dir, ignore_errors=True)
+    letters_dir.mkdir()
+    for name, data in tally.letter_files.items():
+        (letters_dir / name).write_bytes(data)
     (out / "report.html").write_text(report)
     table = Table(title="Reporting (from events) vs the driver")
     for col in ("figure", "reporting", "driver", ""):
@@ -142,6 +174,7 @@ def main(
         mismatches += not same
         table.add_row(key, _short(read(summary)), _short(driver[key]), "ok" if same else "MISMATCH")
     console.print(table)
+    mismatches += not letters_ok(tally, letters_dir)
     console.print(f"steps (s): {tally.seconds}; total {time.monotonic() - started:.1f} s")
     console.print("memory at rest (RSS, MiB): " + ", ".join(f"{k} {v}" for k, v in memory.items()))
     for service, (entries, anchored, problems) in audits.items():

@@ -14,6 +14,7 @@ import hashlib
 import io
 import random
 import time
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -64,6 +65,19 @@ RECOMMENDATIONS = [
 ]
 
 
+LETTER_DETAILS = {  # what the invitation letters say (services/recruitment/printing)
+    "commissioner": "Klima-, Energi- og Forsyningsministeriet",
+    "remit": "Hvordan når Danmark sine klimamål på en måde, som borgerne finder retfærdig? Borgertinget giver "
+             "regeringen og Folketinget sine anbefalinger.",
+    "remit_en": "How can Denmark meet its climate goals in a way citizens find fair? The assembly gives the "
+                "government and parliament its recommendations.",
+    "session_dates": ["2027-03-06", "2027-04-10", "2027-05-08"],
+    "stipend_ore": 150000,
+    "reply_by": "2027-02-01",
+}
+REMINDER_REPLY_SHARE = 0.35  # a reminder brings in about a third as many replies as the first letter
+
+
 @dataclass
 class Params:
     seed: int = 2027
@@ -77,6 +91,7 @@ class Params:
     recommendations: int = 20
     threshold: float = 0.7
     concurrency: int = 16
+    print_budget: int = 400  # the targeted wave is printed as PDF: the demo keeps it to this many letters
 
 
 @dataclass
@@ -108,6 +123,9 @@ class Tally:
     board: dict = field(default_factory=dict, repr=False)  # the voting board's export after close
     final_ballot_id: str = field(default="", repr=False)
     member_code: str = field(default="", repr=False)  # one member's letter code, for the demo's console sign-in
+    reminders: int = 0  # reminder letters (no new invitations)
+    second_wave: dict = field(default_factory=dict)  # its pool factor, letters and the gap before and after
+    letter_files: dict[str, bytes] = field(default_factory=dict, repr=False)  # the second wave's ZIP, for out/letters
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -275,6 +293,66 @@ async def trial_ballot(http: httpx.AsyncClient, vc: VotingClient, vot: str, aid:
     _ok(await http.post(f"{vot}/ballots/{poll.id}/close"))
 
 
+def _replies(letters, by_name: dict, rng: random.Random, rate: float) -> list[tuple[str, dict]]:
+    """Who of these letters' recipients registers (self-selection by age and education)."""
+    out = []
+    for letter in letters:
+        ans = by_name[letter["name"]]
+        w = REPLY_WEIGHT["age"][ans["age"]] * REPLY_WEIGHT["education"][ans["education"]]
+        if rng.random() < rate * w:
+            out.append((letter["code"], ans))
+    return out
+
+
+async def reminders_and_second_wave(http: httpx.AsyncClient, rec: str, aid: str, registrar: dict, params: Params,
+                                    rng: random.Random, by_name: dict, t: Tally, progress, register_more) -> None:
+    """After the first letters: a reminder to everyone who has not replied (about a third as many
+    reply again), then a targeted second wave aimed at the regions whose pool falls short, printed
+    as the print house's PDF and merge CSV (t.letter_files, written to out/letters/). The replies
+    register through `register_more`; t.second_wave keeps the pool's gap before and after."""
+    progress("reminders and second wave", 0, 2)
+    rem = _ok(await http.post(f"{rec}/assemblies/{aid}/reminder-batches", headers=registrar, json={}), 201)
+    t.reminders = rem["count"]
+    late = _replies(rem["letters"], by_name, rng, params.base_reply_rate * REMINDER_REPLY_SHARE)
+    await register_more(late)
+    progress("reminders and second wave", 1, 2)
+    # The pool factor (registrations wanted per panel seat) whose wave is the largest the demo's
+    # print budget allows: the letters grow with the factor, so halve the interval a few times.
+    chosen, lo, hi = None, 1.0, 40.0
+    for _ in range(10):
+        factor = round((lo + hi) / 2, 3)
+        plan = _ok(await http.get(f"{rec}/assemblies/{aid}/second-wave", headers=registrar,
+                                  params={"pool_factor": factor}))
+        if plan["letters"] <= params.print_budget:
+            lo = factor
+            if plan["letters"] > 0:
+                chosen = plan
+        else:
+            hi = factor
+    if chosen is None:
+        progress("reminders and second wave", 2, 2)
+        return
+    r = await http.post(f"{rec}/assemblies/{aid}/second-wave-batches", headers=registrar,
+                        json={"pool_factor": chosen["pool_factor"], "seed": params.seed, "letters": "zip"})
+    _ok(r, 201)
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        t.letter_files = {name: z.read(name) for name in z.namelist()}
+    merge = next(data for name, data in t.letter_files.items() if name.endswith(".csv"))
+    letters = [{"name": row["name"], "code": row["code"]}
+               for row in csv.DictReader(io.StringIO(merge.decode().lstrip("\ufeff")))]
+    t.invitations_sent += len(letters)
+    t.second_wave = {"pool_factor": chosen["pool_factor"], "letters": len(letters),
+                     "gap_before": sum(x["gap"] for x in chosen["rows"])}
+    await register_more(_replies(letters, by_name, rng, params.base_reply_rate))
+
+    async def gap_after():  # the registrations reach recruitment's counts at once (same service)
+        plan = _ok(await http.get(f"{rec}/assemblies/{aid}/second-wave", headers=registrar,
+                                  params={"pool_factor": chosen["pool_factor"]}))
+        return sum(x["gap"] for x in plan["rows"])
+    t.second_wave["gap_after"] = await gap_after()
+    progress("reminders and second wave", 2, 2)
+
+
 async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str, Tally]:
     """Drive one assembly; returns its id and what the driver did. `progress(step, done, total)`.
     `auth.headers(role, assembly_id)` gives staff tokens (the development issuer); members log in
@@ -296,7 +374,7 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         a = _ok(await http.post(f"{rec}/assemblies", headers=auth.headers("operator"), json={
             "name": "Borgerting om klimaet 2027", "panel_size": params.panel_size,
             "regions": [{"code": c, "name": n, "population": p} for c, n, p in REGIONS],
-            "strata": quotas(params.panel_size)}))
+            "strata": quotas(params.panel_size), **LETTER_DETAILS}))
         aid = a["id"]
         # The organiser runs the assembly; the registrar handles the letters (personal data).
         http.headers.update(auth.headers("organiser", aid))
@@ -317,12 +395,7 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
 
         # Who replies: the driver knows each person's true answers via the extract's person ids.
         by_name = {f"Person {int(pid)}": ans for pid, ans in truth.items()}
-        replies = []
-        for letter in inv["letters"]:
-            ans = by_name[letter["name"]]
-            w = REPLY_WEIGHT["age"][ans["age"]] * REPLY_WEIGHT["education"][ans["education"]]
-            if rng.random() < params.base_reply_rate * w:
-                replies.append((letter["code"], ans))
+        replies = _replies(inv["letters"], by_name, rng, params.base_reply_rate)
         sem = asyncio.Semaphore(params.concurrency)
         count = 0
 
@@ -334,6 +407,12 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
                 progress("registrations", count, len(replies))
 
         await asyncio.gather(*(register(c, a) for c, a in replies))
+
+        async def register_more(more):
+            replies.extend(more)
+            await asyncio.gather(*(register(c, a) for c, a in more))
+
+        await reminders_and_second_wave(http, rec, aid, registrar, params, rng, by_name, t, progress, register_more)
         t.registrations = len(replies)
         # A reused code and a mistyped one are refused (and counted towards the rate limit).
         if replies:
