@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 
 from services.reporting import views as v
@@ -188,8 +189,8 @@ async def report_versions(assembly_id: uuid.UUID, rt: RuntimeDep, request: Reque
 
 @router.get("/assemblies/{assembly_id}/report/versions/{version}/{document}", responses=errors(404),
             summary="One document of one published version (public, never changes): da.html, en.html, da.pdf, en.pdf")
-async def report_version_document(assembly_id: uuid.UUID, version: int, document: Literal["da.html", "en.html", "da.pdf", "en.pdf"],
-                                  rt: RuntimeDep, request: Request,
+async def report_version_document(assembly_id: uuid.UUID, document: Literal["da.html", "en.html", "da.pdf", "en.pdf"],
+                                  rt: RuntimeDep, request: Request, version: int = PathParam(ge=1, le=1_000_000),
                                   who: Principal = Depends(allow(PUBLIC, page=True))) -> Response:
     async with rt.transaction() as tx:
         number, body = await v.published_document(tx, assembly_id, document, version)

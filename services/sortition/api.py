@@ -59,8 +59,8 @@ class IntersectionalQuotaIn(In):
     value: str = Field(min_length=1, max_length=100, description="e.g. female")
     within: str = Field(pattern=r"^[^=]+=[^=]+$", max_length=201,
                         description="The other category's value, CATEGORY=VALUE, e.g. age=18-39")
-    min: int = Field(ge=0)
-    max: int = Field(ge=0)
+    min: int = Field(ge=0, le=100_000)
+    max: int = Field(ge=0, le=100_000)
 
 
 class FreezeIn(In):

@@ -104,6 +104,7 @@ class Journey:
 
     def submit(self, form_css: str = "main form", navigates: bool = True) -> None:
         """Press the form's button; then wait for the next page (a download stays on this one)."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
 
@@ -111,8 +112,8 @@ class Journey:
         assert forms, f"no form {form_css!r} on {self.drv.current_url}"
         page = self.el("html")
         forms[-1].find_element("css selector", "button[type=submit].button-primary, button[type=submit]").click()
-        if navigates:
-            WebDriverWait(self.drv, 60).until(ec.staleness_of(page))
+        if navigates:  # Chrome may answer "unhandled inspector error" while the old page goes: ask again
+            WebDriverWait(self.drv, 60, ignored_exceptions=[WebDriverException]).until(ec.staleness_of(page))
 
     def check(self, name: str, widths=(390, 320)) -> None:
         assert "data-error-code" not in self.drv.page_source or "/signin" in self.drv.current_url, \

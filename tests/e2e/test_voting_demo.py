@@ -62,7 +62,7 @@ def test_the_demo_votes_are_secret_verifiable_and_counted(demo, cluster, summary
     assert t.votes_cast > 10 and len(doc["entries"]) == t.votes_cast + t.trial_votes_cast  # the straw poll too
     assert t.voting_refusals == 3  # absent member, second token, reused token
     assert len(doc["ballots"]) == 2
-    ballot = next(b for b in doc["ballots"] if b["id"] == t.final_ballot_id)
+    ballot = next(b for b in doc["ballots"] if b["definition"]["id"] == t.final_ballot_id)
     assert ballot["issued"]["online"] == t.votes_cast and ballot["result"]["ballots_cast"] == t.votes_cast
 
     first = doc["entries"][0]

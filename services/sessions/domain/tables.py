@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from services.sessions.domain.tables_search import search
+from services.sessions.domain.tables_fast import search
 from shared.problems import InvalidInput
 
 MAX_ROUNDS = 12

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -128,3 +129,17 @@ def improve_fast(state: FastSeating, rng: random.Random, moves: int, hot: float,
                 state.swap_everywhere(a, b)
             else:
                 state.swap(r, a, b)
+
+
+def search(n: int, tables: int, rounds: int, features: Sequence[Sequence[int]], n_features: int,
+           allowed: Sequence[frozenset[int] | None], keep_apart: Sequence[tuple[int, int]], seed: int) -> list[list[list[int]]]:
+    """Seats per round and table (member indices); the same for the same inputs and seed."""
+    rng = random.Random(seed)
+    state = FastSeating(n, tables, rounds, features, n_features, allowed, keep_apart)
+    state.load(ts.start(n, tables, rounds, features, rng))
+    ts.repair(state, rng)
+    seats = n * rounds
+    # a move costs about n x rounds: smaller panels get more moves in about the same time
+    moves = min(max(ts.MOVES_PER_SEAT * seats, ts.MOVES_BUDGET // seats), 20 * seats)
+    improve_fast(state, rng, moves, *ts.TEMPERATURE, ts.EVERYWHERE)
+    return [[list(t) for t in tables_] for tables_ in state.seats]

@@ -295,19 +295,3 @@ def repair(state: Seating, rng: random.Random) -> None:
                                    code="restricted_tables_full",
                                    details=[{"field": "accessible_tables", "problem": "too many members for the tables"}])
             state.swap(r, m, best)
-
-
-def search(n: int, tables: int, rounds: int, features: Sequence[Sequence[int]], n_features: int,
-           allowed: Sequence[frozenset[int] | None], keep_apart: Sequence[tuple[int, int]], seed: int) -> list[list[list[int]]]:
-    """Seats per round and table (member indices); the same for the same inputs and seed."""
-    from services.sessions.domain.tables_fast import FastSeating, improve_fast  # it builds on this module
-
-    rng = random.Random(seed)
-    state = FastSeating(n, tables, rounds, features, n_features, allowed, keep_apart)
-    state.load(start(n, tables, rounds, features, rng))
-    repair(state, rng)
-    seats = n * rounds
-    # a move costs about n x rounds: smaller panels get more moves in about the same time
-    moves = min(max(MOVES_PER_SEAT * seats, MOVES_BUDGET // seats), 20 * seats)
-    improve_fast(state, rng, moves, *TEMPERATURE, EVERYWHERE)
-    return [[list(t) for t in tables_] for tables_ in state.seats]
