@@ -140,6 +140,18 @@ class Settings(BaseSettings):
     # A browser session ends after this long without a request, and after the absolute limit.
     web_session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     web_session_absolute_hours: int = Field(12, ge=1, le=7 * 24)
+    # The identity vault of recruitment (docs/privacy.md): key-encryption keys by key id, each the
+    # base64 of 32 random bytes, BORGERTING_VAULT_KEYS='{"2026-12": "..."}', and the id that wraps
+    # new data keys (empty: the last id in sort order). None: one key derived from the secret key.
+    vault_keys: dict[str, str] = {}
+    vault_key_id: str = ""
+    # Retention of personal data (docs/privacy.md): everyone of an assembly's register extract who
+    # is not on the panel is erased this many days after the draw (panel-drawn), the panel's
+    # members this many days after the handover (the first report-published); the job runs every
+    # retention_interval_seconds in recruitment's consumer, and as `borgerting privacy retention`.
+    retention_unselected_days: int = Field(30, ge=0, le=3650)
+    retention_member_days: int = Field(30, ge=0, le=3650)
+    retention_interval_seconds: float = Field(3600, ge=1, le=7 * 86400)
     # Reporting: the published report hides counts of people in a group below this size (k-anonymity).
     report_min_group: int = Field(5, ge=1, le=100)
 

@@ -382,11 +382,13 @@ class RegistrationPseudonymous(BaseModel):
 
 
 class RegistrationFull(RegistrationPseudonymous):
-    """For registrars, who write to people: name, address and contact too."""
+    """For registrars, who write to people: name, address and contact too (opened from the
+    identity vault; None and `erased` once the person's data key was deleted)."""
 
-    name: str
-    address: str
+    name: str | None
+    address: str | None
     contact: str | None
+    erased: bool = False
 
 
 @router.get("/assemblies/{assembly_id}/registrations", tags=["registrations"],
@@ -394,9 +396,10 @@ class RegistrationFull(RegistrationPseudonymous):
             summary="Registrations: registrars see names and contact details, organisers and auditors do not")
 async def list_registrations(assembly_id: uuid.UUID, rt: RuntimeDep,
                              who: Principal = Depends(allow(REGISTRAR, ORGANISER, AUDITOR))) -> list:
+    registrar = REGISTRAR in who.roles_in(assembly_id)
     async with rt.transaction() as tx:
-        rows = await v.registrations(tx, assembly_id)
-    model = RegistrationFull if REGISTRAR in who.roles_in(assembly_id) else RegistrationPseudonymous
+        rows = await v.registrations(tx, assembly_id, identities=registrar)
+    model = RegistrationFull if registrar else RegistrationPseudonymous
     return [model(respondent_id=r["id"], withdrawn=r["withdrawn_at"] is not None, **r) for r in rows]
 
 

@@ -9,14 +9,17 @@ from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 
 from services.recruitment import models as m
+from services.recruitment import vault
 from services.recruitment import views as v
 from services.recruitment.domain.allocation import allocate, draw_sample
 from services.recruitment.domain.answers import check_answers, check_strata
 from services.recruitment.domain.letter_details import LETTER_FIELDS
 from services.recruitment.domain.codes import UnknownCode, UsedCode, code_hash, household_key, new_code, normalise
 from services.recruitment.domain.register import parse_register_csv
+from services.recruitment.domain.vault import FIELDS, Identity
 from shared.bus.outbox import Tx
 from shared.db import load_or_404
 from shared.problems import Forbidden, conflict, invalid, not_found
@@ -97,19 +100,20 @@ async def name_values(tx: Tx, assembly_id: uuid.UUID, names: list[dict]) -> list
 async def import_register(tx: Tx, assembly_id: uuid.UUID, text: str) -> int:
     assembly = await v.load_assembly(tx, assembly_id)
     rows = parse_register_csv(text, {r["code"] for r in assembly.regions})
-    existing = (
-        await tx.session.execute(
-            sa.select(sa.func.count()).where(
-                m.register_entries.c.assembly_id == assembly_id,
-                m.register_entries.c.person_ref == sa.any_(_array([r["person_ref"] for r in rows], sa.Text)),
-            )
-        )
-    ).scalar_one()
-    if existing:
-        raise conflict(f"{existing} people in this extract were already imported for this assembly")
-    for r in rows:
-        r["assembly_id"] = assembly_id
-    await tx.session.execute(sa.insert(m.register_entries), rows)
+    # Names, addresses and register ids go into the vault; the table keeps a keyed hash of the
+    # register id, whose unique constraint refuses a person imported twice.
+    keys = vault.person_keys(assembly_id, [r["person_ref"] for r in rows])
+    entries = [{**{k: x for k, x in r.items() if k not in FIELDS}, "assembly_id": assembly_id, "person_key": key}
+               for r, key in zip(rows, keys)]
+    try:
+        ids = (await tx.session.execute(
+            sa.insert(m.register_entries).returning(m.register_entries.c.id, sort_by_parameter_order=True), entries
+        )).scalars().all()
+    except IntegrityError:
+        raise conflict("people in this extract were already imported for this assembly: nothing was imported",
+                       code="already_imported") from None
+    await vault.store(tx, assembly_id, [(i, Identity(r["name"], r["address"], r["person_ref"]))
+                                        for i, r in zip(ids, rows)])
     await tx.audit("register.imported", assembly_id, details={"rows": len(rows)})
     return len(rows)
 
@@ -129,9 +133,9 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
     await tx.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"invite:{assembly_id}"})
     rows = (
         await tx.session.execute(
-            sa.select(m.register_entries.c.id, m.register_entries.c.region).where(
-                m.register_entries.c.assembly_id == assembly_id, m.register_entries.c.invited.is_(False)
-            )
+            sa.select(m.register_entries.c.id, m.register_entries.c.region)
+            .join(m.data_keys, m.data_keys.c.entry_id == m.register_entries.c.id)  # not erased
+            .where(m.register_entries.c.assembly_id == assembly_id, m.register_entries.c.invited.is_(False))
         )
     ).all()
     candidates: dict[str, list[int]] = {}
@@ -155,23 +159,16 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
         sa.insert(m.invitation_batches).values(id=batch_id, assembly_id=assembly_id, count=count,
                                                per_region=per_region, seed=seed, kind=kind, plan=plan)
     )
-    people = {
-        r.id: r
-        for r in (
-            await tx.session.execute(
-                sa.select(m.register_entries.c.id, m.register_entries.c.name, m.register_entries.c.address,
-                          m.register_entries.c.region, m.register_entries.c.person_ref).where(m.register_entries.c.id == sa.any_(_array(chosen, sa.BigInteger)))
-            )
-        ).all()
-    }
+    regions = {rid: region for rid, region in rows}
+    people = await vault.read(tx, chosen)  # the letters: opened here, never stored in clear
     letters, inv_rows = [], []
     for entry_id in chosen:
         code = new_code()
         p = people[entry_id]
         letter_id = uuid.uuid4()
         inv_rows.append({"id": letter_id, "assembly_id": assembly_id, "batch_id": batch_id,
-                         "register_entry_id": entry_id, "region": p.region, "code_hash": code_hash(code)})
-        letters.append({"letter_id": letter_id, "name": p.name, "address": p.address, "region": p.region,
+                         "register_entry_id": entry_id, "region": regions[entry_id], "code_hash": code_hash(code)})
+        letters.append({"letter_id": letter_id, "name": p.name, "address": p.address, "region": regions[entry_id],
                         "code": code, "person_ref": p.person_ref})
     if inv_rows:
         await tx.session.execute(sa.insert(m.invitations), inv_rows)
@@ -213,14 +210,13 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
     await tx.session.execute(sa.update(m.invitations).where(m.invitations.c.id == inv.id).values(used_at=now))
     await tx.session.execute(
         sa.insert(m.respondents).values(id=respondent_id, assembly_id=inv.assembly_id, invitation_id=inv.id,
-                                        region=inv.region, features=features, contact=contact, consented_at=now)
+                                        region=inv.region, features=features, consented_at=now)
     )
-    address = (
-        await tx.session.execute(
-            sa.select(m.register_entries.c.address).where(m.register_entries.c.id == inv.register_entry_id)
-        )
-    ).scalar_one()
-    household = household_key(secret, inv.assembly_id, address)
+    if contact:
+        await vault.set_contact(tx, inv.register_entry_id, contact)
+    person = (await vault.read(tx, [inv.register_entry_id]))[inv.register_entry_id]
+    # an erased person has no address: their own household, so the draw cannot pair them
+    household = household_key(secret, inv.assembly_id, person.address if person else f"erased:{inv.id}")
     await tx.emit(
         ev.RespondentRegisteredV1(assembly_id=inv.assembly_id, respondent_id=respondent_id, region=inv.region,
                                   features=features, household=household),
@@ -248,8 +244,9 @@ async def withdraw(tx: Tx, *, code: str) -> None:
         raise conflict("this registration has already been withdrawn", code="already_withdrawn")
     await tx.session.execute(
         sa.update(m.respondents).where(m.respondents.c.id == resp.id)
-        .values(withdrawn_at=datetime.now(timezone.utc), features={}, contact=None)
+        .values(withdrawn_at=datetime.now(timezone.utc), features={})
     )
+    await vault.set_contact(tx, inv.register_entry_id, None)
     await tx.emit(ev.RespondentWithdrewV1(assembly_id=resp.assembly_id, respondent_id=resp.id),
                   subject=resp.assembly_id, region=resp.region)
     await tx.audit("respondent.withdrew", resp.assembly_id, object_id=resp.id, actor="public")
@@ -265,24 +262,24 @@ async def issue_member_letters(tx: Tx, assembly_id: uuid.UUID, only: uuid.UUID |
     replacements). The codes are returned once, for the letters, and stored only as hashes."""
     await v.load_assembly(tx, assembly_id)
     rows = (await tx.session.execute(
-        sa.select(m.members.c.member_id, m.register_entries.c.name, m.register_entries.c.address,
-                  m.respondents.c.contact, m.respondents.c.region)
+        sa.select(m.members.c.member_id, m.invitations.c.register_entry_id, m.respondents.c.region)
         .join(m.respondents, m.respondents.c.id == m.members.c.member_id)
         .join(m.invitations, m.invitations.c.id == m.respondents.c.invitation_id)
-        .join(m.register_entries, m.register_entries.c.id == m.invitations.c.register_entry_id)
+        .join(m.data_keys, m.data_keys.c.entry_id == m.invitations.c.register_entry_id)  # not erased
         .outerjoin(m.member_codes, m.member_codes.c.member_id == m.members.c.member_id)
         .where(m.members.c.assembly_id == assembly_id, m.members.c.active, m.member_codes.c.member_id.is_(None),
                m.respondents.c.withdrawn_at.is_(None),
                *([m.members.c.member_id == only] if only is not None else []))
-        .order_by(m.register_entries.c.region, m.register_entries.c.name)
         .with_for_update(of=m.members)
     )).all()
+    people = await vault.read(tx, [r.register_entry_id for r in rows])
     letters = []
-    for r in rows:
+    for r in sorted(rows, key=lambda r: (r.region, people[r.register_entry_id].name)):
+        p = people[r.register_entry_id]
         code = new_code()
         await tx.session.execute(sa.insert(m.member_codes).values(member_id=r.member_id, assembly_id=assembly_id,
                                                                   code_hash=code_hash(normalise(code))))
-        letters.append({"member_id": r.member_id, "name": r.name, "address": r.address, "contact": r.contact,
+        letters.append({"member_id": r.member_id, "name": p.name, "address": p.address, "contact": p.contact,
                         "region": r.region, "code": code})
     if only is None:
         await tx.audit("member-letters.issued", assembly_id, details={"letters": len(letters)})
@@ -301,6 +298,8 @@ async def reissue_member_letter(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.
     await tx.session.execute(sa.delete(m.member_codes).where(m.member_codes.c.member_id == member_id))
     await tx.audit("member-letter.reissued", assembly_id, object_id=member_id)
     letters = await issue_member_letters(tx, assembly_id, only=member_id)
+    if not letters:
+        raise conflict("this member's name and address were erased, so no letter can be printed", code="erased")
     return letters[0]
 
 

@@ -34,20 +34,19 @@ assemblies = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
 )
 
-# The population-register extract (personal data: never leaves this service).
+# The population-register extract. Name, address, register id and contact details are in the
+# identity vault (identities, data_keys); person_key is a keyed hash of the register id.
 register_entries = sa.Table(
     "register_entries",
     metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
     sa.Column("assembly_id", UUID(as_uuid=True), sa.ForeignKey("assemblies.id"), nullable=False, index=True),
-    sa.Column("person_ref", sa.Text, nullable=False),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("person_key", sa.String(64), nullable=False),
     sa.Column("region", sa.Text, nullable=False),
     sa.Column("age_band", sa.Text),  # where the extract has them: strata of the invitation sample
     sa.Column("gender", sa.Text),
     sa.Column("invited", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.UniqueConstraint("assembly_id", "person_ref", name="uq_register_person"),
+    sa.UniqueConstraint("assembly_id", "person_key", name="uq_register_person"),
 )
 
 invitation_batches = sa.Table(
@@ -90,7 +89,6 @@ respondents = sa.Table(
     sa.Column("invitation_id", UUID(as_uuid=True), sa.ForeignKey("invitations.id"), nullable=False, unique=True),
     sa.Column("region", sa.Text, nullable=False),
     sa.Column("features", JSONB, nullable=False),
-    sa.Column("contact", sa.Text),  # personal data
     sa.Column("consented_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("withdrawn_at", sa.DateTime(timezone=True)),
 )
@@ -108,4 +106,39 @@ member_codes = sa.Table(
     sa.Column("code_hash", sa.Text, nullable=False, unique=True),
     sa.Column("issued_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.Column("last_login_at", sa.DateTime(timezone=True)),
+)
+
+
+# ---- the identity vault (services/recruitment/vault.py, docs/privacy.md) ----------------------
+
+# Each person's name, address, register id and contact details: AES-GCM under the person's own data
+# key (nonce || ciphertext). Kept after an erasure: without its data key it is noise.
+identities = sa.Table(
+    "identities",
+    metadata,
+    sa.Column("entry_id", sa.BigInteger, sa.ForeignKey("register_entries.id"), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("sealed", sa.LargeBinary, nullable=False),
+    sa.Column("erased_at", sa.DateTime(timezone=True)),
+    sa.Column("erasure", sa.Text),  # why: unselected | handover | request
+)
+
+# The key store: each identity's data key wrapped by the key-encryption key `key_id`. Deleting a
+# row erases its identity everywhere the ciphertext went (crypto-shredding).
+data_keys = sa.Table(
+    "data_keys",
+    metadata,
+    sa.Column("entry_id", sa.BigInteger, sa.ForeignKey("identities.entry_id"), primary_key=True),
+    sa.Column("key_id", sa.Text, nullable=False, index=True),
+    sa.Column("wrapped", sa.LargeBinary, nullable=False),
+)
+
+# When an assembly's panel was drawn and its report handed over (from sortition's and reporting's
+# events): the retention schedule's start dates.
+privacy_dates = sa.Table(
+    "privacy_dates",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("drawn_at", sa.DateTime(timezone=True)),
+    sa.Column("handed_over_at", sa.DateTime(timezone=True)),
 )

@@ -8,6 +8,7 @@ import uuid
 import sqlalchemy as sa
 
 from services.recruitment import models as m
+from services.recruitment import vault
 from shared.bus.outbox import Tx
 from shared.db import load_or_404
 from shared.problems import not_found
@@ -37,24 +38,34 @@ async def stats(tx: Tx, assembly_id: uuid.UUID) -> dict:
     }
 
 
-async def registrations(tx: Tx, assembly_id: uuid.UUID, respondent_id: uuid.UUID | None = None) -> list[dict]:
-    """Everyone who registered (or one of them), with personal data; the API decides per role what
-    leaves."""
+async def registrations(tx: Tx, assembly_id: uuid.UUID, respondent_id: uuid.UUID | None = None, *,
+                        identities: bool = False) -> list[dict]:
+    """Everyone who registered (or one of them); with `identities` (registrars, the person
+    themself) their name, address and contact opened from the vault, None and `erased` where the
+    vault's key is gone."""
     await load_assembly(tx, assembly_id)
     one = [m.respondents.c.id == respondent_id] if respondent_id is not None else []
     rows = (await tx.session.execute(
-        sa.select(m.respondents.c.id, m.respondents.c.region, m.respondents.c.features, m.respondents.c.contact,
-                  m.respondents.c.consented_at, m.respondents.c.withdrawn_at, m.register_entries.c.name,
-                  m.register_entries.c.address)
+        sa.select(m.respondents.c.id, m.respondents.c.region, m.respondents.c.features,
+                  m.respondents.c.consented_at, m.respondents.c.withdrawn_at, m.invitations.c.register_entry_id)
         .join(m.invitations, m.invitations.c.id == m.respondents.c.invitation_id)
-        .join(m.register_entries, m.register_entries.c.id == m.invitations.c.register_entry_id)
         .where(m.respondents.c.assembly_id == assembly_id, *one).order_by(m.respondents.c.consented_at)
     )).mappings().all()
-    return [dict(r) for r in rows]
+    people = await vault.read(tx, [r["register_entry_id"] for r in rows]) if identities else {}
+    return [{**r, **identity_fields(people.get(r["register_entry_id"]), identities)} for r in rows]
+
+
+def identity_fields(person, opened: bool = True) -> dict:
+    """A person's name, address and contact as screens show them (`erased` once the key is gone)."""
+    if not opened:
+        return {}
+    if person is None:
+        return {"name": None, "address": None, "contact": None, "erased": True}
+    return {"name": person.name, "address": person.address, "contact": person.contact, "erased": False}
 
 
 async def own_registration(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) -> dict:
-    regs = await registrations(tx, assembly_id, member_id)
+    regs = await registrations(tx, assembly_id, member_id, identities=True)
     if not regs:
         raise not_found("registration")
     return regs[0]
@@ -114,15 +125,16 @@ async def member_letters(tx: Tx, assembly_id: uuid.UUID, only: uuid.UUID | None 
     """The panel as recruitment knows it, with each member's name and region and whether their
     login code was issued and used (personal data: for registrars)."""
     rows = (await tx.session.execute(
-        sa.select(m.members.c.member_id, m.members.c.active, m.register_entries.c.name, m.respondents.c.region,
+        sa.select(m.members.c.member_id, m.members.c.active, m.respondents.c.region, m.invitations.c.register_entry_id,
                   m.member_codes.c.issued_at, m.member_codes.c.last_login_at)
         .join(m.respondents, m.respondents.c.id == m.members.c.member_id)
         .join(m.invitations, m.invitations.c.id == m.respondents.c.invitation_id)
-        .join(m.register_entries, m.register_entries.c.id == m.invitations.c.register_entry_id)
         .outerjoin(m.member_codes, m.member_codes.c.member_id == m.members.c.member_id)
-        .where(m.members.c.assembly_id == assembly_id, *([m.members.c.member_id == only] if only else []))
-        .order_by(m.members.c.active.desc(), m.respondents.c.region, m.register_entries.c.name))).mappings().all()
-    return [dict(r) for r in rows]
+        .where(m.members.c.assembly_id == assembly_id, *([m.members.c.member_id == only] if only else [])))
+    ).mappings().all()
+    people = await vault.read(tx, [r["register_entry_id"] for r in rows])
+    out = [{**r, **identity_fields(people[r["register_entry_id"]])} for r in rows]
+    return sorted(out, key=lambda r: (not r["active"], r["region"], r["name"] is None, r["name"] or ""))
 
 
 async def letter_counts(tx: Tx, assembly_id: uuid.UUID) -> dict[str, int]:

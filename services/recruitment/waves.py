@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from services.recruitment import handlers as h
 from services.recruitment import models as m
+from services.recruitment import vault
 from services.recruitment import views as v
 from services.recruitment.domain.codes import code_hash, new_code
 from services.recruitment.domain.waves import (DEFAULT_REPLY_RATE, WaveRow, parse_returns, region_seats, second_wave,
@@ -61,10 +62,10 @@ async def send_reminders(tx: Tx, assembly_id: uuid.UUID) -> tuple[uuid.UUID, lis
     returned once for the letters and stored as a hash. Reminders are no new invitations: no event."""
     await v.load_assembly(tx, assembly_id)
     await tx.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"invite:{assembly_id}"})
-    inv, reg = m.invitations.c, m.register_entries.c
+    inv = m.invitations.c
     rows = (await tx.session.execute(
-        sa.select(inv.id, inv.region, reg.name, reg.address, reg.person_ref)
-        .join(m.register_entries, reg.id == inv.register_entry_id)
+        sa.select(inv.id, inv.region, inv.register_entry_id)
+        .join(m.data_keys, m.data_keys.c.entry_id == inv.register_entry_id)  # not erased
         .where(inv.assembly_id == assembly_id, inv.used_at.is_(None), inv.undeliverable_at.is_(None),
                inv.reminded_at.is_(None))
         .order_by(inv.region, inv.id))).all()
@@ -72,12 +73,14 @@ async def send_reminders(tx: Tx, assembly_id: uuid.UUID) -> tuple[uuid.UUID, lis
         raise conflict("everyone invited has replied, had a reminder, or their letter came back: there is nobody "
                        "to remind", code="nobody_to_remind")
     now = datetime.now(timezone.utc)
+    people = await vault.read(tx, [r.register_entry_id for r in rows])
     letters, updates = [], []
     for r in rows:
         code = new_code()
+        p = people[r.register_entry_id]
         updates.append({"b_id": r.id, "b_hash": code_hash(code)})
-        letters.append({"letter_id": r.id, "name": r.name, "address": r.address, "region": r.region, "code": code,
-                        "person_ref": r.person_ref})
+        letters.append({"letter_id": r.id, "name": p.name, "address": p.address, "region": r.region, "code": code,
+                        "person_ref": p.person_ref})
     stmt = (sa.update(m.invitations).where(inv.id == sa.bindparam("b_id"))
             .values(reminder_code_hash=sa.bindparam("b_hash"), reminded_at=now))
     for i in range(0, len(updates), REMINDER_CHUNK):
