@@ -63,14 +63,26 @@ class IntersectionalQuotaIn(In):
     max: int = Field(ge=0, le=100_000)
 
 
+class PopulationFigureIn(In):
+    category: str = Field(min_length=1, max_length=100, description="e.g. age")
+    value: str = Field(min_length=1, max_length=100, description="e.g. 18-39")
+    count: int = Field(ge=0, le=10_000_000_000, description="Citizens with this value (the register's composition)")
+
+
 class FreezeIn(In):
-    algorithm: Literal["leximin", "maximin", "nash", "legacy", "goldilocks"] = "leximin"
+    algorithm: Literal["leximin", "maximin", "nash", "legacy", "goldilocks", "population"] = Field(
+        "leximin", description="population: the end-to-end chances (volunteering x selection) as equal as possible; "
+                               "needs population_figures")
     max_probability_multiple: float | None = Field(
         None, gt=0, le=1000, description="goldilocks only: no volunteer's chance above this many times k/n (e.g. 3); "
                                          "without it the cap where the GOLDILOCKS objective is smallest")
     intersectional_quotas: list[IntersectionalQuotaIn] = Field(
         default_factory=list, max_length=500,
         description="Quotas on pairs of categories, on top of the assembly's: e.g. 1-3 women within age=18-39")
+    population_figures: list[PopulationFigureIn] = Field(
+        default_factory=list, max_length=1000,
+        description="population only: citizens per value of every quota category (e.g. from the register), from "
+                    "which each volunteer's chance of having volunteered is estimated")
     lottery_size: int = Field(1000, ge=1, le=10000, description="Panels in the uniform lottery (m)")
     reserves: int = Field(0, ge=0, le=10000, description="Length of the ordered reserve list")
     beacon: str | None = Field(None, min_length=1, max_length=200,
@@ -211,7 +223,8 @@ async def freeze(assembly_id: uuid.UUID, body: FreezeIn, rt: RuntimeDep,
         return await h.freeze_pool(tx, assembly_id, algorithm=body.algorithm, lottery_size=body.lottery_size,
                                    reserves=body.reserves, beacon=body.beacon,
                                    max_probability_multiple=body.max_probability_multiple,
-                                   intersectional=[q.model_dump() for q in body.intersectional_quotas])
+                                   intersectional=[q.model_dump() for q in body.intersectional_quotas],
+                                   population=[f.model_dump() for f in body.population_figures])
 
 
 @router.get("/assemblies/{assembly_id}/pool/freeze", response_model=FreezeOut,

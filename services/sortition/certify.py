@@ -24,6 +24,14 @@ A GOLDILOCKS result's certificate (``kind`` ``capped-leximin-relaxation-duals-v1
 bound every volunteer by it (``0 <= x_i <= min(1, cap)``): what is proved is leximin optimality
 among the distributions that keep everyone at or below the cap (the choice of the cap itself is
 not certified).
+
+A whole-population result's certificate (``kind`` ``weighted-leximin-relaxation-duals-v1``) carries
+``end_to_end_weights``, one per type (in (0, 1]: each type's estimated chance of volunteering,
+divided by the largest): its levels are of ``w_t p_i`` (the end-to-end chances up to a
+constant), so every volunteer's LP weight and probability are multiplied by their type's ``w_t``.
+What is proved is leximin optimality of the end-to-end chances given those weights; the weights
+themselves follow from the population figures in the result's ``algorithm``
+(``population:counts=...``) and the pool, and are not re-estimated here.
 """
 
 from __future__ import annotations
@@ -228,6 +236,13 @@ def certify(result: dict, pool: Pool, *, levels: int | None = None, tol: float =
                 i = int(marg.argmax())
                 raise CertificateError(f"volunteer {pool.ids[i]}'s probability {marg[i]:.9f} is above the cap "
                                        f"{cap:.9f}")
+        vw = np.ones(len(pool.ids))  # the whole-population option: end-to-end weights per volunteer
+        if cert.get("end_to_end_weights") is not None:
+            ew = [float(v) for v in cert["end_to_end_weights"]]
+            if len(ew) != len(tm) or not all(0 < v <= 1 for v in ew):
+                raise CertificateError("the certificate's end_to_end_weights are not one weight in (0, 1] per type")
+            for t, members in enumerate(tm):
+                vw[members] = ew[t]
         lp = _RelaxedLP(pool, k, cap)
         proved = []
         for j, lv in enumerate(todo, start=1):
@@ -237,11 +252,11 @@ def certify(result: dict, pool: Pool, *, levels: int | None = None, tol: float =
             for t, y in lv["unfixed"]:
                 if y < 0:
                     raise CertificateError(f"level {j}: a negative weight")
-                w[tm[int(t)]] += float(y) / len(tm[int(t)])
+                w[tm[int(t)]] += float(y) * vw[tm[int(t)]] / len(tm[int(t)])
             for t, mu, floor in lv["fixed"]:
                 if mu < 0:
                     raise CertificateError(f"level {j}: a negative weight")
-                w[tm[int(t)]] += float(mu) / len(tm[int(t)])
+                w[tm[int(t)]] += float(mu) * vw[tm[int(t)]] / len(tm[int(t)])
                 const += float(mu) * float(floor)
             ysum = sum(float(y) for _, y in lv["unfixed"])
             if ysum <= 0:
@@ -251,11 +266,11 @@ def certify(result: dict, pool: Pool, *, levels: int | None = None, tol: float =
                 raise CertificateError(f"level {j}: the weights allow {bound:.9f} > the level {z:.9f}: they do not "
                                        f"prove that no distribution does better")
             support = [i for t, y in lv["unfixed"] if y > 0 for i in tm[int(t)]]
-            low = min(marg[support])
+            low = min(marg[support] * vw[support])
             if low < z - tol:
                 raise CertificateError(f"level {j}: the result gives a volunteer {low:.9f}, below the level {z:.9f}")
             for t, mu, floor in lv["fixed"]:
-                if min(marg[tm[int(t)]]) < float(floor) - tol:
+                if min(marg[tm[int(t)]] * vw[tm[int(t)]]) < float(floor) - tol:
                     raise CertificateError(f"level {j}: the result gives a fixed volunteer less than its floor")
             proved.append({"level": z, "bound": bound, "volunteers": len(support)})
     except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -264,5 +279,5 @@ def certify(result: dict, pool: Pool, *, levels: int | None = None, tol: float =
         raise CertificateError(f"the result is not a `sortition select` result with a certificate ({exc!r})") from None
     return {"ok": True, "panels_checked": n_panels, "min_probability": float(marg.min()),
             "levels_proved": len(proved), "levels": len(cert["levels"]), "certificate_hash": cert["hash"],
-            "cap": cert.get("cap"),
+            "cap": cert.get("cap"), "weighted": cert.get("end_to_end_weights") is not None,
             "proved": proved}

@@ -20,6 +20,7 @@ from .domain.engine import algorithm_spec, select
 from .domain.highs_util import new_highs
 from .domain.io_formats import read_peer_format, read_replication
 from .domain.lottery import make_lottery
+from .domain.population import counts_in_order, parse_population, population_spec
 
 app = typer.Typer(no_args_is_help=True, help="Fair selection: select, draw, verify, replace.")
 err = Console(stderr=True)
@@ -83,18 +84,50 @@ _opt = dict(
     cap=typer.Option(None, "--cap", help="goldilocks: no one's chance above CAP x k/n (default: the cap "
                                          "that minimises the GOLDILOCKS objective)"),
     gamma=typer.Option(None, "--gamma", help="goldilocks: weight of the minimum in the objective (default 1)"),
+    population=typer.Option(None, "--population",
+                            help="-a population: CSV category,value,count (citizens per quota value: the "
+                                 "register's composition); the end-to-end chances are made as equal as possible"),
 )
 
 
-def _algorithm(algorithm: str, cap: Optional[float], gamma: Optional[float]) -> str:
-    """The algorithm spec (``goldilocks:cap=3``) from -a and its options."""
+def _algorithm(algorithm: str, cap: Optional[float], gamma: Optional[float],
+               population: Optional[Path] = None) -> str:
+    """The algorithm spec (``goldilocks:cap=3``) from -a and its options (``-a population`` with
+    ``--population``: finished by ``_with_population`` once the pool is read)."""
     try:
-        if (cap is not None or gamma is not None) and algorithm.lower().partition(":")[0] != "goldilocks":
+        name = algorithm.lower().partition(":")[0]
+        if (cap is not None or gamma is not None) and name != "goldilocks":
             raise SortitionInputError("--cap and --gamma belong to -a goldilocks")
+        if (population is not None) != (name == "population" and ":" not in algorithm):
+            raise SortitionInputError("-a population needs --population FILE (CSV category,value,count), and "
+                                      "--population belongs to -a population")
+        if population is not None:
+            return "population"
         return algorithm_spec(algorithm, cap_multiple=cap, gamma=gamma) if ":" not in algorithm else \
             algorithm_spec(algorithm)
     except SortitionInputError as exc:
         _fail(str(exc))
+
+
+def _with_population(spec: str, inst, population: Optional[Path]) -> str:
+    """``-a population --population FILE``: the spec with the file's counts in the quotas' order."""
+    if population is None:
+        return spec
+    try:
+        text = Path(population).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        _fail(f"cannot read the population figures {population}: {exc}")
+    return population_spec(counts_in_order(inst, parse_population(text)))
+
+
+def _report_population(res) -> None:
+    p = res.stats.get("population")
+    if p:
+        e, lx = p["end_to_end"], p["leximin_end_to_end"]
+        err.print(f"whole population: {p['population']} citizens, k/N = {p['share']:.3g}; end-to-end chance "
+                  f"{e['min_multiple']:.3f}..{e['max_multiple']:.3f} x k/N (LEXIMIN: {lx['min_multiple']:.3f}.."
+                  f"{lx['max_multiple']:.3f}), population within 10 % of k/N {e['population_within_10_percent']:.1%} "
+                  f"(LEXIMIN {lx['population_within_10_percent']:.1%})", highlight=False)
 
 
 def _report_goldilocks(res) -> None:
@@ -110,9 +143,10 @@ def _report_goldilocks(res) -> None:
 def select_cmd(
     panel_size: int = typer.Option(..., "--panel-size", "-k", help="number of panel members"),
     algorithm: str = typer.Option("leximin", "--algorithm", "-a",
-                                  help="leximin | maximin | nash | legacy | goldilocks"),
+                                  help="leximin | maximin | nash | legacy | goldilocks | population"),
     cap: Optional[float] = _opt["cap"],
     gamma: Optional[float] = _opt["gamma"],
+    population: Optional[Path] = _opt["population"],
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the result JSON here (default stdout)"),
     categories: Optional[Path] = _opt["categories"],
     respondents: Optional[Path] = _opt["respondents"],
@@ -126,9 +160,10 @@ def select_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress on stderr"),
 ) -> None:
     """Compute the selection distribution and fairness report."""
-    algorithm = _algorithm(algorithm, cap, gamma)
+    algorithm = _algorithm(algorithm, cap, gamma, population)
     try:
         inst = _load(categories, respondents, features, people, panel_size, id_column, address_columns)
+        algorithm = _with_population(algorithm, inst, population)
         res = select(inst, algorithm, progress=_Progress(quiet), legacy_samples=legacy_samples, seed=seed)
     except SortitionInputError as exc:
         _fail(str(exc))
@@ -141,6 +176,7 @@ def select_cmd(
         err.print(f"{res.algorithm}: n={inst.n} k={inst.k} min={res.min_probability:.5f} "
                   f"max={res.max_probability:.5f} gini={res.gini:.5f} in {res.seconds:.2f}s", highlight=False)
         _report_goldilocks(res)
+        _report_population(res)
 
 
 def _parse_contributions(commitments: Optional[Path], reveal: list[str]) -> list[Contribution]:
@@ -182,9 +218,10 @@ def draw_cmd(
                                                help='JSON {"name": "sha256 hex"} published before the pool froze'),
     beacon: Optional[str] = typer.Option(None, "--beacon", help="public beacon value (optional)"),
     algorithm: str = typer.Option("leximin", "--algorithm", "-a",
-                                  help="leximin | maximin | nash | legacy | goldilocks"),
+                                  help="leximin | maximin | nash | legacy | goldilocks | population"),
     cap: Optional[float] = _opt["cap"],
     gamma: Optional[float] = _opt["gamma"],
+    population: Optional[Path] = _opt["population"],
     lottery_size: int = typer.Option(1000, "--lottery-size", "-m", help="panels in the uniform lottery"),
     reserves: int = typer.Option(0, "--reserves", help="length of the ordered reserve list"),
     exclude: list[str] = typer.Option([], "--exclude",
@@ -200,9 +237,10 @@ def draw_cmd(
 ) -> None:
     """Select, round to an m-panel lottery, draw verifiably, write the transcript."""
     contribs = _parse_contributions(commitments, reveal)
-    algorithm = _algorithm(algorithm, cap, gamma)
+    algorithm = _algorithm(algorithm, cap, gamma, population)
     try:
         pool = _load(categories, respondents, features, people, panel_size, id_column, address_columns)
+        algorithm = _with_population(algorithm, pool, population)
         inst = eligible_instance(pool, exclude)
         res = select(inst, algorithm, progress=_Progress(quiet))
         lot = make_lottery(inst, res.distribution, lottery_size)

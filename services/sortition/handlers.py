@@ -19,6 +19,7 @@ from services.sortition.domain import (SortitionInputError, commitment, fresh_ra
                                        runs)
 from services.sortition.domain.draw import normalise_excluded
 from services.sortition.domain.engine import ENGINE_VERSION, algorithm_spec, check_feasible
+from services.sortition.domain.population import population_algorithm
 from services.sortition.domain.goldilocks import check_cap
 from services.sortition.domain.freeze import check_answers, frozen_instance, pool_snapshot, reserved_categories
 from services.sortition.domain.model import sha256_json
@@ -92,15 +93,20 @@ async def commit_seed(tx: Tx, assembly_id: uuid.UUID, *, name: str, commitment_h
 
 async def freeze_pool(tx: Tx, assembly_id: uuid.UUID, *, algorithm: str, lottery_size: int, reserves: int,
                       beacon: str | None, max_probability_multiple: float | None = None,
-                      intersectional: list[dict] | None = None) -> dict:
+                      intersectional: list[dict] | None = None, population: list[dict] | None = None) -> dict:
     """``algorithm`` with ``max_probability_multiple`` (goldilocks only) is kept as the algorithm
-    spec (``goldilocks:cap=3``), the name the transcript, the seed and pool-frozen carry."""
+    spec (``goldilocks:cap=3``), the name the transcript, the seed and pool-frozen carry; so is
+    ``population`` with its figures (``population:counts=N1/N2/...`` in the quotas' order)."""
     if max_probability_multiple is not None and algorithm != "goldilocks":
         raise invalid("max_probability_multiple (a cap on the highest chance) belongs to the algorithm goldilocks")
-    try:
-        algorithm = algorithm_spec(algorithm, cap_multiple=max_probability_multiple)
-    except SortitionInputError as exc:
-        raise invalid(str(exc)) from None
+    if bool(population) != (algorithm == "population"):
+        raise invalid("the algorithm population needs population_figures (citizens per value of every quota "
+                      "category), and population_figures belong to the algorithm population")
+    if algorithm != "population":
+        try:
+            algorithm = algorithm_spec(algorithm, cap_multiple=max_probability_multiple)
+        except SortitionInputError as exc:
+            raise invalid(str(exc)) from None
     a = await v.load_assembly(tx, assembly_id)
     await _lock(tx, assembly_id)
     if await v.freeze_row(tx, assembly_id) is not None:
@@ -121,6 +127,8 @@ async def freeze_pool(tx: Tx, assembly_id: uuid.UUID, *, algorithm: str, lottery
         await asyncio.to_thread(check_feasible, inst)
         if max_probability_multiple is not None:  # refused now, not by a failed draw job later
             await asyncio.to_thread(check_cap, inst, max_probability_multiple * inst.k / inst.n)
+        if population:  # the figures in the quotas' order, checked now (raking) and kept in the spec
+            algorithm = population_algorithm(inst, population)
     except SortitionInputError as exc:
         raise invalid(f"this pool cannot be frozen for a draw: {exc}") from None
     if reserves > inst.n - inst.k:

@@ -24,6 +24,7 @@ from services.sortition.api import NAME, _frozen_csv, _wake
 from services.sortition.domain import SortitionInputError
 from services.sortition.domain.chart import selection_chart
 from services.sortition.domain.freeze import parse_intersectional
+from services.sortition.domain.population import parse_population
 from shared.auth import AUDITOR, FACILITATOR, ORGANISER, PUBLIC, Principal, allow
 from shared.openapi import errors
 from shared.problems import DomainError, NotFound
@@ -39,7 +40,9 @@ ALGORITHMS = {"leximin": N_("LEXIMIN: the lowest chance as high as possible, the
               "maximin": N_("MAXIMIN: the lowest chance as high as possible"),
               "nash": N_("NASH: the product of the chances as high as possible"),
               "legacy": N_("LEGACY: the greedy draw used before (for comparison)"),
-              "goldilocks": N_("GOLDILOCKS: no chance too low and none too high (the highest chance capped)")}
+              "goldilocks": N_("GOLDILOCKS: no chance too low and none too high (the highest chance capped)"),
+              "population": N_("Whole population: every citizen's chance from invitation to panel as equal as "
+                               "possible (needs the population's figures)")}
 STEP_NAMES = {"commit": N_("Seed commitments"), "freeze": N_("Freeze the pool"), "reveal": N_("Reveal the seeds"),
               "draw": N_("Draw"), "drawn": N_("Panel drawn")}
 JOB_STATES = {"pending": N_("Waiting to start"), "running": N_("Running"), "succeeded": N_("Finished"),
@@ -54,6 +57,7 @@ PROBLEMS = {
     "algorithm": N_("Choose an algorithm"),
     "cap": N_("Enter a number above 0 (for example 3), and only with GOLDILOCKS"),
     "intersectional": N_("Write one quota per line as category,value,category=value,minimum,maximum"),
+    "population": N_("Write one line per group as category,value,number of citizens, and only with Whole population"),
     "lottery_size": N_("Enter a whole number from 1 to 10,000"),
     "reserves": N_("Enter a whole number from 0 to 10,000"),
     "beacon": N_("The beacon's name can have at most 200 characters"),
@@ -179,8 +183,10 @@ async def freeze_form(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
         intersectional = parse_intersectional(str(form.get("intersectional", "")))
     except SortitionInputError:
         intersectional = None
+    population = _population(form)
     problems = [_problem(request, f) for f, ok in (
         ("intersectional", intersectional is not None),
+        ("population", population != "bad" and bool(population) == (algorithm == "population")),
         ("algorithm", algorithm in ALGORITHMS), ("cap", cap != "bad" and (cap is None or algorithm == "goldilocks")),
         ("lottery_size", lottery_size is not None),
         ("reserves", reserves is not None), ("beacon", beacon is None or len(beacon) <= 200),
@@ -189,7 +195,18 @@ async def freeze_form(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
         return await _draw_page(request, rt, who, assembly_id, errors_=problems, form=form, status=422)
     return await _write(request, rt, who, assembly_id, form, lambda tx: h.freeze_pool(
         tx, assembly_id, algorithm=algorithm, lottery_size=lottery_size, reserves=reserves, beacon=beacon,
-        max_probability_multiple=cap, intersectional=intersectional))
+        max_probability_multiple=cap, intersectional=intersectional, population=population))
+
+
+def _population(form) -> list[dict] | str:
+    """The whole-population figures, lines ``category,value,count`` ([] when empty; "bad")."""
+    text = str(form.get("population", ""))
+    if not text.strip():
+        return []
+    try:
+        return [{"category": c, "value": v, "count": n} for (c, v), n in parse_population(text).items()]
+    except SortitionInputError:
+        return "bad"
 
 
 def _cap(form) -> float | None | str:

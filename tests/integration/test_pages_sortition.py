@@ -89,6 +89,12 @@ async def test_the_public_draw_from_the_browser(app, settings, auth):
                                                    "intersectional": "gender,female,age", "reserves": "4",
                                                    "confirm": "true"})
         assert r.status_code == 422 and "Skriv én kvote pr. linje" in r.text and "gender,female,age</textarea>" in r.text
+        # the whole population's figures: lines category,value,count, and only with that algorithm
+        assert 'name="population"' in page.text and 'value="population"' in page.text
+        for algorithm, figures in (("population", ""), ("population", "gender,female,many"), ("leximin", "gender,female,5")):
+            r = await web.post(f"{base}/freeze", data={"csrf_token": token, "algorithm": algorithm, "population": figures,
+                                                       "lottery_size": "200", "reserves": "4", "confirm": "true"})
+            assert r.status_code == 422 and "Skriv én linje pr. gruppe" in r.text, algorithm + figures
         r = await web.post(f"{base}/freeze", data={"csrf_token": token, "algorithm": "leximin", "lottery_size": "200",
                                                    "reserves": "4", "confirm": "true"})
         assert r.status_code == 303, r.text

@@ -22,6 +22,7 @@ from services.sortition import handlers as h
 from services.sortition import jobs
 from services.sortition import models as m
 from services.sortition.api import JOB_STEPS
+from services.sortition.certify import certify, read_pool
 from services.sortition.app import SPEC
 from services.sortition.domain import commitment, runs, verify_transcript
 from services.sortition.domain.io_formats import parse_peer_format
@@ -583,3 +584,50 @@ async def test_intersectional_quotas_set_at_the_freeze_bind_the_draw_and_replay(
     pool = parse_peer_format(features, (await c.get(f"/assemblies/{aid}/pool/frozen/people.csv")).text, K,
                              id_column="id", address_columns=["household"])
     verify_transcript(t, pool)
+
+
+async def test_a_whole_population_draw_evens_the_end_to_end_chances_and_is_certified(c, app, auth, tmp_path):
+    rt = app.state.rt
+    aid, people = await seed_pool(rt, n=60, seed=10)
+    org = auth.headers("organiser", aid)
+    await c.post(f"/assemblies/{aid}/seed-commitments", json={"name": "o", "commitment": commitment("s")}, headers=org)
+    figures = [{"category": "gender", "value": "female", "count": 5000}, {"category": "gender", "value": "male", "count": 5000},
+               {"category": "age", "value": "18-39", "count": 4000}, {"category": "age", "value": "40-64", "count": 3500},
+               {"category": "age", "value": "65+", "count": 2500}, {"category": "region", "value": "N", "count": 3000},
+               {"category": "region", "value": "S", "count": 7000}]
+    r = await c.post(f"/assemblies/{aid}/pool/freeze", headers=org, json={"algorithm": "population"})
+    assert r.status_code == 422 and "needs population_figures" in r.json()["error"]["message"]
+    r = await c.post(f"/assemblies/{aid}/pool/freeze", headers=org, json={"population_figures": figures})
+    assert r.status_code == 422 and "belong to the algorithm population" in r.json()["error"]["message"]
+    r = await c.post(f"/assemblies/{aid}/pool/freeze", headers=org,
+                     json={"algorithm": "population", "population_figures": figures[:-1]})
+    assert r.status_code == 422 and "no population figure for region=S" in r.json()["error"]["message"]
+    r = await c.post(f"/assemblies/{aid}/pool/freeze", headers=org,
+                     json={"algorithm": "population", "population_figures": figures, "lottery_size": 100})
+    assert r.status_code == 201, r.text
+    spec = "population:counts=5000/5000/4000/3500/2500/3000/7000"  # in the quotas' order
+    assert r.json()["algorithm"] == spec
+    await c.post(f"/assemblies/{aid}/seed-reveals", json={"name": "o", "value": "s"}, headers=org)
+    r = await c.post(f"/assemblies/{aid}/draws", json={"legacy_samples": 0}, headers=org)
+    done, _ = await wait_job(c, r.json()["id"], org)
+    assert done["status"] == "succeeded", done["error"]
+    f = (await c.get(f"/assemblies/{aid}/fairness")).json()
+    p = f["population"]
+    assert f["algorithm"] == spec and p["population"] == 10000 and "participation" not in p
+    e, lx = p["end_to_end"], p["leximin_end_to_end"]
+    assert e["min_multiple"] >= lx["min_multiple"] - 1e-9 and e["gini"] < lx["gini"]
+    assert f["certificate"]["kind"] == "weighted-leximin-relaxation-duals-v1"
+    t = (await c.get(f"/assemblies/{aid}/transcript")).json()
+    assert t["algorithm"] == spec and t["certificate_hash"] == f["certificate"]["hash"]
+    pool = parse_peer_format((await c.get(f"/assemblies/{aid}/pool/frozen/features.csv")).text,
+                             (await c.get(f"/assemblies/{aid}/pool/frozen/people.csv")).text, K,
+                             id_column="id", address_columns=["household"])
+    verify_transcript(t, pool)
+    for name in ("features.csv", "people.csv"):
+        (tmp_path / name).write_text((await c.get(f"/assemblies/{aid}/pool/frozen/{name}")).text)
+    cert = (await c.get(f"/assemblies/{aid}/certificate")).json()
+    out = certify(cert, read_pool(features=tmp_path / "features.csv", people=tmp_path / "people.csv",
+                                  address_columns=["household"]))
+    assert out["weighted"] and out["levels_proved"] == out["levels"]
+    page = await c.get(f"/assemblies/{aid}/draw/fairness?lang=en")
+    assert page.status_code == 200 and "Whole population: the chance of each of the 10,000 citizens" in page.text

@@ -23,6 +23,7 @@ from .expand import concrete_panels, count_concrete_panels, iter_expansion
 from .highs_util import INF, PanelOracle, new_highs
 from .leximin import Progress, TypeDistribution, leximin_types
 from .model import Instance, SortitionInputError, canonical_json
+from .population import end_to_end, parse_counts, participation
 from .relaxation import certificate_levels
 
 ENGINE_VERSION = "borgerting-sortition 1.0"
@@ -32,16 +33,27 @@ CERTIFICATE_KIND = "leximin-relaxation-duals-v1"
 # GOLDILOCKS: the same levels and weights for the leximin among distributions with every probability
 # at most ``cap`` (a field of the certificate, covered by its hash; certify adds it to its LPs)
 CAPPED_CERTIFICATE_KIND = "capped-leximin-relaxation-duals-v1"
-ALGORITHMS = ("leximin", "maximin", "nash", "legacy", "goldilocks")
+# the whole-population option: the levels are of the end-to-end chances up to a constant, w_t * p_t,
+# with the weights w_t (per type, covered by the hash) in the certificate's "end_to_end_weights"
+WEIGHTED_CERTIFICATE_KIND = "weighted-leximin-relaxation-duals-v1"
+ALGORITHMS = ("leximin", "maximin", "nash", "legacy", "goldilocks", "population")
 
 
 def parse_algorithm(spec: str) -> tuple[str, dict]:
     """``name`` or ``goldilocks:cap=3`` (GOLDILOCKS with every chance at most 3 k/n; ``gamma=G``
-    weighs the minimum): the algorithm and its options.  The spec is what transcripts record."""
+    weighs the minimum) or ``population:counts=N1/N2/...`` (the whole-population option: citizens
+    per plain quota, in the quotas' order): the algorithm and its options.  The spec is what
+    transcripts record."""
     name, _, rest = spec.strip().lower().partition(":")
     if name not in ALGORITHMS:
         raise SortitionInputError(f"unknown algorithm '{spec}' (choose from {', '.join(ALGORITHMS)})")
     options: dict = {}
+    if name == "population":
+        key, _, value = rest.partition("=")
+        if key != "counts":
+            raise SortitionInputError("the whole-population option needs the population's figures "
+                                      "(population:counts=N1/N2/..., one count per quota value)")
+        return name, {"counts": parse_counts(value)}
     for part in filter(None, rest.split(",")):
         key, _, value = part.partition("=")
         if name != "goldilocks" or key not in ("cap", "gamma"):
@@ -141,10 +153,13 @@ class SelectionResult:
         for j, lv in enumerate(certificate_levels(cert)):
             digest.update((("," if j else "") + canonical_json(lv)).encode("utf-8"))
         digest.update(b"]}")
-        return {**self._certificate_head(), "hash": digest.hexdigest(), "levels": len(cert)}
+        head = {key: v for key, v in self._certificate_head().items() if key != "end_to_end_weights"}
+        return {**head, "hash": digest.hexdigest(), "levels": len(cert)}
 
     def _certificate_head(self) -> dict:
-        cap = self.distribution.cap
+        cap, weights = self.distribution.cap, self.distribution.weights
+        if weights is not None:  # (the keys sort before "levels", which the hash appends last)
+            return {"end_to_end_weights": [float(v) for v in weights], "kind": WEIGHTED_CERTIFICATE_KIND}
         return {"kind": CERTIFICATE_KIND} if cap is None else {"cap": float(cap), "kind": CAPPED_CERTIFICATE_KIND}
 
     def write_json(self, fp: TextIO, *, max_panels: int | None = 200_000, include_panels: bool = True) -> None:
@@ -287,6 +302,26 @@ def check_feasible(inst: Instance) -> None:
         raise SortitionInputError(diagnose_infeasible(inst))
 
 
+def whole_population_types(inst: Instance, counts: list[int], *, progress: Progress | None = None) -> TypeDistribution:
+    """The whole-population option (population.py): each volunteer's chance of being in the pool
+    ``q_t`` estimated from the population's figures, then the leximin of the end-to-end chances
+    ``q_t p_t``; ``stats["population"]`` compares them with LEXIMIN's (its relaxed vector)."""
+    from .relaxation import relaxed_leximin
+
+    q, report = participation(inst, counts)
+    if progress:
+        progress(f"whole population: {report['population']} citizens, estimated chance of volunteering "
+                 f"{report['participation_min']:.2e}..{report['participation_max']:.2e}", 0.01)
+    share = inst.k / report["population"]
+    dist = leximin_types(inst, progress=progress, weights=q / q.max())
+    lex, _ = relaxed_leximin(inst)
+    report.update(participation=[float(v) for v in q],
+                  end_to_end=end_to_end(inst, q, dist.type_probabilities(inst), share),
+                  leximin_end_to_end=end_to_end(inst, q, lex, share))
+    dist.stats["population"] = report
+    return dist
+
+
 def select(inst: Instance, algorithm: str = "leximin", *, progress: Progress | None = None,
            legacy_samples: int = 1000, seed: int = 0) -> SelectionResult:
     """Run ``algorithm`` (leximin, maximin, nash, legacy or goldilocks, with its options as in
@@ -299,6 +334,8 @@ def select(inst: Instance, algorithm: str = "leximin", *, progress: Progress | N
         cap = options.get("cap")
         dist = goldilocks_types(inst, cap=None if cap is None else cap * inst.k / inst.n,
                                 gamma=options.get("gamma", 1.0), progress=progress)
+    elif name == "population":
+        dist = whole_population_types(inst, options["counts"], progress=progress)
     elif algorithm == "leximin":
         dist = leximin_types(inst, progress=progress)
     elif algorithm == "maximin":

@@ -49,6 +49,9 @@ class TypeDistribution:
     # relaxation.relaxed_leximin); None when the column generation ran
     certificate: list[dict] | None = None
     cap: float | None = None  # GOLDILOCKS: every probability at most this (the certificate holds under it)
+    # the whole-population option: the leximin is of weights_t * p_t (per type; the certificate's levels
+    # are in those units)
+    weights: np.ndarray | None = None
 
     def type_probabilities(self, inst: Instance) -> np.ndarray:
         return (self.probs @ self.panels) / inst.type_counts
@@ -61,12 +64,13 @@ class _Master:
     (primal simplex warm start), fixing a type turns its row into ``>= f_t``.
     """
 
-    def __init__(self, inst: Instance, cap: float | None = None):
+    def __init__(self, inst: Instance, cap: float | None = None, weights: np.ndarray | None = None):
         self.inst = inst
         T = inst.n_types
         self.cap = cap
         self.T = T
-        self.c = inst.type_counts.astype(np.float64)
+        # rows in units of weights_t * p_t (the whole-population option; never with a cap)
+        self.c = inst.type_counts.astype(np.float64) / (1.0 if weights is None else weights)
         h = new_highs()
         h.setOptionValue("primal_feasibility_tolerance", LP_TOL)
         h.setOptionValue("dual_feasibility_tolerance", LP_TOL)
@@ -288,16 +292,20 @@ def leximin_types_cg(
     progress: Progress | None = None,
     oracle: PanelOracle | None = None,
     cap: float | None = None,
+    weights: np.ndarray | None = None,
 ) -> TypeDistribution:
     """``cap`` (GOLDILOCKS): the leximin distribution among those with every probability at most
-    ``cap``; SortitionInputError when real panels cannot keep everyone below it."""
+    ``cap``; SortitionInputError when real panels cannot keep everyone below it.  ``weights``
+    (the whole-population option): the leximin of ``weights_t * p_t``."""
     t_start = time.perf_counter()
     T = inst.n_types
     oracle = oracle or PanelOracle(inst)
     panels, unselectable = _initial_panels(inst, oracle, progress)
     if not panels:
         raise RuntimeError("no panel satisfies the quotas")
-    master = _Master(inst, cap)
+    if cap is not None and weights is not None:
+        raise SortitionInputError("a cap and end-to-end weights cannot be combined")
+    master = _Master(inst, cap, weights)
     master.add_panels(panels)
     fixed = np.full(T, np.nan)
     if unselectable.any():
@@ -308,7 +316,7 @@ def leximin_types_cg(
     lp_iters = 0
     heur_hits = 0
     search = SwapSearch(inst)
-    c = inst.type_counts.astype(np.float64)
+    c = master.c  # the pricing weights are the duals over these
     levels: list[float] = []
     while np.isnan(fixed).any():
         stages += 1
@@ -380,6 +388,7 @@ def leximin_types(
     method: str = "auto",
     relax_slacks: tuple[float, ...] | None = None,
     cap: float | None = None,
+    weights: np.ndarray | None = None,
     **cg_options,
 ) -> TypeDistribution:
     """LEXIMIN (or MAXIMIN) over types.
@@ -392,12 +401,15 @@ def leximin_types(
     For MAXIMIN the leximin distribution is returned (it maximises the minimum too).
     ``cap`` (GOLDILOCKS): every probability at most ``cap``, on every path (the result's
     ``cap``; its certificate holds among the capped distributions).
+    ``weights`` (the whole-population option, population.py): the leximin of ``weights_t * p_t``
+    (the end-to-end chances up to a constant) on every path.
     """
     from .facewalk import decompose_walk
     from .relaxation import ABS_ACCEPT, BACKOFF_SLACKS, NotAttainable, relaxed_leximin
 
     if method == "cg":
-        dist = leximin_types_cg(inst, maximin_only=maximin_only, progress=progress, cap=cap, **cg_options)
+        dist = leximin_types_cg(inst, maximin_only=maximin_only, progress=progress, cap=cap, weights=weights,
+                                **cg_options)
         dist.cap = cap
         return dist
     t_start = time.perf_counter()
@@ -407,7 +419,7 @@ def leximin_types(
     try:
         pi, levels, point = relaxed_leximin(inst, with_point=True, progress=relax_progress,
                                             slacks=relax_slacks or BACKOFF_SLACKS, stats=rstats,
-                                            certificate=certificate, cap=cap)
+                                            certificate=certificate, cap=cap, weights=weights)
         t_relax = time.perf_counter() - t_start
         if progress:
             progress(f"relaxed leximin: {len(levels)} levels, minimum {levels[0]:.6f}; decomposing", 0.05)
@@ -419,13 +431,14 @@ def leximin_types(
     except NotAttainable as exc:
         if progress:
             progress(f"relaxed leximin not attainable ({exc}); exact column generation", 0.1)
-        dist = leximin_types_cg(inst, maximin_only=maximin_only, progress=progress, cap=cap, **cg_options)
+        dist = leximin_types_cg(inst, maximin_only=maximin_only, progress=progress, cap=cap, weights=weights,
+                                **cg_options)
         dist.cap = cap
         dist.stats["method"] = f"column generation (relaxation: {exc})"
         dist.stats["seconds"] = time.perf_counter() - t_start
         dist.stats.update(rstats)
         return dist
-    dist = TypeDistribution(panels, probs, certificate=certificate, cap=cap)
+    dist = TypeDistribution(panels, probs, certificate=certificate, cap=cap, weights=weights)
     method_name = "relaxation + face walk"
     if "fallback" in dstats:
         method_name += " + " + dstats["fallback"]

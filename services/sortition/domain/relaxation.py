@@ -58,7 +58,8 @@ class NotAttainable(Exception):
 
 def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
                     slacks: tuple[float, ...] = BACKOFF_SLACKS, stats: dict | None = None,
-                    certificate: list | None = None, cap: float | None = None):
+                    certificate: list | None = None, cap: float | None = None,
+                    weights: np.ndarray | None = None):
     """Leximin probabilities per type over the relaxed polytope Q / c; returns (pi, levels), with
     ``with_point`` also the type counts of the last stage's LP solution (a point of Q within the
     LP tolerance whose probabilities are >= pi up to the slack: a consistent target, unlike
@@ -81,10 +82,17 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
 
     ``cap`` (GOLDILOCKS, goldilocks.py): every probability at most ``cap`` (the columns' upper
     bounds ``x_t <= cap c_t``): the leximin vector among the distributions that keep everyone at or
-    below the cap.  The certificate then holds for the capped polytope (``certify`` reads the cap)."""
+    below the cap.  The certificate then holds for the capped polytope (``certify`` reads the cap).
+
+    ``weights`` (the whole-population option, population.py; in (0, 1] per type): the leximin of
+    ``weights_t * p_t`` instead of ``p_t`` (rows ``x_t >= (c_t / weights_t) z``); the levels and the
+    certificate are in those units, the returned ``pi`` in probabilities."""
     T = inst.n_types
     c = inst.type_counts.astype(np.float64)
     ub = c if cap is None else np.minimum(c, cap * c)
+    wt = np.ones(T) if weights is None else np.asarray(weights, dtype=np.float64)
+    s = c / wt  # the z rows' scale: x_t >= s_t z
+    top = wt * min(1.0, 1.0 if cap is None else cap)  # the highest level each type can reach
     h = new_highs()
     h.setOptionValue("primal_feasibility_tolerance", LP_TOL)
     h.setOptionValue("dual_feasibility_tolerance", LP_TOL)
@@ -97,8 +105,8 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
     idx[1::2] = T
     val = np.empty(2 * T)
     val[0::2] = 1.0
-    val[1::2] = -c
-    # rows 0..T-1: x_t - c_t z >= 0
+    val[1::2] = -s
+    # rows 0..T-1: x_t - s_t z >= 0
     h.addRows(T, np.zeros(T), np.full(T, INF), 2 * T, np.arange(0, 2 * T, 2, dtype=np.int32), idx, val)
     add_polytope_rows(h, inst)
     fixed = np.full(T, np.nan)
@@ -122,7 +130,7 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
                          f"{h.modelStatusToString(h.getModelStatus())}; relaxing the {len(done)} fixed "
                          f"levels by {slacks[level]:g} and solving again", len(done) / T)
             h.changeRowsBounds(len(done), done.astype(np.int32),
-                               np.maximum(0.0, fixed[done] - slacks[level]) * c[done], np.full(len(done), INF))
+                               np.maximum(0.0, fixed[done] - slacks[level]) * s[done], np.full(len(done), INF))
         sol = h.getSolution()
         z = float(sol.col_value[T])
         point = np.array(sol.col_value[:T])
@@ -132,27 +140,28 @@ def relaxed_leximin(inst: Instance, *, with_point: bool = False, progress=None,
         if not cand.any():  # the unfixed duals sum to 1 in exact arithmetic; take the largest
             cand = np.zeros(T, dtype=bool)
             cand[np.argmax(np.where(unfixed, rd, -1.0))] = True
-        if z >= min(1.0, 1.0 if cap is None else cap) - FIX_SLACK:  # every type left is at probability 1
-            # (or at the cap; none can exceed it): fix all
-            cand = unfixed.copy()  # at once (one stage each took 157 stages on a 100,000 pool)
+        # the types left at probability 1 (or at the cap; none can exceed it) are fixed at once (one
+        # stage each took 157 stages on a 100,000 pool)
+        cand |= unfixed & (z >= top - FIX_SLACK)
         ts = np.nonzero(cand)[0]
         if certificate is not None:  # numpy arrays: thousands of levels must stay small in memory
             pos = rd > 1e-15
             u, f = np.nonzero(unfixed & pos)[0], np.nonzero(~unfixed & pos)[0]
-            certificate.append({"level": z, "unfixed": (u.astype(np.int32), rd[u] * c[u]),
-                                "fixed": (f.astype(np.int32), rd[f] * c[f], np.maximum(0.0, fixed[f] - slacks[level]))})
+            certificate.append({"level": z, "unfixed": (u.astype(np.int32), rd[u] * s[u]),
+                                "fixed": (f.astype(np.int32), rd[f] * s[f], np.maximum(0.0, fixed[f] - slacks[level]))})
         v = min(1.0, max(0.0, z))
         fixed[ts] = v
         levels.append(v)
         for t in ts:
             h.changeCoeff(int(t), T, 0.0)
-            h.changeRowBounds(int(t), max(0.0, v - slacks[level]) * c[t], INF)
+            h.changeRowBounds(int(t), max(0.0, v - slacks[level]) * s[t], INF)
         if progress:
             n_fixed = T - int(np.isnan(fixed).sum())
             progress(f"relaxation: level {len(levels)} = {v:.6f}, {n_fixed}/{T} types fixed", n_fixed / T)
+    pi = fixed if weights is None else np.minimum(1.0, fixed / wt)
     if with_point:
-        return fixed, levels, _target_point(h, fixed, c, point, slacks[level], ub)
-    return fixed, levels
+        return pi, levels, _target_point(h, pi, c, point, slacks[level] / wt, ub)
+    return pi, levels
 
 
 def add_polytope_rows(h: highspy.Highs, inst: Instance) -> None:
@@ -189,7 +198,7 @@ def _solved(h: highspy.Highs) -> bool:
 
 
 def _target_point(h: highspy.Highs, pi: np.ndarray, c: np.ndarray, point: np.ndarray,
-                  slack: float = FIX_SLACK, ub: np.ndarray | None = None) -> np.ndarray:
+                  slack: float | np.ndarray = FIX_SLACK, ub: np.ndarray | None = None) -> np.ndarray:
     """A point of Q with every probability ``>= pi - slack`` (exactly 0 / c_t where ``pi``
     is 0 / 1) whose largest excess over ``pi`` is as small as possible: one more LP on the
     model of the last stage, its ``z`` column reused as that excess (rows ``t`` become

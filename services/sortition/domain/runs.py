@@ -84,6 +84,9 @@ def fairness_report(inst, res, transcript: dict, legacy=None, *, legacy_samples:
         "certificate": res.certificate_summary(),
         # GOLDILOCKS: the cap, LEXIMIN's minimum and maximum, the price of the cap in the minimum
         "goldilocks": res.stats.get("goldilocks"),
+        # the whole-population option: the end-to-end chances against LEXIMIN's (no per-volunteer figures)
+        "population": ({key: v for key, v in res.stats["population"].items() if key != "participation"}
+                       if res.stats.get("population") else None),
     }
 
 
