@@ -13,6 +13,9 @@ from services.sessions.pages import pages
 from services.sessions.pages import router as page_router
 from services.sessions.pages.tables import router as tables_pages
 from services.sessions.pages.drafts import router as drafts_page_router
+from services.sessions.pages.experts import router as experts_pages
+from services.sessions.pages.my_programme import router as my_programme_pages
+from services.sessions.pages.programme import router as programme_pages
 from shared.runtime import ServiceSpec, main
 
 SPEC = ServiceSpec(
@@ -22,7 +25,8 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router, drafts_router, programme_api, tables_api, page_router, tables_pages, drafts_page_router],
+    routers=[router, drafts_router, programme_api, tables_api, page_router, tables_pages, drafts_page_router,
+             programme_pages, experts_pages, my_programme_pages],
     pages=pages,
     handlers={**HANDLERS, **TABLE_HANDLERS},
 )

@@ -77,6 +77,7 @@ ASSEMBLY_NAV = [
     (N_("Dashboard"), CONSOLE, "/assemblies/{aid}/dashboard", {"organiser", "registrar", "facilitator", "auditor"}),
     (N_("Recruitment"), "recruitment", "/assemblies/{aid}/recruitment", {"organiser", "registrar", "facilitator", "auditor"}),
     (N_("Sessions"), "sessions", "/assemblies/{aid}/calendar", {"organiser", "facilitator", "auditor"}),
+    (N_("Programme"), "sessions", "/assemblies/{aid}/programme", {"organiser", "facilitator", "auditor"}),
     (N_("Draw"), "sortition", "/assemblies/{aid}/draw", {"organiser", "auditor"}),
     (N_("Recommendations"), "sessions", "/assemblies/{aid}/recommendations", {"organiser", "facilitator", "auditor"}),
     (N_("Voting"), "voting", "/assemblies/{aid}/voting", {"organiser", "registrar", "auditor"}),

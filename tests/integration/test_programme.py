@@ -155,3 +155,172 @@ async def test_a_held_sessions_agenda_no_longer_changes(settings, auth):
         assert_error(await api.delete(f"/agenda-items/{item}", headers=org), 409, "can no longer change")
         assert_error(await api.put(f"/sessions/{sid}/setting", headers=org, json={"online_url": "https://m.org/x"}),
                      409, "was held")
+
+
+async def _registered(settings, aid, member_id, region: str) -> None:
+    """Sessions hears a member's registration (their region), as the consumer would call it."""
+    from services.sessions.handlers.tables import HANDLERS
+    from shared.events import contracts as ev
+
+    app = client("sessions", settings)._transport.app
+    async with app.state.rt.transaction() as tx:
+        await HANDLERS["recruitment.respondent-registered.v1"](tx, None, ev.RespondentRegisteredV1(
+            assembly_id=aid, respondent_id=member_id, region=region, features={}))
+    await app.state.rt.close()
+
+
+async def test_the_programme_in_the_browser_secretariat_and_member(settings, auth):
+    """The secretariat builds a hybrid session's programme from the pages (venues per region, the
+    link, an expert, an item with a speaker, a file and a link with their checksums) and publishes
+    it; a member of one region sees their venue only, the link, the agenda and the documents, and
+    asks for a witness, whom the secretariat accepts. Bad input is answered beside the field."""
+    from tests.integration.staff_browser import browser, csrf, error_code
+    from tests.integration.test_sessions_pages import panel
+
+    aid = uuid.uuid4()
+    members = await panel(settings, aid, 2)
+    await _registered(settings, aid, members[0], "DK05")
+    async with client("sessions", settings, auth=httpx.Auth()) as api:
+        sid = await _session(api, auth, aid)
+        later = await _session(api, auth, aid, mode="digital")
+    staff = await browser("sessions", settings, auth, "organiser", aid)
+    member = await browser("sessions", settings, auth, "member", aid, member_id=members[0])
+    async with staff, member:
+        page = await staff.get(f"/assemblies/{aid}/programme?lang=da")
+        assert page.status_code == 200 and "Weekend 1" in page.text and "Ikke offentliggjort" in page.text
+        assert f'href="/sessions/{sid}/programme"' in page.text
+        page = await staff.get(f"/sessions/{sid}/programme?lang=en")
+        assert page.status_code == 200 and "The agenda is empty." in page.text and "DK05" in page.text
+        token = csrf(page)
+        # where: a hybrid session needs a venue and the link; a row needs both region and venue
+        r = await staff.post(f"/sessions/{sid}/programme/setting", data={"csrf_token": token, "region_0": "DK01",
+                                                                        "online_url": "ftp://x", "capacity": "0"})
+        assert r.status_code == 422
+        for words in ("Enter the venue&#39;s name and address", "Enter a web address starting with https://",
+                      "Enter the number of seats"):
+            assert words in r.text, words
+        r = await staff.post(f"/sessions/{sid}/programme/setting", data={"csrf_token": token})
+        assert r.status_code == 422 and "needs at least one venue" in r.text
+        r = await staff.post(f"/sessions/{sid}/programme/setting", data={
+            "csrf_token": token, "region_0": "DK01", "venue_0": "Bella Center, København", "region_1": "DK05",
+            "venue_1": "Aalborg Kongres & Kultur Center", "online_url": "https://meet.example.org/w1", "capacity": "80"})
+        assert r.status_code == 303 and r.headers["location"] == f"/sessions/{sid}/programme?done=setting"
+        # an expert and a stakeholder
+        r = await staff.post(f"/assemblies/{aid}/programme/experts?lang=en", data={"csrf_token": token})
+        assert r.status_code == 422 and "Choose expert or stakeholder" in r.text and "write none" in r.text
+        for kind, name in (("expert", "Karen Holm"), ("stakeholder", "Danmarks Fiskeriforening")):
+            r = await staff.post(f"/assemblies/{aid}/programme/experts", data={
+                "csrf_token": token, "kind": kind, "name": name, "affiliation": "Klimarådet",
+                "interests": "Ingen" if kind == "expert" else "Taler for fiskerne"})
+            assert r.status_code == 303, r.text
+        experts = (await api_get(settings, auth, aid, f"/assemblies/{aid}/experts"))
+        karen = next(e["id"] for e in experts if e["name"] == "Karen Holm")
+        # an item with a speaker
+        r = await staff.post(f"/sessions/{sid}/programme/items?lang=en", data={
+            "csrf_token": token, "phase": "brunch", "title": "", "minutes": "0", "speakers": karen})
+        assert r.status_code == 422
+        for words in ("Choose the item&#39;s phase", "Enter a title", "Enter the minutes as a whole number"):
+            assert words in r.text, words
+        assert f'value="{karen}" checked' in r.text  # the ticked speaker stays ticked
+        r = await staff.post(f"/sessions/{sid}/programme/items", data={
+            "csrf_token": token, "phase": "learning", "title": "Hvad driver udledningerne?", "minutes": "45",
+            "speakers": [karen, str(uuid.uuid4())]})
+        assert r.status_code == 303
+        prog = await api_get(settings, auth, aid, f"/sessions/{sid}/agenda")
+        (item,) = prog["items"]
+        assert [x["name"] for x in item["speakers"]] == ["Karen Holm"]
+        # its documents: a file (checksum of its bytes) and a link
+        edit = f"/agenda-items/{item['id']}"
+        page = await staff.get(f"{edit}/edit?lang=en")
+        assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.text
+        brief = "Baggrund om udledninger".encode() * 10
+        r = await staff.post(f"{edit}/upload", data={"csrf_token": token, "file_kind": "briefing", "file_title": "Baggrund"},
+                             files={"file": ("baggrund æ.pdf", brief, "application/pdf")})
+        assert r.status_code == 303 and r.headers["location"] == f"{edit}/edit?done=document"
+        r = await staff.post(f"{edit}/upload?lang=en", data={"csrf_token": token, "file_kind": "briefing",
+                                                             "file_title": "Big"},
+                             files={"file": ("big.pdf", b"x" * (5 * 2**20 + 1))})
+        assert r.status_code == 413 and "larger than 5 MiB" in r.text
+        r = await staff.post(f"{edit}/upload?lang=en", data={"csrf_token": token, "file_title": "No file"})
+        assert r.status_code == 422 and "Choose a file" in r.text and "Choose the kind of document" in r.text
+        r = await staff.post(f"{edit}/links?lang=en", data={"csrf_token": token, "link_kind": "video",
+                                                            "link_title": "Optagelse", "url": "javascript:alert(1)"})
+        assert r.status_code == 422 and "Enter a web address starting with https://" in r.text
+        r = await staff.post(f"{edit}/links", data={"csrf_token": token, "link_kind": "video", "link_title": "Optagelse",
+                                                    "url": "https://video.example.org/w1"})
+        assert r.status_code == 303
+        page = await staff.get(f"{edit}/edit?lang=en")
+        assert hashlib.sha256(brief).hexdigest() in page.text and "https://video.example.org/w1" in page.text
+        r = await staff.post(f"{edit}/remove?lang=en", data={"csrf_token": token})
+        assert r.status_code == 422 and "Tick the box to confirm" in r.text
+        # publishing: members see it from now on
+        r = await staff.post(f"/sessions/{later}/programme/publish?lang=en", data={"csrf_token": token})
+        assert r.status_code == 409 and "the agenda is empty" in r.text
+        r = await staff.post(f"/sessions/{sid}/programme/publish", data={"csrf_token": token})
+        assert r.status_code == 303 and r.headers["location"] == f"/sessions/{sid}/programme?done=published"
+        assert "Version 1, published" in (await staff.get(f"/sessions/{sid}/programme?lang=en")).text
+
+        # the member: their region's venue only, the link, the agenda, the documents
+        page = await member.get(f"/assemblies/{aid}/my-programme?lang=da")
+        assert page.status_code == 200, page.text
+        text = page.text
+        assert "Aalborg Kongres &amp; Kultur Center" in text and "Bella Center" not in text
+        assert "https://meet.example.org/w1" in text and "Hvad driver udledningerne?" in text
+        assert "Karen Holm" in text and "Ingen" in text and "Danmarks Fiskeriforening" not in text  # not on an agenda
+        assert "Programmet for dette møde er ikke offentliggjort endnu" in text  # the later session
+        doc = next(d for d in (await api_get(settings, auth, aid, f"/sessions/{sid}/agenda"))["items"][0]["documents"]
+                   if d["filename"])
+        assert f'href="/documents/{doc["id"]}/file"' in text and hashlib.sha256(brief).hexdigest() in text
+        got = await member.get(f"/documents/{doc['id']}/file")
+        assert got.status_code == 200 and got.content == brief and got.headers["x-content-type-options"] == "nosniff"
+        assert got.headers["content-disposition"].startswith("attachment;") and "baggrund%20%C3%A6.pdf" in \
+            got.headers["content-disposition"]
+        link = next(d for d in (await api_get(settings, auth, aid, f"/sessions/{sid}/agenda"))["items"][0]["documents"]
+                    if d["url"])
+        assert (await member.get(f"/documents/{link['id']}/file")).status_code == 404
+        # a member of another region (none known) sees every venue
+        other = await browser("sessions", settings, auth, "member", aid, member_id=members[1])
+        async with other:
+            text = (await other.get(f"/assemblies/{aid}/my-programme?lang=en")).text
+            assert "The venues:" in text and "Bella Center" in text and "Aalborg" in text
+        # asking for a witness
+        mtoken = csrf(page)
+        r = await member.post(f"/assemblies/{aid}/my-programme/witness?lang=en", data={"csrf_token": mtoken,
+                                                                                       "session_id": "x"})
+        assert r.status_code == 422 and "Write whom, or what knowledge" in r.text and "Choose one of the sessions" in r.text
+        r = await member.post(f"/assemblies/{aid}/my-programme/witness", data={
+            "csrf_token": mtoken, "wanted": "En fisker fra Thyborøn", "reason": "Vi har ikke hørt kysten",
+            "session_id": later})
+        assert r.status_code == 303
+        assert "Venter på svar" in (await member.get(f"/assemblies/{aid}/my-programme?lang=da")).text
+        # the secretariat sees it (not who asked) and answers once
+        page = await staff.get(f"/assemblies/{aid}/programme/witnesses?lang=en")
+        assert "En fisker fra Thyborøn" in page.text and str(members[0]) not in page.text
+        wid = (await api_get(settings, auth, aid, f"/assemblies/{aid}/witness-requests"))[0]["id"]
+        r = await staff.post(f"/witness-requests/{wid}/decide?lang=en", data={"csrf_token": token, "answer": "x"})
+        assert r.status_code == 422 and "Choose accept or decline" in r.text
+        r = await staff.post(f"/witness-requests/{wid}/decide", data={
+            "csrf_token": token, "status": "accepted", "answer": "Hun taler på næste møde"})
+        assert r.status_code == 303
+        r = await staff.post(f"/witness-requests/{wid}/decide?lang=en", data={"csrf_token": token, "status": "declined"})
+        assert r.status_code == 409 and "already accepted" in r.text
+        assert "Hun taler på næste møde" in (await member.get(f"/assemblies/{aid}/my-programme")).text
+        # roles: staff pages are not the member's, the member's page not staff's, writes the secretariat's
+        assert (await member.get(f"/sessions/{sid}/programme")).status_code == 403
+        assert (await staff.get(f"/assemblies/{aid}/my-programme")).status_code == 403
+        r = await member.post(f"/assemblies/{aid}/my-programme/witness", data={"wanted": "x", "reason": "y"})
+        assert r.status_code == 403 and error_code(r) == "csrf_failed"
+    facilitator = await browser("sessions", settings, auth, "facilitator", aid)
+    async with facilitator:
+        page = await facilitator.get(f"/sessions/{sid}/programme")
+        assert page.status_code == 200 and "Hvad driver udledningerne?" in page.text and "<form method=\"post\" action=\"/sessions" not in page.text
+        r = await facilitator.post(f"/sessions/{sid}/programme/items", data={"csrf_token": csrf(page), "phase": "values",
+                                                                            "title": "x", "minutes": "5"})
+        assert r.status_code == 403
+
+
+async def api_get(settings, auth, aid, path: str):
+    async with client("sessions", settings, auth=httpx.Auth()) as api:
+        r = await api.get(path, headers=auth.headers("organiser", aid))
+    assert r.status_code == 200, r.text
+    return r.json()

@@ -90,3 +90,10 @@ def hours_by_phase(items: Iterable[tuple[str, int]]) -> dict[str, float]:
     for phase, m in items:
         minutes[phase] = minutes.get(phase, 0) + m
     return {p: round(m / 60, 2) for p, m in minutes.items() if m}
+
+
+def venues_for(venues: list[dict], region: str | None) -> tuple[list[dict], bool]:
+    """Where a member of `region` goes: (their region's venue, True), or every venue and False
+    when none is in their region (or their region is not known)."""
+    mine = [v for v in venues if region and v["region"].casefold() == region.casefold()]
+    return (mine, True) if mine else (list(venues), False)

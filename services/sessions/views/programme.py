@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from services.sessions import models as m
 from services.sessions.domain.programme import hours_by_phase
 from services.sessions.models import programme as p
+from services.sessions.models.tables import member_strata
 from shared.bus.outbox import Tx
 from shared.db import load_or_404
 from shared.problems import not_found
@@ -139,3 +140,19 @@ async def witness_requests(tx: Tx, assembly_id: uuid.UUID, *, member_id: uuid.UU
         q = q.where(p.witness_requests.c.member_id == member_id)
     q = q.order_by((p.witness_requests.c.status != "open"), p.witness_requests.c.created_at.desc())
     return [_request_dict(r) for r in await tx.session.execute(q)]
+
+
+async def member_region(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID | None) -> str | None:
+    """The region a member registered in (recruitment's respondent-registered), if sessions has it."""
+    if member_id is None:
+        return None
+    features = (await tx.session.execute(sa.select(member_strata.c.features).where(
+        member_strata.c.assembly_id == assembly_id, member_strata.c.member_id == member_id))).scalar()
+    return (features or {}).get("region")
+
+
+async def known_regions(tx: Tx, assembly_id: uuid.UUID) -> list[str]:
+    """The regions the assembly's registered people live in (as recruitment names them)."""
+    rows = await tx.session.execute(sa.select(member_strata.c.features["region"].astext).distinct()
+                                    .where(member_strata.c.assembly_id == assembly_id))
+    return sorted(r[0] for r in rows if r[0])
