@@ -60,7 +60,8 @@ def test_the_demo_votes_are_secret_verifiable_and_counted(demo, cluster, summary
     aid, t = demo
     doc = t.board
     assert t.votes_cast > 10 and len(doc["entries"]) == t.votes_cast + t.trial_votes_cast  # the straw poll too
-    assert t.voting_refusals == 3  # absent member, second token, reused token
+    absent = t.present_per_session[-1] < t.panel_size  # the seed may seat every member at the last session
+    assert t.voting_refusals == 2 + absent  # an absent member (if any), a second token, a reused token
     assert len(doc["ballots"]) == 2
     ballot = next(b for b in doc["ballots"] if b["definition"]["id"] == t.final_ballot_id)
     assert ballot["issued"]["online"] == t.votes_cast and ballot["result"]["ballots_cast"] == t.votes_cast
