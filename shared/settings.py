@@ -154,6 +154,10 @@ class Settings(BaseSettings):
     retention_interval_seconds: float = Field(3600, ge=1, le=7 * 86400)
     # Reporting: the published report hides counts of people in a group below this size (k-anonymity).
     report_min_group: int = Field(5, ge=1, le=100)
+    # The evaluation pack: the authority's answers are due this many days after the handover.
+    report_response_days: int = Field(90, ge=1, le=730)
+    # How often reporting's consumer refreshes the business metrics from its read model (seconds).
+    report_metrics_interval: float = Field(15.0, ge=1, le=3600)
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> "Settings":

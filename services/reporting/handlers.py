@@ -90,7 +90,10 @@ async def on_session_scheduled(tx: Tx, event: Envelope, payload: ev.SessionSched
 
 
 async def on_attendance_recorded(tx: Tx, event: Envelope, payload: ev.AttendanceRecordedV1) -> None:
-    return None  # per-member attendance is not needed for the figures; session-held carries the counts
+    # Who is checked in (the secretariat's live view); session-held carries the report's counts.
+    await _upsert(tx, m.checkins, {"session_id": payload.session_id, "member_id": payload.member_id,
+                                   "assembly_id": payload.assembly_id, "present": payload.present},
+                  ["session_id", "member_id"], {"present": payload.present})
 
 
 async def on_session_held(tx: Tx, event: Envelope, payload: ev.SessionHeldV1) -> None:

@@ -222,3 +222,47 @@ responses = sa.Table(
     sa.Column("links", JSONB, nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# ---- the members' evaluation surveys (issue 14; docs/evaluation.md) -------------------------
+# Not built from events: the answers are reporting's own data, and a rebuild of the read models
+# leaves these three tables alone. Who answered and what was answered are kept apart: the
+# answers carry no member id and no time, only a random key, and are re-written in random order
+# when the survey closes (so that neither their physical order nor their transaction ids pair
+# them with the row that says who answered).
+surveys = sa.Table(
+    "surveys",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("stage", sa.Text, primary_key=True),  # start | middle | end
+    sa.Column("state", sa.Text, nullable=False),  # open | closed
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("closed_at", sa.DateTime(timezone=True)),
+)
+
+survey_respondents = sa.Table(  # who has answered (so no one answers twice): no answers, no time
+    "survey_respondents",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("stage", sa.Text, primary_key=True),
+    sa.Column("member_id", UUID(as_uuid=True), primary_key=True),
+)
+
+survey_answers = sa.Table(  # what was answered: no member id, no time
+    "survey_answers",
+    metadata,
+    sa.Column("answer_id", UUID(as_uuid=True), primary_key=True),  # random, new at every shuffle
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("stage", sa.Text, nullable=False),
+    sa.Column("answers", JSONB, nullable=False),  # question id -> 1..5 or text
+    sa.Index("ix_survey_answers_assembly_stage", "assembly_id", "stage"),
+)
+
+# Check-ins per session and member (attendance-recorded), for the secretariat's live view.
+checkins = sa.Table(
+    "checkins",
+    metadata,
+    sa.Column("session_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("member_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("present", sa.Boolean, nullable=False),
+)

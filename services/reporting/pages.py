@@ -15,10 +15,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 
+from services.reporting import evaluation_views as ev
 from services.reporting import views as v
 from services.reporting import handlers as h
 from services.reporting.api import publish_version, report_links, today
 from services.reporting.document import report_values
+from services.reporting.domain.evaluation import STAGE_NAMES
 from services.reporting.domain.followup import check_response
 from services.reporting.domain.progress import current_step, steps
 from shared.auth import AUDITOR, FACILITATOR, MEMBER, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
@@ -73,6 +75,7 @@ async def dashboard(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
     async with rt.transaction() as tx:
         summary = await v.summary(tx, assembly_id)
         is_published = await v.published(tx, assembly_id)
+        live = await ev.live(tx, assembly_id)
     progress = steps(summary, published=is_published)
     current = current_step(progress)
     return pages.render(request, "dashboard.html", {
@@ -80,7 +83,7 @@ async def dashboard(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
         "next_link": None if current not in STEP_PAGES else (
             STEP_PAGES[current][0], service_url(request, STEP_PAGES[current][2].format(aid=assembly_id),
                                                STEP_PAGES[current][1])),
-        "current": current, "assembly_id": assembly_id}, who=who)
+        "current": current, "assembly_id": assembly_id, "live": live}, who=who)
 
 
 @router.get("/assemblies/{assembly_id}/portal", summary="A panel member's home (HTML)", responses=errors(404))
@@ -88,7 +91,9 @@ async def portal(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
                  who: Principal = Depends(allow(MEMBER, page=True))) -> Response:
     async with rt.transaction() as tx:
         portal = await v.member_portal(tx, assembly_id, who.member_id)
-    return pages.render(request, "portal.html", {"p": portal}, who=who)
+        surveys = await ev.member_surveys(tx, assembly_id, who.member_id) if portal["role"] == "member" else []
+    return pages.render(request, "portal.html", {"p": portal, "surveys": surveys, "stage_names": STAGE_NAMES},
+                        who=who)
 
 
 # ---- the handover report ------------------------------------------------------------------------

@@ -242,7 +242,8 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     drv.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
     wait_for(lambda: "/reporting/signin" in drv.current_url, "the sign-out")
 
-    # --- a member signs in with the selection letter's code: the portal
+    # --- a member signs in with the selection letter's code: the portal (with the start survey open)
+    assert http.post(f"{u['reporting']}/assemblies/{aid}/surveys/start/open").status_code == 200
     drv.get(f"{o}/reporting/assemblies/{aid}/portal?lang=da")
     assert "/recruitment/member/signin" in drv.current_url
     visit.check("member-signin")
@@ -252,6 +253,13 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     wait_for(lambda: (drv.refresh() or True) and "Weekend 1" in drv.page_source, "the portal to show the session")
     assert "Borgertinget om klima" in drv.page_source and "Du er medlem af panelet" in drv.page_source
     visit.check("portal")
+    # the start survey, linked from the portal: answered on the phone, back to the portal
+    drv.find_element(By.PARTIAL_LINK_TEXT, "Besvar spørgeskemaet").click()
+    wait_for(lambda: "/surveys/start" in drv.current_url, "the survey")
+    visit.check("survey")
+    drv.find_element(By.CSS_SELECTOR, "label[for=task-4]").click()
+    drv.find_element(By.XPATH, "//button[normalize-space()='Send mine svar']").click()
+    wait_for(lambda: "survey=thanks" in drv.current_url, "the portal's thanks")
     drv.find_element(By.PARTIAL_LINK_TEXT, "Gå til anbefalingerne").click()
     wait_for(lambda: "/sessions/assemblies/" in drv.current_url, "the member's workspace")
     assert "Plant flere træer" in drv.page_source and "Begynd et udkast" in drv.page_source
@@ -343,7 +351,7 @@ def test_every_page_of_every_service_passes_axe_and_fits_a_phone(cluster, browse
     values = {"assembly_id": JOURNEY["aid"], "session_id": JOURNEY["session_id"], "ballot_id": JOURNEY["ballot_id"],
               "job_id": JOURNEY["job_id"], "member_id": JOURNEY["member_id"], "number": "1",
               "draft_id": JOURNEY["draft_id"],
-              "version": "1", "document": "en.html"}
+              "version": "1", "document": "en.html", "stage": "start"}
     drv, visit = browser, Visit(browser)
     walked, refused, problems = [], {}, []
     for service, template, roles in page_routes(cluster):

@@ -195,11 +195,16 @@ async def report_document(settings, auth, aid) -> str:
     return "da.pdf"
 
 
+async def survey_stage(settings, auth, aid) -> str:
+    """A member survey's stage (reporting's evaluation; scoped by the assembly)."""
+    return "end"
+
+
 OBJECTS = {"member_id": any_member, "draft_id": make_draft, "amendment_id": make_amendment, "session_id": make_session, "job_id": make_draw_job, "ballot_id": make_ballot,
            "entry_id": make_official_entry, "position": board_position, "token_hash": token_hash,
            "number": replacement_number, "item_id": make_agenda_item, "expert_id": make_expert,
            "document_id": make_document, "witness_request_id": make_witness_request,
-           "version": report_version, "document": report_document}
+           "version": report_version, "document": report_document, "stage": survey_stage}
 
 
 def error_of(resp: httpx.Response) -> dict:
