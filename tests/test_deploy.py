@@ -34,6 +34,17 @@ METRICS = {
     "borgerting_consumer_lag": "gauge",
     "borgerting_dead_letters_total": "counter",
     "borgerting_events_published_total": "counter",
+    # reporting's business metrics (services/reporting/business_metrics.py), for the assemblies' dashboard
+    "borgerting_assembly_invitations": "gauge",
+    "borgerting_assembly_replies": "gauge",
+    "borgerting_assembly_registrations": "gauge",
+    "borgerting_assembly_quota_min": "gauge",
+    "borgerting_assembly_quota_max": "gauge",
+    "borgerting_assembly_panel_members": "gauge",
+    "borgerting_assembly_checked_in": "gauge",
+    "borgerting_assembly_ballot_eligible": "gauge",
+    "borgerting_assembly_ballot_votes": "gauge",
+    "borgerting_assembly_ballot_open": "gauge",
 }
 # Series that do not come from Borgerting: Prometheus' own scrape health, kube-state-metrics and
 # CloudNativePG's default metrics (pg_stat_archiver, for WAL archiving).
@@ -623,6 +634,33 @@ def test_the_dashboard_shows_one_namespace_at_a_time():
         for selector in re.findall(r"\{[^}]*\}", re.sub(r"\$\{[^}]*\}", "", expr)):
             if "service" in selector:
                 assert 'namespace=~"$namespace"' in selector, expr
+
+
+def test_the_assemblies_dashboard_shows_every_business_metric_and_no_personal_labels():
+    """Every panel of the secretariat's Grafana dashboard queries metrics the code defines
+    (services/reporting/business_metrics.py), shows all of them, filters on the chosen namespace
+    and assembly; the metrics' labels are ids and strata, never a person."""
+    from services.reporting import business_metrics as bm
+
+    dash = json.loads((DEPLOY / "grafana" / "dashboards" / "borgerting-assemblies.json").read_text())
+    defined = {g._name: set(g._labelnames) for g in bm.GAUGES}
+    used = set()
+    for panel in dash["panels"]:
+        if panel["type"] == "row":
+            continue
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            names = metric_names(target["expr"])
+            assert names and names <= set(defined), (panel["title"], names - set(defined))
+            used |= names
+            for selector in re.findall(r"\{[^}]*\}", re.sub(r"\$\{[^}]*\}", "", target["expr"])):
+                assert 'namespace=~"$namespace"' in selector and 'assembly=~"$assembly"' in selector, target["expr"]
+    assert used == set(defined), f"not shown: {sorted(set(defined) - used)}"
+    allowed = {"service", "assembly", "region", "category", "value", "session", "ballot", "kind"}
+    for name, labels in defined.items():
+        assert labels <= allowed, (name, labels - allowed)
+    assert {"borgerting-services.json", "borgerting-assemblies.json"} == {
+        Path(f).name for f in load_all(DEPLOY / "grafana" / "kustomization.yaml")[0]["configMapGenerator"][0]["files"]}
 
 
 def test_the_standby_replays_the_archive_and_mirrors_every_topic_with_offsets():

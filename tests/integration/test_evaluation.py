@@ -161,7 +161,9 @@ async def test_members_answer_anonymously_and_the_pack_counts_only_closed_survey
         assert "yes" not in repr(live) and "counts" not in repr(live)  # no results while open
 
         # the business metrics: the same figures, labelled by ids and strata, never a member
-        business_metrics.publish("reporting", [live])
+        app = client("reporting", settings)._transport.app  # as the consumer's worker refreshes them
+        await business_metrics.refresh(app.state.rt)
+        await app.state.rt.close()
         text = generate_latest().decode()
         assert f'borgerting_assembly_checked_in{{assembly="{aid}",service="reporting",session=' in text
         assert f'borgerting_assembly_ballot_votes{{assembly="{aid}",ballot="{turnout["ballot_id"]}",kind="final",' \
