@@ -17,6 +17,7 @@ _SUBAPPS = [
     ("stack", "shared.devstack_cli", "Start/stop the embedded stack (PostgreSQL, Valkey, Tansu)."),
     ("sortition", "services.sortition.cli", "Fair selection: select, draw, verify."),
     ("voting", "services.voting.cli", "Secret, verifiable ballots: verify a board export."),
+    ("privacy", "services.recruitment.cli", "Personal data: the retention job, the vault's key rotation."),
     ("dlq", "shared.dlq_cli", "Dead letters: replay them after the cause is fixed."),
     ("audit", "shared.audit_cli", "Audit trails: verify an export."),
     ("auth", "shared.auth.cli", "Development token issuer (laptops, tests, demo; never production)."),

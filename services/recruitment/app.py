@@ -1,16 +1,18 @@
-"""Recruitment: assemblies, the register extract, invitations with single-use codes, registration."""
+"""Recruitment: assemblies, the register extract, invitations with single-use codes, registration,
+and the identity vault with its retention schedule."""
 
 from pathlib import Path
 
-from services.recruitment import models
+from services.recruitment import models, privacy
 from services.recruitment.api import router
 from services.recruitment.handlers import HANDLERS
 from services.recruitment.mailapi import router as mail_api_router
 from services.recruitment.mailpages import router as mail_router
 from services.recruitment.pages import pages
 from services.recruitment.pages import router as page_router
+from services.recruitment.privacyapi import router as privacy_router
 from shared.auth.keys import member_jwks
-from shared.runtime import ServiceSpec, main
+from shared.runtime import ServiceSpec, Worker, main
 
 SPEC = ServiceSpec(
     name="recruitment",
@@ -19,9 +21,11 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router, mail_api_router, page_router, mail_router],
+    routers=[router, mail_api_router, privacy_router, page_router, mail_router],
     pages=pages,
-    handlers=HANDLERS,
+    handlers=privacy.with_dates(HANDLERS),
+    # the retention schedule's job runs beside the consumer (docs/privacy.md)
+    workers=[Worker("recruitment-retention", privacy.retention_worker, frozenset({"consumer", "all"}))],
     # recruitment signs member tokens itself, so it trusts its own members' issuer without a fetch
     own_jwks=lambda s: {s.auth_member_issuer: member_jwks(s.secret_key)},
 )

@@ -14,6 +14,8 @@ import sqlalchemy as sa
 
 from services.recruitment import models as m
 from services.recruitment.app import SPEC
+from shared.bus.outbox import transaction
+from shared.db import make_sessionmaker
 from shared.migrations import alembic_config, upgrade
 from tests.integration.test_apis import REGIONS, STRATA, client
 
@@ -100,9 +102,123 @@ async def test_the_migration_seals_the_rows_that_were_in_clear(settings, engine)
                 "respondents.contact"} & columns
     assert NAME not in await schema_text(engine) and CPR not in await schema_text(engine)
     from services.recruitment import vault
-    from shared.bus.outbox import transaction
-    from shared.db import make_sessionmaker
 
     async with transaction(make_sessionmaker(engine), m.outbox, m.audit) as tx:
         people = await vault.read(tx, [entry])
     assert people[entry].name == NAME and people[entry].person_ref == CPR and people[entry].contact == MAIL
+
+
+async def test_retention_crypto_shreds_the_unselected_after_the_draw_and_members_after_the_handover(rec, settings,
+                                                                                                     engine):
+    from datetime import datetime, timedelta, timezone
+
+    from services.recruitment import privacy, vault
+    from services.recruitment.app import SPEC as RECRUITMENT
+    from services.recruitment.domain.vault import VaultKeyError, open_sealed, record_context
+    from shared.events import contracts as ev
+    from shared.events.envelope import new_event
+
+    aid, code = await vault_assembly(rec)
+    async with client("recruitment", settings) as citizen:
+        r = await citizen.post("/registrations", json={"code": code, "consent": True, "answers": {"gender": "female"},
+                                                       "contact": MAIL})
+        assert r.status_code == 201
+    # a second citizen registers and is drawn; the test's person is not
+    async with engine.connect() as conn:
+        other_code_entry = (await conn.execute(sa.text(
+            "SELECT i.register_entry_id FROM recruitment.invitations i WHERE i.assembly_id = :a AND i.used_at IS NULL"
+            " ORDER BY i.id LIMIT 1"), {"a": aid})).scalar_one()
+    sm = make_sessionmaker(engine)
+    async with transaction(sm, m.outbox, m.audit) as tx:
+        other = await vault.read(tx, [other_code_entry])
+    assert other[other_code_entry].name.startswith("Other")
+    from services.recruitment.domain.codes import code_hash, new_code
+
+    member_code = new_code()  # give the drawn citizen's invitation a known code
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE recruitment.invitations SET code_hash = :h WHERE register_entry_id = :e"),
+                           {"h": code_hash(member_code), "e": other_code_entry})
+    async with client("recruitment", settings) as citizen:
+        assert (await citizen.post("/registrations", json={"code": member_code, "consent": True,
+                                                           "answers": {"gender": "male"}})).status_code == 201
+    rows = (await rec.get(f"/assemblies/{aid}/registrations")).json()
+    member = next(x["respondent_id"] for x in rows if x["name"] != NAME)
+    drawn_at = datetime.now(timezone.utc) - timedelta(days=31)
+    drawn = ev.PanelDrawnV1(assembly_id=aid, panel_id=uuid.uuid4(), algorithm="leximin", members=[member],
+                            pool_size=2)
+    envelope = new_event(drawn, subject=uuid.UUID(aid)).model_copy(update={"time": drawn_at})
+    async with transaction(sm, m.outbox, m.audit) as tx:
+        await RECRUITMENT.handlers["sortition.panel-drawn.v1"](tx, envelope, drawn)
+        await RECRUITMENT.handlers["sortition.panel-drawn.v1"](tx, None, drawn)  # a redelivery keeps the first date
+    assert (await rec.post(f"/assemblies/{aid}/member-letters")).json()["count"] == 1
+
+    # what a backup holds: the ciphertext and (taken before the erasure) every data key there is
+    async with engine.connect() as conn:
+        sealed = (await conn.execute(sa.text(
+            "SELECT i.sealed, i.entry_id FROM recruitment.identities i JOIN recruitment.invitations v"
+            " ON v.register_entry_id = i.entry_id JOIN recruitment.respondents r ON r.invitation_id = v.id"
+            " WHERE r.assembly_id = :a AND r.id <> :m"), {"a": aid, "m": member})).one()
+    now = datetime.now(timezone.utc)
+    assert await privacy.run_retention(sm, now, 32, 30) == []  # kept for 32 days: not yet
+    assert {"assembly_id": aid, "reason": "unselected", "count": 10} in await privacy.run_retention(
+        sm, now, 30, 30, dry_run=True)
+    done = await privacy.run_retention(sm, now, 30, 30)
+    assert {"assembly_id": aid, "reason": "unselected", "count": 10} in done  # everyone of the extract but the member
+    regs = {x["respondent_id"]: x for x in (await rec.get(f"/assemblies/{aid}/registrations")).json()}
+    mine = next(x for k, x in regs.items() if k != member)
+    assert (mine["name"], mine["address"], mine["contact"], mine["erased"]) == (None, None, None, True)
+    assert regs[member]["erased"] is False and regs[member]["name"].startswith("Other")
+    # the ciphertext is still there (and in every backup), and no key that exists opens it
+    async with transaction(sm, m.outbox, m.audit) as tx:
+        assert (await vault.read(tx, [sealed.entry_id]))[sealed.entry_id] is None
+        keys = (await tx.session.execute(sa.select(m.data_keys))).all()
+        assert sealed.entry_id not in {k.entry_id for k in keys}
+        for k in keys:
+            data_key = vault.keyring().unwrap(k.key_id, k.wrapped, record_context(k.entry_id))
+            with pytest.raises(VaultKeyError):
+                open_sealed(data_key, sealed.sealed, record_context(sealed.entry_id))
+    async with engine.connect() as conn:
+        trail = (await conn.execute(sa.text(
+            "SELECT actor, details::text FROM recruitment.audit WHERE assembly_id = :a AND action = 'identities.erased'"),
+            {"a": aid})).all()
+    assert trail == [("system:retention", '{"count": 10, "reason": "unselected"}')]
+    assert await privacy.run_retention(sm, now, 30, 30) == []  # nothing left to erase before the handover
+
+    # the handover: the members go too, and the screens say so
+    published = ev.ReportPublishedV1(assembly_id=aid, report_id=uuid.uuid4(), sha256="0" * 64)
+    async with transaction(sm, m.outbox, m.audit) as tx:
+        await RECRUITMENT.handlers["reporting.report-published.v1"](
+            tx, new_event(published, subject=uuid.UUID(aid)).model_copy(update={"time": now - timedelta(days=2)}),
+            published)
+    assert await privacy.run_retention(sm, now, 30, 3) == []  # 2 days after the handover, kept for 3
+    assert {"assembly_id": aid, "reason": "handover", "count": 1} in await privacy.run_retention(sm, now, 30, 1)
+    letters = await rec.get(f"/assemblies/{aid}/letters")
+    assert "(slettet)" in letters.text and "Other" not in letters.text  # Danish: "(erased)"
+    assert (await rec.post(f"/assemblies/{aid}/members/{member}/letter")).status_code == 409
+
+
+async def test_a_persons_access_export_by_code_or_register_id(rec, settings, engine):
+    aid, code = await vault_assembly(rec)
+    async with client("recruitment", settings) as citizen:
+        r = await citizen.post("/registrations", json={"code": code, "consent": True, "answers": {"gender": "female"},
+                                                       "contact": MAIL})
+        assert r.status_code == 201
+    by_code = await rec.post(f"/assemblies/{aid}/access-requests", json={"code": code.lower()})
+    assert by_code.status_code == 200, by_code.text
+    assert by_code.headers["cache-control"] == "no-store" and "attachment" in by_code.headers["content-disposition"]
+    export = by_code.json()
+    assert export["identity"] == {"name": NAME, "address": ADDRESS, "person_ref": CPR, "contact": MAIL}
+    assert export["registration"]["answers"] == {"gender": "female", "region": "N"}
+    assert [x["kind"] for x in export["letters"]] == ["invitation"] and export["panel"] is None
+    assert [x["action"] for x in export["audit"]] == ["respondent.registered"]
+    by_ref = (await rec.post(f"/assemblies/{aid}/access-requests", json={"person_id": CPR})).json()
+    assert by_ref["identity"] == export["identity"] and by_ref["letters"] == export["letters"]
+    # the exports are audited, without the person's data
+    async with engine.connect() as conn:
+        trail = (await conn.execute(sa.text(
+            "SELECT details::text FROM recruitment.audit WHERE assembly_id = :a AND action = 'person.access-exported'"
+            " ORDER BY seq"), {"a": aid})).scalars().all()
+    assert trail == ['{"found_by": "code"}', '{"found_by": "register_id"}']
+    for bad, status in (({"person_id": "nobody"}, 404), ({"code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ"}, 404), ({}, 422),
+                        ({"code": code, "person_id": CPR}, 422)):
+        assert (await rec.post(f"/assemblies/{aid}/access-requests", json=bad)).status_code == status
