@@ -70,6 +70,7 @@ class KeyRing:
         if bad:
             raise ValueError(f"vault keys must be 32 bytes (256 bits); these are not: {bad}")
         self.keys, self.current = dict(keys), current
+        self._ciphers = {k: AESGCM(v) for k, v in keys.items()}  # made once: the import wraps a key per row
 
     @classmethod
     def from_settings(cls, encoded: dict[str, str], current: str, secret_key: str) -> "KeyRing":
@@ -89,14 +90,14 @@ class KeyRing:
 
     def wrap(self, data_key: bytes, context: bytes) -> tuple[str, bytes]:
         nonce = os.urandom(NONCE)
-        return self.current, nonce + AESGCM(self.keys[self.current]).encrypt(nonce, data_key, _kek_aad(self.current, context))
+        return self.current, nonce + self._ciphers[self.current].encrypt(nonce, data_key, _kek_aad(self.current, context))
 
     def unwrap(self, key_id: str, wrapped: bytes, context: bytes) -> bytes:
-        kek = self.keys.get(key_id)
+        kek = self._ciphers.get(key_id)
         if kek is None:
             raise VaultKeyError(f"the vault key {key_id!r} that wrapped this record's data key is not configured")
         try:
-            return AESGCM(kek).decrypt(wrapped[:NONCE], wrapped[NONCE:], _kek_aad(key_id, context))
+            return kek.decrypt(wrapped[:NONCE], wrapped[NONCE:], _kek_aad(key_id, context))
         except InvalidTag as exc:
             raise VaultKeyError("a data key does not open with its vault key (tampered or mismatched)") from exc
 
