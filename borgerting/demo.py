@@ -34,6 +34,15 @@ DERIVED = {
     "present_per_session": lambda s: [x["present"] for x in s["sessions"]],
     "votes_per_recommendation": lambda s: [[q["yes"], q["no"], q["abstain"]] for q in s["results"] if q["is_recommendation"]],
 }
+# The evaluation pack's figures (reporting's evaluation.json) against the driver's
+EVALUATION = {
+    "survey_respondents": lambda p: {stage: x["respondents"] for stage, x in p["surveys"].items()},
+    "fair_agree": lambda p: (p["perceived_fairness"] or {}).get("agree"),
+    "speak_agree": lambda p: (p["freedom_to_speak"] or {}).get("agree"),
+    "hours_learning": lambda p: p["hours"]["learning"],
+    "hours_deliberation": lambda p: p["hours"]["deliberation"],
+    "answered_by_due": lambda p: p["response"]["answered_by_due"],
+}
 console = Console(stderr=True)
 
 
@@ -137,6 +146,8 @@ def main(
             organiser = cluster.issuer.headers("organiser", assembly_id)
             summary = httpx.get(f"{urls['reporting']}/assemblies/{assembly_id}/summary", headers=organiser,
                                 timeout=30).json()
+            evaluation = httpx.get(f"{urls['reporting']}/assemblies/{assembly_id}/evaluation.json", headers=organiser,
+                                   timeout=60).json()
             report = httpx.get(f"{urls['reporting']}/assemblies/{assembly_id}/report/published",
                                timeout=30).text
             pdf_problems = check_pdfs(urls["reporting"], assembly_id, summary, out)
@@ -173,7 +184,16 @@ def main(
         same = read(summary) == driver[key]
         mismatches += not same
         table.add_row(key, _short(read(summary)), _short(driver[key]), "ok" if same else "MISMATCH")
+    for key, read in EVALUATION.items():
+        same = read(evaluation) == driver[key]
+        mismatches += not same
+        table.add_row(f"evaluation: {key}", _short(read(evaluation)), _short(driver[key]), "ok" if same else "MISMATCH")
+    same = evaluation["retention"]["present_last_session"] == (tally.present_per_session or [None])[-1]
+    mismatches += not same
+    table.add_row("evaluation: present at the last session", str(evaluation["retention"]["present_last_session"]),
+                  str((tally.present_per_session or [None])[-1]), "ok" if same else "MISMATCH")
     console.print(table)
+    (out / "evaluation.json").write_text(json.dumps(evaluation, indent=2, ensure_ascii=False) + "\n")
     mismatches += not letters_ok(tally, letters_dir)
     console.print(f"steps (s): {tally.seconds}; total {time.monotonic() - started:.1f} s")
     console.print("memory at rest (RSS, MiB): " + ", ".join(f"{k} {v}" for k, v in memory.items()))

@@ -23,6 +23,7 @@ import httpx
 
 from services.sortition.domain import VerificationError, commitment, verify_replacements, verify_transcript
 from services.sortition.domain.io_formats import parse_peer_format
+from services.reporting.domain.evaluation import QUESTIONS as SURVEY_QUESTIONS
 from services.voting.client import VotingClient, VotingClientError
 
 REGIONS = [  # Statistics Denmark, 2024, rounded
@@ -127,6 +128,13 @@ class Tally:
     second_wave: dict = field(default_factory=dict)  # its pool factor, letters and the gap before and after
     letter_files: dict[str, bytes] = field(default_factory=dict, repr=False)  # the second wave's ZIP, for out/letters
     seconds: dict[str, float] = field(default_factory=dict)
+    # the members' evaluation surveys (anonymous) and the evaluation pack's figures as the driver knows them
+    survey_respondents: dict = field(default_factory=dict)  # stage -> members who answered
+    fair_agree: float | None = None  # end survey: share answering 4-5 of those answering "fair"
+    speak_agree: float | None = None
+    hours_learning: float = 0.0
+    hours_deliberation: float = 0.0
+    answered_by_due: int = 0  # the authority's answers by 90 days after the last session
 
 
 def quotas(k: int) -> list[dict]:
@@ -555,6 +563,9 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
                 "starts_at": (start + timedelta(days=14 * i)).isoformat(),
                 "mode": "digital" if i % 3 == 1 else "physical",
                 "phase": phases[min(i, len(phases) - 1)], "duration_hours": 7.5}), 201)
+            if i == 0 or (i == params.sessions // 2 and params.sessions > 1):
+                await member_survey(http, rep, aid, "start" if i == 0 else "middle", members, member_auth, sem, t,
+                                    progress)
             records = [{"member_id": m, "present": rng.random() < params.attendance} for m in members]
             await table_plans(http, ses, aid, s["id"], members, i, t, before=True)
             _ok(await http.post(f"{ses}/sessions/{s['id']}/attendance", json={"records": records}))
@@ -562,6 +573,9 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
             _ok(await http.post(f"{ses}/sessions/{s['id']}/held"))
             t.sessions_held += 1
             t.present_per_session.append(sum(1 for r in records if r["present"]))
+            phase = phases[min(i, len(phases) - 1)]
+            t.hours_learning += 7.5 if phase in ("learning", "hearing") else 0.0
+            t.hours_deliberation += 7.5 if phase in ("values", "vision", "recommendations") else 0.0
             present_last = [r["member_id"] for r in records if r["present"]]
         progress("sessions", params.sessions, params.sessions)
         done("sessions")
@@ -650,6 +664,9 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
                                           for qid in ballot.question_ids]
             t.board = _ok(await http.get(f"{vot}/assemblies/{aid}/board/export"))
         done("voting")
+        step("evaluation")
+        await member_survey(http, rep, aid, "end", members, member_auth, sem, t, progress)
+        done("evaluation")
 
         step("reporting")
 
@@ -673,6 +690,53 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         await record_responses(http, rep, aid, t, progress)
         done("handover")
     return aid, t
+
+
+SURVEY_TEXTS = ["More time at the tables", "The experts' talks", "Meeting people I would never have met",
+                "Clearer documents before the sessions", "Shorter days"]
+
+
+async def member_survey(http: httpx.AsyncClient, rep: str, aid: str, stage: str, members: list[str],
+                        member_auth: dict, sem: asyncio.Semaphore, t: Tally, progress) -> None:
+    """The secretariat opens a stage's evaluation survey; about nine in ten members answer it in
+    the portal (anonymously, skipping a question now and then), a second answer is refused, and
+    the survey is closed. The driver keeps the figures the evaluation pack must show."""
+    srng = random.Random(f"survey-{aid}-{stage}")  # its own stream: the rest of the demo draws as before
+    _ok(await http.post(f"{rep}/assemblies/{aid}/surveys/{stage}/open"))
+    answering = [m for m in members if srng.random() < 0.9]
+    answers: dict[str, dict] = {}
+    for m in answering:
+        a: dict = {}
+        for q in SURVEY_QUESTIONS[stage]:
+            if q.kind == "likert" and srng.random() < 0.95:
+                a[q.id] = srng.choices((1, 2, 3, 4, 5), weights=(4, 8, 15, 43, 30))[0]
+            elif q.kind == "open" and srng.random() < 0.3:
+                a[q.id] = srng.choice(SURVEY_TEXTS)
+        answers[m] = a
+    done: list[str] = []
+
+    async def answer(m):
+        async with sem:
+            async def kept():  # reporting learns the panel (and its replacements) from sortition's events
+                r = await http.post(f"{rep}/assemblies/{aid}/surveys/{stage}/answers", json={"answers": answers[m]},
+                                    headers=member_auth[m])
+                if r.status_code not in (201, 403):
+                    _ok(r, 201)
+                return r.status_code == 201
+            await _retry_until(kept, "reporting to know the panel's members")
+            done.append(m)
+            progress(f"{stage} survey", len(done), len(answering))
+
+    await asyncio.gather(*(answer(m) for m in answering))
+    if answering:  # once only
+        _ok(await http.post(f"{rep}/assemblies/{aid}/surveys/{stage}/answers", json={"answers": {}},
+                            headers=member_auth[answering[0]]), 409)
+    _ok(await http.post(f"{rep}/assemblies/{aid}/surveys/{stage}/close"))
+    t.survey_respondents[stage] = len(answering)
+    if stage == "end":
+        for key, qid in (("fair_agree", "fair"), ("speak_agree", "speak")):
+            given = [a[qid] for a in answers.values() if qid in a]
+            setattr(t, key, round(sum(1 for x in given if x >= 4) / len(given), 5) if len(given) >= 5 else None)
 
 
 async def publish_report(http: httpx.AsyncClient, rep: str, aid: str, progress) -> dict:
@@ -715,6 +779,11 @@ async def record_responses(http: httpx.AsyncClient, rep: str, aid: str, t: Tally
             "ballot_id": str(ballot_id), "question_id": qid, **answer}), 201)
         t.responses_recorded += 1
     t.recommendations_answered = len(chosen)
+    # due 90 days (BORGERTING_REPORT_RESPONSE_DAYS) after the handover: the last session, as the
+    # demo's sessions lie after the day the report is published
+    last_session = datetime(2027, 3, 6, tzinfo=timezone.utc) + timedelta(days=14 * (t.sessions_held - 1))
+    due = (max(last_session.date(), datetime.now(timezone.utc).date()) + timedelta(days=90)).isoformat()
+    t.answered_by_due = sum(1 for _, a in chosen if a["response"] != "under_consideration" and a["answered_on"] <= due)
     async with httpx.AsyncClient(timeout=60) as anyone:
         page = await anyone.get(f"{rep}/assemblies/{aid}/followup?lang=en")
         if page.status_code != 200 or any(a["reasoning"] not in page.text for _, a in chosen):
