@@ -12,6 +12,9 @@ its peak memory (ru_maxrss of that process, from wait4), with the pool's profile
 probability, the method and how many concrete panels were written (or that there were more
 than --max-panels, counted without building them).
 
+With ``--certify`` every result is then checked by `borgerting sortition certify` (the independent
+checker, its own process; all levels; its wall time printed) before the pool files are removed.
+
 Instances: a scaling curve with 6 categories (n = 1k, 5k, 20k, 100k; k = n / 50, at most
 1,000) and the national shape of issue 17 (100,000 volunteers, 10 categories, k = 1,000).
 """
@@ -87,11 +90,28 @@ def run(folder: Path, k: int, timeout: float, max_panels: int) -> dict:
             "json_mb": out.stat().st_size / 2**20}
 
 
+def certify_run(folder: Path, timeout: float) -> str:
+    """`borgerting sortition certify` on the run's result: "certified (L of L levels, S s)" or why not."""
+    cmd = [sys.executable, "-m", "borgerting.cli", "sortition", "certify", str(folder / "result.json"),
+           "--features", str(folder / "features.csv"), "--people", str(folder / "people.csv")]
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.run(cmd, capture_output=True, cwd=ROOT, timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    except subprocess.TimeoutExpired:
+        return f"certify not finished after {timeout:.0f} s"
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        return f"NOT certified ({wall:.0f} s): {p.stderr.decode(errors='replace').strip()[-300:]}"
+    out = json.loads(p.stdout.decode().strip().splitlines()[-1])
+    return f"certified ({out['levels_proved']} of {out['levels']} levels, {out['panels_checked']} panels, {wall:.0f} s)"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", nargs="*", choices=list(INSTANCES), help="instance names")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per run")
     ap.add_argument("--max-panels", type=int, default=200_000, help="select's --max-panels")
+    ap.add_argument("--certify", action="store_true", help="check every result with `borgerting sortition certify`")
     args = ap.parse_args()
     print(f"{'instance':22s} {'n':>7s} {'k':>5s} cat {'profiles':>8s} {'engine s':>9s} {'wall s':>8s} {'cpu s':>8s} "
           f"{'peak MB':>8s}  result", flush=True)
@@ -102,6 +122,8 @@ def main() -> None:
             folder = Path(tmp)
             write_pool(folder, n, k, cats)
             r = run(folder, k, args.timeout, args.max_panels)
+            if args.certify and "error" not in r:
+                r["certified"] = certify_run(folder, args.timeout)
         head = f"{name:22s} {n:7d} {k:5d} {cats:3d} "
         if "error" in r:
             print(head + f"{'':>8s} {'':>9s} {r['wall']:8.1f} {r['cpu']:8.1f} {r['peak_mb']:8.1f}  ERROR {r['error']}",
@@ -110,7 +132,8 @@ def main() -> None:
         exact = ("" if r["relaxed_min"] is None else
                  "  = relaxed bound" if r["min"] >= r["relaxed_min"] - 1e-7 else f"  relaxed bound {r['relaxed_min']}")
         print(head + f"{r['types']:8d} {r['engine']:9.1f} {r['wall']:8.1f} {r['cpu']:8.1f} {r['peak_mb']:8.1f}  "
-              f"min {r['min']:.5f}{exact}, panels {r['panels']}, json {r['json_mb']:.1f} MB ({r['method']})",
+              f"min {r['min']:.5f}{exact}, panels {r['panels']}, json {r['json_mb']:.1f} MB ({r['method']})"
+              + (f"; {r['certified']}" if "certified" in r else ""),
               flush=True)
 
 

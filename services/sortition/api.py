@@ -154,6 +154,43 @@ class PanelOut(BaseModel):
     transcript_hash: str | None
     replacements: int
     withdrawn_members: list[uuid.UUID] = Field(description="Members who withdrew since: replace them")
+    alternates: "AlternatesOut | None" = Field(None, description="Alternates chosen for drop-outs (POST .../alternates)")
+
+
+class DropoutRateIn(In):
+    category: str = Field(min_length=1, max_length=100, description="e.g. age")
+    value: str = Field(min_length=1, max_length=100, description="e.g. 18-39")
+    rate: float = Field(ge=0, lt=1, description="The share of such members expected to drop out, e.g. 0.15")
+
+
+class AlternatesIn(In):
+    count: int = Field(ge=1, le=1000, description="How many alternates")
+    dropout_rates: list[DropoutRateIn] = Field(min_length=1, max_length=1000,
+                                               description="Drop-out rates per group; groups without one: 0")
+    scenarios: int = Field(40, ge=5, le=200, description="Drop-out scenarios the choice optimises over")
+
+
+class SimulationOut(BaseModel):
+    trials: int
+    full_and_within_quotas: float = Field(description="Share of trials that end with a full panel within every quota")
+    mean_seats_short: float
+    mean_quota_violation: float
+
+
+class AlternatesOut(BaseModel):
+    ids: list[uuid.UUID] = Field(description="The alternates in order; they are the reserve list now")
+    count: int
+    dropout_rates: list[tuple[str, str, float]]
+    scenarios: int
+    seed: int = Field(description="From the draw's public seed: anyone can recompute the choice")
+    hash: str = Field(description="sha256 of ids, rates, scenarios and seed; the next replacement transcript names it")
+    expected_dropouts: float = Field(description="Expected drop-outs from the panel at these rates")
+    after_replacements: int = Field(description="Replacements made before the alternates were chosen")
+    simulation: dict[str, SimulationOut] = Field(
+        description="Simulated drop-outs replaced from the alternates, from the reserve list they replaced, and from none")
+
+
+PanelOut.model_rebuild()
 
 
 class ReplacementOut(BaseModel):
@@ -290,6 +327,15 @@ async def replace(assembly_id: uuid.UUID, body: ReplaceIn, response: Response, r
     _wake(rt)
     response.headers["Location"] = f"/draw-jobs/{job['id']}"
     return job
+
+
+@router.post("/assemblies/{assembly_id}/alternates", status_code=201, response_model=AlternatesOut,
+             summary="Choose alternates for drop-outs (per-group drop-out rates); they become the reserve list")
+async def alternates(assembly_id: uuid.UUID, body: AlternatesIn, rt: RuntimeDep,
+                     who: Principal = Depends(allow(ORGANISER))) -> dict:
+    async with rt.transaction() as tx:
+        return await h.choose_alternates(tx, assembly_id, count=body.count, scenarios=body.scenarios,
+                                         rates=[r.model_dump() for r in body.dropout_rates], actor=who.actor)
 
 
 @router.get("/assemblies/{assembly_id}/replacements", response_model=list[ReplacementOut])

@@ -17,6 +17,7 @@ from services.sortition import models as m
 from services.sortition import views as v
 from services.sortition.domain import (SortitionInputError, commitment, fresh_randomness, replacement_exclusions,
                                        runs)
+from services.sortition.domain.alternates import alternates_record
 from services.sortition.domain.draw import normalise_excluded
 from services.sortition.domain.engine import ENGINE_VERSION, algorithm_spec, check_feasible
 from services.sortition.domain.population import population_algorithm
@@ -257,8 +258,12 @@ async def _chain(tx: Tx, assembly_id: uuid.UUID, p, rows: list | None = None) ->
     last = rows[-1] if rows else None
     previous = last.transcript if last is not None else None
     previous_hash = previous["transcript_hash"] if previous else (None if rows else p.transcript["transcript_hash"])
-    return previous, {"number": len(rows) + 1, "previous_hash": previous_hash, "panel_before": list(p.members),
-                      "reserves_before": list(p.reserves)}
+    position = {"number": len(rows) + 1, "previous_hash": previous_hash, "panel_before": list(p.members),
+                "reserves_before": list(p.reserves)}
+    alt = p.alternates
+    if alt and alt["after_replacements"] == len(rows):  # chosen since the last link: the transcript names them
+        position["alternates"] = {key: alt[key] for key in ("ids", "scenarios", "seed", "dropout_rates", "hash")}
+    return previous, position
 
 
 async def request_replacement(tx: Tx, assembly_id: uuid.UUID, *, dropped: list[uuid.UUID], from_reserves: bool,
@@ -293,6 +298,55 @@ async def request_replacement(tx: Tx, assembly_id: uuid.UUID, *, dropped: list[u
     return await _new_job(tx, assembly_id, "replacement",
                           {"dropped": ids, "from_reserves": from_reserves, "panel": p.members, "excluded": excluded},
                           actor)
+
+
+async def choose_alternates(tx: Tx, assembly_id: uuid.UUID, *, count: int, rates: list[dict], scenarios: int,
+                            actor: str | None) -> dict:
+    """Alternates for drop-outs after the draw (domain/alternates.py): chosen by the scenario MIP
+    for the panel now, given per-stratum drop-out rates, among the frozen pool's volunteers who
+    may still be drawn (not on the panel, not excluded, not withdrawn, not dropped out); they
+    become the reserve list (``from_reserves`` replacements draw from them) and the next
+    replacement's transcript names them (ids, rates, seed, hash)."""
+    await v.load_assembly(tx, assembly_id)
+    await _lock(tx, assembly_id)
+    p = await v.panel_row(tx, assembly_id)
+    if p is None:
+        raise conflict("no panel has been drawn yet")
+    if p.transcript is None:
+        raise conflict("this panel has no published transcript, so its replacements cannot be made verifiable")
+    active = (await tx.session.execute(
+        sa.select(m.jobs.c.id, m.jobs.c.kind).where(m.jobs.c.assembly_id == assembly_id,
+                                                    m.jobs.c.status.in_(("pending", "running"))))).first()
+    if active is not None:
+        raise conflict(f"a {active.kind} job for this assembly is still running: /draw-jobs/{active.id}")
+    table: dict[tuple[str, str], float] = {}
+    for r in rates:
+        key = (r["category"].strip(), r["value"].strip())
+        if key in table:
+            raise invalid(f"the drop-out rate of {key[0]}={key[1]} is given twice")
+        table[key] = float(r["rate"])
+    rows = await v.replacement_rows(tx, assembly_id)
+    previous, _ = await _chain(tx, assembly_id, p, rows)
+    f = await v.freeze_row(tx, assembly_id)
+    excluded = replacement_exclusions(p.transcript, previous, panel_before=p.members,
+                                      withdrawn=await v.withdrawn_from_frozen_pool(tx, assembly_id, f),
+                                      dropped_earlier=[x for r in rows for x in r.dropped])
+    inst = frozen_instance({"people": f.people, "quotas": f.quotas, "panel_size": f.panel_size})
+    seed = int(p.transcript["seed"][:8], 16)  # the draw's public seed: anyone can recompute the choice
+    try:
+        record = await asyncio.to_thread(alternates_record, inst, list(p.members), count, table,
+                                         exclude_ids=[e["id"] for e in excluded], reserves_ids=list(p.reserves),
+                                         seed=seed, scenarios=scenarios)
+    except SortitionInputError as exc:
+        raise invalid(f"no alternates can be chosen: {exc}") from None
+    record["after_replacements"] = len(rows)
+    await tx.session.execute(sa.update(m.panels).where(m.panels.c.id == p.id)
+                             .values(alternates=record, reserves=record["ids"]))
+    await tx.audit("alternates.chosen", assembly_id, object_id=p.id,
+                   details={"count": record["count"], "hash": record["hash"], "scenarios": scenarios,
+                            "dropout_rates": record["dropout_rates"], "replaced_reserves": len(p.reserves),
+                            "after_replacements": len(rows)})
+    return v.alternates_out(record)
 
 
 async def job_inputs(tx: Tx, job: dict) -> Callable[[Progress], dict]:

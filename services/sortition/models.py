@@ -111,6 +111,9 @@ panels = sa.Table(
     # the LEXIMIN result with its certificate of optimality, for `borgerting sortition certify`
     # (null: no certificate, e.g. another algorithm, or drawn before migration 0007)
     sa.Column("certificate", JSONB),
+    # alternates chosen for drop-outs after the draw (domain/alternates.py, `alternates_record`): ids,
+    # drop-out rates, seed, the simulation; the ids became the reserve list (null: none chosen)
+    sa.Column("alternates", JSONB),
     sa.Column("job_id", UUID(as_uuid=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
 )

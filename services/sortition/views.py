@@ -158,7 +158,13 @@ async def list_jobs(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
 
 # The panel's facts without its transcript and fairness report (large JSON): what the panel's
 # readers need; the transcript and the report are read on their own.
-_PANEL_FACTS = ("id", "algorithm", "seed", "pool_size", "members", "reserves", "min_probability", "transcript_hash")
+_PANEL_FACTS = ("id", "algorithm", "seed", "pool_size", "members", "reserves", "min_probability", "transcript_hash",
+                "alternates")
+
+
+def alternates_out(record: dict | None) -> dict | None:
+    """The alternates record as published on the panel (everything the service keeps of it)."""
+    return None if record is None else dict(record)
 
 
 async def get_panel(tx: Tx, assembly_id: uuid.UUID) -> dict:
@@ -173,7 +179,8 @@ async def get_panel(tx: Tx, assembly_id: uuid.UUID) -> dict:
     return {"panel_id": row.id, "algorithm": row.algorithm, "seed": row.seed, "pool_size": row.pool_size,
             "members": row.members, "reserves": row.reserves, "min_probability": row.min_probability,
             "transcript_hash": row.transcript_hash, "replacements": n_repl,
-            "withdrawn_members": [x for x in row.members if x in withdrawn]}
+            "withdrawn_members": [x for x in row.members if x in withdrawn],
+            "alternates": alternates_out(row.alternates)}
 
 
 async def is_drawn(tx: Tx, assembly_id: uuid.UUID) -> bool:

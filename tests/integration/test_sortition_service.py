@@ -24,8 +24,9 @@ from services.sortition import models as m
 from services.sortition.api import JOB_STEPS
 from services.sortition.certify import certify, read_pool
 from services.sortition.app import SPEC
-from services.sortition.domain import commitment, runs, verify_transcript
+from services.sortition.domain import VerificationError, commitment, runs, verify_replacements, verify_transcript
 from services.sortition.domain.io_formats import parse_peer_format
+from services.sortition.domain.model import sha256_json
 from shared.events import contracts as ev
 from shared.events.envelope import new_event
 from shared.runtime import build_app
@@ -631,3 +632,57 @@ async def test_a_whole_population_draw_evens_the_end_to_end_chances_and_is_certi
     assert out["weighted"] and out["levels_proved"] == out["levels"]
     page = await c.get(f"/assemblies/{aid}/draw/fairness?lang=en")
     assert page.status_code == 200 and "Whole population: the chance of each of the 10,000 citizens" in page.text
+
+
+async def test_alternates_chosen_for_drop_outs_become_the_reserves_and_replace_verifiably(c, app, auth):
+    rt = app.state.rt
+    aid, people = await seed_pool(rt, n=60, seed=11)
+    org = auth.headers("organiser", aid)
+    await c.post(f"/assemblies/{aid}/seed-commitments", json={"name": "o", "commitment": commitment("s")}, headers=org)
+    r = await c.post(f"/assemblies/{aid}/pool/freeze", headers=org, json={"lottery_size": 100, "reserves": 3})
+    assert r.status_code == 201, r.text
+    rates = [{"category": "age", "value": "18-39", "rate": 0.4}, {"category": "region", "value": "N", "rate": 0.1}]
+    r = await c.post(f"/assemblies/{aid}/alternates", json={"count": 4, "dropout_rates": rates}, headers=org)
+    assert r.status_code == 409 and "no panel" in r.json()["error"]["message"]
+    await c.post(f"/assemblies/{aid}/seed-reveals", json={"name": "o", "value": "s"}, headers=org)
+    r = await c.post(f"/assemblies/{aid}/draws", json={"legacy_samples": 0}, headers=org)
+    done, _ = await wait_job(c, r.json()["id"], org)
+    assert done["status"] == "succeeded", done["error"]
+    t = (await c.get(f"/assemblies/{aid}/transcript")).json()
+    for bad, error in (({"count": 4, "dropout_rates": [{**rates[0], "value": "12-17"}]}, "unknown value age=12-17"),
+                       ({"count": 60, "dropout_rates": rates}, "eligible"),
+                       ({"count": 4, "dropout_rates": [{**rates[0], "rate": 1}]}, "rate")):
+        r = await c.post(f"/assemblies/{aid}/alternates", json=bad, headers=org)
+        assert r.status_code == 422 and error in r.text, r.text
+    r = await c.post(f"/assemblies/{aid}/alternates", json={"count": 4, "dropout_rates": rates, "scenarios": 20},
+                     headers=org)
+    assert r.status_code == 201, r.text
+    alt = r.json()
+    assert len(alt["ids"]) == 4 and not set(alt["ids"]) & set(t["selected"])
+    # the young drop out most: the alternates include young volunteers
+    assert any(people[x]["age"] == "18-39" for x in alt["ids"])
+    sim = alt["simulation"]
+    assert sim["alternates"]["full_and_within_quotas"] >= sim["none"]["full_and_within_quotas"]
+    panel = (await c.get(f"/assemblies/{aid}/panel", headers=org)).json()
+    assert panel["reserves"] == alt["ids"] and panel["alternates"]["hash"] == alt["hash"]
+    page = await c.get(f"/assemblies/{aid}/draw/panel?lang=en", headers=org)
+    assert page.status_code == 200 and "Alternates chosen for drop-outs" in page.text and "age: 18-39" in page.text
+    r = await c.post(f"/assemblies/{aid}/replacements", json={"dropped": panel["members"][:1], "from_reserves": True},
+                     headers=org)
+    assert r.status_code == 202, r.text
+    done, _ = await wait_job(c, r.json()["id"], org)
+    if done["status"] == "failed":  # the alternates cannot always complete the quotas; the error says so
+        assert "cannot complete the panel" in done["error"], done["error"]
+        return
+    [added] = done["result"]["added"]
+    assert added in alt["ids"]
+    [r1] = (await c.get(f"/assemblies/{aid}/replacements/transcripts")).json()
+    assert r1["alternates"]["hash"] == alt["hash"] and r1["reserves_before"] == alt["ids"]
+    pool = parse_peer_format((await c.get(f"/assemblies/{aid}/pool/frozen/features.csv")).text,
+                             (await c.get(f"/assemblies/{aid}/pool/frozen/people.csv")).text, K,
+                             id_column="id", address_columns=["household"])
+    verify_replacements([r1], pool, t)
+    forged = {**r1, "alternates": {**r1["alternates"], "ids": r1["alternates"]["ids"][::-1]}}
+    forged["transcript_hash"] = sha256_json({k: v for k, v in forged.items() if k != "transcript_hash"})
+    with pytest.raises(VerificationError, match="do not match their hash"):
+        verify_replacements([forged], pool, t)

@@ -34,7 +34,7 @@ import highspy
 import numpy as np
 
 from .highs_util import INF, new_highs
-from .model import Instance, SortitionInputError
+from .model import Instance, SortitionInputError, sha256_json
 
 
 def dropout_rates(inst: Instance, rates: Mapping[tuple[str, str], float]) -> np.ndarray:
@@ -42,6 +42,9 @@ def dropout_rates(inst: Instance, rates: Mapping[tuple[str, str], float]) -> np.
     for (cat, val), d in rates.items():
         if cat not in inst.categories:
             raise SortitionInputError(f"drop-out rate for unknown category '{cat}'")
+        if val not in inst.values[cat]:
+            raise SortitionInputError(f"drop-out rate for unknown value {cat}={val} "
+                                      f"(known values: {', '.join(inst.values[cat])})")
         if not 0.0 <= float(d) < 1.0:
             raise SortitionInputError(f"drop-out rate of {cat}={val} must be in [0, 1), not {d}")
     out = np.zeros(inst.n)
@@ -155,10 +158,11 @@ def _scenarios(inst: Instance, panel: Sequence[int], rate: np.ndarray, n: int, r
 
 def choose_alternates(inst: Instance, panel: Sequence[int], n_alternates: int, rate: np.ndarray, *,
                       scenarios: int = 60, seed: int = 0, time_limit: float = 30.0,
-                      alternates_drop: bool = True) -> list[int]:
+                      alternates_drop: bool = True, exclude: Sequence[int] = ()) -> list[int]:
     """``n_alternates`` volunteers (row indices) minimising the expected seats short plus quota
-    violations after replacement, over ``scenarios`` seeded drop-out scenarios."""
-    elig = _eligible(inst, panel)
+    violations after replacement, over ``scenarios`` seeded drop-out scenarios; never one of
+    ``exclude`` (e.g. withdrawn volunteers, earlier drop-outs)."""
+    elig = _eligible(inst, panel, exclude)
     if n_alternates > len(elig):
         raise SortitionInputError(f"{n_alternates} alternates asked for, but only {len(elig)} volunteers are eligible")
     rng = np.random.default_rng(seed)
@@ -216,3 +220,31 @@ def simulate(inst: Instance, panel: Sequence[int], alternates: Sequence[int], ra
         ok += (s < 0.5 and v < 0.5)
     return {"trials": trials, "full_and_within_quotas": ok / trials, "mean_seats_short": short / trials,
             "mean_quota_violation": viol / trials}
+
+
+def alternates_record(inst: Instance, panel_ids: Sequence[str], count: int, rates: Mapping[tuple[str, str], float], *,
+                      exclude_ids: Sequence[str] = (), reserves_ids: Sequence[str] = (), seed: int = 0,
+                      scenarios: int = 40, time_limit: float = 10.0, trials: int = 100) -> dict:
+    """Alternates for a drawn panel (ids of ``inst``'s volunteers), as the service keeps and
+    publishes them: the ordered ids, the drop-out rates, the scenarios and the seed, their
+    ``hash`` (sha256 of those four, carried by the next replacement transcript, which draws from
+    them), and the simulation of the chosen list against the current reserves and none."""
+    index = {p.id: i for i, p in enumerate(inst.people)}
+    panel = [index[x] for x in panel_ids]
+    exclude = [index[x] for x in exclude_ids if x in index]
+    rate = dropout_rates(inst, rates)
+    chosen = choose_alternates(inst, panel, count, rate, scenarios=scenarios, seed=seed, time_limit=time_limit,
+                               exclude=exclude)
+    reserves = [index[x] for x in reserves_ids if x in index][:count]
+    body = {"ids": [inst.people[i].id for i in chosen], "scenarios": scenarios, "seed": seed,
+            "dropout_rates": sorted([c, v, float(d)] for (c, v), d in rates.items())}
+    return {**body, "hash": alternates_hash(body), "count": len(chosen),
+            "expected_dropouts": float(rate[panel].sum()),
+            "simulation": {"alternates": simulate(inst, panel, chosen, rate, trials=trials, seed=seed),
+                           "reserves": simulate(inst, panel, reserves, rate, trials=trials, seed=seed),
+                           "none": simulate(inst, panel, [], rate, trials=trials, seed=seed)}}
+
+
+def alternates_hash(record: Mapping) -> str:
+    """The hash of an alternates record as ``alternates_record`` made it (ids, rates, scenarios, seed)."""
+    return sha256_json({key: record[key] for key in ("ids", "scenarios", "seed", "dropout_rates")})

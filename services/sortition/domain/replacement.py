@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from .alternates import alternates_hash
 from .draw import (HashPRNG, VerificationError, check_pool_files, check_transcript_hash, commitment, lottery_hash,
                    normalise_excluded, verify_transcript)
 from .engine import ENGINE_VERSION, select
@@ -257,6 +258,7 @@ def draw_replacement(
         "previous_hash": pos["previous_hash"],
         "panel_before": pos["panel_before"],
         "reserves_before": pos["reserves_before"],
+        **({"alternates": pos["alternates"]} if pos.get("alternates") else {}),
         "dropped": list(dropped),
         "excluded": excl,
         "candidates": mode,
@@ -374,7 +376,7 @@ def recompute_replacement(r: dict[str, Any], inst: Instance, progress: Progress 
     time-limited, so on a loaded machine a large lottery may round differently; the replay by
     :func:`verify_replacement` does not depend on that."""
     draw = {"seed": r["draw_seed"], "transcript_hash": r["draw_transcript_hash"]}
-    position = {k: r[k] for k in ("number", "previous_hash", "panel_before", "reserves_before")}
+    position = {k: r[k] for k in ("number", "previous_hash", "panel_before", "reserves_before", "alternates") if k in r}
     try:
         again = draw_replacement(inst, draw, r["dropped"], excluded=r["excluded"],
                                  from_reserves=r["candidates"] == "reserves", algorithm=r["algorithm"],
@@ -400,7 +402,13 @@ def _check_link(r: dict[str, Any], draw: dict[str, Any], previous: dict[str, Any
         raise VerificationError(f"replacement {n}'s previous_hash is not the transcript hash of {what}")
     if list(r["panel_before"]) != pos["panel_before"]:
         raise VerificationError(f"replacement {n}'s panel_before is not the panel after {what}")
-    if list(r["reserves_before"]) != pos["reserves_before"]:
+    alt = r.get("alternates")  # alternates chosen for drop-outs since: they are the reserve list now
+    if alt is not None:
+        if alternates_hash(alt) != alt.get("hash"):
+            raise VerificationError(f"replacement {n}'s alternates do not match their hash")
+        if list(r["reserves_before"]) != list(alt["ids"]):
+            raise VerificationError(f"replacement {n}'s reserves_before is not the alternates it names")
+    elif list(r["reserves_before"]) != pos["reserves_before"]:
         raise VerificationError(f"replacement {n}'s reserves_before is not the reserve list after {what}")
     now = {e["id"] for e in r["excluded"]}
     must = replacement_exclusions(draw, previous, panel_before=r["panel_before"])

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from services.sortition.cli import app
 from services.sortition.domain import SortitionInputError, build_instance, select
-from services.sortition.domain.alternates import choose_alternates, dropout_rates, like_the_panel, simulate
+from services.sortition.domain.alternates import (alternates_hash, alternates_record, choose_alternates, dropout_rates,
+                                                  like_the_panel, simulate)
 from services.sortition.domain.synth import synth_pool
 from services.sortition.tests.pool_files import write_pool_files
 
@@ -76,3 +77,17 @@ def test_the_cli_chooses_alternates_for_a_transcripts_panel(case, tmp_path):
     out = json.loads((tmp_path / "a.json").read_text())
     assert len(out["alternates"]) == 3 and set(out["simulation"]) == {"alternates", "draw_reserves", "none"}
     assert "full and within quotas" in r.output
+
+
+def test_the_service_record_leaves_out_the_excluded_and_hashes_what_the_transcript_names(case):
+    _, _, inst, _, panel = case
+    ids = [inst.people[i].id for i in panel]
+    young = [p.id for i, p in enumerate(inst.people) if i not in panel and p.features["age"] == "16-29"]
+    rec = alternates_record(inst, ids, 4, RATES, exclude_ids=young[:-1], seed=7, scenarios=10, trials=20)
+    assert len(rec["ids"]) == rec["count"] == 4 and not set(rec["ids"]) & (set(ids) | set(young[:-1]))
+    assert rec["hash"] == alternates_hash(rec) and rec["dropout_rates"] == [["age", "16-29", 0.4], ["gender", "male", 0.1]]
+    assert set(rec["simulation"]) == {"alternates", "reserves", "none"}
+    assert alternates_hash({**rec, "seed": 8}) != rec["hash"]
+    assert alternates_record(inst, ids, 4, RATES, exclude_ids=young[:-1], seed=7, scenarios=10, trials=20)["ids"] == rec["ids"]
+    with pytest.raises(SortitionInputError, match="unknown value age=0-15"):
+        alternates_record(inst, ids, 4, {("age", "0-15"): 0.2})
