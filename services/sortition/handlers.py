@@ -194,12 +194,16 @@ async def _fix_exclusions(tx: Tx, assembly_id: uuid.UUID) -> None:
 # ---- jobs ----------------------------------------------------------------------------------
 
 
-async def _new_job(tx: Tx, assembly_id: uuid.UUID, kind: str, params: dict, actor: str | None) -> dict:
+async def _no_active_job(tx: Tx, assembly_id: uuid.UUID) -> None:
     active = (await tx.session.execute(
         sa.select(m.jobs.c.id, m.jobs.c.kind).where(m.jobs.c.assembly_id == assembly_id,
                                                     m.jobs.c.status.in_(("pending", "running"))))).first()
     if active is not None:
         raise conflict(f"a {active.kind} job for this assembly is still running: /draw-jobs/{active.id}")
+
+
+async def _new_job(tx: Tx, assembly_id: uuid.UUID, kind: str, params: dict, actor: str | None) -> dict:
+    await _no_active_job(tx, assembly_id)
     job_id = uuid.uuid4()
     try:
         async with tx.session.begin_nested():
@@ -314,11 +318,7 @@ async def choose_alternates(tx: Tx, assembly_id: uuid.UUID, *, count: int, rates
         raise conflict("no panel has been drawn yet")
     if p.transcript is None:
         raise conflict("this panel has no published transcript, so its replacements cannot be made verifiable")
-    active = (await tx.session.execute(
-        sa.select(m.jobs.c.id, m.jobs.c.kind).where(m.jobs.c.assembly_id == assembly_id,
-                                                    m.jobs.c.status.in_(("pending", "running"))))).first()
-    if active is not None:
-        raise conflict(f"a {active.kind} job for this assembly is still running: /draw-jobs/{active.id}")
+    await _no_active_job(tx, assembly_id)  # a replacement job would overwrite the reserve list
     table: dict[tuple[str, str], float] = {}
     for r in rates:
         key = (r["category"].strip(), r["value"].strip())
