@@ -32,6 +32,7 @@ CHECKED = ("invitations_sent", "registrations", "panel_size", "sessions_held", "
 # Figures of the report that the summary holds in lists: (the driver's name, how to read it from the summary)
 DERIVED = {
     "present_per_session": lambda s: [x["present"] for x in s["sessions"]],
+    "programme_heard": lambda s: [s["programme"][k] for k in ("experts_heard", "stakeholders_heard", "agenda_items")],
     "votes_per_recommendation": lambda s: [[q["yes"], q["no"], q["abstain"]] for q in s["results"] if q["is_recommendation"]],
 }
 # The evaluation pack's figures (reporting's evaluation.json) against the driver's

@@ -114,6 +114,9 @@ class Tally:
     amendments: dict[str, int] = field(default_factory=dict)  # accepted / rejected
     minority_statements: int = 0
     table_plans: list = field(default_factory=list)  # per session: the published plan's figures
+    programme: dict = field(default_factory=lambda: {"items": 0, "documents": 0, "experts": 0, "stakeholders": 0,
+                                                     "witness_requests": 0})
+    programme_heard: list = field(default_factory=list)  # experts and stakeholders heard, agenda items
     voting_refusals: int = 0  # absent member, second token, reused token: each refused as it must be
     present_per_session: list = field(default_factory=list)  # members marked present, per session
     votes_per_recommendation: list = field(default_factory=list)  # [yes, no, abstain] per recommendation
@@ -263,6 +266,53 @@ async def table_plans(http: httpx.AsyncClient, ses: str, aid: str, session_id: s
     t.table_plans.append({k: plan[k] for k in ("members", "tables", "repeats", "unique_pairs")}
                          | {"mean_deviation": round(plan["mean_deviation"], 3),
                             "worst_deviation": round(plan["worst_deviation"], 3)})
+
+
+EXPERTS = [  # who the assembly hears (names invented), with their declarations of interests
+    ("expert", "Karen Holm", "Professor of climate economics, Aarhus University", "None."),
+    ("expert", "Jonas Madsen", "Senior researcher, DTU Wind and Energy Systems",
+     "His department gets research funding from wind turbine makers."),
+    ("stakeholder", "Landbrug & Fødevarer", "The farmers' and food industry's association",
+     "Speaks for its members, Danish farmers and food companies."),
+    ("stakeholder", "Danmarks Naturfredningsforening", "Nature conservation association",
+     "Speaks for its members; campaigns for more protected nature."),
+]
+# per session: (phase, title, minutes, speakers by index into EXPERTS)
+AGENDAS = [
+    [("learning", "Welcome: the remit and how the assembly works", 45, []),
+     ("learning", "What drives Denmark's emissions?", 60, [0]),
+     ("learning", "Energy: what the grid can take by 2035", 60, [1]),
+     ("values", "What matters to us: fairness between regions and generations", 90, [])],
+    [("hearing", "Hearing: farming and food", 75, [2]),
+     ("hearing", "Hearing: nature and the coast", 75, [3]),
+     ("vision", "Our picture of Denmark in 2040", 90, [])],
+    [("recommendations", "Drafting the recommendations at the tables", 180, []),
+     ("recommendations", "Amendments and minority statements", 60, []),
+     ("voting", "The final vote", 45, [])],
+]
+
+
+async def programme(http: httpx.AsyncClient, ses: str, aid: str, session_id: str, i: int, mode: str,
+                    experts: list[str], t: Tally) -> None:
+    """The secretariat's programme for session `i` (docs: product.md, journey 5): a venue in each
+    region or the online link, the agenda by phase with the experts and stakeholders heard, a
+    briefing file and a video link on the first talk, then publishing it (session-scheduled v2)."""
+    venues = [{"region": code, "venue": f"{name.removeprefix('Region ')}: the town hall"} for code, name, _ in REGIONS]
+    _ok(await http.put(f"{ses}/sessions/{session_id}/setting", json={
+        "venues": venues if mode != "digital" else [], "capacity": 80,
+        "online_url": f"https://meet.example.org/borgerting-{i + 1}" if mode != "physical" else None}))
+    for n, (phase, title, minutes, speakers) in enumerate(AGENDAS[i % len(AGENDAS)]):
+        item = _ok(await http.post(f"{ses}/sessions/{session_id}/agenda-items", json={
+            "phase": phase, "title": title, "minutes": minutes, "speaker_ids": [experts[x] for x in speakers]}), 201)
+        t.programme["items"] += 1
+        if i == 0 and n == 1:
+            briefing = f"{title}\n\nBriefing for the members: sources of emissions by sector, 1990-2024.\n".encode()
+            _ok(await http.post(f"{ses}/agenda-items/{item['id']}/files", data={"kind": "briefing", "title": "Briefing"},
+                                files={"file": ("briefing.txt", briefing, "text/plain")}), 201)
+            _ok(await http.post(f"{ses}/agenda-items/{item['id']}/documents", json={
+                "kind": "video", "title": "The talk, recorded", "url": "https://video.example.org/borgerting/talk-1"}), 201)
+            t.programme["documents"] += 2
+    _ok(await http.post(f"{ses}/sessions/{session_id}/agenda/publish"))
 
 
 async def trial_ballot(http: httpx.AsyncClient, vc: VotingClient, vot: str, aid: str, session_id: str,
@@ -556,6 +606,11 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         start = datetime(2027, 3, 6, 9, tzinfo=timezone.utc)
         phases = ["learning", "hearing", "values", "vision", "recommendations", "voting"]
         present_last: list[str] = []
+        experts = []  # the programme's experts and stakeholders; a member asks for one more witness
+        for kind, name, affiliation, interests in EXPERTS:
+            experts.append(_ok(await http.post(f"{ses}/assemblies/{aid}/experts", json={
+                "kind": kind, "name": name, "affiliation": affiliation, "interests": interests}), 201)["id"])
+            t.programme[kind + "s"] += 1
         for i in range(params.sessions):
             progress("sessions", i, params.sessions)
             s = _ok(await http.post(f"{ses}/assemblies/{aid}/sessions", json={
@@ -563,6 +618,15 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
                 "starts_at": (start + timedelta(days=14 * i)).isoformat(),
                 "mode": "digital" if i % 3 == 1 else "physical",
                 "phase": phases[min(i, len(phases) - 1)], "duration_hours": 7.5}), 201)
+            await programme(http, ses, aid, s["id"], i, "digital" if i % 3 == 1 else "physical", experts, t)
+            if i == 0:
+                wanted = _ok(await http.post(f"{ses}/assemblies/{aid}/witness-requests", headers=member_auth[members[0]],
+                                             json={"wanted": "A fisher from the west coast", "session_id": s["id"],
+                                                   "reason": "We have heard no one whose living depends on the sea."}),
+                             201)
+                _ok(await http.post(f"{ses}/witness-requests/{wanted['id']}/answer", json={
+                    "status": "accepted", "answer": "Invited to the hearing at the next session."}))
+                t.programme["witness_requests"] += 1
             if i == 0 or (i == params.sessions // 2 and params.sessions > 1):
                 await member_survey(http, rep, aid, "start" if i == 0 else "middle", members, member_auth, sem, t,
                                     progress)
@@ -578,6 +642,7 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
             t.hours_deliberation += 7.5 if phase in ("values", "vision", "recommendations") else 0.0
             present_last = [r["member_id"] for r in records if r["present"]]
         progress("sessions", params.sessions, params.sessions)
+        t.programme_heard = [t.programme["experts"], t.programme["stakeholders"], t.programme["items"]]
         done("sessions")
 
         step("recommendations")
@@ -679,6 +744,7 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
                      and s["trial_votes_cast"] == t.trial_votes_cast and s["final_list"] is not None
                      and s["recommendations_tallied"] == len(recs) and s["registrations"] == t.registrations
                      and s["panel_size"] == t.panel_size and s["anchors"]["board"] is not None
+                     and s["programme"]["agenda_items"] == t.programme["items"]
                      and {"recruitment", "sortition", "sessions", "voting"} <= set(s["anchors"]["audit_heads"]))
             return s if ready else None
         progress("reporting catches up", 0, 1)

@@ -89,6 +89,20 @@ async def on_session_scheduled(tx: Tx, event: Envelope, payload: ev.SessionSched
                   ["session_id"], fields)
 
 
+async def on_session_scheduled_v2(tx: Tx, event: Envelope, payload: ev.SessionScheduledV2) -> None:
+    """A published programme: the session as v1 says it, and its agenda unless a later revision
+    arrived first (programmes are republished after each change; the highest revision wins)."""
+    p = payload
+    fields = {"title": p.title, "phase": p.phase, "mode": p.mode, "starts_at": p.starts_at,
+              "duration_hours": p.duration_hours, "programme_revision": p.revision,
+              "agenda": [{"phase": i.phase, "title": i.title, "minutes": i.minutes,
+                          "speakers": [s.model_dump(mode="json") for s in i.speakers]} for i in p.items]}
+    stmt = pg_insert(m.sessions).values(session_id=p.session_id, assembly_id=p.assembly_id, **fields)
+    await tx.session.execute(stmt.on_conflict_do_update(
+        index_elements=["session_id"], set_=fields,
+        where=sa.or_(m.sessions.c.programme_revision.is_(None), m.sessions.c.programme_revision < p.revision)))
+
+
 async def on_attendance_recorded(tx: Tx, event: Envelope, payload: ev.AttendanceRecordedV1) -> None:
     # Who is checked in (the secretariat's live view); session-held carries the report's counts.
     await _upsert(tx, m.checkins, {"session_id": payload.session_id, "member_id": payload.member_id,
@@ -198,6 +212,7 @@ HANDLERS = {
     "sortition.panel-drawn.v1": on_panel_drawn,
     "sortition.replacement-drawn.v1": on_replacement_drawn,
     "sessions.session-scheduled.v1": on_session_scheduled,
+    "sessions.session-scheduled.v2": on_session_scheduled_v2,
     "sessions.attendance-recorded.v1": on_attendance_recorded,
     "sessions.session-held.v1": on_session_held,
     "voting.ballot-opened.v2": on_ballot_opened,  # before v3 (still in the topic's history)

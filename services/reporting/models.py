@@ -75,6 +75,10 @@ sessions = sa.Table(
     sa.Column("held", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("present", sa.Integer),
     sa.Column("absent", sa.Integer),
+    # from session-scheduled v2: the highest revision of the programme seen, and its agenda
+    # ([{phase, title, minutes, speakers: [{expert_id, name, affiliation, kind}]}]; public people only)
+    sa.Column("programme_revision", sa.Integer),
+    sa.Column("agenda", JSONB),
 )
 
 # Voting (v2 events). Choices arrive with each vote-cast event, but nothing is counted from them

@@ -324,3 +324,57 @@ async def api_get(settings, auth, aid, path: str):
         r = await api.get(path, headers=auth.headers("organiser", aid))
     assert r.status_code == 200, r.text
     return r.json()
+
+
+async def test_the_report_tells_the_programme_heard_from_the_latest_published_agenda(settings, auth):
+    """Reporting keeps each session's highest programme revision (whatever order they arrive in)
+    and the handover report's process section lists the agenda's hours per phase and the experts
+    and stakeholders heard at the sessions held."""
+    from datetime import datetime, timezone
+
+    from services.reporting.handlers import HANDLERS
+    from shared.events import contracts as ev
+    from tests.integration.staff_browser import browser
+    from tests.integration.test_pages import reporting_knows
+
+    aid = await reporting_knows(settings, uuid.uuid4(), "Borgertinget om hav")
+    sid, karen, fishers = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    def scheduled(revision: int, items: list) -> ev.SessionScheduledV2:
+        return ev.SessionScheduledV2(
+            assembly_id=aid, session_id=sid, revision=revision, title="Weekend 1", mode="physical", phase="learning",
+            starts_at=datetime(2027, 3, 6, 8, tzinfo=timezone.utc), duration_hours=7, items=items)
+
+    def item(n, phase, title, minutes, speakers=()):
+        return ev.AgendaItemV2(item_id=uuid.uuid4(), position=n, phase=phase, title=title, minutes=minutes,
+                               speakers=list(speakers))
+
+    karen_ = ev.SpeakerV2(expert_id=karen, name="Karen Holm", affiliation="Aarhus Universitet", kind="expert")
+    fishers_ = ev.SpeakerV2(expert_id=fishers, name="Danmarks Fiskeriforening", affiliation="Fiskerne",
+                            kind="stakeholder")
+    app = client("reporting", settings)._transport.app
+    on = HANDLERS["sessions.session-scheduled.v2"]
+    async with app.state.rt.transaction() as tx:  # revision 2 first, then the older revision 1
+        await on(tx, None, scheduled(2, [item(1, "learning", "Havet stiger", 90, [karen_]),
+                                         item(2, "hearing", "Høring: fiskerne", 60, [fishers_, karen_])]))
+        await on(tx, None, scheduled(1, [item(1, "learning", "Gammel plan", 30)]))
+    async with app.state.rt.transaction() as tx:
+        from services.reporting import views
+
+        before = (await views.summary(tx, aid))["programme"]
+        await HANDLERS["sessions.session-held.v1"](tx, None, ev.SessionHeldV1(
+            assembly_id=aid, session_id=sid, present=5, absent=1, duration_hours=7))
+    async with app.state.rt.transaction() as tx:
+        after = (await views.summary(tx, aid))["programme"]
+    await app.state.rt.close()
+    assert before["agenda_items"] == 0  # only sessions held count
+    assert after == {"agenda_items": 2, "agenda_hours_by_phase": {"learning": 1.5, "hearing": 1.0},
+                     "experts_heard": 1, "stakeholders_heard": 1, "heard": [
+                         {"name": "Karen Holm", "affiliation": "Aarhus Universitet", "kind": "expert",
+                          "sessions": ["Weekend 1"]},
+                         {"name": "Danmarks Fiskeriforening", "affiliation": "Fiskerne", "kind": "stakeholder",
+                          "sessions": ["Weekend 1"]}]}
+    async with await browser("reporting", settings, auth, "organiser", aid) as web:
+        page = (await web.get(f"/assemblies/{aid}/report?lang=da")).text
+    assert "Eksperter og interessenter, der blev hørt" in page and "Danmarks Fiskeriforening" in page
+    assert "Høring" in page and "Gammel plan" not in page

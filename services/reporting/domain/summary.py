@@ -10,6 +10,31 @@ from typing import Any
 from .figures import attendance_rate, composition, reply_rate
 
 
+def programme(sessions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The programme of the sessions held, as their last published agendas say (session-scheduled
+    v2): items and hours per agenda phase (in the order phases first appear), and the experts and
+    stakeholders heard, each with the sessions they spoke at. Speakers are public people, never
+    members."""
+    hours: dict[str, float] = {}
+    heard: dict[str, dict[str, Any]] = {}
+    items = 0
+    for x in sessions:
+        if not x.get("held"):
+            continue
+        for i in x.get("agenda") or []:
+            items += 1
+            hours[i["phase"]] = hours.get(i["phase"], 0) + i["minutes"] / 60
+            for sp in i["speakers"]:
+                who = heard.setdefault(sp["expert_id"], {"name": sp["name"], "affiliation": sp["affiliation"],
+                                                         "kind": sp["kind"], "sessions": []})
+                if x["title"] not in who["sessions"]:
+                    who["sessions"].append(x["title"])
+    people = sorted(heard.values(), key=lambda p: (p["kind"] != "expert", p["name"].casefold()))
+    return {"agenda_items": items, "agenda_hours_by_phase": {ph: round(h, 2) for ph, h in hours.items()},
+            "experts_heard": sum(1 for p in people if p["kind"] == "expert"),
+            "stakeholders_heard": sum(1 for p in people if p["kind"] == "stakeholder"), "heard": people}
+
+
 def question_result(q: Any) -> dict[str, Any]:
     """Support per recommendation (yes/no and agree-scale questions: yes = votes counting as
     support, no = the other valid votes), and the outcome of questions over alternatives (approval:
@@ -105,6 +130,7 @@ def summarise(assembly: Any, *, batches: Sequence[Any], respondents: Sequence[An
         "hours_by_phase": {ph: sum(x["duration_hours"] or 0 for x in held if x["phase"] == ph)
                            for ph in dict.fromkeys(x["phase"] for x in held)},
         "attendance_rate": round(attendance_rate(held), 5),
+        "programme": programme(sessions),
         "votes_cast": votes_cast,
         "trial_ballots": trial_ballots,
         "trial_votes_cast": trial_votes_cast,

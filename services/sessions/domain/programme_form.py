@@ -50,6 +50,7 @@ def read_setting_form(form: Mapping[str, str], mode: str) -> tuple[dict, Problem
     hybrid)."""
     problems: Problems = []
     venues: list[tuple[str, str]] = []
+    rows: list[int] = []  # the form's row of each venue (empty rows are skipped)
     for i in range(MAX_VENUES):
         region = (form.get(f"region_{i}") or "").strip()
         venue = (form.get(f"venue_{i}") or "").strip()
@@ -64,6 +65,7 @@ def read_setting_form(form: Mapping[str, str], mode: str) -> tuple[dict, Problem
         elif len(venue) > 300:
             problems.append((f"venue_{i}", "too_long"))
         venues.append((region, venue))
+        rows.append(i)
     online = (form.get("online_url") or "").strip() or None
     if online is not None:
         try:
@@ -81,7 +83,7 @@ def read_setting_form(form: Mapping[str, str], mode: str) -> tuple[dict, Problem
             elif problem == "region twice":
                 regions = [r.casefold() for r, _ in venues]
                 twice = next(i for i, r in enumerate(regions) if regions.index(r) != i)
-                problems.append((f"region_{twice}", "region_twice"))
+                problems.append((f"region_{rows[twice]}", "region_twice"))
             else:
                 problems.append(("region_0", "venue_needed"))
     return {"venues": venues, "online_url": online, "capacity": capacity}, problems

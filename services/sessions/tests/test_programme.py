@@ -54,3 +54,45 @@ def test_a_witness_request_is_answered_once():
 def test_hours_by_phase_in_the_order_of_the_process():
     hours = rules.hours_by_phase([("hearing", 90), ("learning", 45), ("learning", 45), ("values", 30)])
     assert list(hours) == ["learning", "hearing", "values"] and hours == {"learning": 1.5, "hearing": 1.5, "values": 0.5}
+
+
+def test_the_setting_form_asks_for_what_the_sessions_mode_needs():
+    from services.sessions.domain.programme_form import read_setting_form
+
+    row = {"region_0": "DK01", "venue_0": "Rådhuset"}
+    assert read_setting_form({}, "physical")[1] == [("region_0", "venue_needed")]
+    assert read_setting_form(row, "hybrid")[1] == [("online_url", "link_needed")]
+    assert read_setting_form({**row, "region_3": "dk01", "venue_3": "Et andet sted"}, "physical")[1] == [
+        ("region_3", "region_twice")]
+    assert read_setting_form({"region_1": "DK01", "online_url": "javascript:x", "capacity": "0"}, "digital")[1] == [
+        ("venue_1", "venue_missing"), ("online_url", "link"), ("capacity", "number")]
+    values, problems = read_setting_form({**row, "online_url": " https://m.example.org/1 ", "capacity": "80"}, "hybrid")
+    assert problems == [] and values == {"venues": [("DK01", "Rådhuset")], "online_url": "https://m.example.org/1",
+                                         "capacity": 80}
+
+
+def test_items_speakers_uploads_and_requests_are_read_with_their_problems():
+    import uuid
+
+    from services.sessions.domain import programme_form as f
+
+    a, b = uuid.uuid4(), uuid.uuid4()
+    assert f.read_speakers([str(b), "x", str(uuid.uuid4()), str(b), str(a)], {a, b}) == [b, a]
+    assert f.read_item_form({"phase": "brunch", "minutes": "721"})[1] == [
+        ("phase", "choose"), ("title", "missing"), ("minutes", "number")]
+    assert f.read_item_form({"phase": "hearing", "title": "Høring", "minutes": "60", "position": "2"},
+                            with_position=True) == ({"phase": "hearing", "title": "Høring", "minutes": 60,
+                                                    "description": "", "position": 2}, [])
+    assert f.read_upload_form({"file_kind": "slides", "file_title": "S"}, "s.pdf", 5 * 2**20 + 1)[1] == [
+        ("file", "file_too_large")]
+    assert f.read_upload_form({}, None, 0)[1] == [("file_kind", "choose"), ("file_title", "missing"),
+                                                 ("file", "file_missing")]
+    sid = uuid.uuid4()
+    assert f.read_witness_form({"wanted": "x", "reason": "y", "session_id": str(sid)}, [sid])[0]["session_id"] == sid
+    assert f.read_witness_form({"wanted": "x", "reason": "y", "session_id": "z"}, [sid])[1] == [("session_id", "choose")]
+
+
+def test_a_member_goes_to_their_own_regions_venue_or_sees_them_all():
+    venues = [{"region": "DK01", "venue": "A"}, {"region": "DK05", "venue": "B"}]
+    assert rules.venues_for(venues, "dk05") == ([{"region": "DK05", "venue": "B"}], True)
+    assert rules.venues_for(venues, "DK03") == (venues, False) and rules.venues_for(venues, None) == (venues, False)
