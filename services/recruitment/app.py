@@ -11,6 +11,9 @@ from services.recruitment.mailpages import router as mail_router
 from services.recruitment.pages import pages
 from services.recruitment.pages import router as page_router
 from services.recruitment.privacyapi import router as privacy_router
+from services.recruitment.stipendapi import router as stipend_api_router
+from services.recruitment.stipendpages import router as stipend_page_router
+from services.recruitment.stipends import HANDLERS as STIPEND_HANDLERS
 from shared.auth.keys import member_jwks
 from shared.runtime import ServiceSpec, Worker, main
 
@@ -21,9 +24,10 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router, mail_api_router, privacy_router, page_router, mail_router],
+    routers=[router, mail_api_router, privacy_router, stipend_api_router, page_router, mail_router,
+             stipend_page_router],
     pages=pages,
-    handlers=privacy.with_dates(HANDLERS),
+    handlers={**privacy.with_dates(HANDLERS), **STIPEND_HANDLERS},
     # the retention schedule's job runs beside the consumer (docs/privacy.md)
     workers=[Worker("recruitment-retention", privacy.retention_worker, frozenset({"consumer", "all"}))],
     # recruitment signs member tokens itself, so it trusts its own members' issuer without a fetch

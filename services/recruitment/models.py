@@ -142,3 +142,95 @@ privacy_dates = sa.Table(
     sa.Column("drawn_at", sa.DateTime(timezone=True)),
     sa.Column("handed_over_at", sa.DateTime(timezone=True)),
 )
+
+# ---- places and stipends (services/recruitment/stipends.py; docs/stipends.md) ----------------
+
+# A drawn member's answer to their place (confirmed | declined), from the portal.
+places = sa.Table(
+    "places",
+    metadata,
+    sa.Column("member_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# What an assembly pays, in øre: per session attended, and the most per session for each claim.
+stipend_rates = sa.Table(
+    "stipend_rates",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("session_ore", sa.BigInteger, nullable=False),
+    sa.Column("travel_cap_ore", sa.BigInteger, nullable=False),
+    sa.Column("childcare_cap_ore", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+)
+
+# Sessions and attendance as sessions' events tell them (the ledger's source).
+stipend_sessions = sa.Table(
+    "stipend_sessions",
+    metadata,
+    sa.Column("session_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("title", sa.Text),
+    sa.Column("starts_at", sa.DateTime(timezone=True)),
+    sa.Column("held_at", sa.DateTime(timezone=True)),  # attendance is final: the session pays
+    sa.Column("rate_ore", sa.BigInteger),  # the session rate when it was held
+    sa.Column("present", sa.Integer),  # members present, as sessions counted them at the hold
+)
+
+stipend_attendance = sa.Table(
+    "stipend_attendance",
+    metadata,
+    sa.Column("session_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("member_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("present", sa.Boolean, nullable=False),
+)
+
+# A member's travel or childcare claim with its receipt; approved by two different staff.
+stipend_claims = sa.Table(
+    "stipend_claims",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("member_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("session_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("amount_ore", sa.BigInteger, nullable=False),
+    sa.Column("receipt", sa.LargeBinary, nullable=False),
+    sa.Column("receipt_type", sa.Text, nullable=False),
+    sa.Column("receipt_sha256", sa.String(64), nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="pending"),
+    sa.Column("approvals", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),  # staff actors
+    sa.Column("decided_by", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+)
+
+# Payment exports and what each paid (a line is paid once: the unique key).
+stipend_payments = sa.Table(
+    "stipend_payments",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("payees", sa.Integer, nullable=False),
+    sa.Column("total_ore", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.UniqueConstraint("assembly_id", "number", name="uq_stipend_payments_number"),
+)
+
+stipend_paid = sa.Table(
+    "stipend_paid",
+    metadata,
+    sa.Column("payment_id", UUID(as_uuid=True), sa.ForeignKey("stipend_payments.id"), nullable=False, index=True),
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("member_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # session | travel | childcare
+    sa.Column("ref", sa.Text, nullable=False),  # the session's or the claim's id
+    sa.Column("amount_ore", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("member_id", "kind", "ref", name="pk_stipend_paid"),
+)

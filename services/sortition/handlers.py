@@ -26,7 +26,7 @@ from services.sortition.domain.freeze import check_answers, frozen_instance, poo
 from services.sortition.domain.model import sha256_json
 from services.sortition.domain.runs import JobLost, JobRejected, Progress
 from shared.bus.outbox import Tx
-from shared.problems import conflict, invalid, not_found
+from shared.problems import DomainError, conflict, invalid, not_found
 from shared.events import contracts as ev
 from shared.events.envelope import Envelope
 
@@ -61,10 +61,30 @@ async def on_respondent_withdrew(tx: Tx, event: Envelope, p: ev.RespondentWithdr
     )
 
 
+async def on_place_declined(tx: Tx, event: Envelope, p: ev.PlaceDeclinedV1) -> None:
+    """A drawn member declined their place from the portal: out of the pool like a withdrawal, and
+    a replacement is requested at once (as the organiser would with POST replacements). When one
+    cannot be requested now (another job under way, no transcript), the member stays in GET
+    panel's withdrawn_members for the organiser to replace; the audit trail says why."""
+    await on_respondent_withdrew(tx, event, ev.RespondentWithdrewV1(assembly_id=p.assembly_id,
+                                                                    respondent_id=p.member_id))
+    panel = await v.panel_row(tx, p.assembly_id)
+    if panel is None or str(p.member_id) not in panel.members:
+        return
+    try:
+        async with tx.session.begin_nested():  # nothing of a refused request stays
+            await request_replacement(tx, p.assembly_id, dropped=[p.member_id], from_reserves=False,
+                                      actor="recruitment:place-declined")
+    except DomainError as exc:
+        await tx.audit("replacement.not-requested", p.assembly_id, object_id=p.member_id,
+                       details={"reason": exc.message, "code": exc.code})
+
+
 HANDLERS = {
     "recruitment.assembly-created.v1": on_assembly_created,
     "recruitment.respondent-registered.v1": on_respondent_registered,
     "recruitment.respondent-withdrew.v1": on_respondent_withdrew,
+    "recruitment.place-declined.v1": on_place_declined,
 }
 
 

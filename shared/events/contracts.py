@@ -67,6 +67,12 @@ class RespondentWithdrewV1(Contract):
     respondent_id: uuid.UUID
 
 
+class PlaceDeclinedV1(Contract):
+    """A drawn member declined their place on the panel (from the portal): sortition replaces them."""
+    assembly_id: uuid.UUID
+    member_id: uuid.UUID = Field(description="The member's pseudonymous id (the respondent's)")
+
+
 # ---- sortition ---------------------------------------------------------------------------
 
 
@@ -469,6 +475,8 @@ CATALOGUE: list[EventSpec] = [
     EventSpec("recruitment", "invitations-sent", 1, InvitationsSentV1, "A batch of invitation letters with single-use codes"),
     EventSpec("recruitment", "respondent-registered", 1, RespondentRegisteredV1, "An invited citizen registered (pseudonymous)"),
     EventSpec("recruitment", "respondent-withdrew", 1, RespondentWithdrewV1, "A respondent withdrew from the pool"),
+    EventSpec("recruitment", "place-declined", 1, PlaceDeclinedV1,
+              "A drawn member declined their place from the portal: a replacement is requested"),
     EventSpec("sortition", "pool-frozen", 1, PoolFrozenV1, "The pool was frozen for the draw (hashes, size; no personal data)"),
     EventSpec("sortition", "panel-drawn", 1, PanelDrawnV1, "The panel (and reserves) drawn from the pool"),
     EventSpec("sortition", "replacement-drawn", 1, ReplacementDrawnV1, "Drop-outs replaced so that quotas still hold"),

@@ -113,6 +113,22 @@ async def make_official_entry(settings, auth, aid) -> str:
     return r.json()["id"]
 
 
+async def make_claim(settings, auth, aid) -> str:
+    """A member's pending travel claim in the assembly (recruitment's stipends), written directly."""
+    import sqlalchemy as sa
+
+    from services.recruitment import models as rm
+
+    app = app_for("recruitment", settings)
+    claim_id = uuid.uuid4()
+    async with app.state.rt.transaction() as tx:
+        await tx.session.execute(sa.insert(rm.stipend_claims).values(
+            id=claim_id, assembly_id=aid, member_id=uuid.uuid4(), session_id=uuid.uuid4(), kind="travel",
+            amount_ore=100, receipt=b"%PDF-", receipt_type="application/pdf", receipt_sha256="0" * 64))
+    await app.state.rt.close()
+    return str(claim_id)
+
+
 async def board_position(settings, auth, aid) -> str:
     return "1"
 
@@ -204,7 +220,8 @@ OBJECTS = {"member_id": any_member, "draft_id": make_draft, "amendment_id": make
            "entry_id": make_official_entry, "position": board_position, "token_hash": token_hash,
            "number": replacement_number, "item_id": make_agenda_item, "expert_id": make_expert,
            "document_id": make_document, "witness_request_id": make_witness_request,
-           "version": report_version, "document": report_document, "stage": survey_stage}
+           "version": report_version, "document": report_document, "stage": survey_stage,
+           "claim_id": make_claim}
 
 
 def error_of(resp: httpx.Response) -> dict:
