@@ -87,10 +87,29 @@ def worker_ours(name: str, k: int) -> dict:
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     levels = res.stats.get("levels") or [None]
     return {"min": res.min_probability, "max": res.max_probability, "gini": res.gini, "seconds": secs,
-            "cpu": cpu, "method": res.stats.get("method"), "relaxed_min": levels[0],
+            "cpu": cpu, "method": res.stats.get("method"), "relaxed_min": levels[0], "certified": certified(name, res, inst),
             "n": inst.n, "types": inst.n_types, "panels": len(res.distribution.probs),
             "all_panels_valid": res.all_panels_valid(), "stats": {k2: v for k2, v in res.stats.items()
                                                                    if isinstance(v, (int, float))}}
+
+
+def certified(name: str, res, inst) -> str:
+    """`certify` (the independent checker) on the result: from the pool files of the data folder's
+    instances, from the generated pool for the synthetic one; all levels, with its CPU time."""
+    from services.sortition.certify import CertificateError, Pool, certify, read_pool
+
+    c0 = time.process_time()
+    if name == "synth_national_10000_200":
+        people, quotas, _ = synth_national()
+        pool = Pool([p["id"] for p in people], people, [None] * len(people),
+                    [(q["category"], q["value"], q["min"], q["max"], None) for q in quotas])
+    else:
+        pool = read_pool(categories=DATA / name / "categories.csv", respondents=DATA / name / "respondents.csv")
+    try:
+        out = certify(res.to_dict(max_panels=0), pool)
+    except CertificateError as exc:
+        return f"NOT certified: {exc}"
+    return f"certified ({out['levels_proved']} of {out['levels']} levels, cpu {time.process_time() - c0:.1f} s)"
 
 
 def worker_peer(name: str, k: int) -> dict:
@@ -171,6 +190,7 @@ def main() -> None:
                       f"(cpu {r.get('cpu', float('nan')):7.2f} s)  "
                       f"peak {r['peak_mb']:7.1f} MB  panels {r.get('panels')}{ok}"
                       + (f"  types {r['types']}  all panels meet quotas: {r['all_panels_valid']}  ({r['method']})"
+                         f"  {r['certified']}"
                          if engine == "ours" else ""),
                       flush=True)
         if "peer" in res and "error" not in res["peer"] and "error" not in res["ours"]:
