@@ -167,6 +167,19 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
                        and x.json()["letters"], "recruitment to receive the panel")
     session = http.post(f"{u['sessions']}/assemblies/{aid}/sessions",
                         json={"title": "Weekend 1", "starts_at": "2027-03-06T09:00:00Z", "duration_hours": 7}).json()
+    # its programme (sessions' API): a venue, an expert speaking at an item with a file and a link, published
+    ses = u["sessions"]
+    assert http.put(f"{ses}/sessions/{session['id']}/setting", json={
+        "venues": [{"region": "DK01", "venue": "Rådhuset, København"}], "capacity": 60}).status_code == 200
+    expert = http.post(f"{ses}/assemblies/{aid}/experts", json={
+        "name": "Karen Holm", "affiliation": "Aarhus Universitet", "interests": "Ingen"}).json()["id"]
+    item = http.post(f"{ses}/sessions/{session['id']}/agenda-items", json={
+        "phase": "learning", "title": "Hvad driver udledningerne?", "minutes": 45, "speaker_ids": [expert]}).json()["id"]
+    document = http.post(f"{ses}/agenda-items/{item}/files", data={"kind": "briefing", "title": "Baggrund"},
+                         files={"file": ("baggrund.txt", b"Udledninger pr. sektor", "text/plain")}).json()["id"]
+    assert http.post(f"{ses}/agenda-items/{item}/documents", json={
+        "kind": "video", "title": "Optagelse", "url": "https://video.example.org/1"}).status_code == 201
+    assert http.post(f"{ses}/sessions/{session['id']}/agenda/publish").status_code == 200
 
     # --- staff: the console's sign-in, the development issuer's page, the dashboard
     cluster.issuer.assemblies[aid] = "Borgertinget om klima"
@@ -217,6 +230,10 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
             ("recommendations", f"/sessions/assemblies/{aid}/recommendations", "Recommendations"),
             ("draft", f"/sessions/recommendations/{draft_id}", "Plant flere træer"),
             ("final-list", f"/sessions/assemblies/{aid}/recommendations/final-list", "The final list"),
+            ("programme", f"/sessions/assemblies/{aid}/programme", "Programme"),
+            ("programme-session", f"/sessions/sessions/{session['id']}/programme", "Hvad driver udledningerne?"),
+            ("programme-item", f"/sessions/agenda-items/{item}/edit", "Attach a file"),
+            ("experts", f"/sessions/assemblies/{aid}/programme/experts", "Karen Holm"),
             ("draw", f"/sortition/assemblies/{aid}/draw", "The draw"),
             ("draw-job", f"/sortition/assemblies/{aid}/draw/jobs/{job['id']}", "Finished"),
             ("draw-panel", f"/sortition/assemblies/{aid}/draw/panel", "Panel and reserves"),
@@ -267,6 +284,12 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     drv.get(f"{o}/sessions/recommendations/{draft_id}?lang=da")
     assert "Foreslå en ændring" in drv.page_source and "Afgør" not in drv.page_source  # members do not decide
     visit.check("member-draft")
+    drv.get(f"{o}/reporting/assemblies/{aid}/portal?lang=da")
+    drv.find_element(By.PARTIAL_LINK_TEXT, "Se programmet").click()
+    wait_for(lambda: "/my-programme" in drv.current_url, "the member's programme")
+    assert "Hvad driver udledningerne?" in drv.page_source and "Rådhuset, København" in drv.page_source
+    assert "Karen Holm" in drv.page_source and f"/documents/{document}/file" in drv.page_source
+    visit.check("member-programme")
     drv.get(f"{o}/reporting/assemblies/{aid}/portal?lang=da")  # back to the portal for the ballot
 
     # --- the member is checked in, a ballot opens: the member votes from the portal, nothing pasted
@@ -299,11 +322,11 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     print(f"\naxe (serious or critical violations per page): {visit.results}")
     assert set(visit.results.values()) == {0}
     JOURNEY.update(aid=aid, session_id=session["id"], ballot_id=ballot["id"], job_id=job["id"], member_id=member,
-                   draft_id=draft_id)
+                   draft_id=draft_id, item_id=item, expert_id=expert, document_id=document)
 
 
 JOURNEY: dict[str, str] = {}  # what the journey made, for the walk over every page below
-NOT_HTML = (".csv", ".json", ".pdf")
+NOT_HTML = (".csv", ".json", ".pdf", "/file")  # /file: a programme's document, downloaded
 FLOW = {"/auth/login", "/auth/callback"}  # redirects of the sign-in, not pages to look at
 DOWNLOADS = {"/claims/{claim_id}/receipt/view"}  # a member's receipt as uploaded (PDF or image), not a page
 
@@ -351,7 +374,8 @@ def test_every_page_of_every_service_passes_axe_and_fits_a_phone(cluster, browse
     staff_sid, member_sid = asyncio.run(sessions())
     values = {"assembly_id": JOURNEY["aid"], "session_id": JOURNEY["session_id"], "ballot_id": JOURNEY["ballot_id"],
               "job_id": JOURNEY["job_id"], "member_id": JOURNEY["member_id"], "number": "1",
-              "draft_id": JOURNEY["draft_id"],
+              "draft_id": JOURNEY["draft_id"], "item_id": JOURNEY["item_id"], "expert_id": JOURNEY["expert_id"],
+              "document_id": JOURNEY["document_id"],
               "version": "1", "document": "en.html", "stage": "start"}
     drv, visit = browser, Visit(browser)
     walked, refused, problems = [], {}, []
