@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import tempfile
 import uuid
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +26,7 @@ from shared.runtime import Runtime, RuntimeDep
 from shared.ui import service_url
 
 router = APIRouter()
-MAX_EXTRACT_BYTES = 50 * 1024 * 1024
+MAX_EXTRACT_BYTES = 1024 * 1024 * 1024  # a national extract of ~10 million lines; it streams
 
 
 class Region(BaseModel):
@@ -238,22 +240,91 @@ async def assembly_stats(assembly_id: uuid.UUID, rt: RuntimeDep,
         return await v.stats(tx, assembly_id)
 
 
+async def spool_body(request: Request) -> tempfile.SpooledTemporaryFile:
+    """The request's body as it streams in, in a file (memory up to 8 MiB, then disk), refused
+    with 413 beyond MAX_EXTRACT_BYTES."""
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 2**20)
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_EXTRACT_BYTES:
+            spool.close()
+            raise ApiError(413, f"the extract is larger than {MAX_EXTRACT_BYTES // 2**20} MiB; split it into parts")
+        spool.write(chunk)
+    spool.seek(0)
+    return spool
+
+
+def extract_text(binary) -> io.TextIOWrapper:
+    """A register extract's file as UTF-8 text (a byte-order mark is skipped), for the csv module."""
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+
+
 @router.post("/assemblies/{assembly_id}/register-extract", status_code=201, response_model=ImportOut, responses=errors(413, 415),
-             tags=["invitations"], summary="Import a population-register extract (CSV: person_id,name,address,region)")
+             tags=["invitations"],
+             summary="Import a population-register extract (CSV: person_id,name,address,region[,age_band,gender]; streamed)")
 async def import_register(assembly_id: uuid.UUID, request: Request, rt: RuntimeDep,
         who: Principal = Depends(allow(REGISTRAR))) -> ImportOut:
     if not request.headers.get("content-type", "").startswith("text/csv"):
         raise ApiError(415, "send the extract as a CSV body with Content-Type: text/csv")
-    raw = await request.body()
-    if len(raw) > MAX_EXTRACT_BYTES:
-        raise ApiError(413, f"the extract is larger than {MAX_EXTRACT_BYTES // 2**20} MiB; split it into parts")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise invalid("the extract must be UTF-8 text") from exc
-    async with rt.transaction() as tx:
-        n = await h.import_register(tx, assembly_id, text)
+    with await spool_body(request) as spool:
+        try:
+            async with rt.transaction() as tx:
+                n = await h.import_register(tx, assembly_id, extract_text(spool))
+        except UnicodeDecodeError as exc:
+            raise invalid("the extract must be UTF-8 text") from exc
     return ImportOut(imported=n)
+
+
+class ReplyRatesIn(BaseModel):
+    """Expected reply rates as shares (0.025 for 2.5 %): overall, and per region, age band and
+    gender where the assembly knows better; each stratum's oversampling factor is the overall
+    rate over its own (docs/letters.md)."""
+
+    expected: float = Field(ge=0.001, le=1)
+    region: dict[str, Annotated[float, Field(ge=0.001, le=1)]] = Field(default_factory=dict, max_length=200)
+    age_band: dict[str, Annotated[float, Field(ge=0.001, le=1)]] = Field(default_factory=dict, max_length=200)
+    gender: dict[str, Annotated[float, Field(ge=0.001, le=1)]] = Field(default_factory=dict, max_length=200)
+
+
+class SampleStratum(BaseModel):
+    region: str
+    age_band: str
+    gender: str
+    population: float = Field(description="The census population the stratum stands for (region's population x "
+                                          "the stratum's share of the region in the extract)")
+    available: int = Field(description="People of the extract not yet invited")
+    reply_rate: float
+    factor: float = Field(description="Oversampling factor: the overall expected rate over the stratum's")
+    letters: int
+    expected: float = Field(description="Expected registrations: letters x reply rate")
+
+
+class SamplePlanOut(BaseModel):
+    count: int
+    rates: dict
+    strata: list[SampleStratum]
+
+
+@router.put("/assemblies/{assembly_id}/reply-rates", response_model=ReplyRatesIn, tags=["invitations"],
+            summary="Expected reply rates per stratum: the invitation sample's oversampling factors")
+async def set_reply_rates(assembly_id: uuid.UUID, body: ReplyRatesIn, rt: RuntimeDep,
+                          who: Principal = Depends(allow(ORGANISER, REGISTRAR))) -> ReplyRatesIn:
+    async with rt.transaction() as tx:
+        stored = await h.set_reply_rates(tx, assembly_id, body.model_dump())
+    return ReplyRatesIn(**{"region": {}, "age_band": {}, "gender": {}, **stored})
+
+
+@router.get("/assemblies/{assembly_id}/invitation-plan", response_model=SamplePlanOut, tags=["invitations"],
+            summary="The invitation sample's letters and expected pool per stratum for `count` letters (nothing is drawn)")
+async def invitation_plan(assembly_id: uuid.UUID, rt: RuntimeDep, count: int = Query(ge=1, le=1_000_000),
+                          who: Principal = Depends(allow(ORGANISER, REGISTRAR, AUDITOR))) -> SamplePlanOut:
+    async with rt.transaction() as tx:
+        strata, rates = await v.sample_plan(tx, assembly_id, count)
+    return SamplePlanOut(count=sum(x.letters for x in strata), rates=rates.as_json(), strata=[
+        SampleStratum(region=x.cell[0], age_band=x.cell[1], gender=x.cell[2], population=round(x.population, 1),
+                      available=x.available, reply_rate=x.rate, factor=round(x.factor, 4), letters=x.letters,
+                      expected=round(x.expected, 2)) for x in strata])
 
 
 ZIP_RESPONSE = {201: {"content": {"application/zip": {}},

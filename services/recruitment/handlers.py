@@ -3,22 +3,24 @@ audit entry; the panel-membership event handlers keep who may get a member lette
 
 from __future__ import annotations
 
+import asyncio
+import io
 import secrets
 import uuid
 from datetime import date, datetime, timezone
+from typing import TextIO
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import IntegrityError
 
 from services.recruitment import models as m
 from services.recruitment import vault
 from services.recruitment import views as v
-from services.recruitment.domain.allocation import allocate, draw_sample
+from services.recruitment.domain.sample import draw_sample, letters_per_region, plan_json, rate_problems
 from services.recruitment.domain.answers import check_answers, check_strata
 from services.recruitment.domain.letter_details import LETTER_FIELDS
 from services.recruitment.domain.codes import UnknownCode, UsedCode, code_hash, household_key, new_code, normalise
-from services.recruitment.domain.register import parse_register_csv
+from services.recruitment.domain.register import MAX_PROBLEMS, RegisterCheck, read_register, register_refusal
 from services.recruitment.domain.vault import FIELDS, Identity
 from shared.bus.outbox import Tx
 from shared.db import load_or_404
@@ -74,6 +76,22 @@ async def set_letter_details(tx: Tx, assembly_id: uuid.UUID, details: dict) -> N
                    details={"filled": sorted(k for k, x in values.items() if x)})
 
 
+async def set_reply_rates(tx: Tx, assembly_id: uuid.UUID, rates: dict) -> dict:
+    """The expected reply rates (overall, and per region, age band and gender) that give the
+    invitation sample's oversampling factors and the waves' expected rate. Recruitment's own
+    planning: no event."""
+    await load_or_404(tx, m.assemblies, "assembly", lock=True, id=assembly_id)
+    stored = {k: x for k, x in rates.items() if x or k == "expected"}
+    problems = rate_problems(stored)
+    if problems:
+        raise invalid(problems[0][1], [{"field": f, "problem": p} for f, p in problems])
+    await tx.session.execute(sa.update(m.assemblies).where(m.assemblies.c.id == assembly_id).values(reply_rates=stored))
+    await tx.audit("assembly.reply-rates-set", assembly_id, object_id=assembly_id,
+                   details={"expected": stored["expected"], "strata": sum(len(x) for k, x in stored.items()
+                                                                          if k != "expected")})
+    return stored
+
+
 async def name_values(tx: Tx, assembly_id: uuid.UUID, names: list[dict]) -> list[dict]:
     """Give the assembly's quota values their names per language (`[{category, value, labels: {da,
     en}}]`; an empty name removes it). Only what people read changes: the codes, the numbers and
@@ -97,32 +115,64 @@ async def name_values(tx: Tx, assembly_id: uuid.UUID, names: list[dict]) -> list
     return strata
 
 
-async def import_register(tx: Tx, assembly_id: uuid.UUID, text: str) -> int:
+async def import_register(tx: Tx, assembly_id: uuid.UUID, source: TextIO | str) -> int:
+    """Import a register extract as it streams from `source` (a text file, read twice): batches of
+    lines are parsed off the event loop, and only an extract without a problem is imported, in
+    this transaction. Memory stays flat whatever the extract's size."""
     assembly = await v.load_assembly(tx, assembly_id)
-    rows = parse_register_csv(text, {r["code"] for r in assembly.regions})
-    # Names, addresses and register ids go into the vault; the table keeps a keyed hash of the
-    # register id, whose unique constraint refuses a person imported twice.
-    keys = vault.person_keys(assembly_id, [r["person_ref"] for r in rows])
-    entries = [{**{k: x for k, x in r.items() if k not in FIELDS}, "assembly_id": assembly_id, "person_key": key}
-               for r, key in zip(rows, keys)]
-    try:
+    regions = {r["code"] for r in assembly.regions}
+    if isinstance(source, str):
+        source = io.StringIO(source)
+    # Pass 1: every line checked, and the keyed hash of each register id staged (a temporary
+    # table) so that people repeated in the file or imported before are found by the database.
+    check = RegisterCheck(regions)
+    raw = (await (await tx.session.connection()).get_raw_connection()).driver_connection
+    await raw.execute("CREATE TEMP TABLE register_stage (line integer, person_key text) ON COMMIT DROP")
+    batches = read_register(source, check)
+    while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+        keys = vault.person_keys(assembly_id, [r["person_ref"] for _line, r in batch])
+        await raw.copy_records_to_table("register_stage", columns=("line", "person_key"),
+                                        records=[(line, key) for (line, _r), key in zip(batch, keys)])
+    duplicates = [line for (line,) in await raw.fetch(
+        "SELECT line FROM (SELECT line, row_number() OVER (PARTITION BY person_key ORDER BY line) AS n "
+        "FROM register_stage) AS s WHERE n > 1 ORDER BY line LIMIT $1", MAX_PROBLEMS)]
+    problems = check.finish(duplicates)
+    if problems:
+        raise register_refusal(problems, regions)
+    existing = await raw.fetchval(
+        "SELECT count(*) FROM register_stage s JOIN recruitment.register_entries e "
+        "ON e.assembly_id = $1 AND e.person_key = s.person_key", assembly_id)
+    await raw.execute("DROP TABLE register_stage")
+    if existing:
+        raise conflict(f"{existing} people in this extract were already imported for this assembly: nothing was "
+                       "imported", code="already_imported")
+    # Pass 2: the same file again, each batch into the table, names, addresses and register ids
+    # into the vault (sealed per person).
+    source.seek(0)
+    n = 0
+    batches = read_register(source, RegisterCheck(regions))
+    while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+        rows = [r for _line, r in batch]
+        keys = vault.person_keys(assembly_id, [r["person_ref"] for r in rows])
+        entries = [{**{k: x for k, x in r.items() if k not in FIELDS}, "assembly_id": assembly_id, "person_key": key}
+                   for r, key in zip(rows, keys)]
         ids = (await tx.session.execute(
             sa.insert(m.register_entries).returning(m.register_entries.c.id, sort_by_parameter_order=True), entries
         )).scalars().all()
-    except IntegrityError:
-        raise conflict("people in this extract were already imported for this assembly: nothing was imported",
-                       code="already_imported") from None
-    await vault.store(tx, assembly_id, [(i, Identity(r["name"], r["address"], r["person_ref"]))
-                                        for i, r in zip(ids, rows)])
-    await tx.audit("register.imported", assembly_id, details={"rows": len(rows)})
-    return len(rows)
+        await vault.store(tx, assembly_id, [(i, Identity(r["name"], r["address"], r["person_ref"]))
+                                            for i, r in zip(ids, rows)])
+        n += len(rows)
+    await tx.audit("register.imported", assembly_id, details={"rows": n})
+    return n
 
 
 async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int | None, *,
                            per_region: dict[str, int] | None = None, kind: str = "invitation",
                            plan: dict | None = None) -> tuple[uuid.UUID, dict, list[dict]]:
-    """Draw `count` people across regions in proportion to population (or exactly `per_region`,
-    a targeted wave's letters with its `plan`) and issue their codes.
+    """Draw `count` people across the strata (region, and the register's age band and gender)
+    in proportion to population times each stratum's oversampling factor (domain/sample.py), or
+    exactly `per_region` (a targeted wave's letters with its `plan`) split across each region's
+    strata, and issue their codes. The sample's computation is stored with the batch.
 
     Returns the batch id, letters per region, and the letters (letter_id, name, address, region,
     code, person_ref) for printing: the codes exist in clear only in this response; the database
@@ -131,29 +181,26 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
     """
     assembly = await v.load_assembly(tx, assembly_id)
     await tx.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"invite:{assembly_id}"})
-    rows = (
-        await tx.session.execute(
-            sa.select(m.register_entries.c.id, m.register_entries.c.region)
-            .join(m.data_keys, m.data_keys.c.entry_id == m.register_entries.c.id)  # not erased
-            .where(m.register_entries.c.assembly_id == assembly_id, m.register_entries.c.invited.is_(False))
-        )
-    ).all()
-    candidates: dict[str, list[int]] = {}
-    for rid, region in rows:
-        candidates.setdefault(region, []).append(rid)
-    available = {r: len(c) for r, c in candidates.items()}
-    if per_region is None:
-        populations = {r["code"]: r["population"] for r in assembly.regions}
-        per_region = allocate(count, populations, available)
-    else:
-        short = {r: n for r, n in per_region.items() if n > available.get(r, 0)}
+    if per_region is not None:
+        left = v.left_per_region(await v.register_strata(tx, assembly_id))
+        short = {r: n for r, n in per_region.items() if n > left.get(r, 0)}
         if short:
             raise conflict("the register extract has too few people not yet invited in "
-                           + ", ".join(f"{r} ({available.get(r, 0)} left, {n} asked)" for r, n in sorted(short.items())),
+                           + ", ".join(f"{r} ({left.get(r, 0)} left, {n} asked)" for r, n in sorted(short.items())),
                            code="register_exhausted")
-        count = sum(per_region.values())
+    strata, rates = await v.sample_plan(tx, assembly_id, count, per_region=per_region, assembly=assembly)
+    per_region = {**({r["code"]: 0 for r in assembly.regions} if per_region is None else {}),
+                  **letters_per_region(strata)}
+    count = sum(per_region.values())
+    plan = {**(plan or {}), "sample": plan_json(strata, rates)}
+    reg = m.register_entries.c
+    candidates: dict[tuple, list[int]] = {}
+    for rid, *key in (await tx.session.execute(
+            sa.select(reg.id, *v.STRATUM).join(m.data_keys, m.data_keys.c.entry_id == reg.id)  # not erased
+            .where(reg.assembly_id == assembly_id, reg.invited.is_(False)))).all():
+        candidates.setdefault(tuple(key), []).append(rid)
     seed = seed if seed is not None else secrets.randbits(62)
-    chosen = draw_sample(candidates, per_region, seed)
+    chosen = draw_sample(candidates, {s.cell: s.letters for s in strata}, seed)
     batch_id = uuid.uuid4()
     await tx.session.execute(
         sa.insert(m.invitation_batches).values(id=batch_id, assembly_id=assembly_id, count=count,

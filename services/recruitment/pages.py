@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from services.recruitment import handlers as h
 from services.recruitment import views as v
-from services.recruitment.api import MAX_EXTRACT_BYTES, count_refusal, letter_pack_response, limit_public
+from services.recruitment.api import MAX_EXTRACT_BYTES, count_refusal, extract_text, letter_pack_response, limit_public
 from services.recruitment.domain.answers import questionnaire
 from services.recruitment.domain.assembly_form import MAX_QUOTA_ROWS, MAX_REGION_ROWS, read_assembly_form
 from services.recruitment.domain.assembly_form import rows as form_rows
@@ -24,6 +24,7 @@ from services.recruitment.printing import LANGUAGES
 from services.recruitment.domain.codes import CodeRefused, UsedCode, code_hash, normalise
 from services.recruitment.domain.registration_form import form_problems
 from services.recruitment.domain.replies import count_features, stratum_report
+from services.recruitment.domain.sample import margins
 from shared.auth import AUDITOR, FACILITATOR, OPERATOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
 from shared.auth.keys import mint_member_token
 from shared.auth.sessions import SESSION_COOKIE, cookie_options
@@ -250,6 +251,7 @@ REGISTER_PROBLEMS = {
     "missing_columns": N_("The file lacks the columns: %(value)s. The first line must be: person_id,name,address,region"),
     "empty_field": N_("Line %(line)s: a field is empty; every row needs person_id, name, address and region"),
     "unknown_region": N_("Line %(line)s: the region %(value)s is not one of the assembly's regions (%(regions)s)"),
+    "bad_value": N_("Line %(line)s: the %(value)s column takes a code of letters, digits, +, - or _ (at most 32 characters), for example 18-29 or female"),
     "duplicate_person": N_("Line %(line)s: the same person_id appears twice in the file"),
     "no_rows": N_("The file has no people in it"),
     "not_utf8": N_("The file is not UTF-8 text. Save it as CSV UTF-8 and try again"),
@@ -386,16 +388,15 @@ async def register_import(assembly_id: uuid.UUID, rt: RuntimeDep, request: Reque
     upload = (await request.form()).get("extract")
     if upload is None or isinstance(upload, str) or not upload.filename:
         return _import_page(request, who, data, problems=[{"kind": "no_file"}], status=422)
-    raw = await upload.read(MAX_EXTRACT_BYTES + 1)
-    if len(raw) > MAX_EXTRACT_BYTES:
+    upload.file.seek(0, 2)
+    if upload.file.tell() > MAX_EXTRACT_BYTES:  # the upload streamed to a temporary file: its size, not its text
         return _import_page(request, who, data, problems=[{"kind": "too_large"}], status=413)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return _import_page(request, who, data, problems=[{"kind": "not_utf8"}], status=422)
+    upload.file.seek(0)
     try:
         async with rt.transaction() as tx:
-            n = await h.import_register(tx, assembly_id, text)
+            n = await h.import_register(tx, assembly_id, extract_text(upload.file))
+    except UnicodeDecodeError:
+        return _import_page(request, who, data, problems=[{"kind": "not_utf8"}], status=422)
     except InvalidInput as exc:
         return _import_page(request, who, data, problems=[d for d in exc.details if "kind" in d], status=422)
     except Conflict:
@@ -403,6 +404,7 @@ async def register_import(assembly_id: uuid.UUID, rt: RuntimeDep, request: Reque
     return _import_page(request, who, await _overview(rt, assembly_id), imported=n, status=201)
 
 
+DIMENSION_NAMES = {"region": N_("Region"), "age_band": N_("Age"), "gender": N_("Gender")}
 LETTER_DETAIL_NAMES = {"commissioner": N_("the commissioner"), "remit": N_("the remit"),
                        "session_dates": N_("the session dates"), "stipend_ore": N_("the stipend"),
                        "reply_by": N_("the date to reply by")}
@@ -414,6 +416,21 @@ INVITE_PROBLEMS = {
 }
 
 
+async def _sample_preview(rt: Runtime, assembly_id: uuid.UUID, data: dict, asked: str | None) -> dict:
+    """The invitation sample's plan per stratum for the letters asked (`?plan=N`; else up to 10,000
+    of those not yet invited): letters, expected reply rate and expected pool per value."""
+    left = data["imported"] - data["invited"]
+    count = int(asked) if asked and asked.isdigit() and 0 < len(asked) < 8 else min(left, 10_000)
+    count = min(count, left)
+    if count <= 0:
+        return {"plan_count": 0, "plan": {}}
+    async with rt.transaction() as tx:
+        strata, rates = await v.sample_plan(tx, assembly_id, count, assembly=data["assembly"])
+    population = sum(s.population for s in strata) or 1
+    return {"plan_count": count, "plan": margins(strata), "plan_population": population,
+            "plan_expected": sum(s.expected for s in strata), "plan_rates": rates}
+
+
 def _invitations_page(request: Request, who: Principal, data: dict, assembly_id: uuid.UUID, *,
                       form: dict | None = None, problem: tuple[str, str, dict] | None = None,
                       status: int = 200) -> Response:
@@ -422,7 +439,7 @@ def _invitations_page(request: Request, who: Principal, data: dict, assembly_id:
     missing = missing_details(data["assembly"]._mapping)
     return pages.render(request, "invitations.html", {
         **data, "form": form or {}, "by_field": by_field, "errors": [{"field": f, "message": m} for f, m in by_field.items()],
-        "missing": [_(LETTER_DETAIL_NAMES[f]) for f in missing],
+        "missing": [_(LETTER_DETAIL_NAMES[f]) for f in missing], "dimension_names": DIMENSION_NAMES,
         "can_send": REGISTRAR in who.roles_in(assembly_id), "once": secrets.token_urlsafe(16)}, who=who, status=status)
 
 
@@ -442,7 +459,9 @@ async def forget_once(rt: Runtime, token: str) -> None:
 @router.get("/assemblies/{assembly_id}/invitations", summary="Invitation batches (HTML)", responses=errors(404))
 async def invitations_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
                            who: Principal = Depends(allow(REGISTRAR, ORGANISER, AUDITOR, page=True))) -> Response:
-    return _invitations_page(request, who, await _overview(rt, assembly_id), assembly_id)
+    data = await _overview(rt, assembly_id)
+    data.update(await _sample_preview(rt, assembly_id, data, request.query_params.get("plan")))
+    return _invitations_page(request, who, data, assembly_id)
 
 
 @router.post("/assemblies/{assembly_id}/invitations",
@@ -465,8 +484,10 @@ async def invitations_send(assembly_id: uuid.UUID, rt: RuntimeDep, request: Requ
     lang = form.get("language") if form.get("language") in LANGUAGES else "da"
     channel = "digital-post" if form.get("channel") == "digital-post" else "print"
     if problem:
+        data.update(await _sample_preview(rt, assembly_id, data, str(count) if count > 0 else None))
         return _invitations_page(request, who, data, assembly_id, form=form, problem=problem, status=422)
     if not await use_once(rt, form.get("once", "")):
+        data.update(await _sample_preview(rt, assembly_id, data, None))
         return _invitations_page(request, who, data, assembly_id, problem=("count", "once", {}), status=409)
     try:
         async with rt.transaction() as tx:

@@ -1,9 +1,8 @@
-"""Stage 1 of the civic lottery: how many letters each region gets, and who gets them."""
+"""Stage 1 of the civic lottery: how many letters each region (or stratum) gets."""
 
 from __future__ import annotations
 
-import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping
 
 from shared.problems import InvalidInput
 
@@ -12,8 +11,10 @@ class AllocationError(InvalidInput):
     """Letters that cannot be allocated as asked (an API answers 422 with the message)."""
 
 
-def allocate(total: int, populations: Mapping[str, int], available: Mapping[str, int] | None = None) -> dict[str, int]:
-    """Split `total` letters across regions in proportion to population (largest remainder).
+def allocate(total: int, populations: Mapping[Hashable, float],
+             available: Mapping[Hashable, int] | None = None) -> dict:
+    """Split `total` letters across regions (or any strata) in proportion to their weight, the
+    population (largest remainder).
 
     `available` caps a region at the number of register entries it still has; the surplus goes
     to the other regions, again in proportion to population.
@@ -46,13 +47,3 @@ def allocate(total: int, populations: Mapping[str, int], available: Mapping[str,
             if result[r] >= caps.get(r, 0):
                 open_regions.discard(r)
     return result
-
-
-def draw_sample(candidates: Mapping[str, Sequence[int]], allocation: Mapping[str, int], seed: int) -> list[int]:
-    """A simple random sample without replacement within each region (stratified by region)."""
-    rng = random.Random(seed)
-    chosen: list[int] = []
-    for region in sorted(allocation):
-        pool = sorted(candidates.get(region, ()))
-        chosen.extend(rng.sample(pool, allocation[region]))
-    return chosen

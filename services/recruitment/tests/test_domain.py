@@ -2,7 +2,8 @@
 
 import pytest
 
-from services.recruitment.domain.allocation import AllocationError, allocate, draw_sample
+from services.recruitment.domain.allocation import AllocationError, allocate
+from services.recruitment.domain.sample import draw_sample
 from services.recruitment.domain.answers import check_answers, check_strata, questionnaire
 from services.recruitment.domain.codes import (ALPHABET, CodeRefused, UnknownCode, UsedCode, code_hash, household_key,
                                               new_code, normalise)
@@ -84,8 +85,8 @@ def test_household_keys_join_one_address_per_assembly_only():
 def test_the_register_extract_is_checked_line_by_line():
     good = "person_id,name,address,region\n1, Ada ,Vej 1,A\n2,Bo,Vej 2,B\n"
     assert parse_register_csv(good, {"A", "B"}) == [
-        {"person_ref": "1", "name": "Ada", "address": "Vej 1", "region": "A"},
-        {"person_ref": "2", "name": "Bo", "address": "Vej 2", "region": "B"}]
+        {"person_ref": "1", "name": "Ada", "address": "Vej 1", "region": "A", "age_band": None, "gender": None},
+        {"person_ref": "2", "name": "Bo", "address": "Vej 2", "region": "B", "age_band": None, "gender": None}]
     for text, message in (("person_id,name,region\n1,Ada,A\n", "missing: address"),
                           ("person_id,name,address,region\n1,,Vej 1,A\n", "line 2: every row needs"),
                           ("person_id,name,address,region\n1,Ada,Vej 1,C\n", "line 2: region 'C' is not one of A, B"),
