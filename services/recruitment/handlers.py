@@ -195,10 +195,12 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
     plan = {**(plan or {}), "sample": plan_json(strata, rates)}
     reg = m.register_entries.c
     candidates: dict[tuple, list[int]] = {}
+    regions: dict[int, str] = {}
     for rid, *key in (await tx.session.execute(
             sa.select(reg.id, *v.STRATUM).join(m.data_keys, m.data_keys.c.entry_id == reg.id)  # not erased
             .where(reg.assembly_id == assembly_id, reg.invited.is_(False)))).all():
         candidates.setdefault(tuple(key), []).append(rid)
+        regions[rid] = key[0]
     seed = seed if seed is not None else secrets.randbits(62)
     chosen = draw_sample(candidates, {s.cell: s.letters for s in strata}, seed)
     batch_id = uuid.uuid4()
@@ -206,7 +208,6 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
         sa.insert(m.invitation_batches).values(id=batch_id, assembly_id=assembly_id, count=count,
                                                per_region=per_region, seed=seed, kind=kind, plan=plan)
     )
-    regions = {rid: region for rid, region in rows}
     people = await vault.read(tx, chosen)  # the letters: opened here, never stored in clear
     letters, inv_rows = [], []
     for entry_id in chosen:
