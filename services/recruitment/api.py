@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import tempfile
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -109,6 +109,9 @@ class InvitationsOut(BaseModel):
 class RegistrationIn(BaseModel):
     code: str = Field(min_length=1, max_length=64)
     consent: bool
+    consent_version: str | None = Field(None, max_length=40, description="The version of the consent text shown "
+                                        "(domain/consent.py); the current one if omitted")
+    language: Literal["da", "en"] = Field("da", description="The language the consent text was read in")
     answers: dict[str, str] = Field(default_factory=dict)
     contact: str | None = Field(None, max_length=200)
 
@@ -116,6 +119,9 @@ class RegistrationIn(BaseModel):
 class RegistrationOut(BaseModel):
     status: str
     message: str
+    reference: str | None = Field(None, description="The receipt's reference: the start of the registration's id")
+    registered_at: datetime | None = None
+    consent_version: str | None = None
 
 
 def client_ip(request: Request) -> str:
@@ -168,16 +174,22 @@ async def count_refusal(rt: Runtime, ip: str) -> None:
     await rt.limiter.hit("failed_code", ip, limit=s.register_failures_per_ip + 1_000_000, window=s.register_window_seconds)
 
 
-async def _register(rt: Runtime, request: Request, body: RegistrationIn) -> None:
+async def _register(rt: Runtime, request: Request, body: RegistrationIn) -> dict:
     s = rt.settings
     ip = await limit_public(rt, request, body.code, per_code=s.register_attempts_per_code)
     try:
         async with rt.transaction() as tx:
-            await h.register(tx, code=body.code, consent=body.consent, answers=body.answers, contact=body.contact,
-                             secret=s.secret_key)
+            return await h.register(tx, code=body.code, consent=body.consent, answers=body.answers,
+                                    contact=body.contact, secret=s.secret_key, consent_version=body.consent_version,
+                                    lang=body.language)
     except CodeRefused:
         await count_refusal(rt, ip)
         raise
+
+
+def receipt_reference(respondent_id: uuid.UUID) -> str:
+    """The registration's reference on the receipt: the start of its pseudonymous id."""
+    return str(respondent_id)[:8].upper()
 
 
 @router.post("/assemblies", status_code=201, response_model=AssemblyOut, response_model_exclude_none=True,
@@ -276,15 +288,19 @@ async def import_register(assembly_id: uuid.UUID, request: Request, rt: RuntimeD
     return ImportOut(imported=n)
 
 
+Rate = Annotated[float, Field(ge=0.001, le=1, allow_inf_nan=False)]
+StratumValue = Annotated[str, Field(pattern=r"^[A-Za-z0-9_+-]{1,32}$")]
+
+
 class ReplyRatesIn(BaseModel):
     """Expected reply rates as shares (0.025 for 2.5 %): overall, and per region, age band and
     gender where the assembly knows better; each stratum's oversampling factor is the overall
     rate over its own (docs/letters.md)."""
 
-    expected: float = Field(ge=0.001, le=1)
-    region: dict[str, Annotated[float, Field(ge=0.001, le=1)]] = Field(default_factory=dict, max_length=200)
-    age_band: dict[str, Annotated[float, Field(ge=0.001, le=1)]] = Field(default_factory=dict, max_length=200)
-    gender: dict[str, Annotated[float, Field(ge=0.001, le=1)]] = Field(default_factory=dict, max_length=200)
+    expected: Rate
+    region: dict[StratumValue, Rate] = Field(default_factory=dict, max_length=200)
+    age_band: dict[StratumValue, Rate] = Field(default_factory=dict, max_length=200)
+    gender: dict[StratumValue, Rate] = Field(default_factory=dict, max_length=200)
 
 
 class SampleStratum(BaseModel):
@@ -307,6 +323,7 @@ class SamplePlanOut(BaseModel):
 
 
 @router.put("/assemblies/{assembly_id}/reply-rates", response_model=ReplyRatesIn, tags=["invitations"],
+            responses=errors(422),
             summary="Expected reply rates per stratum: the invitation sample's oversampling factors")
 async def set_reply_rates(assembly_id: uuid.UUID, body: ReplyRatesIn, rt: RuntimeDep,
                           who: Principal = Depends(allow(ORGANISER, REGISTRAR))) -> ReplyRatesIn:
@@ -316,6 +333,7 @@ async def set_reply_rates(assembly_id: uuid.UUID, body: ReplyRatesIn, rt: Runtim
 
 
 @router.get("/assemblies/{assembly_id}/invitation-plan", response_model=SamplePlanOut, tags=["invitations"],
+            responses=errors(422),
             summary="The invitation sample's letters and expected pool per stratum for `count` letters (nothing is drawn)")
 async def invitation_plan(assembly_id: uuid.UUID, rt: RuntimeDep, count: int = Query(ge=1, le=1_000_000),
                           who: Principal = Depends(allow(ORGANISER, REGISTRAR, AUDITOR))) -> SamplePlanOut:
@@ -349,8 +367,10 @@ async def send_invitations(assembly_id: uuid.UUID, body: InvitationsIn, request:
              summary="Register with the code from the invitation letter (public, rate-limited)")
 async def register(body: RegistrationIn, request: Request, rt: RuntimeDep,
         who: Principal = Depends(allow(PUBLIC))) -> RegistrationOut:
-    await _register(rt, request, body)
-    return RegistrationOut(status="registered", message="Thank you — you are in the pool for the draw.")
+    receipt = await _register(rt, request, body)
+    return RegistrationOut(status="registered", message="Thank you — you are in the pool for the draw.",
+                           reference=receipt_reference(receipt["respondent_id"]),
+                           registered_at=receipt["registered_at"], consent_version=receipt["consent_version"])
 
 
 class WithdrawalIn(BaseModel):

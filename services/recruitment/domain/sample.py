@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from services.recruitment.domain.allocation import AllocationError, allocate
+from services.recruitment.domain.register import STRATUM_VALUE
 
 Cell = tuple[str, str, str]  # (region, age band or "", gender or "")
 DIMENSIONS = ("region", "age_band", "gender")
@@ -80,6 +81,9 @@ def rate_problems(raw: Mapping) -> list[tuple[str, str]]:
             problems.append((dim, f"a mapping of at most {MAX_RATE_VALUES} values to reply rates"))
             continue
         for value, x in values.items():
+            if not isinstance(value, str) or not STRATUM_VALUE.match(value):
+                problems.append((dim, "a value is a code of letters, digits, +, - or _ (at most 32), as in the extract"))
+                continue
             check(f"{dim}.{value}", x)
     return problems
 
@@ -220,7 +224,7 @@ def read_rate_form(form: Mapping[str, str], rows: int) -> tuple[dict, list[tuple
     out: dict = {"expected": expected or DEFAULT_RATE}
     for i in range(min(rows, 3 * MAX_RATE_VALUES)):
         dim, value, raw = (str(form.get(f"{k}_{i}", "")).strip() for k in ("dim", "value", "rate"))
-        if dim not in DIMENSIONS or not value or len(value) > 32 or not raw:
+        if dim not in DIMENSIONS or not STRATUM_VALUE.match(value) or not raw:
             continue
         rate = read_percent(raw)
         if rate is None:
