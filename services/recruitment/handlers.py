@@ -19,6 +19,7 @@ from services.recruitment import views as v
 from services.recruitment.domain.sample import draw_sample, letters_per_region, plan_json, rate_problems
 from services.recruitment.domain.answers import check_answers, check_strata
 from services.recruitment.domain.letter_details import LETTER_FIELDS
+from services.recruitment.domain.consent import consent_record
 from services.recruitment.domain.codes import UnknownCode, UsedCode, code_hash, household_key, new_code, normalise
 from services.recruitment.domain.register import MAX_PROBLEMS, RegisterCheck, read_register, register_refusal
 from services.recruitment.domain.vault import FIELDS, Identity
@@ -232,9 +233,12 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
 
 
 async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str], contact: str | None,
-                   secret: str) -> uuid.UUID:
+                   secret: str, consent_version: str | None = None, lang: str | None = None) -> dict:
+    """Register with a letter's code; the consent's version, language and words' hash are kept
+    with the registration. Returns the receipt (respondent id, when, the consent's version)."""
     if not consent:
         raise invalid("consent is required to register: tick the consent box")
+    agreed = consent_record(consent_version, lang)
     norm = normalise(code)
     if norm is None:
         raise UnknownCode("this is not a valid invitation code: it has 20 letters and digits, as printed in your letter")
@@ -258,7 +262,7 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
     await tx.session.execute(sa.update(m.invitations).where(m.invitations.c.id == inv.id).values(used_at=now))
     await tx.session.execute(
         sa.insert(m.respondents).values(id=respondent_id, assembly_id=inv.assembly_id, invitation_id=inv.id,
-                                        region=inv.region, features=features, consented_at=now)
+                                        region=inv.region, features=features, consented_at=now, **agreed)
     )
     if contact:
         await vault.set_contact(tx, inv.register_entry_id, contact)
@@ -271,12 +275,15 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
         subject=inv.assembly_id,
         region=inv.region,
     )
-    await tx.audit("respondent.registered", inv.assembly_id, object_id=respondent_id, actor="public")
-    return respondent_id
+    await tx.audit("respondent.registered", inv.assembly_id, object_id=respondent_id, actor="public",
+                   details={"consent_version": agreed["consent_version"]})
+    return {"respondent_id": respondent_id, "registered_at": now, "consent_version": agreed["consent_version"],
+            "assembly_id": inv.assembly_id}
 
 
-async def withdraw(tx: Tx, *, code: str) -> None:
-    """A registered citizen leaves the pool (before or after the draw); their answers go with them."""
+async def withdraw(tx: Tx, *, code: str) -> dict:
+    """A registered citizen leaves the pool (before or after the draw); their answers go with them.
+    Returns the receipt (respondent id, when)."""
     norm = normalise(code)
     inv = None if norm is None else (
         await tx.session.execute(sa.select(m.invitations).where(v.code_matches(code_hash(norm))))
@@ -290,14 +297,15 @@ async def withdraw(tx: Tx, *, code: str) -> None:
         raise conflict("nobody has registered with this code, so there is nothing to withdraw", code="not_registered")
     if resp.withdrawn_at is not None:
         raise conflict("this registration has already been withdrawn", code="already_withdrawn")
+    now = datetime.now(timezone.utc)
     await tx.session.execute(
-        sa.update(m.respondents).where(m.respondents.c.id == resp.id)
-        .values(withdrawn_at=datetime.now(timezone.utc), features={})
+        sa.update(m.respondents).where(m.respondents.c.id == resp.id).values(withdrawn_at=now, features={})
     )
     await vault.set_contact(tx, inv.register_entry_id, None)
     await tx.emit(ev.RespondentWithdrewV1(assembly_id=resp.assembly_id, respondent_id=resp.id),
                   subject=resp.assembly_id, region=resp.region)
     await tx.audit("respondent.withdrew", resp.assembly_id, object_id=resp.id, actor="public")
+    return {"respondent_id": resp.id, "withdrawn_at": now}
 
 
 # ---- panel members: selection letters with login codes, and member login ----------------------

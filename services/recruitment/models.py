@@ -90,6 +90,10 @@ respondents = sa.Table(
     sa.Column("region", sa.Text, nullable=False),
     sa.Column("features", JSONB, nullable=False),
     sa.Column("consented_at", sa.DateTime(timezone=True), nullable=False),
+    # the consent agreed to (domain/consent.py): its version, language and the SHA-256 of its words
+    sa.Column("consent_version", sa.Text),
+    sa.Column("consent_lang", sa.Text),
+    sa.Column("consent_sha256", sa.Text),
     sa.Column("withdrawn_at", sa.DateTime(timezone=True)),
 )
 

@@ -15,8 +15,10 @@ from fastapi.responses import Response
 
 from services.recruitment import handlers as h
 from services.recruitment import views as v
-from services.recruitment.api import MAX_EXTRACT_BYTES, count_refusal, extract_text, letter_pack_response, limit_public
+from services.recruitment.api import MAX_EXTRACT_BYTES, count_refusal, extract_text, receipt_reference, letter_pack_response, limit_public
 from services.recruitment.domain.answers import questionnaire
+from services.recruitment.domain.consent import CURRENT as CONSENT_VERSION
+from services.recruitment.domain.consent import consent_text
 from services.recruitment.domain.assembly_form import MAX_QUOTA_ROWS, MAX_REGION_ROWS, read_assembly_form
 from services.recruitment.domain.assembly_form import rows as form_rows
 from services.recruitment.domain.letter_details import missing_details, read_letter_form
@@ -57,15 +59,19 @@ async def _assembly(rt: Runtime, assembly_id: uuid.UUID | None):
         return await v.load_assembly(tx, assembly_id)
 
 
+def _questions(request: Request, assembly) -> list[dict]:
+    """The strata questions with their labels in the page's language: [{name, legend, options}]."""
+    _ = pages.gettext(request)
+    questions = questionnaire(assembly.strata) if assembly is not None else {}
+    return [{"name": f"q_{category}", "legend": label(_, category),
+             "options": [(value, label(_, category, value, None, assembly.strata, pages.locale(request)))
+                         for value in values]} for category, values in questions.items()]
+
+
 def _registration(request: Request, who: Principal, assembly, *, form: dict | None = None,
                   problems: list[tuple[str, str]] = (), status: int = 200):
     _ = pages.gettext(request)
-    questions = questionnaire(assembly.strata) if assembly is not None else {}
-    labelled = []
-    for category, values in questions.items():
-        labelled.append({"name": f"q_{category}", "legend": label(_, category),
-                         "options": [(value, label(_, category, value, None, assembly.strata, pages.locale(request)))
-                                     for value in values]})
+    labelled = _questions(request, assembly)
     by_field = {}
     for field, problem in problems:
         if field.startswith("q_"):
@@ -76,6 +82,7 @@ def _registration(request: Request, who: Principal, assembly, *, form: dict | No
     errors_ = [{"field": f, "message": m} for f, m in by_field.items()]
     return pages.render(request, "register.html", {
         "assembly": assembly, "questions": labelled, "form": form or {}, "errors": errors_, "by_field": by_field,
+        "consent": consent_text(CONSENT_VERSION, pages.locale(request)), "consent_version": CONSENT_VERSION,
     }, who=who, status=status)
 
 
@@ -114,14 +121,21 @@ async def register_form(rt: RuntimeDep, request: Request,
     answers = {c: form[f"q_{c}"] for c in questions}
     try:
         async with rt.transaction() as tx:
-            await h.register(tx, code=form["code"], consent=True, answers=answers, contact=None,
-                             secret=rt.settings.secret_key)
+            receipt = await h.register(tx, code=form["code"], consent=True, answers=answers, contact=None,
+                                       secret=rt.settings.secret_key, consent_version=CONSENT_VERSION,
+                                       lang=pages.locale(request))
     except CodeRefused as exc:
         await count_refusal(rt, ip)
         problem = ("code", "used" if isinstance(exc, UsedCode) else "unknown")
         return _registration(request, who, assembly, form=form, problems=[problem],
                              status=409 if problem[1] == "used" else 404)
-    return pages.render(request, "register_done.html", {"assembly": assembly}, who=who, status=201)
+    lang = pages.locale(request)
+    answered = [(q["legend"], next(text for value, text in q["options"] if value == answers[q["name"][2:]]))
+                for q in _questions(request, assembly)]
+    return pages.render(request, "register_done.html", {
+        "assembly": assembly, "reference": receipt_reference(receipt["respondent_id"]),
+        "registered_at": receipt["registered_at"], "consent_version": receipt["consent_version"],
+        "consent": consent_text(receipt["consent_version"], lang), "answered": answered}, who=who, status=201)
 
 
 # ---- panel members sign in with the code of their selection letter ---------------------------
@@ -208,14 +222,15 @@ async def withdraw_form(rt: RuntimeDep, request: Request, who: Principal = Depen
     ip = await limit_public(rt, request, code, per_code=rt.settings.register_attempts_per_code)
     try:
         async with rt.transaction() as tx:
-            await h.withdraw(tx, code=code)
+            receipt = await h.withdraw(tx, code=code)
     except CodeRefused:
         await count_refusal(rt, ip)
         return _withdraw_page(request, who, code=code, problems={"code": "unknown"}, status=404)
     except Conflict as exc:
         known = exc.code if exc.code in WITHDRAW_PROBLEMS else "already_withdrawn"
         return _withdraw_page(request, who, code=code, problems={"code": known}, status=409)
-    return pages.render(request, "withdraw_done.html", {}, who=who)
+    return pages.render(request, "withdraw_done.html", {"reference": receipt_reference(receipt["respondent_id"]),
+                                                         "withdrawn_at": receipt["withdrawn_at"]}, who=who)
 
 
 # ---- the staff's screens: assemblies, the register, invitations, replies, member letters -------

@@ -89,8 +89,8 @@ def test_recruitment_and_sessions_screens_pass_axe(cluster, staff, browser, tmp_
                                           json={"count": 2, "seed": 1}).json()["letters"]]
     assert http.post(f"{u['recruitment']}/registrations", json={"code": codes[0], "consent": True,
                                                                 "answers": {"gender": "female"}}).status_code == 201
-    for page, name_ in (("recruitment", "recruitment"), ("invitations", "invitations"), ("replies", "replies"),
-                        ("letters", "letters")):
+    for page, name_ in (("recruitment", "recruitment"), ("invitations", "invitations"), ("reply-rates", "reply-rates"),
+                        ("replies", "replies"), ("letters", "letters")):
         drv.get(f"{o}/recruitment/assemblies/{aid}/{page}")
         visit.check(name_)
     drv.get(f"{o}/recruitment/assemblies/{aid}/replies?lang=en")

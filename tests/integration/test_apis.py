@@ -124,7 +124,10 @@ async def test_invitations_codes_are_single_use_and_answers_checked(rec):
     assert_error(await rec.post("/registrations", json={**body, "answers": {"gender": "x"}}), 422,
                  "'x' is not one of female, male")
     assert_error(await rec.post("/registrations", json={**body, "answers": {}}), 422, "missing")
-    assert (await rec.post("/registrations", json=body)).status_code == 201
+    assert_error(await rec.post("/registrations", json={**body, "consent_version": "1999-01"}), 422,
+                 "consent version '1999-01' is not known")
+    r = await rec.post("/registrations", json={**body, "language": "en"})
+    assert r.status_code == 201 and r.json()["consent_version"] == "2026-12" and len(r.json()["reference"]) == 8
     assert_error(await rec.post("/registrations", json=body), 409, "already been used")
     assert_error(await rec.post("/registrations", json={**body, "code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ"}), 404, "not recognised")
     stats = (await rec.get(f"/assemblies/{aid}/stats")).json()

@@ -53,7 +53,8 @@ async def test_registration_page_asks_without_preselecting_and_speaks_the_chosen
         r = await web.post("/register", data={"csrf_token": token, "assembly": aid, "code": code, "q_gender": "female",
                                               "consent": "true", "lang": "da"})
         assert r.status_code == 201, r.text
-        assert "You are registered" in r.text
+        assert "You are registered" in r.text and "Your receipt" in r.text and "<dd>Woman</dd>" in r.text
+        assert "I agree that my answers are processed to draw the panel (consent text, version 2026-12)" in r.text
         assert (await rec.get(f"/assemblies/{aid}/stats")).json()["registrations"] == 1
         # the same code again: the error says so, on the form
         r = await web.post("/register", data={"csrf_token": token, "assembly": aid, "code": code, "q_gender": "male",
@@ -246,12 +247,17 @@ async def test_a_citizen_withdraws_with_the_letter_code_after_confirming(rec, se
         r = await web.post("/register", data={"csrf_token": csrf(page), "assembly": aid, "code": code,
                                               "q_gender": "male", "consent": "true"})
         assert r.status_code == 201 and "/withdraw" in r.text
+        # the receipt: a reference, the answers as chosen, the consent's version (stored with the registration)
+        reference = re.search(r"<dt>Reference</dt><dd>([0-9A-F]{8})</dd>", r.text).group(1)
+        assert "Din kvittering" in r.text and "<dd>Mand</dd>" in r.text and "samtykketekst, version 2026-12" in r.text
+        regs = (await rec.get(f"/assemblies/{aid}/registrations")).json()
+        assert str(regs[0]["respondent_id"]).upper().startswith(reference)
         assert (await rec.get(f"/assemblies/{aid}/stats")).json()["registrations"] == 1
         r = await web.post("/withdraw", data={"csrf_token": token, "code": code})  # not confirmed: nothing happens
         assert r.status_code == 422 and "Sæt kryds for at bekræfte" in r.text
         assert (await rec.get(f"/assemblies/{aid}/stats")).json()["registrations"] == 1
         r = await web.post("/withdraw", data={"csrf_token": token, "code": code, "confirm": "true"})
-        assert r.status_code == 200 and "Du er meldt fra" in r.text
+        assert r.status_code == 200 and "Du er meldt fra" in r.text and f"<dd>{reference}</dd>" in r.text
         assert (await rec.get(f"/assemblies/{aid}/stats")).json()["registrations"] == 0
         r = await web.post("/withdraw?lang=en", data={"csrf_token": token, "code": code, "confirm": "true"})
         assert r.status_code == 409 and "already been withdrawn" in r.text

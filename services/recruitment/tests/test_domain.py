@@ -103,3 +103,15 @@ def test_errors_carry_stable_codes_and_no_status():
     assert refused.value.code == "invalid_input" and not hasattr(refused.value, "status")
     assert (UnknownCode("x").code, UsedCode("x").code) == ("not_found", "code_used")
     assert isinstance(UsedCode("x"), CodeRefused) and UsedCode("x").kind == "conflict"
+
+
+def test_consent_is_versioned_and_its_words_are_hashed():
+    from services.recruitment.domain.consent import CURRENT, consent_record, consent_text
+
+    da, en = consent_record(None, "da"), consent_record(CURRENT, "en")
+    assert da["consent_version"] == en["consent_version"] == CURRENT and da["consent_lang"] == "da"
+    assert da["consent_sha256"] != en["consent_sha256"] and len(da["consent_sha256"]) == 64
+    assert consent_record(CURRENT, "fr") == da  # another language reads the Danish words
+    assert "samtykke" in consent_text(CURRENT, "da")["agree"]
+    with pytest.raises(InvalidInput, match="consent version '1999' is not known"):
+        consent_record("1999", "da")
