@@ -41,9 +41,14 @@ async def on_invitations_sent(tx: Tx, event: Envelope, payload: ev.InvitationsSe
                                              "count": payload.count, "per_region": payload.per_region}, ["batch_id"])
 
 
-async def on_respondent_registered(tx: Tx, event: Envelope, payload: ev.RespondentRegisteredV1) -> None:
-    await _upsert(tx, m.respondents, {"respondent_id": payload.respondent_id, "assembly_id": payload.assembly_id,
-                                      "region": payload.region, "features": payload.features}, ["respondent_id"])
+async def on_respondents_registered(tx: Tx, events: list[tuple[Envelope, ev.RespondentRegisteredV1]]) -> None:
+    # A consumer batch of registrations in one statement (recruitment's busiest topic).
+    await tx.session.execute(pg_insert(m.respondents).on_conflict_do_nothing(index_elements=["respondent_id"]), [
+        {"respondent_id": p.respondent_id, "assembly_id": p.assembly_id, "region": p.region, "features": p.features}
+        for _, p in events])
+
+
+on_respondent_registered = Bulk(on_respondents_registered)
 
 
 async def on_respondent_withdrew(tx: Tx, event: Envelope, payload: ev.RespondentWithdrewV1) -> None:
@@ -103,11 +108,18 @@ async def on_session_scheduled_v2(tx: Tx, event: Envelope, payload: ev.SessionSc
         where=sa.or_(m.sessions.c.programme_revision.is_(None), m.sessions.c.programme_revision < p.revision)))
 
 
-async def on_attendance_recorded(tx: Tx, event: Envelope, payload: ev.AttendanceRecordedV1) -> None:
-    # Who is checked in (the secretariat's live view); session-held carries the report's counts.
-    await _upsert(tx, m.checkins, {"session_id": payload.session_id, "member_id": payload.member_id,
-                                   "assembly_id": payload.assembly_id, "present": payload.present},
-                  ["session_id", "member_id"], {"present": payload.present})
+async def on_attendances_recorded(tx: Tx, events: list[tuple[Envelope, ev.AttendanceRecordedV1]]) -> None:
+    # Who is checked in (the secretariat's live view; session-held carries the report's counts): a
+    # consumer batch in one statement, a later record of the same member and session winning.
+    latest = {(p.session_id, p.member_id): p for _, p in events}
+    stmt = pg_insert(m.checkins)
+    await tx.session.execute(stmt.on_conflict_do_update(index_elements=["session_id", "member_id"],
+                                                        set_={"present": stmt.excluded.present}), [
+        {"session_id": p.session_id, "member_id": p.member_id, "assembly_id": p.assembly_id, "present": p.present}
+        for p in latest.values()])
+
+
+on_attendance_recorded = Bulk(on_attendances_recorded)
 
 
 async def on_session_held(tx: Tx, event: Envelope, payload: ev.SessionHeldV1) -> None:
