@@ -182,7 +182,7 @@ class AlternatesOut(BaseModel):
     count: int
     dropout_rates: list[tuple[str, str, float]]
     scenarios: int
-    seed: int = Field(description="From the draw's public seed: anyone can recompute the choice")
+    seed: int = Field(description="The scenarios' seed, from the draw's public seed")
     hash: str = Field(description="sha256 of ids, rates, scenarios and seed; the next replacement transcript names it")
     expected_dropouts: float = Field(description="Expected drop-outs from the panel at these rates")
     after_replacements: int = Field(description="Replacements made before the alternates were chosen")

@@ -659,10 +659,10 @@ async def test_alternates_chosen_for_drop_outs_become_the_reserves_and_replace_v
     assert r.status_code == 201, r.text
     alt = r.json()
     assert len(alt["ids"]) == 4 and not set(alt["ids"]) & set(t["selected"])
-    # the young drop out most: the alternates include young volunteers
-    assert any(people[x]["age"] == "18-39" for x in alt["ids"])
+    # (which ones depends on the time-limited MIP under the machine's load; test_alternates.py checks
+    # the choice itself) alternates leave fewer seats empty than none in the simulation
     sim = alt["simulation"]
-    assert sim["alternates"]["full_and_within_quotas"] >= sim["none"]["full_and_within_quotas"]
+    assert sim["alternates"]["mean_seats_short"] < sim["none"]["mean_seats_short"]
     panel = (await c.get(f"/assemblies/{aid}/panel", headers=org)).json()
     assert panel["reserves"] == alt["ids"] and panel["alternates"]["hash"] == alt["hash"]
     page = await c.get(f"/assemblies/{aid}/draw/panel?lang=en", headers=org)
