@@ -196,6 +196,15 @@ def main(
     console.print(table)
     (out / "evaluation.json").write_text(json.dumps(evaluation, indent=2, ensure_ascii=False) + "\n")
     mismatches += not letters_ok(tally, letters_dir)
+    st = tally.stipends
+
+    def _kr(ore: int) -> str:  # øre stay integers: no float on the way to the screen
+        return f"{ore // 100:,}.{ore % 100:02d}"
+    console.print(f"places: {tally.places.get('confirmed')} confirmed, {tally.places.get('declined')} declined and "
+                  f"replaced by sortition; stipends after {st['sessions_held']} sessions at {_kr(st['rate_ore'])} "
+                  f"kr. each (docs/stipends.md): payment 1 pays {st['payees']} members {_kr(st['paid_ore'])} kr. "
+                  f"for {st['sessions_paid']} sessions attended and {_kr(st['claims_ore'])} kr. of approved "
+                  f"claims; {st['absences_unpaid']} absences paid nothing ({st['never_present']} members never present)")
     console.print(f"steps (s): {tally.seconds}; total {time.monotonic() - started:.1f} s")
     console.print("memory at rest (RSS, MiB): " + ", ".join(f"{k} {v}" for k, v in memory.items()))
     for service, (entries, anchored, problems) in audits.items():

@@ -9,6 +9,7 @@ final vote on recommendations with a 70% threshold. Everything is seeded.
 from __future__ import annotations
 
 import asyncio
+import base64
 import csv
 import hashlib
 import io
@@ -130,6 +131,8 @@ class Tally:
     reminders: int = 0  # reminder letters (no new invitations)
     second_wave: dict = field(default_factory=dict)  # its pool factor, letters and the gap before and after
     letter_files: dict[str, bytes] = field(default_factory=dict, repr=False)  # the second wave's ZIP, for out/letters
+    places: dict = field(default_factory=dict)  # members' answers to their place: confirmed, declined
+    stipends: dict = field(default_factory=dict)  # the payment export after the sessions: who got what
     seconds: dict[str, float] = field(default_factory=dict)
     # the members' evaluation surveys (anonymous) and the evaluation pack's figures as the driver knows them
     survey_respondents: dict = field(default_factory=dict)  # stage -> members who answered
@@ -530,10 +533,8 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         if len(transcript["excluded"]) != t.withdrawn_before_draw:
             raise RuntimeError(f"the draw left out {len(transcript['excluded'])} withdrawn volunteers, "
                                f"expected {t.withdrawn_before_draw}")
-        # A drawn volunteer declines (one whose answers someone off the panel shares, so the pool
-        # can replace them): a replacement job, whose public transcript replays as a chain from
-        # the draw, from the same public files.
-        progress("replace a member who declines", 0, 1)
+        # A drawn volunteer will decline (one whose answers someone off the panel shares, so the
+        # pool can replace them): they do it from the portal once they have their letter, below.
         rows = list(csv.DictReader(io.StringIO(pool_files[1])))
         profile = {r["id"]: tuple(v for c, v in r.items() if c not in ("id", "household")) for r in rows}
         unavailable = set(members) | {e["id"] for e in transcript["excluded"]}
@@ -546,15 +547,49 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         published = _ok(await http.get(f"{sor}/assemblies/{aid}/replacements/commitment"))
         if published["number"] != 1 or published["commitment"] != transcript.get("replacement_commitment"):
             raise RuntimeError("the replacement randomness commitment is not the one in the draw's transcript")
-        job = _ok(await http.post(f"{sor}/assemblies/{aid}/replacements", json={"dropped": [declines]}), 202)
+        t.panel_size = len(members)
+        progress("draw the panel", 100, 100)
+        done("sortition")
 
-        async def replacement_done():
-            j = _ok(await http.get(f"{sor}/draw-jobs/{job['id']}"))
-            if j["status"] == "failed":
-                raise RuntimeError(f"the replacement failed: {j['error']}")
-            return j["status"] == "succeeded"
-        await _retry_until(replacement_done, "the replacement job", timeout=300, interval=0.5)
-        members = _ok(await http.get(f"{sor}/assemblies/{aid}/panel"))["members"]
+        step("selection letters")
+        # Recruitment learns the panel from sortition's event and prints a login code for each
+        # member; each member exchanges their code for a member token and answers for their place
+        # from the portal: everyone confirms but one, who declines, and that decline alone makes
+        # sortition replace them (recruitment's place-declined event; no organiser steps in).
+        letters: list[dict] = []
+        member_auth: dict[str, dict[str, str]] = {}
+
+        async def letters_and_logins(panel: list[str]) -> list[dict]:
+            async def all_letters():  # letters go to active members only
+                r = _ok(await http.post(f"{rec}/assemblies/{aid}/member-letters", headers=registrar), 201)
+                letters.extend(r["letters"])
+                return set(panel) <= {x["member_id"] for x in letters}
+            await _retry_until(all_letters, "recruitment to receive the panel")
+            new = [x for x in letters if x["member_id"] in set(panel) and x["member_id"] not in member_auth]
+
+            async def login(letter):
+                async with sem:
+                    tok = _ok(await http.post(f"{rec}/member-login", json={"code": letter["code"]}))
+                    member_auth[tok["member_id"]] = {"authorization": f"Bearer {tok['access_token']}"}
+                    progress("member logins", len(member_auth), len(panel))
+            await asyncio.gather(*(login(x) for x in new))
+            return new
+
+        async def answer(m, value):
+            async with sem:
+                _ok(await http.post(f"{rec}/assemblies/{aid}/my-place", headers=member_auth[m], json={"answer": value}))
+
+        progress("selection letters", 0, 1)
+        first = await letters_and_logins(members)
+        t.member_code = next((x["code"] for x in first if x["member_id"] != declines), "")
+        await asyncio.gather(*(answer(m, "declined" if m == declines else "confirmed") for m in members))
+        progress("selection letters", 1, 1)
+        progress("replace the member who declined", 0, 1)
+
+        async def replaced():
+            panel = _ok(await http.get(f"{sor}/assemblies/{aid}/panel"))
+            return panel["members"] if declines not in panel["members"] else None
+        members = await _retry_until(replaced, "sortition to replace the member who declined", timeout=300, interval=0.5)
         chain = (await http.get(f"{sor}/assemblies/{aid}/replacements/transcripts")).json()
         verify_replacements(chain, inst, draw=transcript, first_commitment=published["commitment"])
         forged = {**chain[0], "randomness": {"commitment": commitment("0" * 64), "value": "0" * 64}}
@@ -566,35 +601,14 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         if chain[-1]["panel_after"] != members or declines in members:
             raise RuntimeError("the replacement transcripts do not replay to the panel")
         t.replacements = len(chain)
-        progress("replace a member who declines", 1, 1)
         t.panel_size = len(members)
-        progress("draw the panel", 100, 100)
-        done("sortition")
-
-        step("selection letters")
-        # Recruitment learns the panel from sortition's event and prints a login code for each
-        # member; each member exchanges their code for a member token.
-        letters: list[dict] = []
-
-        async def all_letters():  # the panel and its replacement (letters go to active members only)
-            r = _ok(await http.post(f"{rec}/assemblies/{aid}/member-letters", headers=registrar), 201)
-            letters.extend(r["letters"])
-            return set(members) <= {x["member_id"] for x in letters}
-        progress("selection letters", 0, 1)
-        await _retry_until(all_letters, "recruitment to receive the panel")
-        letters = [x for x in letters if x["member_id"] in set(members)]  # not to the member who declined
-        t.member_code = letters[0]["code"] if letters else ""
-        progress("selection letters", 1, 1)
-        member_auth: dict[str, dict[str, str]] = {}
-
-        async def login(letter):
-            async with sem:
-                tok = _ok(await http.post(f"{rec}/member-login", json={"code": letter["code"]}))
-                member_auth[tok["member_id"]] = {"authorization": f"Bearer {tok['access_token']}"}
-                progress("member logins", len(member_auth), len(letters))
-
-        await asyncio.gather(*(login(x) for x in letters))
-        assert set(member_auth) == set(members), "every member logs in as themselves"
+        newcomers = await letters_and_logins(members)  # the replacement's letter, login and answer
+        await asyncio.gather(*(answer(x["member_id"], "confirmed") for x in newcomers))
+        member_auth.pop(declines, None)
+        if set(member_auth) != set(members):
+            raise RuntimeError("not every member of the panel logged in as themselves")
+        t.places = {"confirmed": len(members), "declined": 1}
+        progress("replace the member who declined", 1, 1)
         done("selection letters")
 
         step("sessions")
@@ -611,6 +625,10 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
             experts.append(_ok(await http.post(f"{ses}/assemblies/{aid}/experts", json={
                 "kind": kind, "name": name, "affiliation": affiliation, "interests": interests}), 201)["id"])
             t.programme[kind + "s"] += 1
+        rate = LETTER_DETAILS["stipend_ore"]  # the letters' stipend per session day, in øre
+        _ok(await http.put(f"{rec}/assemblies/{aid}/stipends/rates", json={
+            "session_ore": rate, "travel_cap_ore": 50_000, "childcare_cap_ore": 60_000}))
+        attendance: list[dict[str, bool]] = []
         for i in range(params.sessions):
             progress("sessions", i, params.sessions)
             s = _ok(await http.post(f"{ses}/assemblies/{aid}/sessions", json={
@@ -641,9 +659,14 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
             t.hours_learning += 7.5 if phase in ("learning", "hearing") else 0.0
             t.hours_deliberation += 7.5 if phase in ("values", "vision", "recommendations") else 0.0
             present_last = [r["member_id"] for r in records if r["present"]]
+            attendance.append({r["member_id"]: r["present"] for r in records})
         progress("sessions", params.sessions, params.sessions)
         t.programme_heard = [t.programme["experts"], t.programme["stakeholders"], t.programme["items"]]
         done("sessions")
+
+        step("stipends")
+        await stipends(http, rec, aid, auth, rate, attendance, {m: member_auth[m] for m in members}, t, progress)
+        done("stipends")
 
         step("recommendations")
         recs = RECOMMENDATIONS[: params.recommendations]
@@ -803,6 +826,61 @@ async def member_survey(http: httpx.AsyncClient, rep: str, aid: str, stage: str,
         for key, qid in (("fair_agree", "fair"), ("speak_agree", "speak")):
             given = [a[qid] for a in answers.values() if qid in a]
             setattr(t, key, round(sum(1 for x in given if x >= 4) / len(given), 5) if len(given) >= 5 else None)
+
+
+RECEIPT = b"%PDF-1.4\n% Rejsekort: Aarhus H - Koebenhavn H, 123,50 kr.\n%%EOF\n"  # a bus ticket's PDF
+
+
+async def stipends(http: httpx.AsyncClient, rec: str, aid: str, auth, rate: int, attendance: list[dict[str, bool]],
+                   member_auth: dict[str, dict], t: Tally, progress) -> None:
+    """After the sessions: recruitment's ledger (from sessions' attendance events) pays each member
+    the rate for every session they were present at and nothing for an absence; one member's travel
+    claim is approved by two different registrars (the same one twice is refused); the registrar's
+    payment export pays exactly the ledger, once; the member's statement shows it paid."""
+    progress("stipends", 0, 1)
+    registrar = auth.headers("registrar", aid, subject="registrar-anna")
+    second = auth.headers("registrar", aid, subject="registrar-bo")
+    held = len(attendance)
+
+    async def ledger_complete():  # the attendance events have all reached recruitment
+        r = _ok(await http.get(f"{rec}/assemblies/{aid}/stipends"))
+        return r if r["sessions_held"] == held and not r["incomplete"] else None
+    book = await _retry_until(ledger_complete, "recruitment to receive every session's attendance", timeout=120)
+    by = {x["member_id"]: x for x in book["ledgers"]}
+    for m in member_auth:  # each session: the rate to the present, 0 to the absent
+        lines = [x for x in by[m]["lines"] if x["kind"] == "session"]
+        want = [("present", rate) if a.get(m) else ("absent", 0) for a in attendance]
+        if [(x["status"], x["amount_ore"]) for x in lines] != want:
+            raise RuntimeError(f"the stipend ledger of member {m[:8]} is not what they attended: {lines} != {want}")
+    present = {m: sum(1 for a in attendance if a.get(m)) for m in member_auth}
+    claimant = next(m for m in member_auth if attendance[0].get(m))
+    session_id = by[claimant]["lines"][0]["session_id"]
+    claim = _ok(await http.post(f"{rec}/assemblies/{aid}/my-claims", headers=member_auth[claimant], json={
+        "session_id": session_id, "kind": "travel", "amount_ore": 12_350,
+        "receipt_base64": base64.b64encode(RECEIPT).decode()}), 201)
+    _ok(await http.post(f"{rec}/claims/{claim['id']}/approve", headers=registrar))
+    _ok(await http.post(f"{rec}/claims/{claim['id']}/approve", headers=registrar), 409)  # four eyes
+    if _ok(await http.post(f"{rec}/claims/{claim['id']}/approve", headers=second))["status"] != "approved":
+        raise RuntimeError("a claim approved by two different registrars is not approved")
+    r = await http.post(f"{rec}/assemblies/{aid}/stipends/payments", headers=registrar)
+    if r.status_code != 201:
+        raise RuntimeError(f"the payment export failed: {r.status_code} {r.text[:300]}")
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))
+    paid = sum(int(x["amount_ore"]) for x in rows)
+    expected = rate * sum(present.values()) + 12_350
+    payees = sum(1 for n in present.values() if n)
+    if paid != expected or len(rows) != payees or any(not x["person_ref"] for x in rows):
+        raise RuntimeError(f"the payment file pays {paid} øre to {len(rows)} payees; the attendance says "
+                           f"{expected} øre to {payees}")
+    if (await http.post(f"{rec}/assemblies/{aid}/stipends/payments", headers=registrar)).status_code != 409:
+        raise RuntimeError("a second payment export paid something again")
+    statement = _ok(await http.get(f"{rec}/assemblies/{aid}/my-stipend", headers=member_auth[claimant]))
+    if statement["due_ore"] != 0 or statement["paid_ore"] != rate * present[claimant] + 12_350:
+        raise RuntimeError(f"the member's statement does not show the payment: {statement}")
+    t.stipends = {"rate_ore": rate, "sessions_held": held, "payees": len(rows), "paid_ore": paid,
+                  "sessions_paid": sum(present.values()), "absences_unpaid": held * len(present) - sum(present.values()),
+                  "never_present": len(present) - payees, "claims_ore": 12_350}
+    progress("stipends", 1, 1)
 
 
 async def publish_report(http: httpx.AsyncClient, rep: str, aid: str, progress) -> dict:
