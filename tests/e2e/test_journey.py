@@ -340,6 +340,22 @@ def run_journey(drv, origin: str, lang: str, work: Path, replay: bool = True) ->
         j.see(f"Session {i}")
         links = [a.get_attribute("href") for a in j.els("a[href$='/check-in']")]
         session_path = links[-1].split(origin)[1]
+        if i == 1:  # the programme: an expert, an agenda item where they speak, published for the members
+            j.get(f"/sessions/assemblies/{aid}/programme/experts")
+            j.tick(_radio_id(j, "kind", "expert"))
+            j.fill(name="Karen Holm", affiliation="Aarhus University", interests="None")
+            j.submit("#expert-form")
+            j.see(t("The person is added: choose them as a speaker on an agenda item"))
+            j.check("experts")
+            j.get(session_path.replace("/check-in", "/programme"))
+            Select(j.el("#phase")).select_by_value("learning")
+            j.fill(title="What drives emissions?", minutes="45")
+            j.tick(j.els("input[name=speakers]")[0].get_attribute("id"))
+            j.submit("#item-form")
+            j.see(t("The item is on the agenda"))
+            j.submit("form[action$='/programme/publish']")
+            j.see(t("The programme is published: members see it in their portal"))
+            j.check("programme-session")
         j.get(session_path)
         j.see("m-3-present", refresh=True, timeout=60)  # sessions has the roster
         j.visit.width(390)
@@ -396,6 +412,11 @@ def run_journey(drv, origin: str, lang: str, work: Path, replay: bool = True) ->
         j.see("/page?lang=", refresh=True, timeout=60)  # reporting has heard of the ballot
         if m is members[0]:
             j.check("portal")
+            j.el("a[href$='/my-programme']").click()  # the programme the secretariat published
+            j.see("What drives emissions?")
+            j.see("Karen Holm")
+            j.check("member-programme")
+            j.get(f"/reporting/assemblies/{aid}/portal")
         j.el("a[href*='/ballots/'][href*='/page']").click()
         j.el("#get-token").click()
         if m in present:
