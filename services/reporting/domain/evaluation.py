@@ -148,8 +148,7 @@ NOT_KNOWN = (
 )
 
 
-def _hours(summary: Mapping[str, Any]) -> dict[str, Any]:
-    by_phase = summary.get("hours_by_phase") or {}
+def _split(by_phase: Mapping[str, float]) -> dict[str, Any]:
     split = {"learning": sum(h for p, h in by_phase.items() if p in LEARNING_PHASES),
              "deliberation": sum(h for p, h in by_phase.items() if p in DELIBERATION_PHASES),
              "decision": sum(h for p, h in by_phase.items() if p in DECISION_PHASES)}
@@ -158,6 +157,14 @@ def _hours(summary: Mapping[str, Any]) -> dict[str, Any]:
     return {**split, "total": total,
             "learning_share": round(split["learning"] / total, 5) if total else None,
             "deliberation_share": round(split["deliberation"] / total, 5) if total else None}
+
+
+def _hours(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Hours per kind of work by the sessions' phases; and by the published agendas' items (finer:
+    a session mixes phases) where the sessions held had agendas."""
+    programme = summary.get("programme") or {}
+    agenda = _split(programme.get("agenda_hours_by_phase") or {}) if programme.get("agenda_items") else None
+    return {**_split(summary.get("hours_by_phase") or {}), "by_agenda": agenda}
 
 
 def _retention(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,8 +179,11 @@ def _retention(summary: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _experts(summary: Mapping[str, Any]) -> dict[str, Any] | None:
-    """From the programme's experts and stakeholders, where reporting knows them (None: it does not)."""
+    """The experts and stakeholders heard at the sessions held (the published agendas' speakers;
+    None: reporting's summary has no programme)."""
     experts = summary.get("experts")
+    if experts is None and summary.get("programme") is not None:
+        experts = summary["programme"].get("heard") or []
     if experts is None:
         return None
     kinds: dict[str, int] = {}
@@ -226,6 +236,9 @@ def pack(summary: Mapping[str, Any], surveys: Mapping[str, Mapping[str, Any]], f
     if experts is None:
         notes.append({"figure": "experts", "note": N_(
             "The experts and stakeholders heard: the programme's experts are not in reporting's figures yet.")})
+    elif not experts["heard"]:
+        notes.append({"figure": "experts", "note": N_(
+            "The experts and stakeholders heard: no published agenda of a session held names a speaker.")})
     if not any(c.get("population_share") is not None for c in public.get("composition", [])):
         notes.append({"figure": "population", "note": N_(
             "The population's shares are known per region only; for the other strata the quotas carry them.")})
@@ -278,7 +291,10 @@ def pack_rows(p: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("recruitment", f"region={r['region']}:reply_rate", v(r["reply_rate"])))
     for section in ("retention", "hours", "response"):
         for key, value in p[section].items():
-            rows.append((section, key, v(value)))
+            if isinstance(value, Mapping):
+                rows.extend((section, f"{key}:{k}", v(x)) for k, x in value.items())
+            else:
+                rows.append((section, key, v(value)))
     if p["experts"] is not None:
         rows.append(("experts", "heard", v(p["experts"]["heard"])))
         rows.append(("experts", "affiliations", v(p["experts"]["affiliations"])))

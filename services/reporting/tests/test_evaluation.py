@@ -74,3 +74,11 @@ def test_the_pack_suppresses_small_groups_and_says_what_it_cannot_know():
     with_experts = pack({**summary(), "experts": [{"kind": "expert", "affiliation": "DTU"},
                                                   {"kind": "stakeholder", "affiliation": "dtu "}]}, {}, {}, None, k=5)
     assert with_experts["experts"] == {"heard": 2, "by_kind": {"expert": 1, "stakeholder": 1}, "affiliations": 1}
+    assert p["hours"]["by_agenda"] is None
+    programme = {"agenda_items": 3, "agenda_hours_by_phase": {"learning": 2.0, "values": 3.0},
+                 "heard": [{"name": "A", "kind": "expert", "affiliation": "KU"}]}
+    with_programme = pack({**summary(), "programme": programme}, {}, {}, None, k=5)
+    assert with_programme["experts"] == {"heard": 1, "by_kind": {"expert": 1}, "affiliations": 1}
+    assert with_programme["hours"]["by_agenda"]["learning"] == 2 and with_programme["hours"]["by_agenda"]["deliberation"] == 3
+    assert ("hours", "by_agenda:learning", "2.0") in pack_rows(with_programme)
+    assert "experts" not in {n["figure"] for n in with_programme["not_known"]}
