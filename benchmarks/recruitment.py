@@ -85,7 +85,8 @@ class PeakRss:
         self._t.join()
 
 
-def file_chunks(path: Path, size: int = 1 << 20):
+async def file_chunks(path: Path, size: int = 1 << 20):
+    """The file as the request's body, a MiB at a time (the client never holds it whole)."""
     with path.open("rb") as f:
         while chunk := f.read(size):
             yield chunk
