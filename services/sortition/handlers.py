@@ -80,11 +80,29 @@ async def on_place_declined(tx: Tx, event: Envelope, p: ev.PlaceDeclinedV1) -> N
                        details={"reason": exc.message, "code": exc.code})
 
 
+async def on_replacement_requested(tx: Tx, event: Envelope, p: ev.ReplacementRequestedV1) -> None:
+    """Sessions' drop-out rule, confirmed there by the secretariat: the replacement is drawn on the
+    same verifiable path as POST replacements (from the whole frozen pool). Members no longer on
+    the panel are skipped; a request that cannot start now (say, another job still runs) goes into
+    the audit trail with its reason, and the secretariat starts it from the replacements page."""
+    panel = await v.panel_row(tx, p.assembly_id)
+    dropped = [x for x in p.members if panel is not None and str(x) in panel.members]
+    if not dropped:
+        return
+    try:
+        async with tx.session.begin_nested():
+            await request_replacement(tx, p.assembly_id, dropped=dropped, from_reserves=False, actor="sessions")
+    except DomainError as exc:
+        await tx.audit("replacement.not-requested", p.assembly_id, details={
+            "members": [str(x) for x in dropped], "code": exc.code, "reason": exc.message})
+
+
 HANDLERS = {
     "recruitment.assembly-created.v1": on_assembly_created,
     "recruitment.respondent-registered.v1": on_respondent_registered,
     "recruitment.respondent-withdrew.v1": on_respondent_withdrew,
     "recruitment.place-declined.v1": on_place_declined,
+    "sessions.replacement-requested.v1": on_replacement_requested,
 }
 
 

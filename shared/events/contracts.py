@@ -191,6 +191,27 @@ class SessionHeldV1(Contract):
     duration_hours: float = Field(gt=0)
 
 
+class MemberCheckedInV1(Contract):
+    """A member arrived at a session: at the door by their personal code, online by themselves, on
+    the facilitator's sheet, or by a staff correction. Each mark (present or absent, corrections
+    too) is also an attendance-recorded event, which stays the record of who was there."""
+    assembly_id: uuid.UUID
+    session_id: uuid.UUID
+    member_id: uuid.UUID
+    how: Literal["code", "online", "sheet", "correction"]
+    at: datetime
+
+
+class ReplacementRequestedV1(Contract):
+    """Sessions' drop-out rule: these members missed `missed_in_a_row` held sessions in a row (the
+    assembly's rule) when `session_id` was closed. Sortition lists them for the secretariat, who
+    confirms by drawing their replacement (or not)."""
+    assembly_id: uuid.UUID
+    session_id: uuid.UUID
+    members: list[uuid.UUID] = Field(min_length=1)
+    missed_in_a_row: int = Field(ge=1)
+
+
 # ---- sessions: the recommendations workspace (issue 16) --------------------------------
 # A recommendation's text is the assembly's public work, not personal data: the final list carries
 # each text, its rationale and the minority statements in full (reporting prints them beside the
@@ -485,6 +506,10 @@ CATALOGUE: list[EventSpec] = [
               "A session's programme was published: v1 plus venues, capacity and the agenda (speakers, documents)"),
     EventSpec("sessions", "attendance-recorded", 1, AttendanceRecordedV1, "A member's attendance at a session"),
     EventSpec("sessions", "session-held", 1, SessionHeldV1, "A session took place (attendance closed)"),
+    EventSpec("sessions", "member-checked-in", 1, MemberCheckedInV1,
+              "A member checked in at a session (by personal code, online, on the sheet or by a correction)"),
+    EventSpec("sessions", "replacement-requested", 1, ReplacementRequestedV1,
+              "Members who missed the assembly's number of sessions in a row: a replacement for the secretariat to confirm"),
     EventSpec("sessions", "recommendation-drafted", 1, RecommendationDraftedV1,
               "A table or working group started a draft recommendation (title, text hash)"),
     EventSpec("sessions", "recommendation-amended", 1, RecommendationAmendedV1,

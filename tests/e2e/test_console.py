@@ -234,6 +234,9 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
             ("programme-session", f"/sessions/sessions/{session['id']}/programme", "Hvad driver udledningerne?"),
             ("programme-item", f"/sessions/agenda-items/{item}/edit", "Attach a file"),
             ("experts", f"/sessions/assemblies/{aid}/programme/experts", "Karen Holm"),
+            ("door-choose", f"/sessions/assemblies/{aid}/door", "Choose the session you are checking members in to"),
+            ("door", f"/sessions/sessions/{session['id']}/door", "K7QM4-XRT2P"),
+            ("corrections", f"/sessions/sessions/{session['id']}/corrections", "Correct a mark"),
             ("draw", f"/sortition/assemblies/{aid}/draw", "The draw"),
             ("draw-job", f"/sortition/assemblies/{aid}/draw/jobs/{job['id']}", "Finished"),
             ("draw-panel", f"/sortition/assemblies/{aid}/draw/panel", "Panel and reserves"),
@@ -290,6 +293,9 @@ def test_citizen_staff_and_member_journeys_pass_axe_on_phones(cluster, staff, br
     assert "Hvad driver udledningerne?" in drv.page_source and "Rådhuset, København" in drv.page_source
     assert "Karen Holm" in drv.page_source and f"/documents/{document}/file" in drv.page_source
     visit.check("member-programme")
+    drv.get(f"{o}/sessions/assemblies/{aid}/my-check-in?lang=da")  # the member's QR code for the door
+    assert "Min tjek ind-kode" in drv.page_source and "<svg" in drv.page_source
+    visit.check("member-check-in")
     drv.get(f"{o}/reporting/assemblies/{aid}/portal?lang=da")  # back to the portal for the ballot
 
     # --- the member is checked in, a ballot opens: the member votes from the portal, nothing pasted
