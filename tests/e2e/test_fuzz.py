@@ -34,6 +34,9 @@ def _roles(op) -> set[str]:
     return {r.strip(" .") for r in roles.split(",")} if roles else set()
 
 
+# Sessions alone has ~100 operations now (programme, check-in, drop-outs): ~2,400 cases, which take
+# longer than the default 300 s when the machine is shared.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("service", SERVICES)
 def test_no_input_makes_a_service_fail_or_answer_undeclared(cluster, auth, service):
     url = cluster.urls[service]
