@@ -15,6 +15,7 @@ from services.recruitment.stipendapi import router as stipend_api_router
 from services.recruitment.stipendpages import router as stipend_page_router
 from services.recruitment.stipends import HANDLERS as STIPEND_HANDLERS
 from services.recruitment.samplepages import router as sample_router
+from services.recruitment.privacypages import router as privacy_page_router
 from shared.auth.keys import member_jwks
 from shared.runtime import ServiceSpec, Worker, main
 
@@ -26,7 +27,7 @@ SPEC = ServiceSpec(
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router, mail_api_router, privacy_router, stipend_api_router, page_router, mail_router,
-             stipend_page_router, sample_router],
+             stipend_page_router, sample_router, privacy_page_router],
     pages=pages,
     handlers={**privacy.with_dates(HANDLERS), **STIPEND_HANDLERS},
     # the retention schedule's job runs beside the consumer (docs/privacy.md)

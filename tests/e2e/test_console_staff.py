@@ -90,7 +90,7 @@ def test_recruitment_and_sessions_screens_pass_axe(cluster, staff, browser, tmp_
     assert http.post(f"{u['recruitment']}/registrations", json={"code": codes[0], "consent": True,
                                                                 "answers": {"gender": "female"}}).status_code == 201
     for page, name_ in (("recruitment", "recruitment"), ("invitations", "invitations"), ("reply-rates", "reply-rates"),
-                        ("replies", "replies"), ("letters", "letters")):
+                        ("replies", "replies"), ("letters", "letters"), ("access", "access")):
         drv.get(f"{o}/recruitment/assemblies/{aid}/{page}")
         visit.check(name_)
     drv.get(f"{o}/recruitment/assemblies/{aid}/replies?lang=en")

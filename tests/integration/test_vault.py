@@ -222,3 +222,23 @@ async def test_a_persons_access_export_by_code_or_register_id(rec, settings, eng
     for bad, status in (({"person_id": "nobody"}, 404), ({"code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ"}, 404), ({}, 422),
                         ({"code": code, "person_id": CPR}, 422)):
         assert (await rec.post(f"/assemblies/{aid}/access-requests", json=bad)).status_code == status
+
+
+async def test_the_registrars_access_page_downloads_the_export_and_says_what_to_fix(rec, settings, auth):
+    from tests.integration.staff_browser import browser, csrf, error_code
+
+    aid, code = await vault_assembly(rec)
+    async with await browser("recruitment", settings, auth, "registrar", aid) as web:
+        page = await web.get(f"/assemblies/{aid}/access?lang=da")
+        assert page.status_code == 200 and "Indsigt" in page.text
+        token = csrf(page)
+        r = await web.post(f"/assemblies/{aid}/access", data={"csrf_token": token, "person_id": CPR})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+        assert r.json()["identity"]["name"] == NAME and r.headers["cache-control"] == "no-store"
+        both = await web.post(f"/assemblies/{aid}/access?lang=en", data={"csrf_token": token, "code": code,
+                                                                          "person_id": CPR})
+        assert both.status_code == 422 and "not both" in both.text and CPR not in both.text
+        unknown = await web.post(f"/assemblies/{aid}/access?lang=en", data={"csrf_token": token, "person_id": "x1"})
+        assert unknown.status_code == 404 and "Nobody in this assembly" in unknown.text and error_code(unknown) is None
+    async with await browser("recruitment", settings, auth, "organiser", aid) as web:
+        assert (await web.get(f"/assemblies/{aid}/access")).status_code == 403
