@@ -21,18 +21,14 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from shared.problems import DomainError
-
 NONCE = 12  # bytes, AES-GCM's standard nonce
 FIELDS = ("name", "address", "person_ref", "contact")
 DERIVED_KEY_ID = "secret-key"
 
 
-class VaultKeyError(DomainError):
-    """A data key cannot be unwrapped: its KEK is not configured (or the record was tampered with)."""
-
-    kind = "unavailable"
-    code = "vault_key_missing"
+class VaultKeyError(Exception):
+    """A data key or record does not open: its KEK is not configured, or the row was tampered with
+    or moved. A fault of the deployment, not of the request (an unhandled error, logged by type)."""
 
 
 @dataclass(frozen=True)
