@@ -242,3 +242,30 @@ async def test_the_registrars_access_page_downloads_the_export_and_says_what_to_
         assert unknown.status_code == 404 and "Nobody in this assembly" in unknown.text and error_code(unknown) is None
     async with await browser("recruitment", settings, auth, "organiser", aid) as web:
         assert (await web.get(f"/assemblies/{aid}/access")).status_code == 403
+
+
+def test_the_cli_runs_the_retention_job_and_erases_a_person_on_request(stack_env):
+    """`borgerting privacy ...` against the test database (sync: the CLI runs its own event loop)."""
+    import asyncio as aio
+    import json as js
+
+    from typer.testing import CliRunner
+
+    from borgerting.cli import app
+    from shared.settings import get_settings
+
+    async def setup() -> tuple[str, str]:
+        async with client("recruitment", get_settings()) as rec:
+            return await vault_assembly(rec)
+    aid, code = aio.run(setup())
+    runner = CliRunner()
+    dry = runner.invoke(app, ["privacy", "retention", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert js.loads(dry.output)["dry_run"] is True
+    assert runner.invoke(app, ["privacy", "erase", aid]).exit_code == 2  # neither --code nor --person-id
+    erased = runner.invoke(app, ["privacy", "erase", aid, "--person-id"], input=CPR + "\n")
+    assert erased.exit_code == 0 and js.loads(erased.output) == {"erased": 1}, erased.output
+    again = runner.invoke(app, ["privacy", "erase", aid, "--code", code])  # the same person: nothing left
+    assert again.exit_code == 0 and js.loads(again.output) == {"erased": 0}
+    rewrap = runner.invoke(app, ["privacy", "rewrap"])
+    assert rewrap.exit_code == 0 and js.loads(rewrap.output)["rewrapped"] == 0  # one key: nothing to move
