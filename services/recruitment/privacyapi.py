@@ -36,6 +36,13 @@ ACCESS_RESPONSE = {200: {"content": {"application/json": {}},
                                         "registration, panel seat, audit entries (docs/privacy.md)"}}
 
 
+def export_response(export: dict) -> Response:
+    """The export as a file to hand over, named by nothing about the person, never cached."""
+    return Response(json.dumps(export, ensure_ascii=False, indent=2), media_type="application/json",
+                    headers={"content-disposition": f'attachment; filename="access-{uuid.uuid4()}.json"',
+                             "cache-control": "no-store"})
+
+
 @router.post("/assemblies/{assembly_id}/access-requests", response_class=Response,
              responses={**ACCESS_RESPONSE, **errors(404)},
              summary="Right of access: everything held about one person, found by letter code or register id (JSON)")
@@ -45,6 +52,4 @@ async def access_request(assembly_id: uuid.UUID, body: AccessRequestIn, rt: Runt
         entry = await privacy.find_person(tx, assembly_id, code=body.code, person_id=body.person_id)
         export = await privacy.access_export(tx, assembly_id, entry,
                                              found_by="code" if body.code is not None else "register_id")
-    return Response(json.dumps(export, ensure_ascii=False, indent=2), media_type="application/json",
-                    headers={"content-disposition": f'attachment; filename="access-{uuid.uuid4()}.json"',
-                             "cache-control": "no-store"})
+    return export_response(export)

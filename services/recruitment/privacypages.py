@@ -4,7 +4,6 @@ downloads everything held about them as JSON (docs/privacy.md)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from fastapi import APIRouter, Depends, Request
@@ -13,6 +12,7 @@ from fastapi.responses import Response
 from services.recruitment import privacy
 from services.recruitment import views as v
 from services.recruitment.pages import _form, pages
+from services.recruitment.privacyapi import export_response
 from shared.auth import REGISTRAR, Principal, allow
 from shared.openapi import errors
 from shared.problems import NotFound
@@ -65,8 +65,6 @@ async def access_download(assembly_id: uuid.UUID, rt: RuntimeDep, request: Reque
         # the register id is not shown again: the form comes back empty
         return await _page(rt, request, who, assembly_id, form={"code": code},
                            problem=("code" if code else "person_id", "not_found"), status=404)
-    response = Response(json.dumps(export, ensure_ascii=False, indent=2), media_type="application/json",
-                        headers={"content-disposition": f'attachment; filename="access-{uuid.uuid4()}.json"',
-                                 "cache-control": "no-store"})
+    response = export_response(export)
     pages.finish(request, response)
     return response
