@@ -205,6 +205,9 @@ def main(
                   f"kr. each (docs/stipends.md): payment 1 pays {st['payees']} members {_kr(st['paid_ore'])} kr. "
                   f"for {st['sessions_paid']} sessions attended and {_kr(st['claims_ore'])} kr. of approved "
                   f"claims; {st['absences_unpaid']} absences paid nothing ({st['never_present']} members never present)")
+    console.print(f"check-ins: {tally.check_ins['code']} by personal code at the door, {tally.check_ins['online']} "
+                  f"online; drop-out rule (missed {tally.dropouts.get('rule')} in a row): "
+                  f"{tally.dropouts.get('dropouts')} drop-outs, {tally.dropouts.get('at_risk')} at risk")
     console.print(f"steps (s): {tally.seconds}; total {time.monotonic() - started:.1f} s")
     console.print("memory at rest (RSS, MiB): " + ", ".join(f"{k} {v}" for k, v in memory.items()))
     for service, (entries, anchored, problems) in audits.items():

@@ -120,6 +120,8 @@ class Tally:
     programme_heard: list = field(default_factory=list)  # experts and stakeholders heard, agenda items
     voting_refusals: int = 0  # absent member, second token, reused token: each refused as it must be
     present_per_session: list = field(default_factory=list)  # members marked present, per session
+    check_ins: dict = field(default_factory=lambda: {"code": 0, "online": 0})  # by personal code at the door, online
+    dropouts: dict = field(default_factory=dict)  # the drop-out rule after the last session: drop-outs, at risk
     votes_per_recommendation: list = field(default_factory=list)  # [yes, no, abstain] per recommendation
     report: dict = field(default_factory=dict, repr=False)  # the published version: number and hashes
     adopted: list = field(default_factory=list, repr=False)  # (ballot id, question id) of each adopted recommendation
@@ -316,6 +318,41 @@ async def programme(http: httpx.AsyncClient, ses: str, aid: str, session_id: str
                 "kind": "video", "title": "The talk, recorded", "url": "https://video.example.org/borgerting/talk-1"}), 201)
             t.programme["documents"] += 2
     _ok(await http.post(f"{ses}/sessions/{session_id}/agenda/publish"))
+
+
+async def check_in_codes(http: httpx.AsyncClient, ses: str, aid: str, members: list[str],
+                         member_auth: dict[str, dict], sem: asyncio.Semaphore) -> dict[str, str]:
+    """Each member's personal check-in code, as their portal shows it (under the QR code)."""
+    async def one(m):
+        async with sem:
+            return m, _ok(await http.get(f"{ses}/assemblies/{aid}/my-check-in-code", headers=member_auth[m]))["code"]
+    return dict(await asyncio.gather(*(one(m) for m in members)))
+
+
+async def check_in(http: httpx.AsyncClient, ses: str, session_id: str, *, online: bool, records: list[dict],
+                   codes: dict[str, str], member_auth: dict[str, dict], sem: asyncio.Semaphore, t: Tally) -> None:
+    """Members arrive: at the venue a facilitator's phone takes each member's personal code (the
+    QR code from the portal); online, staff open the check-in and each member checks in from the
+    portal. Members who did not come are marked absent on the sheet before the session closes."""
+    if online:
+        opened = await http.post(f"{ses}/sessions/{session_id}/online-check-in")
+        if opened.status_code != 204:
+            raise RuntimeError(f"opening the online check-in -> {opened.status_code}: {opened.text[:300]}")
+
+    async def arrive(m):
+        async with sem:
+            if online:
+                r = _ok(await http.post(f"{ses}/sessions/{session_id}/my-check-in", headers=member_auth[m]))
+            else:
+                r = _ok(await http.post(f"{ses}/sessions/{session_id}/check-ins", json={"code": codes[m]}))
+            if r["member_id"] != m or r["already"]:
+                raise RuntimeError("a check-in by code found another member")
+    here = [r["member_id"] for r in records if r["present"]]
+    await asyncio.gather(*(arrive(m) for m in here))
+    t.check_ins["online" if online else "code"] += len(here)
+    absent = [r for r in records if not r["present"]]
+    if absent:
+        _ok(await http.post(f"{ses}/sessions/{session_id}/attendance", json={"records": absent}))
 
 
 async def trial_ballot(http: httpx.AsyncClient, vc: VotingClient, vot: str, aid: str, session_id: str,
@@ -617,6 +654,7 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
             r = await http.get(f"{ses}/assemblies/{aid}/roster")
             return r.status_code == 200 and set(r.json()["members"]) == set(members)
         await _retry_until(roster_complete, "sessions to receive the panel")
+        codes = await check_in_codes(http, ses, aid, members, member_auth, sem)
         start = datetime(2027, 3, 6, 9, tzinfo=timezone.utc)
         phases = ["learning", "hearing", "values", "vision", "recommendations", "voting"]
         present_last: list[str] = []
@@ -650,7 +688,8 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
                                     progress)
             records = [{"member_id": m, "present": rng.random() < params.attendance} for m in members]
             await table_plans(http, ses, aid, s["id"], members, i, t, before=True)
-            _ok(await http.post(f"{ses}/sessions/{s['id']}/attendance", json={"records": records}))
+            await check_in(http, ses, s["id"], online=i % 3 == 1, records=records, codes=codes,
+                           member_auth=member_auth, sem=sem, t=t)
             await table_plans(http, ses, aid, s["id"], members, i, t, before=False)
             _ok(await http.post(f"{ses}/sessions/{s['id']}/held"))
             t.sessions_held += 1
@@ -660,6 +699,9 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
             t.hours_deliberation += 7.5 if phase in ("values", "vision", "recommendations") else 0.0
             present_last = [r["member_id"] for r in records if r["present"]]
             attendance.append({r["member_id"]: r["present"] for r in records})
+        rule_view = _ok(await http.get(f"{ses}/assemblies/{aid}/attendance"))
+        t.dropouts = {"rule": rule_view["missed_in_a_row"], "dropouts": len(rule_view["dropouts"]),
+                      "at_risk": len(rule_view["at_risk"])}
         progress("sessions", params.sessions, params.sessions)
         t.programme_heard = [t.programme["experts"], t.programme["stakeholders"], t.programme["items"]]
         done("sessions")
