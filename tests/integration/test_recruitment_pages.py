@@ -239,8 +239,11 @@ async def test_the_registrar_issues_and_reissues_selection_letters(rec, settings
         assert letters[0] == ["member_id", "name", "address", "contact", "region", "code"] and len(letters) == 3
         page = await web.get(f"/assemblies/{aid}/letters")
         assert "Alle medlemmer af panelet har fået et brev" in page.text
-        overview = await web.get(f"/assemblies/{aid}/recruitment")  # every step of recruitment is done
-        assert overview.text.count("bt-tag-done") == 4 and "bt-tag-current" not in overview.text
+        overview = await web.get(f"/assemblies/{aid}/recruitment")
+        # every step of recruitment is done but the stipends, which go on while the sessions do
+        assert overview.text.count("bt-tag-done") == 4 and overview.text.count("bt-tag-current") == 1
+        current = overview.text.split("bt-tag-current")[1].split("</li>")[0]
+        assert "/stipend-ledger" in current, current
         member = letters[1][0]
         confirm = await web.get(f"/assemblies/{aid}/letters/{member}/reissue")
         assert confirm.status_code == 200 and "Den gamle kode holder op med at virke" in confirm.text
