@@ -683,3 +683,34 @@ def test_the_standby_replays_the_archive_and_mirrors_every_topic_with_offsets():
     assert all(re.fullmatch(mirror["topicsPattern"], t) for t in topics), "every topic, dead letters included"
     assert all(re.fullmatch(mirror["groupsPattern"], s) for s in SERVICES), "every service's consumer group"
     assert mirror["checkpointConnector"]["config"]["sync.group.offsets.enabled"] == "true"
+
+
+def test_the_regions_mirror_what_recruitment_consumes_and_writes_one_way_with_matching_acls():
+    """The residency region runs recruitment alone: it must receive every topic recruitment's consumer
+    handles (derived from its handlers, so a new handler without a mirror fails here) and send every
+    topic recruitment writes; no topic is mirrored both ways, and each MirrorMaker's users may read and
+    write exactly its topics."""
+    from services.recruitment.app import SPEC
+
+    consumed = set(SPEC.handlers)
+    written = {d["metadata"]["name"] for d in load_all(K8S / "infra" / "kafka-topics.yaml")
+               if d["metadata"]["name"].startswith("recruitment.") and ".dlq." not in d["metadata"]["name"]}
+    assert consumed and written and not consumed & written
+    for region, sends_here, mirror_name in (("residency", consumed, "from-home"), ("home", written, "from-residency")):
+        objs = render(f"multi-region/{region}")
+        (mm2,) = [o for o in objs if o["kind"] == "KafkaMirrorMaker2"]
+        assert mm2["metadata"]["name"] == mirror_name
+        (mirror,) = mm2["spec"]["mirrors"]
+        all_topics = {d["metadata"]["name"] for d in load_all(K8S / "infra" / "kafka-topics.yaml")}
+        mirrored = {t for t in all_topics if re.fullmatch(mirror["topicsPattern"], t)}
+        assert mirrored == sends_here, (region, sorted(mirrored ^ sends_here))
+        users = {o["metadata"]["name"]: o for o in objs if o["kind"] == "KafkaUser"}
+
+        def topics_with(user: str, op: str) -> set[str]:
+            return {a["resource"]["name"] for a in users[user]["spec"]["authorization"]["acls"]
+                    if a["resource"]["type"] == "topic" and a["resource"]["patternType"] == "literal"
+                    and op in a["operations"] and a["resource"]["name"] in all_topics}
+
+        assert topics_with("borgerting-mirror-writer", "Write") == sends_here, region
+        # the other region's mirror reads here what this region sends there
+        assert topics_with("borgerting-mirror", "Read") == (written if region == "residency" else consumed), region
