@@ -34,7 +34,7 @@ METRICS = {
     "borgerting_consumer_lag": "gauge",
     "borgerting_dead_letters_total": "counter",
     "borgerting_events_published_total": "counter",
-    # reporting's business metrics (services/reporting/business_metrics.py), for the assemblies' dashboard
+    # reporting's business metrics (services/reporting/jobs/business_metrics.py), for the assemblies' dashboard
     "borgerting_assembly_invitations": "gauge",
     "borgerting_assembly_replies": "gauge",
     "borgerting_assembly_registrations": "gauge",
@@ -638,9 +638,9 @@ def test_the_dashboard_shows_one_namespace_at_a_time():
 
 def test_the_assemblies_dashboard_shows_every_business_metric_and_no_personal_labels():
     """Every panel of the secretariat's Grafana dashboard queries metrics the code defines
-    (services/reporting/business_metrics.py), shows all of them, filters on the chosen namespace
+    (services/reporting/jobs/business_metrics.py), shows all of them, filters on the chosen namespace
     and assembly; the metrics' labels are ids and strata, never a person."""
-    from services.reporting import business_metrics as bm
+    from services.reporting.jobs import business_metrics as bm
 
     dash = json.loads((DEPLOY / "grafana" / "dashboards" / "borgerting-assemblies.json").read_text())
     defined = {g._name: set(g._labelnames) for g in bm.GAUGES}

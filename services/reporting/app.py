@@ -3,12 +3,21 @@
 
 from pathlib import Path
 
-from services.reporting import business_metrics, models
+from services.reporting import models
 from services.reporting.api import router
-from services.reporting.evaluation_pages import router as evaluation_router
+from services.reporting.api.dashboard import router as dashboard_api
+from services.reporting.api.evaluation import router as evaluation_api
+from services.reporting.api.followup import router as followup_api
+from services.reporting.api.publication import router as publication_api
 from services.reporting.handlers import HANDLERS
+from services.reporting.jobs import business_metrics
 from services.reporting.pages import pages
 from services.reporting.pages import router as page_router
+from services.reporting.pages.dashboard import router as dashboard_pages
+from services.reporting.pages.evaluation import router as evaluation_pages
+from services.reporting.pages.followup import router as followup_pages
+from services.reporting.pages.publication import router as publication_pages
+from services.reporting.pages.report import router as report_pages
 from shared.runtime import ServiceSpec, Worker, main
 
 SPEC = ServiceSpec(
@@ -18,7 +27,8 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router, page_router, evaluation_router],
+    routers=[router, publication_api, followup_api, page_router, dashboard_pages, report_pages, publication_pages,
+             followup_pages, evaluation_api, dashboard_api, evaluation_pages],
     pages=pages,
     handlers=HANDLERS,
     # The business metrics come from the consumer's process: one series per figure, not one per API replica.

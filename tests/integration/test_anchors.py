@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.reporting import handlers as rh
+from services.reporting.handlers.publication import publish
 from services.reporting import models as rm
 from services.reporting import views as rv
 from shared.bus.outbox import transaction
@@ -46,7 +47,7 @@ async def test_reporting_publishes_every_trails_head_and_the_board_fingerprint(s
 
     async with transaction(sessionmaker, rm.outbox, rm.audit) as tx:
         before = (await rv.summary(tx, aid))["anchors"]
-        published = await rh.publish(tx, aid, summary=await rv.summary(tx, aid), min_group=5, links={})
+        published = await publish(tx, aid, summary=await rv.summary(tx, aid), min_group=5, links={})
     assert before == {"audit_heads": {"sessions": {"seq": 1, "hash": h[1]}, "sortition": {"seq": 3, "hash": h[3]},
                                       "voting": {"seq": 4, "hash": h[4]}},
                       "board": {"board_id": f"assembly-{aid}", "board_key_fingerprint": fp}}

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import generate_latest
 
-from services.reporting import business_metrics
+from services.reporting.jobs import business_metrics
 from services.reporting import models as rm
 from services.reporting.handlers import HANDLERS
 from shared.events import contracts as ev

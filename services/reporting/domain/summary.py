@@ -84,7 +84,7 @@ def summarise(assembly: Any, *, batches: Sequence[Any], respondents: Sequence[An
               trial_votes_cast: int = 0, freeze: Any | None = None, replacements: Sequence[Any] = (),
               withdrawals: int = 0, responses: Sequence[Any] = ()) -> dict[str, Any]:
     """`assembly`, `batches`, `respondents`, `panel` and `questions` are rows of the read model
-    (attributes as in services/reporting/models.py; a question row also has its `ballot` title);
+    (attributes as in services/reporting/models/; a question row also has its `ballot` title);
     `members` the ids on the panel now; `sessions` the sessions' rows as mappings, in time order.
     `questions` and `votes_cast` are the final ballots' only: a trial ballot or straw poll is never
     the assembly's result (`trial_ballots`, `trial_votes_cast` count them apart); `final_list` is

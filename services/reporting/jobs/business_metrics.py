@@ -11,7 +11,7 @@ import asyncio
 import structlog
 from prometheus_client import Gauge
 
-from services.reporting import evaluation_views as ev
+from services.reporting.views import dashboard as dv
 
 log = structlog.get_logger()
 
@@ -59,7 +59,7 @@ def publish(service: str, figures: list[dict]) -> None:
 
 async def refresh(rt) -> None:
     async with rt.transaction() as tx:
-        figures = [await ev.live(tx, aid) for aid in await ev.assembly_ids(tx)]
+        figures = [await dv.live(tx, aid) for aid in await dv.assembly_ids(tx)]
     publish("reporting", figures)
 
 

@@ -1,22 +1,13 @@
 """Reporting's writes: its read model, one event handler per event type (`on_<event>(tx, event,
-payload)`), and publishing the handover report. The summary is read in views.py."""
+payload)`; a `Bulk` one takes a consumer batch). Publishing the report, the authority's responses
+and the surveys are written in the modules beside this one; the summary is read in views/."""
 
 from __future__ import annotations
-
-import hashlib
-import json
-import uuid
-from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.reporting import models as m
-from services.reporting import views
-from services.reporting.document import render_documents
-from services.reporting.domain.disclosure import public_figures
-from services.reporting.domain.followup import require_valid
-from services.reporting.domain.versions import changes
 from shared.bus.consumer import Bulk
 from shared.bus.outbox import Tx
 from shared.events import contracts as ev
@@ -205,10 +196,10 @@ async def on_report_published(tx: Tx, event: Envelope, payload: ev.ReportPublish
 
 async def on_response_recorded(tx: Tx, event: Envelope, payload: ev.RecommendationResponseRecordedV1) -> None:
     # Our own event: the command wrote the row already; a rebuild from the topic writes it here.
-    await _upsert(tx, m.responses, _response_row(payload, event.time), ["response_id"])
+    await _upsert(tx, m.responses, response_row(payload, event.time), ["response_id"])
 
 
-def _response_row(p: ev.RecommendationResponseRecordedV1, at) -> dict:
+def response_row(p: ev.RecommendationResponseRecordedV1, at) -> dict:
     return {"response_id": p.response_id, "assembly_id": p.assembly_id, "ballot_id": p.ballot_id,
             "question_id": p.question_id, "response": p.response, "implementation": p.implementation,
             "reasoning": p.reasoning, "responsible_body": p.responsible_body, "answered_on": p.answered_on,
@@ -240,54 +231,3 @@ HANDLERS = {
     "reporting.recommendation-response-recorded.v1": on_response_recorded,
     **audit_head_handlers(m.audit_heads),
 }
-
-
-async def publish(tx: Tx, assembly_id: uuid.UUID, *, summary: dict, min_group: int, links: dict,
-                  note: str = "") -> dict:
-    """A new version of the report: its documents in Danish and English, HTML and PDF, exactly as
-    rendered with their sha256, the public figures they were made from and what changed since the
-    version before. Versions are never changed afterwards (the table refuses UPDATE and DELETE)."""
-    # One publisher at a time per assembly, so two corrections cannot both become version n.
-    await tx.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('report:' || :aid))"),
-                             {"aid": str(assembly_id)})
-    previous = (await tx.session.execute(
-        sa.select(m.report_versions.c.version, m.report_versions.c.figures)
-        .where(m.report_versions.c.assembly_id == assembly_id)
-        .order_by(m.report_versions.c.version.desc()).limit(1))).first()
-    figures = json.loads(json.dumps(public_figures(summary, min_group), default=str))
-    version = 1 if previous is None else previous.version + 1
-    corrects = None if previous is None else previous.version
-    changed = [] if previous is None else changes(previous.figures, figures)
-    documents = render_documents(figures, min_group=min_group, links=links, number=version, corrects=corrects,
-                                 note=note, changes=changed)
-    hashes = {name: hashlib.sha256(body).hexdigest() for name, body in sorted(documents.items())}
-    report_id = uuid.uuid4()
-    await tx.session.execute(sa.insert(m.report_versions).values(
-        assembly_id=assembly_id, version=version, report_id=report_id, note=note, figures=figures,
-        changes=changed, html_da=documents["da.html"].decode(), html_en=documents["en.html"].decode(),
-        pdf_da=documents["da.pdf"], pdf_en=documents["en.pdf"], hashes=hashes))
-    await tx.emit(ev.ReportPublishedV2(assembly_id=assembly_id, report_id=report_id, version=version,
-                                       corrects=corrects, documents=hashes), subject=assembly_id)
-    await tx.audit("report.published", assembly_id, object_id=report_id,
-                   details={"version": version, "corrects": corrects, "note": note, "sha256": hashes})
-    return {"report_id": report_id, "version": version, "corrects": corrects, "sha256": hashes}
-
-
-async def record_response(tx: Tx, assembly_id: uuid.UUID, *, ballot_id: uuid.UUID, question_id: str, response: str,
-                          implementation: str | None, reasoning: str, responsible_body: str, answered_on: date,
-                          deadline: date | None, links: list[str]) -> dict:
-    """The authority's response to one recommendation (or an update on carrying it out), as the
-    secretariat enters it: kept beside the earlier entries, announced and audited."""
-    await views.recommendation(tx, assembly_id, ballot_id, question_id)  # a tallied recommendation, or 404
-    require_valid(response=response, implementation=implementation, reasoning=reasoning,
-                  responsible_body=responsible_body, answered_on=answered_on, deadline=deadline, links=links)
-    payload = ev.RecommendationResponseRecordedV1(
-        assembly_id=assembly_id, response_id=uuid.uuid4(), ballot_id=ballot_id, question_id=question_id,
-        response=response, implementation=implementation, reasoning=reasoning.strip(),
-        responsible_body=responsible_body.strip(), answered_on=answered_on, deadline=deadline, links=links)
-    await tx.session.execute(sa.insert(m.responses).values(**_response_row(payload, sa.func.now())))
-    await tx.emit(payload, subject=assembly_id)
-    await tx.audit("recommendation.response_recorded", assembly_id, object_id=payload.response_id,
-                   details={"ballot_id": str(ballot_id), "question_id": question_id, "response": response,
-                            "implementation": implementation, "answered_on": answered_on.isoformat()})
-    return {"response_id": payload.response_id}

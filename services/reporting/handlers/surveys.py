@@ -81,4 +81,3 @@ async def answer(tx: Tx, assembly_id: uuid.UUID, stage: str, member_id: uuid.UUI
         raise conflict(f"you have answered the {stage} survey already", code="survey_answered")
     await tx.session.execute(sa.insert(_A).values(answer_id=uuid.uuid4(), assembly_id=assembly_id, stage=stage,
                                                   answers=answers))
-

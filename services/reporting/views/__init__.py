@@ -1,5 +1,7 @@
 """Reporting's reads: one assembly's summary, queried from the read model that the event handlers
-(handlers.py) fill and computed by domain/summary.py when asked."""
+(handlers/) fill and computed by domain/summary.py when asked; the assemblies by name and a
+member's portal. The published report, the follow-up, the evaluation and the live figures are read
+in the modules beside this one."""
 
 from __future__ import annotations
 
@@ -8,12 +10,10 @@ import uuid
 import sqlalchemy as sa
 
 from services.reporting import models as m
-from services.reporting.domain.followup import followup as domain_followup
 from services.reporting.domain.summary import summarise
 from shared.audit import heads as audit_heads
 from shared.bus.outbox import Tx
 from shared.db import load_or_404
-from shared.problems import not_found
 
 
 async def summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
@@ -68,11 +68,6 @@ async def _final_list(tx: Tx, assembly_id: uuid.UUID) -> list:
     return list((await tx.session.execute(sa.select(fr).where(fr.c.list_id == newest).order_by(fr.c.position))).all())
 
 
-async def published(tx: Tx, assembly_id: uuid.UUID) -> bool:
-    return (await tx.session.execute(
-        sa.select(sa.func.count()).where(m.report_versions.c.assembly_id == assembly_id))).scalar_one() > 0
-
-
 async def assemblies(tx: Tx, ids: set[uuid.UUID] | None) -> list[dict]:
     """The assemblies reporting has heard of (all, or those in `ids`), by name."""
     query = sa.select(m.assemblies.c.id, m.assemblies.c.name, m.assemblies.c.panel_size).order_by(m.assemblies.c.name)
@@ -100,59 +95,3 @@ async def member_portal(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) ->
     return {"assembly": {"id": a.id, "name": a.name, "panel_size": a.panel_size}, "role": role,
             "sessions": sessions, "ballots": ballots,
             "followup": {"answered": answers[0], "last_answer": answers[1]}}
-
-
-_RV = m.report_versions
-DOCUMENTS = {"da.html": _RV.c.html_da, "en.html": _RV.c.html_en, "da.pdf": _RV.c.pdf_da, "en.pdf": _RV.c.pdf_en}
-
-
-async def published_reports(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
-    """The versions of the report published so far, the newest first (without their documents)."""
-    rows = (await tx.session.execute(
-        sa.select(_RV.c.version, _RV.c.report_id, _RV.c.published_at, _RV.c.note, _RV.c.changes, _RV.c.hashes)
-        .where(_RV.c.assembly_id == assembly_id).order_by(_RV.c.version.desc()))).all()
-    return [dict(r._mapping) for r in rows]
-
-
-async def published_document(tx: Tx, assembly_id: uuid.UUID, name: str, version: int | None = None) -> tuple[int, bytes]:
-    """(version, the document `name` exactly as it was hashed) of `version`, or of the newest."""
-    query = sa.select(_RV.c.version, DOCUMENTS[name]).where(_RV.c.assembly_id == assembly_id)
-    query = query.where(_RV.c.version == version) if version else query.order_by(_RV.c.version.desc()).limit(1)
-    row = (await tx.session.execute(query)).first()
-    if row is None:
-        raise not_found("published report (none published yet)" if version is None else f"report version {version}")
-    if row[1] is None:
-        raise not_found(f"document {name} of version {row.version} (published before PDFs and both languages)")
-    body = row[1]
-    return row.version, body.encode() if isinstance(body, str) else bytes(body)
-
-
-# ---- follow-up: the authority's responses ------------------------------------------------------
-
-_Q, _B = m.questions, m.ballots
-
-
-def _adopted(assembly_id: uuid.UUID):
-    return (sa.select(_Q.c.ballot_id, _Q.c.question_id, _Q.c.text, _B.c.title.label("ballot"))
-            .join(_B, _B.c.ballot_id == _Q.c.ballot_id)
-            .where(_Q.c.assembly_id == assembly_id, _Q.c.recommendation.is_(True), _Q.c.passed.is_(True),
-                   _B.c.kind == "final"))  # a trial ballot's "adopted" is no recommendation
-
-
-async def recommendation(tx: Tx, assembly_id: uuid.UUID, ballot_id: uuid.UUID, question_id: str) -> dict:
-    """An adopted recommendation of the assembly (the ballot's question), or 404."""
-    row = (await tx.session.execute(_adopted(assembly_id).where(
-        _Q.c.ballot_id == ballot_id, _Q.c.question_id == question_id))).first()
-    if row is None:
-        raise not_found("adopted recommendation")
-    return dict(row._mapping)
-
-
-async def followup(tx: Tx, assembly_id: uuid.UUID, today) -> dict:
-    """The adopted recommendations in the report's order, each with its responses over time."""
-    a = await load_or_404(tx, m.assemblies, "assembly (no events seen for it yet)", id=assembly_id)
-    recs = [dict(r._mapping) for r in (await tx.session.execute(
-        _adopted(assembly_id).order_by(_B.c.title, _Q.c.ballot_id, _Q.c.position))).all()]
-    rows = [dict(r._mapping) for r in (await tx.session.execute(
-        sa.select(m.responses).where(m.responses.c.assembly_id == assembly_id))).all()]
-    return {"assembly": {"id": a.id, "name": a.name}, **domain_followup(recs, rows, today)}

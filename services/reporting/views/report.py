@@ -1,6 +1,6 @@
 """The handover report as documents: the figures a report may publish (small groups suppressed),
 its charts, and the self-contained HTML document and its PDF (WeasyPrint, from the same HTML) in
-Danish and English. The page (pages.py), the API (api.py) and publishing (handlers.publish) share it."""
+Danish and English. The pages (pages/report.py), the API and publishing (handlers/publication.py) share it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from shared.markdown import render as markdown
 from shared.ui.i18n import N_, Formats, label, translations
 
 LANGUAGES = ("da", "en")
-_env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
+_env = Environment(loader=FileSystemLoader(Path(__file__).parent.parent / "templates"), autoescape=select_autoescape())
 
 PHASE_NAMES = {"learning": N_("Learning"), "hearing": N_("Hearing"), "values": N_("Values"), "vision": N_("Vision"),
                "recommendations": N_("Recommendations"), "voting": N_("Voting"), "other": N_("Other")}
