@@ -3,19 +3,28 @@ and the identity vault with its retention schedule."""
 
 from pathlib import Path
 
-from services.recruitment import models, privacy
-from services.recruitment.api import router
-from services.recruitment.handlers import HANDLERS
-from services.recruitment.mailapi import router as mail_api_router
-from services.recruitment.mailpages import router as mail_router
+from services.recruitment import models
+from services.recruitment.api.assemblies import router as assemblies_api
+from services.recruitment.api.invitations import router as invitations_api
+from services.recruitment.api.members import router as members_api
+from services.recruitment.api.privacy import router as privacy_api
+from services.recruitment.api.registration import router as registration_api
+from services.recruitment.api.stipends import router as stipends_api
+from services.recruitment.api.waves import router as waves_api
+from services.recruitment.handlers import privacy
+from services.recruitment.handlers.members import HANDLERS
+from services.recruitment.handlers.stipends import HANDLERS as STIPEND_HANDLERS
 from services.recruitment.pages import pages
-from services.recruitment.pages import router as page_router
-from services.recruitment.privacyapi import router as privacy_router
-from services.recruitment.stipendapi import router as stipend_api_router
-from services.recruitment.stipendpages import router as stipend_page_router
-from services.recruitment.stipends import HANDLERS as STIPEND_HANDLERS
-from services.recruitment.samplepages import router as sample_router
-from services.recruitment.privacypages import router as privacy_page_router
+from services.recruitment.pages.assemblies import router as assemblies_pages
+from services.recruitment.pages.invitations import router as invitations_pages
+from services.recruitment.pages.letters import router as letters_pages
+from services.recruitment.pages.members import router as members_pages
+from services.recruitment.pages.privacy import router as privacy_pages
+from services.recruitment.pages.registration import router as registration_pages
+from services.recruitment.pages.replies import router as replies_pages
+from services.recruitment.pages.sample import router as sample_pages
+from services.recruitment.pages.stipends import router as stipends_pages
+from services.recruitment.pages.waves import router as waves_pages
 from shared.auth.keys import member_jwks
 from shared.runtime import ServiceSpec, Worker, main
 
@@ -26,8 +35,9 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router, mail_api_router, privacy_router, stipend_api_router, page_router, mail_router,
-             stipend_page_router, sample_router, privacy_page_router],
+    routers=[assemblies_api, invitations_api, registration_api, members_api, waves_api, privacy_api, stipends_api,
+             registration_pages, members_pages, assemblies_pages, invitations_pages, replies_pages, letters_pages,
+             waves_pages, stipends_pages, sample_pages, privacy_pages],
     pages=pages,
     handlers={**privacy.with_dates(HANDLERS), **STIPEND_HANDLERS},
     # the retention schedule's job runs beside the consumer (docs/privacy.md)

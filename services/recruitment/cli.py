@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 import typer
 
 from services.recruitment import models as m
-from services.recruitment import privacy, vault
+from services.recruitment import vault
+from services.recruitment.handlers import privacy
 from shared.bus.outbox import transaction
 from shared.db import make_engine, make_sessionmaker
 from shared.settings import get_settings

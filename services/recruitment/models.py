@@ -147,7 +147,7 @@ privacy_dates = sa.Table(
     sa.Column("handed_over_at", sa.DateTime(timezone=True)),
 )
 
-# ---- places and stipends (services/recruitment/stipends.py; docs/stipends.md) ----------------
+# ---- places and stipends (services/recruitment/handlers/stipends.py; docs/stipends.md) -------
 
 # A drawn member's answer to their place (confirmed | declined), from the portal.
 places = sa.Table(

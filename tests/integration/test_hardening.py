@@ -111,7 +111,7 @@ async def test_a_nul_in_a_registration_is_refused_and_no_personal_data_is_logged
 async def test_a_database_error_is_logged_without_the_values_it_quotes(settings):
     """A NUL that reaches PostgreSQL anyway (here through a route that skips every check): the
     answer is a plain 500, and the log holds the error's type, SQLSTATE and frames, no values."""
-    from services.recruitment import handlers as h
+    from services.recruitment.handlers import assemblies as h
 
     app = recruitment_app(settings)
 

@@ -26,7 +26,7 @@ async def panel_of(rec, settings) -> tuple[str, list[dict]]:
                                                            "answers": {"gender": "female" if i else "male"},
                                                            "contact": f"person{i}@example.org"})
             assert r.status_code == 201, r.text
-    from services.recruitment import handlers as h
+    from services.recruitment.handlers import members as h
     from services.recruitment import models as m
 
     app = rec._transport.app
@@ -71,7 +71,7 @@ async def test_selection_letters_member_login_and_acting_as_oneself(rec, setting
         assert jwks["keys"][0]["alg"] == "EdDSA" and "d" not in jwks["keys"][0]
 
     # a member replaced on the panel can no longer log in
-    from services.recruitment import handlers as h
+    from services.recruitment.handlers import members as h
 
     app = rec._transport.app
     async with app.state.rt.transaction() as tx:

@@ -112,7 +112,8 @@ async def test_retention_crypto_shreds_the_unselected_after_the_draw_and_members
                                                                                                      engine):
     from datetime import datetime, timedelta, timezone
 
-    from services.recruitment import privacy, vault
+    from services.recruitment import vault
+    from services.recruitment.handlers import privacy
     from services.recruitment.app import SPEC as RECRUITMENT
     from services.recruitment.domain.vault import VaultKeyError, open_sealed, record_context
     from shared.events import contracts as ev

@@ -1,7 +1,5 @@
-"""Recruitment's pages for the letters beyond the first batch: what the letters say about the
-assembly (commissioner, remit, dates, stipend, reply-by), and the waves (reminders, the targeted
-second wave with its computation, returned letters, the quotas re-checked). Built on pages.py's
-helpers."""
+"""Recruitment's page for the waves after the first batch: reminders, the targeted second wave with
+its computation, returned letters, and the quotas re-checked."""
 
 from __future__ import annotations
 
@@ -11,54 +9,24 @@ import uuid
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from services.recruitment import handlers as h
 from services.recruitment import views as v
-from services.recruitment import waves as w
-from services.recruitment.api import letter_pack_response
+from services.recruitment.api.invitations import letter_pack_response
+from services.recruitment.api.waves import MAX_RETURNS_BYTES
 from services.recruitment.domain.replies import count_features
 from services.recruitment.domain.waves import DEFAULT_POOL_FACTOR, DEFAULT_REPLY_RATE, quota_checks
-from services.recruitment.mailapi import MAX_RETURNS_BYTES
+from services.recruitment.handlers import waves as h
+from services.recruitment.pages import _form, forget_once, pages, use_once
 from services.recruitment.printing import LANGUAGES
-from services.recruitment.domain.letter_details import letter_form_values, read_letter_form
-from services.recruitment.pages import _form, forget_once, letter_problems, pages, use_once
+from services.recruitment.views import invitations as invitations_reads
+from services.recruitment.views import registration as registration_reads
+from services.recruitment.views import waves as waves_reads
 from shared.auth import AUDITOR, ORGANISER, REGISTRAR, Principal, allow
 from shared.openapi import errors
 from shared.problems import Conflict, InvalidInput
 from shared.runtime import Runtime, RuntimeDep
-from shared.ui import N_, service_url
+from shared.ui import N_
 
 router = APIRouter(tags=["pages"])
-
-def _details_page(request: Request, who: Principal, assembly, form: dict, problems=(), *, saved: bool = False,
-                  status: int = 200) -> Response:
-    by_field, errors_ = letter_problems(request, problems)
-    return pages.render(request, "letter_details.html", {"assembly": assembly, "form": form, "by_field": by_field,
-                                                         "errors": errors_, "saved": saved}, who=who, status=status)
-
-
-@router.get("/assemblies/{assembly_id}/letter-details", summary="What the letters say: the form (HTML)",
-            responses=errors(404))
-async def letter_details_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
-                              who: Principal = Depends(allow(ORGANISER, page=True))) -> Response:
-    async with rt.transaction() as tx:
-        assembly = await v.load_assembly(tx, assembly_id)
-    return _details_page(request, who, assembly, letter_form_values(assembly._mapping),
-                         saved=request.query_params.get("saved") == "1")
-
-
-@router.post("/assemblies/{assembly_id}/letter-details", summary="What the letters say (HTML form)",
-             responses=errors(404, 422))
-async def letter_details_save(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
-                              who: Principal = Depends(allow(ORGANISER, page=True))) -> Response:
-    form = _form(await request.form())
-    details, problems = read_letter_form(form)
-    if problems:
-        async with rt.transaction() as tx:
-            assembly = await v.load_assembly(tx, assembly_id)
-        return _details_page(request, who, assembly, form, problems, status=422)
-    async with rt.transaction() as tx:
-        await h.set_letter_details(tx, assembly_id, details)
-    return pages.redirect(request, service_url(request, f"/assemblies/{assembly_id}/letter-details?saved=1"))
 
 
 # ---- waves: reminders, the targeted second wave, returned letters, the quotas re-checked --------
@@ -104,12 +72,12 @@ async def _waves_page(rt: Runtime, request: Request, who: Principal, assembly_id
         problems.append(("rate", "rate", {}))
     async with rt.transaction() as tx:
         assembly = await v.load_assembly(tx, assembly_id)
-        counts = await v.wave_counts(tx, assembly_id)
-        reasons = await v.returned_reasons(tx, assembly_id)
-        features = await v.registered_features(tx, assembly_id)
-        rows, rate = await w.plan_second_wave(tx, assembly_id, factor or DEFAULT_POOL_FACTOR,
+        counts = await waves_reads.wave_counts(tx, assembly_id)
+        reasons = await waves_reads.returned_reasons(tx, assembly_id)
+        features = await registration_reads.registered_features(tx, assembly_id)
+        rows, rate = await h.plan_second_wave(tx, assembly_id, factor or DEFAULT_POOL_FACTOR,
                                               (rate_pct or DEFAULT_REPLY_RATE * 100) / 100)
-        batches = [b for b in await v.invitation_batches(tx, assembly_id) if b["kind"] != "invitation"]
+        batches = [b for b in await invitations_reads.invitation_batches(tx, assembly_id) if b["kind"] != "invitation"]
     checks = quota_checks(assembly.strata, count_features(features))
     by_field: dict[str, str] = {}
     for field, kind, values in problems:
@@ -151,7 +119,7 @@ async def waves_send(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
             return await _waves_page(rt, request, who, assembly_id, problems=[("returns", "not_utf8", {})], status=422)
         try:
             async with rt.transaction() as tx:
-                booked = await w.mark_returned(tx, assembly_id, text)
+                booked = await h.mark_returned(tx, assembly_id, text)
         except InvalidInput as exc:
             found = [("returns", d["kind"], {"line": d["line"]}) for d in exc.details if "kind" in d]
             return await _waves_page(rt, request, who, assembly_id, problems=found[:1], status=422)
@@ -171,11 +139,11 @@ async def waves_send(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
     try:
         async with rt.transaction() as tx:
             if action == "wave":
-                batch_id, _per_region, letters, _rows, _rate = await w.send_second_wave(
+                batch_id, _per_region, letters, _rows, _rate = await h.send_second_wave(
                     tx, assembly_id, factor, None, rate_pct / 100)
                 kind = "invitation"
             else:
-                batch_id, letters = await w.send_reminders(tx, assembly_id)
+                batch_id, letters = await h.send_reminders(tx, assembly_id)
                 kind = "reminder"
             assembly = await v.load_assembly(tx, assembly_id)
     except Conflict as exc:

@@ -9,10 +9,10 @@ import uuid
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from services.recruitment import privacy
 from services.recruitment import views as v
+from services.recruitment.api.privacy import export_response
+from services.recruitment.handlers import privacy as h
 from services.recruitment.pages import _form, pages
-from services.recruitment.privacyapi import export_response
 from shared.auth import REGISTRAR, Principal, allow
 from shared.openapi import errors
 from shared.problems import NotFound
@@ -59,8 +59,8 @@ async def access_download(assembly_id: uuid.UUID, rt: RuntimeDep, request: Reque
                            problem=("code" if code else "person_id", "too_long"), status=422)
     try:
         async with rt.transaction() as tx:
-            entry = await privacy.find_person(tx, assembly_id, code=code or None, person_id=person_id or None)
-            export = await privacy.access_export(tx, assembly_id, entry, found_by="code" if code else "register_id")
+            entry = await h.find_person(tx, assembly_id, code=code or None, person_id=person_id or None)
+            export = await h.access_export(tx, assembly_id, entry, found_by="code" if code else "register_id")
     except NotFound:
         # the register id is not shown again: the form comes back empty
         return await _page(rt, request, who, assembly_id, form={"code": code},

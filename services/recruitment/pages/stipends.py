@@ -10,12 +10,12 @@ import uuid
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from services.recruitment import stipend_views as sv
-from services.recruitment import stipends as h
+from services.recruitment.api.stipends import claim_scope, payment_response
 from services.recruitment.domain.letter_details import kroner_text, parse_kroner
 from services.recruitment.domain.stipends import KINDS, MAX_ORE, MAX_RECEIPT_BYTES, Rates
+from services.recruitment.handlers import stipends as h
 from services.recruitment.pages import _form, pages
-from services.recruitment.stipendapi import claim_scope, payment_response
+from services.recruitment.views import stipends as v
 from shared.auth import AUDITOR, MEMBER, ORGANISER, REGISTRAR, Principal, allow
 from shared.openapi import errors
 from shared.problems import DomainError, not_found
@@ -71,8 +71,8 @@ def _kr(request: Request):
 async def _place_page(rt: Runtime, request: Request, who: Principal, assembly_id: uuid.UUID, *, form=None,
                       problems=None, status: int = 200) -> Response:
     async with rt.transaction() as tx:
-        place = await sv.place(tx, who.member_id)
-        active = await sv.is_active_member(tx, assembly_id, who.member_id)
+        place = await v.place(tx, who.member_id)
+        active = await v.is_active_member(tx, assembly_id, who.member_id)
     by_field, errors_ = _problems(request, problems or {})
     _ = pages.gettext(request)
     return pages.render(request, "place.html", {
@@ -115,8 +115,8 @@ async def place_answer(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
 async def _stipend_page(rt: Runtime, request: Request, who: Principal, assembly_id: uuid.UUID, *, form=None,
                         problems=None, status: int = 200) -> Response:
     async with rt.transaction() as tx:
-        state = await sv.book(tx, assembly_id, who.member_id)
-        claims = await sv.claims(tx, assembly_id, who.member_id)
+        state = await v.book(tx, assembly_id, who.member_id)
+        claims = await v.claims(tx, assembly_id, who.member_id)
     book = state["books"][str(who.member_id)]
     sessions = {str(s["session_id"]): s for s in state["sessions"]}
     attended = [s for s in state["sessions"] if any(
@@ -183,10 +183,10 @@ async def stipend_claim(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request
 async def _stipends_page(rt: Runtime, request: Request, who: Principal, assembly_id: uuid.UUID, *, form=None,
                          problems=None, status: int = 200, note: str | None = None) -> Response:
     async with rt.transaction() as tx:
-        state = await sv.book(tx, assembly_id)
-        claims = await sv.claims(tx, assembly_id)
-        payments = await sv.payments(tx, assembly_id)
-        rates_set = await sv.rates_set(tx, assembly_id)
+        state = await v.book(tx, assembly_id)
+        claims = await v.claims(tx, assembly_id)
+        payments = await v.payments(tx, assembly_id)
+        rates_set = await v.rates_set(tx, assembly_id)
     roles = who.roles_in(assembly_id) | who.global_roles
     books = sorted(state["books"].values(), key=lambda b: b.member_id)
     rates = state["rates"]
@@ -237,7 +237,7 @@ async def claim_decision(claim_id: uuid.UUID, rt: RuntimeDep, request: Request,
                          who: Principal = Depends(allow(REGISTRAR, scope=claim_scope, page=True))) -> Response:
     form = _form(await request.form())
     async with rt.transaction() as tx:
-        assembly_id = await sv.claim_assembly(tx, claim_id)
+        assembly_id = await v.claim_assembly(tx, claim_id)
     reason = (form.get("reason") or "").strip()
     try:
         async with rt.transaction() as tx:
@@ -259,7 +259,7 @@ async def claim_decision(claim_id: uuid.UUID, rt: RuntimeDep, request: Request,
 async def claim_receipt(claim_id: uuid.UUID, rt: RuntimeDep, request: Request,
                         who: Principal = Depends(allow(REGISTRAR, scope=claim_scope, page=True))) -> Response:
     async with rt.transaction() as tx:
-        data, media = await sv.receipt(tx, claim_id)
+        data, media = await v.receipt(tx, claim_id)
     return Response(data, media_type=media, headers={"content-disposition": "inline", "cache-control": "no-store",
                                                      "x-content-type-options": "nosniff"})
 
@@ -290,7 +290,7 @@ async def stipends_payment_file(assembly_id: uuid.UUID, rt: RuntimeDep, request:
                                 number: int = Query(1, ge=1, le=1_000_000),
                                 who: Principal = Depends(allow(REGISTRAR, page=True))) -> Response:
     async with rt.transaction() as tx:
-        found = [p for p in await sv.payments(tx, assembly_id) if p["number"] == number]
+        found = [p for p in await v.payments(tx, assembly_id) if p["number"] == number]
         if not found:
             raise not_found("payment")
         text = await h.payment_file(tx, found[0]["id"], number)

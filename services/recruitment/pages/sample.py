@@ -1,6 +1,6 @@
 """Recruitment's page for the invitation sample's expected reply rates per stratum (region, and
 the register's age band and gender): the oversampling factors the invitations page applies and
-explains. Built on pages.py's helpers."""
+explains."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import uuid
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from services.recruitment import handlers as h
 from services.recruitment import views as v
 from services.recruitment.domain.sample import percent, rate_rows, read_rate_form, reply_rates
+from services.recruitment.handlers import invitations as h
 from services.recruitment.pages import DIMENSION_NAMES, _form, pages
+from services.recruitment.views import invitations as invitations_reads
 from shared.auth import AUDITOR, ORGANISER, REGISTRAR, Principal, allow
 from shared.openapi import errors
 from shared.runtime import RuntimeDep
@@ -29,7 +30,7 @@ async def _rates_page(rt, request: Request, who: Principal, assembly_id: uuid.UU
     _ = pages.gettext(request)
     async with rt.transaction() as tx:
         assembly = await v.load_assembly(tx, assembly_id)
-        register, _left = await v.register_strata(tx, assembly_id)
+        register, _left = await invitations_reads.register_strata(tx, assembly_id)
     rates = reply_rates(assembly.reply_rates)
     rows = [{"i": i, "dim": dim, "value": value, "category": CATEGORY[dim],
              "rate": percent(rate) if rate is not None else "",

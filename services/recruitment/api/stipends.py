@@ -15,9 +15,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.recruitment import models as m
-from services.recruitment import stipend_views as sv
-from services.recruitment import stipends as h
 from services.recruitment.domain.stipends import MAX_ORE, MAX_RECEIPT_BYTES, Rates
+from services.recruitment.handlers import stipends as h
+from services.recruitment.views import stipends as v
 from shared.auth import AUDITOR, MEMBER, ORGANISER, REGISTRAR, Principal, allow, scope_from
 from shared.openapi import errors
 from shared.problems import invalid, not_found
@@ -128,7 +128,7 @@ def stipends_out(state: dict) -> StipendsOut:
                        sessions_held=sum(1 for s in state["sessions"] if s["held_at"] is not None),
                        incomplete=state["incomplete"], earned_ore=sum(b.earned_ore for b in books),
                        paid_ore=sum(b.paid_ore for b in books), due_ore=sum(b.due_ore for b in books),
-                       ledgers=[LedgerOut(**sv.book_out(b)) for b in books])
+                       ledgers=[LedgerOut(**v.book_out(b)) for b in books])
 
 
 # ---- the member --------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def stipends_out(state: dict) -> StipendsOut:
             summary="Whether I have confirmed or declined my place")
 async def my_place(assembly_id: uuid.UUID, rt: RuntimeDep, who: Principal = Depends(allow(MEMBER))) -> PlaceOut:
     async with rt.transaction() as tx:
-        p = await sv.place(tx, who.member_id)
+        p = await v.place(tx, who.member_id)
     return PlaceOut(**(p or {"answer": None}))
 
 
@@ -154,8 +154,8 @@ async def answer_place(assembly_id: uuid.UUID, body: PlaceIn, rt: RuntimeDep,
             summary="My stipend statement: each session and claim, what is paid and what is due")
 async def my_stipend(assembly_id: uuid.UUID, rt: RuntimeDep, who: Principal = Depends(allow(MEMBER))) -> LedgerOut:
     async with rt.transaction() as tx:
-        state = await sv.book(tx, assembly_id, who.member_id)
-    return LedgerOut(**sv.book_out(state["books"][str(who.member_id)]))
+        state = await v.book(tx, assembly_id, who.member_id)
+    return LedgerOut(**v.book_out(state["books"][str(who.member_id)]))
 
 
 def decode_receipt(text: str) -> bytes:
@@ -174,7 +174,7 @@ async def submit_claim(assembly_id: uuid.UUID, body: ClaimIn, rt: RuntimeDep,
     async with rt.transaction() as tx:
         claim_id = await h.submit_claim(tx, assembly_id, who.member_id, session_id=body.session_id, kind=body.kind,
                                         amount_ore=body.amount_ore, receipt=receipt)
-        [c] = [c for c in await sv.claims(tx, assembly_id, who.member_id) if c["id"] == claim_id]
+        [c] = [c for c in await v.claims(tx, assembly_id, who.member_id) if c["id"] == claim_id]
     return _claim_out(c)
 
 
@@ -182,7 +182,7 @@ async def submit_claim(assembly_id: uuid.UUID, body: ClaimIn, rt: RuntimeDep,
             summary="My claims and where each stands")
 async def my_claims(assembly_id: uuid.UUID, rt: RuntimeDep, who: Principal = Depends(allow(MEMBER))) -> list[ClaimOut]:
     async with rt.transaction() as tx:
-        return [_claim_out(c) for c in await sv.claims(tx, assembly_id, who.member_id)]
+        return [_claim_out(c) for c in await v.claims(tx, assembly_id, who.member_id)]
 
 
 # ---- staff -------------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ async def my_claims(assembly_id: uuid.UUID, rt: RuntimeDep, who: Principal = Dep
 async def get_rates(assembly_id: uuid.UUID, rt: RuntimeDep,
                     who: Principal = Depends(allow(ORGANISER, REGISTRAR, AUDITOR))) -> RatesIO:
     async with rt.transaction() as tx:
-        return _rates(await sv.rates(tx, assembly_id))
+        return _rates(await v.rates(tx, assembly_id))
 
 
 @router.put("/assemblies/{assembly_id}/stipends/rates", response_model=RatesIO,
@@ -209,14 +209,14 @@ async def put_rates(assembly_id: uuid.UUID, body: RatesIO, rt: RuntimeDep,
 async def stipends(assembly_id: uuid.UUID, rt: RuntimeDep,
                    who: Principal = Depends(allow(ORGANISER, REGISTRAR, AUDITOR))) -> StipendsOut:
     async with rt.transaction() as tx:
-        return stipends_out(await sv.book(tx, assembly_id))
+        return stipends_out(await v.book(tx, assembly_id))
 
 
 @router.get("/assemblies/{assembly_id}/claims", response_model=list[ClaimOut], summary="The members' claims")
 async def claims(assembly_id: uuid.UUID, rt: RuntimeDep,
                  who: Principal = Depends(allow(ORGANISER, REGISTRAR, AUDITOR))) -> list[ClaimOut]:
     async with rt.transaction() as tx:
-        return [_claim_out(c) for c in await sv.claims(tx, assembly_id)]
+        return [_claim_out(c) for c in await v.claims(tx, assembly_id)]
 
 
 @router.get("/claims/{claim_id}/receipt", summary="A claim's receipt as the member uploaded it",
@@ -225,7 +225,7 @@ async def claims(assembly_id: uuid.UUID, rt: RuntimeDep,
 async def receipt(claim_id: uuid.UUID, rt: RuntimeDep,
                   who: Principal = Depends(allow(REGISTRAR, scope=claim_scope))) -> Response:
     async with rt.transaction() as tx:
-        data, media = await sv.receipt(tx, claim_id)
+        data, media = await v.receipt(tx, claim_id)
     return Response(data, media_type=media, headers={"content-disposition": "inline", "cache-control": "no-store",
                                                      "x-content-type-options": "nosniff"})
 
@@ -266,7 +266,7 @@ def payment_response(text: str, number: int, status: int = 200) -> Response:
 async def payments(assembly_id: uuid.UUID, rt: RuntimeDep,
                    who: Principal = Depends(allow(ORGANISER, REGISTRAR, AUDITOR))) -> list[PaymentOut]:
     async with rt.transaction() as tx:
-        return [PaymentOut(**p) for p in await sv.payments(tx, assembly_id)]
+        return [PaymentOut(**p) for p in await v.payments(tx, assembly_id)]
 
 
 @router.get("/assemblies/{assembly_id}/stipends/payments/{number}", response_class=Response,
@@ -274,9 +274,8 @@ async def payments(assembly_id: uuid.UUID, rt: RuntimeDep,
 async def payment(assembly_id: uuid.UUID, rt: RuntimeDep, number: int = Path(ge=1, le=1_000_000),
                   who: Principal = Depends(allow(REGISTRAR))) -> Response:
     async with rt.transaction() as tx:
-        found = [p for p in await sv.payments(tx, assembly_id) if p["number"] == number]
+        found = [p for p in await v.payments(tx, assembly_id) if p["number"] == number]
         if not found:
             raise not_found("payment")
         text = await h.payment_file(tx, found[0]["id"], number)
     return payment_response(text, number)
-

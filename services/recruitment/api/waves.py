@@ -11,9 +11,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from services.recruitment import views as v
-from services.recruitment import waves as w
-from services.recruitment.api import ZIP_RESPONSE, InvitationsOut, Letter, letter_pack_response
+from services.recruitment.api.invitations import ZIP_RESPONSE, InvitationsOut, Letter, letter_pack_response
 from services.recruitment.domain.waves import DEFAULT_POOL_FACTOR
+from services.recruitment.handlers import waves as h
 from shared.auth import AUDITOR, ORGANISER, REGISTRAR, Principal, allow
 from shared.errors import ApiError
 from shared.openapi import errors
@@ -85,7 +85,7 @@ async def second_wave_plan(assembly_id: uuid.UUID, rt: RuntimeDep,
                            expected_rate: float | None = Query(None, gt=0, le=1),
                            who: Principal = Depends(allow(ORGANISER, REGISTRAR, AUDITOR))) -> WavePlanOut:
     async with rt.transaction() as tx:
-        rows, rate = await w.plan_second_wave(tx, assembly_id, pool_factor, expected_rate)
+        rows, rate = await h.plan_second_wave(tx, assembly_id, pool_factor, expected_rate)
     return plan_out(rows, pool_factor, rate)
 
 
@@ -95,7 +95,7 @@ async def second_wave_plan(assembly_id: uuid.UUID, rt: RuntimeDep,
 async def send_second_wave(assembly_id: uuid.UUID, body: SecondWaveIn, request: Request, rt: RuntimeDep,
                            who: Principal = Depends(allow(REGISTRAR))) -> SecondWaveOut | Response:
     async with rt.transaction() as tx:
-        batch_id, per_region, letters, rows, rate = await w.send_second_wave(tx, assembly_id, body.pool_factor, body.seed,
+        batch_id, per_region, letters, rows, rate = await h.send_second_wave(tx, assembly_id, body.pool_factor, body.seed,
                                                                        body.expected_rate)
         assembly = await v.load_assembly(tx, assembly_id)
     if body.letters == "zip":
@@ -111,7 +111,7 @@ async def send_second_wave(assembly_id: uuid.UUID, body: SecondWaveIn, request: 
 async def send_reminders(assembly_id: uuid.UUID, body: LetterOptions, request: Request, rt: RuntimeDep,
                          who: Principal = Depends(allow(REGISTRAR))) -> RemindersOut | Response:
     async with rt.transaction() as tx:
-        batch_id, letters = await w.send_reminders(tx, assembly_id)
+        batch_id, letters = await h.send_reminders(tx, assembly_id)
         assembly = await v.load_assembly(tx, assembly_id)
     if body.letters == "zip":
         return await letter_pack_response(request, rt, batch_id, assembly, letters, lang=body.language,
@@ -133,4 +133,4 @@ async def returned_letters(assembly_id: uuid.UUID, request: Request, rt: Runtime
     except UnicodeDecodeError as exc:
         raise invalid("the file must be UTF-8 text") from exc
     async with rt.transaction() as tx:
-        return ReturnedOut(**await w.mark_returned(tx, assembly_id, text))
+        return ReturnedOut(**await h.mark_returned(tx, assembly_id, text))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
 
-from services.recruitment import privacy
+from services.recruitment.handlers import privacy as h
 from shared.auth import REGISTRAR, Principal, allow
 from shared.openapi import errors
 from shared.runtime import RuntimeDep
@@ -49,7 +49,7 @@ def export_response(export: dict) -> Response:
 async def access_request(assembly_id: uuid.UUID, body: AccessRequestIn, rt: RuntimeDep,
                          who: Principal = Depends(allow(REGISTRAR))) -> Response:
     async with rt.transaction() as tx:
-        entry = await privacy.find_person(tx, assembly_id, code=body.code, person_id=body.person_id)
-        export = await privacy.access_export(tx, assembly_id, entry,
+        entry = await h.find_person(tx, assembly_id, code=body.code, person_id=body.person_id)
+        export = await h.access_export(tx, assembly_id, entry,
                                              found_by="code" if body.code is not None else "register_id")
     return export_response(export)

@@ -1,7 +1,7 @@
 """Places and stipends (writes, one transaction each): a member confirms or declines their place
 (a decline asks sortition for a replacement: place-declined), the assembly's rates, the sessions
 and attendance from sessions' events (the ledger's source), members' claims with receipts, the
-four-eyes approvals, and payment exports. Reads are in stipend_views.py; docs/stipends.md."""
+four-eyes approvals, and payment exports. Reads are in views/stipends.py; docs/stipends.md."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.recruitment import models as m
-from services.recruitment import stipend_views as sv
 from services.recruitment.domain import stipends as d
 from services.recruitment.domain.places import answer_place
+from services.recruitment.views import stipends as v
 from shared.bus.outbox import Tx
 from shared.events import contracts as ev
 from shared.events.envelope import Envelope
@@ -33,7 +33,7 @@ def _now() -> datetime:
 
 async def answer(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID, value: str) -> dict:
     """The member confirms (`confirmed`) or declines (`declined`) their place."""
-    if not await sv.is_active_member(tx, assembly_id, member_id):
+    if not await v.is_active_member(tx, assembly_id, member_id):
         raise Forbidden("you are not on this assembly's panel (any more)", code="not_a_member")
     current = (await tx.session.execute(sa.select(m.places.c.answer).where(m.places.c.member_id == member_id)
                                         .with_for_update())).scalar()
@@ -71,7 +71,7 @@ async def on_attendance_recorded(tx: Tx, event: Envelope, p: ev.AttendanceRecord
 
 async def on_session_held(tx: Tx, event: Envelope, p: ev.SessionHeldV1) -> None:
     """Attendance is final: the session pays its rate as it is now to those present."""
-    rate = (await sv.rates(tx, p.assembly_id)).session_ore
+    rate = (await v.rates(tx, p.assembly_id)).session_ore
     stmt = pg_insert(m.stipend_sessions).values(session_id=p.session_id, assembly_id=p.assembly_id,
                                                 held_at=event.time, rate_ore=rate, present=p.present)
     await tx.session.execute(stmt.on_conflict_do_update(
@@ -115,8 +115,8 @@ async def submit_claim(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID, *, 
         m.stipend_claims.c.member_id == member_id, m.stipend_claims.c.session_id == session_id,
         m.stipend_claims.c.kind == kind, m.stipend_claims.c.status != "rejected"))).scalar_one()
     media = d.receipt_type(receipt)
-    d.check_claim(await sv.rates(tx, assembly_id), kind=kind, amount_ore=amount_ore,
-                  present=await sv.present_at(tx, session_id, member_id), earlier=earlier, receipt_type=media,
+    d.check_claim(await v.rates(tx, assembly_id), kind=kind, amount_ore=amount_ore,
+                  present=await v.present_at(tx, session_id, member_id), earlier=earlier, receipt_type=media,
                   receipt_size=len(receipt))
     claim_id = uuid.uuid4()
     await tx.session.execute(sa.insert(m.stipend_claims).values(
@@ -164,7 +164,7 @@ async def export_payment(tx: Tx, assembly_id: uuid.UUID, staff: str) -> tuple[di
     """Pay what is due: every earned line not paid before goes into a new payment (each line is
     paid once: stipend_paid's key), and the payment file for the agency's payment system."""
     await tx.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"payment:{assembly_id}"})
-    state = await sv.book(tx, assembly_id)
+    state = await v.book(tx, assembly_id)
     if state["incomplete"]:
         raise conflict(f"the attendance of {len(state['incomplete'])} held session(s) is still arriving from "
                        f"sessions; try again in a moment", code="attendance_incomplete")
@@ -189,11 +189,11 @@ async def export_payment(tx: Tx, assembly_id: uuid.UUID, staff: str) -> tuple[di
 
 async def payment_file(tx: Tx, payment_id: uuid.UUID, number: int) -> str:
     """The payment file (CSV; docs/stipends.md): one line per payee with their total."""
-    lines = await sv.payment_lines(tx, payment_id)
+    lines = await v.payment_lines(tx, payment_id)
     per: dict[uuid.UUID, list] = {}
     for x in lines:
         per.setdefault(x.member_id, []).append(d.Line(x.kind, x.ref, "", int(x.amount_ore), "", True))
-    who = await sv.payees(tx, list(per))
+    who = await v.payees(tx, list(per))
     out = io.StringIO()
     w = csv.writer(out, delimiter=";", lineterminator="\r\n")
     w.writerow(d.PAYMENT_COLUMNS)

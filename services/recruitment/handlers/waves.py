@@ -10,13 +10,20 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from services.recruitment import handlers as h
 from services.recruitment import models as m
 from services.recruitment import vault
 from services.recruitment import views as v
 from services.recruitment.domain.codes import code_hash, new_code
-from services.recruitment.domain.waves import (DEFAULT_REPLY_RATE, WaveRow, parse_returns, region_seats, second_wave,
-                                               wave_plan)
+from services.recruitment.domain.waves import (
+    DEFAULT_REPLY_RATE,
+    WaveRow,
+    parse_returns,
+    region_seats,
+    second_wave,
+    wave_plan,
+)
+from services.recruitment.handlers import invitations as h
+from services.recruitment.views import waves as waves_reads
 from shared.bus.outbox import Tx
 from shared.problems import conflict, invalid
 
@@ -33,7 +40,7 @@ async def plan_second_wave(tx: Tx, assembly_id: uuid.UUID, pool_factor: float,
     expected reply rate used for regions without a reply yet (`expected_rate`; default: the
     assembly's, else 3 %)."""
     assembly = await v.load_assembly(tx, assembly_id)
-    counts = await v.wave_counts(tx, assembly_id)
+    counts = await waves_reads.wave_counts(tx, assembly_id)
     minimums = {q["value"]: q["min"] for s in assembly.strata if s["category"] == "region" for q in s["quotas"]}
     seats = region_seats(assembly.panel_size, {r["code"]: r["population"] for r in assembly.regions}, minimums)
     rate = _expected_rate(assembly, expected_rate)
