@@ -1,6 +1,6 @@
 """Letters people can hold: a batch of invitations (or reminders) rendered to one print-ready PDF
 with Typst from the template beside this file (one A4 page per letter, a QR code per letter made
-with segno), the print house's merge CSV, and the Digital Post batch (docs/letters.md). Pure
+with zxing-cpp), the print house's merge CSV, and the Digital Post batch (docs/letters.md). Pure
 apart from reading the template: the codes in clear pass through here and are kept nowhere.
 
 No CPR number reaches this module (the letters carry name, address, code and the letter's id);
@@ -16,8 +16,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import segno
+import numpy
 import typst
+import zxingcpp
+from PIL import Image
 from babel.dates import format_date
 
 from services.recruitment.domain.letter_details import kroner_text
@@ -34,10 +36,16 @@ def qr_url(register_url: str, code: str) -> str:
     return f"{register_url}#kode={code}"
 
 
-def _qr_svg(url: str) -> str:
+def _qr_png(url: str) -> bytes:
+    """The QR code (error correction M, quiet zone included) as a PNG of one pixel per module,
+    which the template prints 26 mm wide without smoothing: crisp modules at any printer's
+    resolution. A bitmap, not SVG: Typst decodes a PNG this small about ten times faster than an
+    SVG, and zxing-cpp chooses the mask (ISO/IEC 18004's penalty rules) in C++ — together a
+    letter costs milliseconds, which is what lets a 100,000-letter wave print in minutes."""
+    symbol = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     buf = io.BytesIO()
-    segno.make(url, error="m").save(buf, kind="svg", scale=1, border=4, xmldecl=False, svgns=True)
-    return buf.getvalue().decode()
+    Image.fromarray(numpy.asarray(symbol.to_image(scale=1, add_quiet_zones=True))).save(buf, "PNG")
+    return buf.getvalue()
 
 
 def _address_lines(address: str) -> list[str]:
@@ -79,7 +87,7 @@ def render_letters(assembly: Mapping, letters: Sequence[Mapping], *, register_ur
         "withdraw_url": withdraw_url,
         "invited": f"{invited if invited is not None else len(letters):,}".replace(",", number_sep),
         "letters": [{"ref": letter_ref(x["letter_id"]), "name": x["name"], "address": _address_lines(x["address"]),
-                     "code": x["code"], "qr": _qr_svg(qr_url(register_url, x["code"]))} for x in letters],
+                     "code": x["code"], "qr": list(_qr_png(qr_url(register_url, x["code"])))} for x in letters],
     }
     return typst.compile(TEMPLATE.read_bytes(), sys_inputs={"data": json.dumps(data)}, ignore_system_fonts=True)
 
