@@ -11,6 +11,7 @@ from services.sortition.api import JOB_WORKER, router
 from services.sortition.handlers import HANDLERS
 from services.sortition.pages import pages
 from services.sortition.pages import router as page_router
+from services.sortition.panel_pages import router as panel_router
 from shared.runtime import ServiceSpec, Worker, main
 
 
@@ -21,7 +22,7 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router, page_router],
+    routers=[router, page_router, panel_router],
     pages=pages,
     handlers=HANDLERS,
     resources=[JOB_WORKER],

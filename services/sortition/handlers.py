@@ -61,40 +61,46 @@ async def on_respondent_withdrew(tx: Tx, event: Envelope, p: ev.RespondentWithdr
     )
 
 
+async def _requested(tx: Tx, event: Envelope, assembly_id: uuid.UUID, dropped: list[uuid.UUID], *, source: str,
+                     actor: str, session_id: uuid.UUID | None = None, missed_in_a_row: int | None = None) -> None:
+    """A replacement asked for by another service: drawn at once on the same verifiable path as
+    POST replacements (from the whole frozen pool) when it can be; when it cannot (say, another job
+    still runs), the request stays open on the replacements page with the refusal's code, and the
+    audit trail says why. Either way the request is kept, for the secretariat to see."""
+    job_id, refusal = None, None
+    try:
+        async with tx.session.begin_nested():  # nothing of a refused request stays
+            job_id = (await request_replacement(tx, assembly_id, dropped=dropped, from_reserves=False,
+                                                actor=actor))["id"]
+    except DomainError as exc:
+        refusal = exc.code
+        await tx.audit("replacement.not-requested", assembly_id, details={
+            "members": [str(x) for x in dropped], "code": exc.code, "reason": exc.message})
+    await tx.session.execute(pg_insert(m.replacement_requests).values(
+        id=event.id, assembly_id=assembly_id, source=source, session_id=session_id, missed_in_a_row=missed_in_a_row,
+        members=[str(x) for x in dropped], job_id=job_id, refusal=refusal).on_conflict_do_nothing())
+
+
 async def on_place_declined(tx: Tx, event: Envelope, p: ev.PlaceDeclinedV1) -> None:
     """A drawn member declined their place from the portal: out of the pool like a withdrawal, and
-    a replacement is requested at once (as the organiser would with POST replacements). When one
-    cannot be requested now (another job under way, no transcript), the member stays in GET
-    panel's withdrawn_members for the organiser to replace; the audit trail says why."""
+    a replacement is requested at once (as the organiser would with POST replacements)."""
     await on_respondent_withdrew(tx, event, ev.RespondentWithdrewV1(assembly_id=p.assembly_id,
                                                                     respondent_id=p.member_id))
     panel = await v.panel_row(tx, p.assembly_id)
     if panel is None or str(p.member_id) not in panel.members:
         return
-    try:
-        async with tx.session.begin_nested():  # nothing of a refused request stays
-            await request_replacement(tx, p.assembly_id, dropped=[p.member_id], from_reserves=False,
-                                      actor="recruitment:place-declined")
-    except DomainError as exc:
-        await tx.audit("replacement.not-requested", p.assembly_id, object_id=p.member_id,
-                       details={"reason": exc.message, "code": exc.code})
+    await _requested(tx, event, p.assembly_id, [p.member_id], source="portal", actor="recruitment:place-declined")
 
 
 async def on_replacement_requested(tx: Tx, event: Envelope, p: ev.ReplacementRequestedV1) -> None:
-    """Sessions' drop-out rule, confirmed there by the secretariat: the replacement is drawn on the
-    same verifiable path as POST replacements (from the whole frozen pool). Members no longer on
-    the panel are skipped; a request that cannot start now (say, another job still runs) goes into
-    the audit trail with its reason, and the secretariat starts it from the replacements page."""
+    """Sessions' drop-out rule, confirmed there by the secretariat. Members no longer on the panel
+    are skipped."""
     panel = await v.panel_row(tx, p.assembly_id)
     dropped = [x for x in p.members if panel is not None and str(x) in panel.members]
     if not dropped:
         return
-    try:
-        async with tx.session.begin_nested():
-            await request_replacement(tx, p.assembly_id, dropped=dropped, from_reserves=False, actor="sessions")
-    except DomainError as exc:
-        await tx.audit("replacement.not-requested", p.assembly_id, details={
-            "members": [str(x) for x in dropped], "code": exc.code, "reason": exc.message})
+    await _requested(tx, event, p.assembly_id, dropped, source="sessions", actor="sessions",
+                     session_id=p.session_id, missed_in_a_row=p.missed_in_a_row)
 
 
 HANDLERS = {

@@ -150,3 +150,21 @@ replacement_randomness = sa.Table(
     sa.Column("committed_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.Column("revealed_at", sa.DateTime(timezone=True)),
 )
+
+# Replacement requests that reached sortition from other services: sessions' drop-out rule
+# (replacement-requested) and a member declining their place in the portal (place-declined). Each
+# is started at once when it can be; one that cannot (another job under way, ...) stays open on the
+# replacements page for the secretariat, with the refusal's code.
+replacement_requests = sa.Table(
+    "replacement_requests",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),  # the event's id: a redelivery is one request
+    sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("source", sa.Text, nullable=False),  # "sessions" (drop-out rule) | "portal" (place declined)
+    sa.Column("session_id", UUID(as_uuid=True)),  # sessions: the session whose close applied the rule
+    sa.Column("missed_in_a_row", sa.Integer),
+    sa.Column("members", JSONB, nullable=False),  # pseudonymous ids, as the event gave them
+    sa.Column("job_id", UUID(as_uuid=True)),  # the replacement job started for it (null: none could start)
+    sa.Column("refusal", sa.Text),  # why none could start: the domain error's code
+    sa.Column("received_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+)

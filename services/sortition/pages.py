@@ -25,7 +25,7 @@ from services.sortition.domain import SortitionInputError
 from services.sortition.domain.chart import selection_chart
 from services.sortition.domain.freeze import parse_intersectional
 from services.sortition.domain.population import parse_population
-from shared.auth import AUDITOR, FACILITATOR, ORGANISER, PUBLIC, Principal, allow
+from shared.auth import AUDITOR, ORGANISER, PUBLIC, Principal, allow
 from shared.openapi import errors
 from shared.problems import DomainError, NotFound
 from shared.runtime import Runtime, RuntimeDep
@@ -278,21 +278,6 @@ async def job_page(assembly_id: uuid.UUID, job_id: uuid.UUID, rt: RuntimeDep, re
         who=who, headers={"refresh": "2"} if running and request.query_params.get("still") != "1" else None)
 
 
-# ---- the panel ----------------------------------------------------------------------------------
-
-
-@router.get("/assemblies/{assembly_id}/draw/panel", summary="The panel and the reserves (HTML)", responses=errors(404))
-async def panel_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
-                     who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR, page=True))) -> Response:
-    async with rt.transaction() as tx:
-        await v.load_assembly(tx, assembly_id)
-        panel = await v.get_panel(tx, assembly_id) if await v.is_drawn(tx, assembly_id) else None
-    return pages.render(request, "panel.html", {
-        "panel": panel, "withdrawn": set(map(str, panel["withdrawn_members"])) if panel else set(),
-        "organiser": is_organiser(who, assembly_id), "links": links(request, assembly_id),
-        "assembly_id": assembly_id}, who=who)
-
-
 # ---- the public fairness page and the files to verify the draw ---------------------------------
 
 
@@ -378,7 +363,11 @@ async def _replacements_page(request: Request, rt: Runtime, who: Principal, asse
         except NotFound:
             commitment = None
         jobs = [j for j in await v.list_jobs(tx, assembly_id) if j["kind"] == "replacement"]
+        requests = await v.replacement_requests(tx, assembly_id, panel["members"] if panel else [])
     errors_ = errors_ or []
+    chosen = next((r for r in requests if str(r["id"]) == request.query_params.get("request")), None)
+    if form is None and chosen is not None:  # "Replace these members": the request's members ticked
+        form = {"dropped": chosen["still"]}
     base = public_base(request) + forwarded_prefix(request) + f"/assemblies/{assembly_id}/draw"
     numbers = [r["number"] for r in done if r["number"] and r["transcript_hash"]]
     verify = None
@@ -389,7 +378,8 @@ async def _replacements_page(request: Request, rt: Runtime, who: Principal, asse
                   "--features features.csv --people people.csv --address-columns household")
     return pages.render(request, "replacements.html", {
         "panel": panel, "withdrawn": set(map(str, panel["withdrawn_members"])) if panel else set(),
-        "replacements": done, "commitment": commitment, "jobs": jobs, "verify": verify,
+        "replacements": done, "commitment": commitment, "jobs": jobs, "verify": verify, "requests": requests,
+        "open_requests": [r for r in requests if r["state"] == "open"], "chosen": chosen,
         "errors": errors_, "by_field": {e["field"]: e["message"] for e in errors_}, "refused": refused,
         "form": form or {}, "organiser": is_organiser(who, assembly_id), "links": links(request, assembly_id),
         "assembly_id": assembly_id}, who=who, status=refused and refused["status"] or status)

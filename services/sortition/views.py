@@ -226,6 +226,26 @@ async def list_replacements(tx: Tx, assembly_id: uuid.UUID) -> list[dict]:
             for r in rows]
 
 
+async def replacement_requests(tx: Tx, assembly_id: uuid.UUID, panel_members: list) -> list[dict]:
+    """Requests from sessions and the portal, newest first, each with its state: `open` while some
+    of its members are still on the panel and no job is under way for it (none could start, or it
+    failed), `running` while its job runs, `done` once its members have left the panel."""
+    on_panel = {str(x) for x in panel_members}
+    rows = (await tx.session.execute(
+        sa.select(m.replacement_requests, m.jobs.c.status.label("job_status"))
+        .join(m.jobs, m.jobs.c.id == m.replacement_requests.c.job_id, isouter=True)
+        .where(m.replacement_requests.c.assembly_id == assembly_id)
+        .order_by(m.replacement_requests.c.received_at.desc()))).all()
+    out = []
+    for r in rows:
+        still = [x for x in r.members if x in on_panel]
+        state = ("done" if not still else "running" if r.job_status in ("pending", "running") else "open")
+        out.append({"id": r.id, "source": r.source, "session_id": r.session_id, "missed_in_a_row": r.missed_in_a_row,
+                    "members": r.members, "still": still, "job_id": r.job_id, "refusal": r.refusal,
+                    "received_at": r.received_at, "state": state})
+    return out
+
+
 async def replacement_commitment(tx: Tx, assembly_id: uuid.UUID) -> dict:
     """The commitment to the next replacement's fresh randomness (public; the value stays secret
     until that replacement reveals it in its transcript)."""

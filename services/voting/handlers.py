@@ -66,9 +66,11 @@ async def on_attendance_recorded(tx: Tx, event: Envelope, payload: ev.Attendance
 
 
 async def on_session_scheduled(tx: Tx, e: Envelope, p: ev.SessionScheduledV1) -> None:
+    """A session, or a session moved to another time (sessions says it again): the latest wins."""
     await tx.session.execute(pg_insert(m.sessions).values(session_id=p.session_id, assembly_id=p.assembly_id,
                                                           title=p.title, starts_at=p.starts_at)
-                             .on_conflict_do_nothing())
+                             .on_conflict_do_update(index_elements=["session_id"],
+                                                    set_={"title": p.title, "starts_at": p.starts_at}))
 
 
 async def on_recommendations_finalised(tx: Tx, e: Envelope, p: ev.RecommendationsFinalisedV1) -> None:

@@ -248,3 +248,48 @@ async def test_sortition_draws_the_replacement_sessions_requested(settings, auth
                 await HANDLERS["sessions.replacement-requested.v1"](tx, new_event(p, subject=aid), p)
             assert [j["kind"] for j in (await c.get(f"/assemblies/{aid}/draw-jobs", headers=org)).json()].count(
                 "replacement") == 1
+            # requests stay listed for the secretariat: two at once, so the second (a member declining
+            # in the portal) cannot start while the first's job is under way, and waits on the page
+            now = (await c.get(f"/assemblies/{aid}/panel", headers=org)).json()["members"]
+            p1 = ev.ReplacementRequestedV1(assembly_id=aid, session_id=uuid.uuid4(), members=[uuid.UUID(now[0])],
+                                           missed_in_a_row=3)
+            p2 = ev.PlaceDeclinedV1(assembly_id=aid, member_id=uuid.UUID(now[1]))
+            async with rt.transaction() as tx:
+                await HANDLERS["sessions.replacement-requested.v1"](tx, new_event(p1, subject=aid), p1)
+                await HANDLERS["recruitment.place-declined.v1"](tx, new_event(p2, subject=aid), p2)
+            jobs = [j for j in (await c.get(f"/assemblies/{aid}/draw-jobs", headers=org)).json()
+                    if j["kind"] == "replacement"]
+            assert len(jobs) == 2
+            for j in jobs:
+                done, _ = await wait_job(c, j["id"], org)
+                assert done["status"] == "succeeded", done["error"]
+    async with await browser("sortition", settings, auth, "organiser", aid) as web:
+        page = await web.get(f"/assemblies/{aid}/draw/replacements?lang=en")
+        assert "1 requests wait for the secretariat" in page.text and "Missed 3 sessions in a row" in page.text
+        assert "Declined their place in the portal" in page.text and page.text.count(">Replaced</span>") == 2
+        rid = re.search(r"/draw/replacements\?request=([0-9a-f-]{36})", page.text).group(1)
+        page = await web.get(f"/assemblies/{aid}/draw/replacements?request={rid}&lang=en")
+        assert re.search(rf'value="{now[1]}" checked', page.text) and page.text.count(" checked") == 1
+        # the panel page: the secretariat chooses alternates for drop-outs from the form
+        page = await web.get(f"/assemblies/{aid}/draw/panel?lang=en")
+        assert 'id="alternates-form"' in page.text and "gender: female" in page.text and "region: S" in page.text
+        token = csrf(page)
+        r = await web.post(f"/assemblies/{aid}/draw/alternates?lang=en", data={
+            "csrf_token": token, "count": "0", "rate_0": "120"})
+        assert r.status_code == 422
+        for words in ("Enter how many alternates", "Enter a drop-out rate in per cent", "Tick the box to confirm"):
+            assert words in r.text, words
+        r = await web.post(f"/assemblies/{aid}/draw/alternates?lang=en", data={"csrf_token": token, "count": "2",
+                                                                               "confirm": "true"})
+        assert r.status_code == 422 and "Give at least one group a drop-out rate above 0" in r.text
+        r = await web.post(f"/assemblies/{aid}/draw/alternates", data={
+            "csrf_token": token, "count": "3", "rate_2": "20", "rate_4": "10,5", "scenarios": "10", "confirm": "true"})
+        assert r.status_code == 303 and r.headers["location"] == f"/assemblies/{aid}/draw/panel?done=alternates"
+        page = await web.get(r.headers["location"] + "&lang=en")
+        assert "The alternates are chosen" in page.text and "Alternates chosen for drop-outs" in page.text
+        assert "age: 18-39</th>" in page.text and "age: 65+</th>" in page.text  # the rates table
+    async with await browser("sortition", settings, auth, "facilitator", aid) as web:
+        page = await web.get(f"/assemblies/{aid}/draw/panel")
+        assert page.status_code == 200 and "alternates-form" not in page.text
+        r = await web.post(f"/assemblies/{aid}/draw/alternates", data={"csrf_token": csrf(page), "count": "1"})
+        assert r.status_code == 403

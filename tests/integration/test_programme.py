@@ -259,6 +259,20 @@ async def test_the_programme_in_the_browser_secretariat_and_member(settings, aut
         r = await staff.post(f"/sessions/{sid}/programme/publish", data={"csrf_token": token})
         assert r.status_code == 303 and r.headers["location"] == f"/sessions/{sid}/programme?done=published"
         assert "Version 1, published" in (await staff.get(f"/sessions/{sid}/programme?lang=en")).text
+        # when: the session moves to another day and time (members see it; session-scheduled says it again)
+        r = await staff.post(f"/sessions/{sid}/programme/when?lang=en", data={
+            "csrf_token": token, "date": "2027-13-01", "time": "25:00", "duration_hours": "0"})
+        assert r.status_code == 422
+        for words in ("Enter the date as year-month-day", "Enter the start time", "Enter the duration in hours"):
+            assert words in r.text, words
+        r = await staff.post(f"/sessions/{sid}/programme/when", data={
+            "csrf_token": token, "date": "2027-03-13", "time": "10.30", "duration_hours": "6,5"})
+        assert r.status_code == 303 and r.headers["location"] == f"/sessions/{sid}/programme?done=when"
+        page = await staff.get(r.headers["location"] + "&lang=en")
+        assert "The session&#39;s date and time are saved" in page.text and 'value="2027-03-13"' in page.text
+        assert 'value="10:30"' in page.text
+        moved = [x for x in await _outbox_of(settings, aid, "sessions.session-scheduled.v1") if x["session_id"] == sid]
+        assert [(x["starts_at"], x["duration_hours"]) for x in moved][-1] == ("2027-03-13T09:30:00Z", 6.5)
 
         # the member: their region's venue only, the link, the agenda, the documents
         page = await member.get(f"/assemblies/{aid}/my-programme?lang=da")
@@ -317,6 +331,17 @@ async def test_the_programme_in_the_browser_secretariat_and_member(settings, aut
         r = await facilitator.post(f"/sessions/{sid}/programme/items", data={"csrf_token": csrf(page), "phase": "values",
                                                                             "title": "x", "minutes": "5"})
         assert r.status_code == 403
+
+
+async def _outbox_of(settings, aid, topic: str) -> list[dict]:
+    from services.sessions import models as m
+
+    app = client("sessions", settings)._transport.app
+    async with app.state.rt.transaction() as tx:
+        rows = (await tx.session.execute(sa.select(m.outbox.c.envelope).where(
+            m.outbox.c.topic == topic, m.outbox.c.key == str(aid)).order_by(m.outbox.c.id))).all()
+    await app.state.rt.close()
+    return [r.envelope["payload"] for r in rows]
 
 
 async def api_get(settings, auth, aid, path: str):

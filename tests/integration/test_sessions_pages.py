@@ -10,6 +10,7 @@ import uuid
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from tests.integration.staff_browser import browser, csrf, error_code
 from tests.integration.test_apis import client
@@ -110,14 +111,37 @@ async def test_a_facilitator_records_attendance_then_closes_the_session_after_co
         table = (await web.get(f"/assemblies/{aid}/attendance.csv?lang=en")).text.lstrip("\ufeff").splitlines()
         assert table[0] == "Session,Starts at,Duration in hours,Phase,Where,Held,present,absent"
         assert table[1] == "Weekend 1,2027-03-06T08:30:00+00:00,6.0,Learning,At the venue,Yes,1,1"
-        # closed: the sheet says so, and a late change is refused as a page
+        # closed: the sheet says so; a late change needs a reason, and is a correction (audited)
         assert "Dette møde er afsluttet" in (await web.get(f"/sessions/{sid}/check-in?lang=da")).text
-        r = await web.post(f"/sessions/{sid}/check-in", data={"csrf_token": token, f"m_{third}": "present"})
-        assert r.status_code == 409 and error_code(r) == "conflict"
-        r = await web.post(f"/sessions/{sid}/close", data={"csrf_token": token})
+        r = await web.post(f"/sessions/{sid}/check-in?lang=en", data={"csrf_token": token, f"m_{third}": "present"})
+        assert r.status_code == 422 and "Choose a reason" in r.text
+        assert re.search(rf'name="m_{third}" value="present" checked', r.text)  # the choice stays
+        r = await web.post(f"/sessions/{sid}/check-in?lang=en", data={
+            "csrf_token": token, f"m_{first}": "present", "reason": "mistake"})
+        assert r.status_code == 422 and "Change at least one member&#39;s mark" in r.text
+        r = await web.post(f"/sessions/{sid}/check-in?lang=en", data={
+            "csrf_token": token, f"m_{first}": "present", f"m_{third}": "present", "reason": "other", "note": ""})
+        assert r.status_code == 422 and "Write the reason" in r.text
+        r = await web.post(f"/sessions/{sid}/check-in", data={
+            "csrf_token": token, f"m_{first}": "present", f"m_{third}": "present", "reason": "was_there"})
+        assert r.status_code == 303 and r.headers["location"] == f"/sessions/{sid}/check-in?saved=1&corrected=1"
+        page = await web.get(r.headers["location"] + "&lang=en")
+        assert "1 marks changed after the close" in page.text
+        assert re.search(rf'name="m_{third}" value="present" checked', page.text)
+        page = await web.get(f"/sessions/{sid}/corrections?lang=en")
+        assert "Was there, but not checked in" in page.text and "the audit trail records that it came after" in page.text
+        r = await web.post(f"/sessions/{sid}/close?lang=da", data={"csrf_token": token})
         assert r.status_code == 409 and "Det kan ikke lade sig gøre lige nu" in r.text
     async with client("sessions", settings) as api:
         assert (await api.get(f"/assemblies/{aid}/sessions")).json()[0]["held"] is True
+    from services.sessions import models as m
+
+    app = client("sessions", settings)._transport.app
+    async with app.state.rt.transaction() as tx:
+        audit = (await tx.session.execute(sa.select(m.audit.c.details).where(
+            m.audit.c.assembly_id == aid, m.audit.c.action == "attendance.corrected"))).scalars().all()
+    await app.state.rt.close()
+    assert audit == [{"member": str(third), "from": None, "to": True, "reason": "was_there", "after_close": True}]
     async with client("sessions", settings, auth=httpx.Auth()) as other:
         for role in ("auditor", "registrar"):
             r = await other.get(f"/sessions/{sid}/check-in", headers=auth.headers(role, aid))

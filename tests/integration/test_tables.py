@@ -5,6 +5,7 @@ staff's plan page in the browser."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -125,6 +126,15 @@ async def test_the_secretariat_plans_and_publishes_in_the_browser(settings, auth
         assert r.status_code == 303
         page = await web.get(f"/sessions/{sid}/tables?lang=en")
         assert "Round 2" in page.text and "Table 2" in page.text
+        assert f'href="/sessions/{sid}/tables/print"' in page.text
+        # the print view: one sheet (a printed page) per table and round, every member once a round
+        page = await web.get(f"/sessions/{sid}/tables/print?lang=en")
+        assert page.status_code == 200 and "Table plan to print" in page.text
+        sheets = re.findall(r'<section class="bt-sheet".*?</section>', page.text, re.S)
+        assert len(sheets) == 4 and "Round 1 · Table 1" in sheets[0] and "Round 2 · Table 2" in sheets[3]
+        for r in (0, 2):
+            seated = sorted(re.findall(r"Member (\d+)</span>", sheets[r] + sheets[r + 1]), key=int)
+            assert seated == [str(n) for n in range(1, 15)]
     app = client("sessions", settings)._transport.app
     from services.sessions import models as m
 

@@ -23,6 +23,20 @@ def read_schedule_form(form: Mapping[str, str]) -> tuple[dict, list[tuple[str, s
         problems.append(("title", "title_missing"))
     elif len(title) > 200:
         problems.append(("title", "title_too_long"))
+    when, found = read_when_form(form)
+    problems += found
+    mode = form.get("mode") or ""
+    if mode not in MODES:
+        problems.append(("mode", "mode"))
+    phase = form.get("phase") or ""
+    if phase not in PHASES:
+        problems.append(("phase", "phase"))
+    return {"title": title, "mode": mode, "phase": phase, **when}, problems
+
+
+def read_when_form(form: Mapping[str, str]) -> tuple[dict, list[tuple[str, str]]]:
+    """When a session is held: `starts_at` (UTC, from a local date and time) and `duration_hours`."""
+    problems: list[tuple[str, str]] = []
     day = when = None
     try:
         day = date.fromisoformat((form.get("date") or "").strip())
@@ -42,17 +56,10 @@ def read_schedule_form(form: Mapping[str, str]) -> tuple[dict, list[tuple[str, s
         hours = -1.0
     if not 0 < hours <= 72 or hours != hours:
         problems.append(("duration_hours", "duration"))
-    mode = form.get("mode") or ""
-    if mode not in MODES:
-        problems.append(("mode", "mode"))
-    phase = form.get("phase") or ""
-    if phase not in PHASES:
-        problems.append(("phase", "phase"))
     starts_at = None
     if day is not None and when is not None:
         starts_at = datetime.combine(day, when, tzinfo=LOCAL).astimezone(timezone.utc)
-    return {"title": title, "starts_at": starts_at, "mode": mode, "phase": phase,
-            "duration_hours": hours}, problems
+    return {"starts_at": starts_at, "duration_hours": hours}, problems
 
 
 def read_attendance_form(form: Mapping[str, str], roster: list[uuid.UUID]) -> list[tuple[uuid.UUID, bool]]:

@@ -1,6 +1,7 @@
 """Check-in's writes, one transaction each: a member checked in at the door by their personal code,
 a member checking themselves in online, staff opening a session's online check-in early, and a
-staff correction of a mark with its reason (audited; the note stays out of the audit trail)."""
+staff correction of a mark with its reason (audited; the note stays out of the audit trail), also
+after the session is closed (the attendance sheet's late changes come this way)."""
 
 from __future__ import annotations
 
@@ -110,13 +111,14 @@ async def open_online(tx: Tx, session_id: uuid.UUID) -> None:
 
 async def correct(tx: Tx, session_id: uuid.UUID, member_id: uuid.UUID, *, present: bool, reason: str, note: str,
                   actor: str) -> dict:
-    """Staff change a member's mark, giving a reason (and a note, needed for "other")."""
+    """Staff change a member's mark, giving a reason (and a note, needed for "other"). A closed
+    session's marks change only this way: the audit trail says the change came after the close."""
     problems = correction_problems(reason, note)
     if problems:
         raise InvalidInput("give one of the reasons " + ", ".join(REASONS) +
                            ", and a note of at most 200 characters when the reason is other",
                            details=[{"field": f, "problem": k} for f, k in problems])
-    s = await _open_session(tx, session_id)
+    s = await load_session(tx, session_id, lock=True)
     if member_id not in await active_roster(tx, s.assembly_id):
         raise InvalidInput("this member is not on the assembly's panel",
                            details=[{"field": "member_id", "problem": "not a panel member"}])
@@ -131,6 +133,8 @@ async def correct(tx: Tx, session_id: uuid.UUID, member_id: uuid.UUID, *, presen
     await tx.session.execute(sa.insert(mc.attendance_corrections).values(
         session_id=session_id, member_id=member_id, present_before=before, present=present, reason=reason,
         note=(note or "").strip(), actor=actor, at=now))
-    await tx.audit("attendance.corrected", s.assembly_id, object_id=session_id, details={
-        "member": str(member_id), "from": before, "to": present, "reason": reason})
+    details = {"member": str(member_id), "from": before, "to": present, "reason": reason}
+    if s.held_at is not None:
+        details["after_close"] = True
+    await tx.audit("attendance.corrected", s.assembly_id, object_id=session_id, details=details)
     return {"member_id": member_id, "present_before": before, "present": present}

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.sessions.domain import programme as rules
 from services.sessions.handlers import schedule
+from services.sessions import models as m
 from services.sessions.models import programme as p
 from services.sessions.views import load_session
 from services.sessions.views import programme as pv
@@ -43,6 +44,22 @@ async def set_setting(tx: Tx, session_id: uuid.UUID, *, venues: list[tuple[str, 
             {"session_id": session_id, "position": i, "region": r, "venue": v} for i, (r, v) in enumerate(venues, 1)])
     await tx.audit("session.setting", s.assembly_id, object_id=session_id,
                    details={"venues": len(venues), "online": online_url is not None, "capacity": capacity})
+
+
+async def reschedule(tx: Tx, session_id: uuid.UUID, *, starts_at: datetime, duration_hours: float) -> None:
+    """Move a session (its date, start time, duration): `session-scheduled` v1 says it again with
+    the new time, so that every consumer (reporting, voting, recruitment's stipends) keeps it; a
+    published programme shows it at once (members' portal) and in the next `session-scheduled` v2."""
+    s = await _open_session(tx, session_id)
+    if s.starts_at == starts_at and s.duration_hours == duration_hours:
+        return
+    await tx.session.execute(sa.update(m.sessions).where(m.sessions.c.id == session_id)
+                             .values(starts_at=starts_at, duration_hours=duration_hours))
+    await tx.emit(ev.SessionScheduledV1(assembly_id=s.assembly_id, session_id=session_id, title=s.title,
+                                        starts_at=starts_at, mode=s.mode, phase=s.phase,
+                                        duration_hours=duration_hours), subject=s.assembly_id)
+    await tx.audit("session.rescheduled", s.assembly_id, object_id=session_id, details={
+        "from": s.starts_at.isoformat(), "to": starts_at.isoformat(), "duration_hours": duration_hours})
 
 
 async def schedule_session(tx: Tx, assembly_id: uuid.UUID, *, venues: list[tuple[str, str]], online_url: str | None,

@@ -15,8 +15,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from services.sessions import handlers as h
+from services.sessions.handlers import checkin as hc
 from services.sessions import views as v
 from services.sessions.api import session_scope
+from services.sessions.domain.checkin import NOTE_MAX, correction_problems
 from services.sessions.domain.session_form import MODES, PHASES, read_attendance_form, read_schedule_form
 from shared.auth import AUDITOR, FACILITATOR, ORGANISER, Principal, allow
 from shared.openapi import errors
@@ -37,6 +39,16 @@ SCHEDULE_PROBLEMS = {
     "duration": N_("Enter the duration in hours, more than 0 and at most 72, for example 6,5"),
     "mode": N_("Choose where the session takes place"),
     "phase": N_("Choose the session's phase"),
+}
+
+REASON_NAMES = {"mistake": N_("Marked by mistake"), "was_there": N_("Was there, but not checked in"),
+                "left": N_("Left before the session really began"), "other": N_("Another reason (write it below)")}
+CORRECTION_PROBLEMS = {
+    "member": N_("Write the member's number from the attendance sheet, for example 12"),
+    "present": N_("Choose present or absent"),
+    "reason": N_("Choose a reason"),
+    "note_missing": N_("Write the reason"),
+    "note_too_long": N_("The note can have at most 200 characters"),
 }
 
 
@@ -125,26 +137,56 @@ async def _session(rt, request: Request, session_id: uuid.UUID):
     return s, _numbered(roster), marks
 
 
+def _sheet(request: Request, who: Principal, s, roster, marks, *, form: dict | None = None, error: str | None = None,
+           problems=(), saved: str | None = None, status: int = 200) -> Response:
+    """The attendance sheet; once the session is closed, a change needs a reason (a correction)."""
+    _ = pages.gettext(request)
+    by_field: dict[str, str] = {}
+    for field, kind in problems:
+        by_field.setdefault(field, _(CORRECTION_PROBLEMS[kind]))
+    errors_ = ([{"field": "roster", "message": error}] if error else []) + [
+        {"field": f, "message": m} for f, m in by_field.items()]
+    shown = dict(marks)
+    for r in roster:  # what the person chose stays chosen when the page comes back with a problem
+        choice = (form or {}).get(f"m_{r['id']}")
+        if choice in ("present", "absent"):
+            shown[r["id"]] = choice == "present"
+    return pages.render(request, "check_in.html", {
+        "s": s, "roster": roster, "marks": shown, "errors": errors_, "by_field": by_field, "form": form or {},
+        "reason_options": [(k, _(x)) for k, x in REASON_NAMES.items()], "note_max": NOTE_MAX,
+        "saved": saved, "corrected": request.query_params.get("corrected")}, who=who, status=status)
+
+
 @router.get("/sessions/{session_id}/check-in", summary="The attendance sheet of a session (HTML)", responses=errors(404))
 async def check_in_page(session_id: uuid.UUID, rt: RuntimeDep, request: Request,
                         who: Principal = Depends(allow(ORGANISER, FACILITATOR, scope=session_scope, page=True))) -> Response:
     s, roster, marks = await _session(rt, request, session_id)
-    return pages.render(request, "check_in.html", {"s": s, "roster": roster, "marks": marks, "error": None,
-                                                   "saved": request.query_params.get("saved")}, who=who)
+    return _sheet(request, who, s, roster, marks, saved=request.query_params.get("saved"))
 
 
-@router.post("/sessions/{session_id}/check-in", summary="Record attendance from the sheet (HTML form)",
-             responses=errors(404, 409, 422))
+@router.post("/sessions/{session_id}/check-in", summary="Record attendance from the sheet (HTML form); after the close, "
+             "changes with a reason (audited)", responses=errors(404, 409, 422))
 async def check_in(session_id: uuid.UUID, rt: RuntimeDep, request: Request,
                    who: Principal = Depends(allow(ORGANISER, FACILITATOR, scope=session_scope, page=True))) -> Response:
     s, roster, marks = await _session(rt, request, session_id)
-    form = {k: str(x) for k, x in (await request.form()).items()}
+    form = {k: str(x)[:1000] for k, x in (await request.form()).items() if k != "csrf_token"}
     records = read_attendance_form(form, [r["id"] for r in roster])
+    _ = pages.gettext(request)
+    if s.held_at is not None:  # closed: only changes, each a correction with the reason
+        changed = [(mid, present) for mid, present in records if marks.get(mid) is not present]
+        problems = correction_problems(form.get("reason"), form.get("note"))
+        error = None if changed else _("Change at least one member's mark")
+        if problems or error:
+            return _sheet(request, who, s, roster, marks, form=form, error=error, problems=problems, status=422)
+        async with rt.transaction() as tx:
+            for mid, present in changed:
+                await hc.correct(tx, session_id, mid, present=present, reason=form["reason"],
+                                 note=form.get("note", ""), actor=who.actor)
+        return pages.redirect(request, service_url(
+            request, f"/sessions/{session_id}/check-in?saved={len(changed)}&corrected=1"))
     if not records:
-        _ = pages.gettext(request)
-        return pages.render(request, "check_in.html", {
-            "s": s, "roster": roster, "marks": marks, "saved": None,
-            "error": _("Mark at least one member as present or absent")}, who=who, status=422)
+        return _sheet(request, who, s, roster, marks, error=_("Mark at least one member as present or absent"),
+                      status=422)
     async with rt.transaction() as tx:
         await h.record_attendance(tx, session_id, records)
     return pages.redirect(request, service_url(request, f"/sessions/{session_id}/check-in?saved={len(records)}"))

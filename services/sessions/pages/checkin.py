@@ -18,7 +18,7 @@ from services.sessions.api.checkin import checkin_key, door_url
 from services.sessions.domain.checkin import NOTE_MAX, checkin_code, correction_problems, online_refusal
 from services.sessions.domain.session_form import LOCAL
 from services.sessions.handlers import checkin as h
-from services.sessions.pages import _session, pages
+from services.sessions.pages import CORRECTION_PROBLEMS, REASON_NAMES, _session, pages
 from services.sessions.views import agenda, load_session
 from services.sessions.views import checkin as v
 from shared.auth import FACILITATOR, MEMBER, ORGANISER, Principal, allow
@@ -43,15 +43,6 @@ ONLINE_STATES = {
     "not_open_yet": N_("Online check-in opens 30 minutes before the start"),
     "over": N_("The session is over"),
     "session_held": N_("The session is closed"),
-}
-REASON_NAMES = {"mistake": N_("Marked by mistake"), "was_there": N_("Was there, but not checked in"),
-                "left": N_("Left before the session really began"), "other": N_("Another reason (write it below)")}
-CORRECTION_PROBLEMS = {
-    "member": N_("Write the member's number from the attendance sheet, for example 12"),
-    "present": N_("Choose present or absent"),
-    "reason": N_("Choose a reason"),
-    "note_missing": N_("Write the reason"),
-    "note_too_long": N_("The note can have at most 200 characters"),
 }
 
 

@@ -17,9 +17,10 @@ from fastapi.responses import Response
 from services.sessions.api import session_scope
 from services.sessions.api.programme import document_scope, item_scope
 from services.sessions.domain import programme_form as forms
+from services.sessions.domain.session_form import LOCAL, read_when_form
 from services.sessions.domain.programme import DOCUMENT_KINDS, EXPERT_KINDS, ITEM_PHASES, MAX_DOCUMENT_BYTES, MAX_VENUES
 from services.sessions.handlers import programme as h
-from services.sessions.pages import MODE_NAMES, PHASE_NAMES, pages
+from services.sessions.pages import MODE_NAMES, PHASE_NAMES, SCHEDULE_PROBLEMS, pages
 from services.sessions.views import load_session
 from services.sessions.views import programme as v
 from shared.auth import AUDITOR, FACILITATOR, ORGANISER, Principal, allow
@@ -54,6 +55,9 @@ PROBLEMS = {
     ("status", "choose"): N_("Choose accept or decline"),
     ("session_id", "choose"): N_("Choose one of the sessions"),
     ("confirm", "missing"): N_("Tick the box to confirm"),
+    ("date", "date"): SCHEDULE_PROBLEMS["date"],
+    ("time", "time"): SCHEDULE_PROBLEMS["time"],
+    ("duration_hours", "duration"): SCHEDULE_PROBLEMS["duration"],
 }
 KIND_PROBLEMS = {
     "missing": N_("Fill in this field"),
@@ -123,7 +127,10 @@ async def programme_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Reques
 
 
 def _setting_form(prog: dict) -> dict:
-    form = {"online_url": prog["online_url"] or "", "capacity": "" if prog["capacity"] is None else str(prog["capacity"])}
+    local = prog["starts_at"].astimezone(LOCAL)
+    form = {"online_url": prog["online_url"] or "", "capacity": "" if prog["capacity"] is None else str(prog["capacity"]),
+            "date": local.date().isoformat(), "time": local.strftime("%H:%M"),
+            "duration_hours": f"{prog['duration_hours']:g}"}
     for i, x in enumerate(prog["venues"]):
         form[f"region_{i}"], form[f"venue_{i}"] = x["region"], x["venue"]
     return form
@@ -183,6 +190,16 @@ async def setting(session_id: uuid.UUID, rt: RuntimeDep, request: Request,
     values, found = forms.read_setting_form(form, s.mode)
     return await _write(request, rt, who, session_id, form, found,
                         lambda tx: h.set_setting(tx, session_id, **values), "setting")
+
+
+@router.post("/sessions/{session_id}/programme/when", summary="When a session is held: date, time, duration (HTML form)",
+             responses=errors(404, 409, 422))
+async def when(session_id: uuid.UUID, rt: RuntimeDep, request: Request,
+               who: Principal = Depends(allow(ORGANISER, scope=session_scope, page=True))) -> Response:
+    form = await form_of(request)
+    values, found = read_when_form(form)
+    return await _write(request, rt, who, session_id, form, found,
+                        lambda tx: h.reschedule(tx, session_id, **values), "when")
 
 
 @router.post("/sessions/{session_id}/programme/items", summary="Add an item to the agenda (HTML form)",

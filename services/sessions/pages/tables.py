@@ -132,6 +132,20 @@ async def tables_page(session_id: uuid.UUID, rt: RuntimeDep, request: Request,
         "can_plan": ORGANISER in who.roles_in(s.assembly_id)}, who=who)
 
 
+@router.get("/sessions/{session_id}/tables/print", summary="The table plan to print: one page per table and round "
+            "(HTML, print CSS)", responses=errors(404))
+async def tables_print(session_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                       who: Principal = Depends(allow(ORGANISER, FACILITATOR, AUDITOR, scope=session_scope,
+                                                      page=True))) -> Response:
+    s, roster, _marks = await _session(rt, request, session_id)
+    async with rt.transaction() as tx:
+        plan = await v.load_plan(tx, session_id)
+    rounds = _seated(plan.published_rounds if plan else None, roster)
+    sheets = [{"round": r, "table": t, "members": members}
+              for r, tables in enumerate(rounds, 1) for t, members in enumerate(tables, 1)]
+    return pages.render(request, "tables_print.html", {"s": s, "plan": plan, "sheets": sheets}, who=who)
+
+
 @router.get("/sessions/{session_id}/my-table", summary="A member's table in each round (HTML)", responses=errors(404))
 async def my_table(session_id: uuid.UUID, rt: RuntimeDep, request: Request,
                    who: Principal = Depends(allow(MEMBER, scope=session_scope, page=True))) -> Response:
