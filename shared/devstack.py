@@ -56,6 +56,7 @@ def _kill_stale(pids: list[int]) -> None:
 class DevStack:
     state_dir: Path
     fast: bool = False  # fsync off: for tests only, never for data you want to keep
+    postgres_settings: dict[str, str] = field(default_factory=dict)  # more `-c name=value` (benchmarks)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
 
@@ -156,6 +157,8 @@ class DevStack:
         ]
         if self.fast:
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        for name, value in self.postgres_settings.items():
+            args += ["-c", f"{name}={value}"]
         proc = subprocess.Popen(args, user=user, stdout=self._log("postgres"), stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.procs["postgres"] = proc

@@ -2,10 +2,15 @@
 is committed after that. Poison messages go to the service's dead-letter topic and the consumer
 moves on.
 
-Batches: the messages of one partition that one poll returns are applied together, in one
-transaction (their inbox rows in one statement; a redelivered event finds its row and is skipped).
-If applying a batch fails, its events are applied again one by one, each in its own transaction,
-so that only a bad event is retried and dead-lettered and the good ones around it are applied.
+Batches: the messages that one poll returns, of every partition, are applied together in one
+transaction (their inbox rows in one statement; a redelivered event finds its row and is skipped),
+and the offsets of all those partitions are committed together after it. Each partition's messages
+keep their order, and the partitions of a topic are applied one after the other, so a `Bulk`
+handler gets the poll's events of its topic in one call. (A transaction and an offset commit per
+partition were the consumer's cost under load: a poll returns a few events from each of dozens of
+partitions; docs/evaluation.md has the figures.) If applying a batch fails, its events are applied
+again one by one, each in its own transaction, so that only a bad event is retried and
+dead-lettered and the good ones around it are applied.
 
 A handler is `async def handler(tx: Tx, event: Envelope, payload: Contract) -> None`. A `Bulk`
 handler also applies many events of its topic at once (one statement for a whole batch).
@@ -171,7 +176,7 @@ class Consumer:
         return "dead_lettered"
 
     async def process_batch(self, msgs: list) -> list[str]:
-        """The messages of one partition in one transaction; one by one if that fails."""
+        """The messages (of one poll) in one transaction, in their order; one by one if that fails."""
         if len(msgs) == 1:
             return [await self.process(msgs[0])]
         outcomes: list[str | None] = [None] * len(msgs)
@@ -254,11 +259,15 @@ class Consumer:
         stop = stop or asyncio.Event()
         while not stop.is_set():
             batches = await self.consumer.getmany(timeout_ms=300, max_records=500)
-            for tp, msgs in batches.items():
-                await self.process_batch(msgs)
-                structlog.contextvars.unbind_contextvars("topic", "offset", "event_id", "correlation_id")
-                faults.hit("consumer.before_commit")
-                await self.consumer.commit({tp: msgs[-1].offset + 1})
+            if not batches:
+                continue
+            # The whole poll: each partition's messages in their order, a topic's partitions together.
+            parts = sorted(batches.items(), key=lambda item: (item[0].topic, item[0].partition))
+            await self.process_batch([m for _, msgs in parts for m in msgs])
+            structlog.contextvars.unbind_contextvars("topic", "offset", "event_id", "correlation_id")
+            faults.hit("consumer.before_commit")
+            await self.consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in parts})
+            for tp, msgs in parts:
                 self._record_lag(tp, msgs[-1].offset + 1)
 
     def _record_lag(self, tp: TopicPartition, position: int) -> None:
