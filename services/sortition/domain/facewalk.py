@@ -6,10 +6,11 @@ Let ``Q`` be the relaxed panel polytope of relaxation.py and ``x`` the target ty
 
 1. Find an integer panel ``p`` on the minimal face of ``Q`` that contains ``x``: every bound,
    quota row and household row that is tight at ``x`` is tight at ``p`` (types at 0 or at
-   ``c_t`` stay there, quota rows at a bound are equalities).  A small HiGHS MIP, first with
-   the box ``floor(x_t) <= p_t <= ceil(x_t)`` (the panel is a rounding of ``x``; objective:
-   the fractional parts, so types with large fractions are rounded up), then the box widened
-   by one, then the whole face.
+   ``c_t`` stay there, quota rows at a bound are equalities).  First with the box
+   ``floor(x_t) <= p_t <= ceil(x_t)`` (the panel is a rounding of ``x``; objective: the
+   fractional parts, so types with large fractions are rounded up), then the box widened by
+   one, then the whole face; in each, an LP vertex (warm-started from step to step) and a MIP
+   over its few fractional types and their neighbours, else a HiGHS MIP over the whole box.
 2. Take the largest ``lam`` such that ``x' = (x - lam p) / (1 - lam)`` stays in ``Q`` (a ratio
    test over the constraints that are not tight at ``x``), record ``(p, m lam)`` where ``m`` is
    the mass not yet placed, and continue from ``x'`` with mass ``m (1 - lam)``.
@@ -34,14 +35,15 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from .highs_util import INF, PanelOracle
+from .highs_util import INF, PanelOracle, new_highs
 from .model import Instance
-from .relaxation import ABS_ACCEPT, ABS_DONE, NotAttainable, decompose
+from .relaxation import ABS_ACCEPT, ABS_DONE, NotAttainable, add_polytope_rows, decompose
 
 TAU = 1e-9  # absolute tolerance (type counts, original scale) for "tight"
 STEP_GAP = 0.5  # any panel on the face will do: the objective only steers the walk
 STEP_TIME = 20.0  # seconds per face MIP before a step counts as stuck
-REST_CG_MASS = 1e-3  # below this a stuck walk's remainder goes to the whole-target master
+REST_CG_MASS = 1e-3
+NEIGHBOURS = 60  # types of the box freed around the LP vertex when its own rounding fails  # below this a stuck walk's remainder goes to the whole-target master
 
 
 @dataclass
@@ -53,34 +55,162 @@ class Walk:
     steps: int = 0
     stuck: str | None = None
     mip_seconds: float = 0.0
-    mips: int = 0
+    mips: int = 0  # MIPs solved (over the whole face, and the small ones around LP vertices)
+    how: dict = field(default_factory=dict)  # how each step's panel was found
+
+
+class _FaceLP:
+    """The LP relaxation of the face MIP (same rows as the oracle, continuous columns), kept
+    warm from step to step: a basic solution of it has at most as many fractional types as the
+    model has rows (one size row, the quota rows, the household rows), so fixing every integral
+    type of it leaves a MIP of a few dozen variables instead of all T."""
+
+    def __init__(self, inst: Instance):
+        T = inst.n_types
+        self.T = T
+        h = new_highs()
+        h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+        h.setOptionValue("dual_feasibility_tolerance", 1e-9)
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        h.addVars(T, np.zeros(T), inst.type_counts.astype(np.float64))
+        add_polytope_rows(h, inst)
+        self.h = h
+        self.solves = 0
+
+    def vertex(self, cost: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+        """A basic optimal solution within the bounds (rows set by the caller), or None."""
+        h = self.h
+        ar = np.arange(self.T, dtype=np.int32)
+        h.changeColsCost(self.T, ar, cost)
+        h.changeColsBounds(self.T, ar, lo, hi)
+        h.run()
+        self.solves += 1
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return np.array(h.getSolution().col_value)
+
+
+def _mip_in(oracle: PanelOracle, blo: np.ndarray, bhi: np.ndarray) -> np.ndarray | None:
+    """The oracle's MIP (rows and objective already set) within column bounds; a checked panel."""
+    T = oracle.T
+    h = oracle.h
+    h.changeColsBounds(T, np.arange(T, dtype=np.int32), blo, bhi)
+    h.run()
+    oracle.calls += 1
+    st = h.getModelStatus()
+    if st in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit) \
+            and h.getInfo().primal_solution_status == 2:
+        p = np.rint(np.array(h.getSolution().col_value)).astype(np.int64)
+        if oracle.inst.check_type_panel(p):
+            return p
+    return None
+
+
+def _sub_mip(inst: Instance, rlo: np.ndarray, rhi: np.ndarray, base: np.ndarray, J: np.ndarray,
+             lo: np.ndarray, hi: np.ndarray, cost: np.ndarray) -> np.ndarray | None:
+    """The face MIP with every type outside ``J`` fixed at ``base`` (integers), as a model over
+    the columns ``J`` alone (a few dozen; the oracle's model over all T types spends most of its
+    time in presolving the fixed ones away).  ``rlo``/``rhi``: the quota and household rows'
+    bounds on the face.  A checked panel or None."""
+    rest = base.astype(np.float64).copy()
+    rest[J] = 0.0
+    A = inst.quota_matrix
+    hhs = inst.households
+    mats = [np.ones((1, len(J))), A[:, J].astype(np.float64)]
+    act = [np.array([rest.sum()]), A @ rest]
+    if hhs:
+        inJ = np.zeros(inst.n_types, dtype=bool)
+        inJ[J] = True
+        pos = np.full(inst.n_types, -1)
+        pos[J] = np.arange(len(J))
+        Hm = np.zeros((len(hhs), len(J)))
+        for r, hh in enumerate(hhs):
+            hh = np.asarray(hh)
+            Hm[r, pos[hh[inJ[hh]]]] = 1.0
+        mats.append(Hm)
+        act.append(np.array([rest[np.asarray(hh)].sum() for hh in hhs]))
+    M = np.vstack(mats)
+    a = np.concatenate(act)
+    lo_r = np.concatenate([[float(inst.k)], rlo]) - a
+    hi_r = np.concatenate([[float(inst.k)], rhi]) - a
+    live = np.any(M != 0, axis=1)
+    if np.any(lo_r[~live] > 1e-9) or np.any(hi_r[~live] < -1e-9):
+        return None  # a row without a free column is already broken by the fixed types
+    M, lo_r, hi_r = M[live], lo_r[live], hi_r[live]
+    h = new_highs()
+    h.setOptionValue("mip_rel_gap", STEP_GAP)
+    h.setOptionValue("time_limit", STEP_TIME)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    n = len(J)
+    h.addVars(n, lo.astype(np.float64), hi.astype(np.float64))
+    h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kInteger, dtype=np.uint8))
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost.astype(np.float64))
+    rows, cols = np.nonzero(M)
+    starts = np.searchsorted(rows, np.arange(len(M))).astype(np.int32)
+    h.addRows(len(M), lo_r, hi_r, len(cols), starts, cols.astype(np.int32), M[rows, cols])
+    h.run()
+    if h.getModelStatus() not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit) \
+            or h.getInfo().primal_solution_status != 2:
+        return None
+    p = base.astype(np.int64).copy()
+    p[J] = np.rint(np.array(h.getSolution().col_value)).astype(np.int64)
+    return p if inst.check_type_panel(p) else None
 
 
 def _panel_on_face(oracle: PanelOracle, x: np.ndarray, tol: float, free: np.ndarray,
-                   lb: np.ndarray, ub: np.ndarray) -> np.ndarray | None:
-    """An integer panel within the face bounds ``lb``/``ub`` (rows already set): first in the
-    rounding box of ``x``, then in the box widened by one, then anywhere on the face."""
+                   lb: np.ndarray, ub: np.ndarray, lp: _FaceLP | None = None,
+                   counts: dict | None = None, rlo: np.ndarray | None = None,
+                   rhi: np.ndarray | None = None) -> np.ndarray | None:
+    """An integer panel within the face bounds ``lb``/``ub`` (rows already set, in ``lp`` too;
+    ``rlo``/``rhi`` the face's quota and household rows): first in the rounding box of ``x``,
+    then in the box widened by one, then anywhere on the face.  In each box, first a vertex of
+    the LP (objective: the fractional parts of ``x``, so types with large fractions are rounded
+    up; at most one fractional type per row); if it is not integral already, a small MIP over
+    its fractional types and the ``NEIGHBOURS`` types of the box with the smallest reduced costs,
+    every other type fixed at the vertex; if that has no solution, the MIP over the whole box.
+    Measured on the 20,000-volunteer pool of benchmarks/sortition/scale.py (1,728 types): 377
+    steps, 33 integral vertices, 343 small MIPs, no MIP over the whole face; 12.8 s of CPU for
+    the walk against about 100 s with the MIP over the whole box at every step."""
     T = oracle.T
     ar = np.arange(T, dtype=np.int32)
     h = oracle.h
     fl = np.floor(x + tol)
     ce = np.ceil(x - tol)
-    h.changeColsCost(T, ar, np.where(free, x - fl, 0.0))
+    cost = np.where(free, x - fl, 0.0)
+    h.changeColsCost(T, ar, cost)
+    counts = {} if counts is None else counts
     for widen in (0.0, 1.0, None):
         if widen is None:
             blo, bhi = lb, ub
         else:
             blo = np.where(free, np.maximum(lb, fl - widen), lb)
             bhi = np.where(free, np.minimum(ub, ce + widen), ub)
-        h.changeColsBounds(T, ar, blo, bhi)
-        h.run()
-        oracle.calls += 1
-        st = h.getModelStatus()
-        if st in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit) \
-                and h.getInfo().primal_solution_status == 2:
-            p = np.rint(np.array(h.getSolution().col_value)).astype(np.int64)
-            if oracle.inst.check_type_panel(p):
+        if lp is not None:
+            v = lp.vertex(cost, blo, bhi)
+            if v is None:  # no point of the face in this box, so no panel either
+                counts["lp_empty"] = counts.get("lp_empty", 0) + 1
+                continue
+            r = np.rint(v)
+            frac = np.abs(v - r) > 1e-7
+            if not frac.any() and oracle.inst.check_type_panel(r.astype(np.int64)):
+                counts["lp_integral"] = counts.get("lp_integral", 0) + 1
+                return r.astype(np.int64)
+            # the LP vertex's fractional types and the box's types with the smallest reduced
+            # costs free, every other type fixed at the vertex: a MIP of a few dozen columns
+            movable = np.nonzero(~frac & (bhi > blo))[0]
+            if len(movable) > NEIGHBOURS:
+                rc = np.abs(np.array(lp.h.getSolution().col_dual))[movable]
+                movable = movable[np.argpartition(rc, NEIGHBOURS)[:NEIGHBOURS]]
+            J = np.union1d(np.nonzero(frac)[0], movable)
+            p = _sub_mip(oracle.inst, rlo, rhi, r, J, blo[J], bhi[J], cost[J])
+            if p is not None:
+                counts["small_mip"] = counts.get("small_mip", 0) + 1
                 return p
+            counts["small_mip_failed"] = counts.get("small_mip_failed", 0) + 1
+        p = _mip_in(oracle, blo, bhi)
+        if p is not None:
+            counts["box_mip"] = counts.get("box_mip", 0) + 1
+            return p
     return None
 
 
@@ -91,16 +221,16 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> float:
 
 
 def face_walk(inst: Instance, target: np.ndarray, *, tau: float = TAU, max_steps: int | None = None,
-              time_limit: float | None = None, progress=None) -> Walk:
+              time_limit: float | None = None, progress=None, lp_first: bool = True) -> Walk:
     """Walk from ``target`` (type counts, a point of Q) over ever smaller faces; see module doc."""
     t0 = time.perf_counter()
     cnt = inst.type_counts.astype(np.float64)
     A = inst.quota_matrix
     qlo, qhi = inst.quota_lo, inst.quota_hi
-    nq = A.shape[0]
     hhs = [np.asarray(hh) for hh in inst.households]
     oracle = PanelOracle(inst)
     h = oracle.h
+    lp = _FaceLP(inst) if lp_first else None
     h.setOptionValue("mip_rel_gap", STEP_GAP)
     h.setOptionValue("time_limit", STEP_TIME)
     h.setOptionValue("mip_improving_solution_save", False)
@@ -122,16 +252,20 @@ def face_walk(inst: Instance, target: np.ndarray, *, tau: float = TAU, max_steps
         g = A @ x
         tlo = g <= qlo + tol
         thi = g >= qhi - tol
-        for j in range(nq):
-            h.changeRowBounds(1 + j, float(qhi[j] if thi[j] else qlo[j]), float(qlo[j] if tlo[j] else qhi[j]))
         sh = np.array([x[hh].sum() for hh in hhs])
         th = sh >= 1.0 - tol
-        for j in range(len(hhs)):
-            h.changeRowBounds(1 + nq + j, 1.0 if th[j] else -INF, 1.0)
+        # rows 1..nq: the quotas (tight ones as equalities), then the households (tight: = 1)
+        rlo = np.concatenate([np.where(thi, qhi, qlo), np.where(th, 1.0, -INF)]).astype(np.float64)
+        rhi = np.concatenate([np.where(tlo, qlo, qhi), np.ones(len(hhs))]).astype(np.float64)
+        if len(rlo):
+            rows = np.arange(1, 1 + len(rlo), dtype=np.int32)
+            h.changeRowsBounds(len(rlo), rows, rlo, rhi)
+            if lp is not None:
+                lp.h.changeRowsBounds(len(rlo), rows, rlo, rhi)
         lb = np.where(atc, cnt, 0.0)
         ub = np.where(at0, 0.0, cnt)
         t1 = time.perf_counter()
-        p = _panel_on_face(oracle, x, tol, free, lb, ub)
+        p = _panel_on_face(oracle, x, tol, free, lb, ub, lp, walk.how, rlo, rhi)
         walk.mip_seconds += time.perf_counter() - t1
         if p is None:
             walk.stuck = "no panel on the face"
@@ -163,7 +297,7 @@ def face_walk(inst: Instance, target: np.ndarray, *, tau: float = TAU, max_steps
             progress(f"face walk: step {walk.steps}, {1.0 - m:.6f} of the weight placed", min(0.99, 1.0 - m))
     walk.rest = x
     walk.mass = m
-    walk.mips = oracle.calls
+    walk.mips = oracle.calls + walk.how.get("small_mip", 0) + walk.how.get("small_mip_failed", 0)
     return walk
 
 
@@ -184,7 +318,7 @@ def decompose_walk(inst: Instance, pi: np.ndarray, point: np.ndarray, *, progres
     c = inst.type_counts.astype(np.float64)
     walk = face_walk(inst, point, max_steps=max_steps, time_limit=time_limit, progress=progress)
     stats: dict = {"walk_steps": walk.steps, "walk_mips": walk.mips, "walk_mip_seconds": round(walk.mip_seconds, 3),
-                   "walk_rest_mass": walk.mass, "iterations": 0, "heuristic_rounds": 0}
+                   "walk_rest_mass": walk.mass, "walk_panels_by": dict(walk.how), "iterations": 0, "heuristic_rounds": 0}
     panels = np.array(walk.panels, dtype=np.int64).reshape(-1, inst.n_types)
     probs = np.array(walk.weights, dtype=np.float64)
     if walk.mass > 0 and (len(probs) == 0 or _shortfall(inst, pi, panels, probs / probs.sum()) > ABS_DONE):

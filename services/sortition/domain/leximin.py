@@ -449,7 +449,7 @@ def leximin_types(
         "relaxation_seconds": round(t_relax, 3),
         **rstats,
         **{key: dstats[key] for key in ("walk_steps", "walk_mips", "walk_mip_seconds", "walk_rest_mass",
-                                        "max_shortfall") if key in dstats},
+                                        "walk_panels_by", "max_shortfall") if key in dstats},
         "lp_solves": dstats["iterations"],
         "ip_solves": dstats["walk_mips"] + dstats.get("cg_ip_solves", 0),
         "heuristic_columns": dstats["heuristic_rounds"],
