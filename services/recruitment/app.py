@@ -8,6 +8,7 @@ from services.recruitment.api.assemblies import router as assemblies_api
 from services.recruitment.api.invitations import router as invitations_api
 from services.recruitment.api.members import router as members_api
 from services.recruitment.api.privacy import router as privacy_api
+from services.recruitment.api.questionnaire import router as questionnaire_api
 from services.recruitment.api.registration import router as registration_api
 from services.recruitment.api.stipends import router as stipends_api
 from services.recruitment.api.waves import router as waves_api
@@ -20,6 +21,7 @@ from services.recruitment.pages.invitations import router as invitations_pages
 from services.recruitment.pages.letters import router as letters_pages
 from services.recruitment.pages.members import router as members_pages
 from services.recruitment.pages.privacy import router as privacy_pages
+from services.recruitment.pages.questionnaire import router as questionnaire_pages
 from services.recruitment.pages.registration import router as registration_pages
 from services.recruitment.pages.replies import router as replies_pages
 from services.recruitment.pages.sample import router as sample_pages
@@ -35,8 +37,8 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[assemblies_api, invitations_api, registration_api, members_api, waves_api, privacy_api, stipends_api,
-             registration_pages, members_pages, assemblies_pages, invitations_pages, replies_pages, letters_pages,
+    routers=[assemblies_api, questionnaire_api, invitations_api, registration_api, members_api, waves_api, privacy_api, stipends_api,
+             registration_pages, members_pages, assemblies_pages, questionnaire_pages, invitations_pages, replies_pages, letters_pages,
              waves_pages, stipends_pages, sample_pages, privacy_pages],
     pages=pages,
     handlers={**privacy.with_dates(HANDLERS), **STIPEND_HANDLERS},

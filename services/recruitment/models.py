@@ -95,6 +95,21 @@ respondents = sa.Table(
     sa.Column("consent_lang", sa.Text),
     sa.Column("consent_sha256", sa.Text),
     sa.Column("withdrawn_at", sa.DateTime(timezone=True)),
+    # the questionnaire's version the person answered (None: before questionnaires had versions)
+    # and their answers to its optional attitude questions ({key: value}; not sent to other services)
+    sa.Column("questionnaire_version", sa.Integer),
+    sa.Column("attitudes", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+)
+
+# The registration questionnaire per assembly (domain/questionnaire.py), one row per saved version;
+# the newest is the one asked. Versions are kept: each registration names the one it answered.
+questionnaires = sa.Table(
+    "questionnaires",
+    metadata,
+    sa.Column("assembly_id", UUID(as_uuid=True), sa.ForeignKey("assemblies.id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("config", JSONB, nullable=False),
+    sa.Column("saved_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
 )
 
 # The panel as sortition drew it (from panel-drawn / replacement-drawn), to send selection letters.

@@ -112,6 +112,7 @@ VALUE_LABELS = {
     "employed": N_("Employed"), "unemployed": N_("Unemployed"), "student": N_("Student"), "retired": N_("Retired"),
     "urban": N_("City"), "rural": N_("Countryside"), "town": N_("Town"),
     "owner": N_("Owner-occupied home"), "tenant": N_("Rented home"),
+    "prefer_not_to_say": N_("Prefer not to say"),  # recruitment's questionnaire: its own value, with its own quota
 }
 
 

@@ -261,3 +261,99 @@ async def test_a_citizen_withdraws_with_the_letter_code_after_confirming(rec, se
         assert (await rec.get(f"/assemblies/{aid}/stats")).json()["registrations"] == 0
         r = await web.post("/withdraw?lang=en", data={"csrf_token": token, "code": code, "confirm": "true"})
         assert r.status_code == 409 and "already been withdrawn" in r.text
+
+
+QUESTIONNAIRE_STRATA = [
+    {"category": "gender", "quotas": [{"value": "female", "min": 1, "max": 2}, {"value": "male", "min": 1, "max": 2},
+                                      {"value": "prefer_not_to_say", "min": 0, "max": 1}]},
+    {"category": "age", "quotas": [{"value": "18-39", "min": 0, "max": 4}, {"value": "40+", "min": 0, "max": 4}]},
+    {"category": "region", "quotas": [{"value": "N", "min": 0, "max": 3}, {"value": "S", "min": 0, "max": 3}]},
+]
+
+
+async def test_the_secretariat_configures_the_questionnaire_and_citizens_answer_it(rec, settings, auth):
+    """The questionnaire page (versions; refused once letters are out), the API's 4xx, and the
+    public form built from it in Danish and English: no answer pre-selected, "prefer not to say"
+    where the mandate has a quota for it, optional attitudes, needs and contact for the selected."""
+    from tests.integration.test_apis import EXTRACT, REGIONS, assert_error
+    from tests.integration.test_recruitment_pages import browser
+
+    r = await rec.post("/assemblies", json={"name": "Spørgeskema", "panel_size": 4, "regions": REGIONS,
+                                            "strata": QUESTIONNAIRE_STRATA})
+    aid = r.json()["id"]
+    assert (await rec.post(f"/assemblies/{aid}/register-extract", content=EXTRACT,
+                           headers={"content-type": "text/csv"})).status_code == 201
+    q = (await rec.get(f"/assemblies/{aid}/questionnaire")).json()
+    assert q["version"] == 0 and [s["category"] for s in q["strata"]] == ["gender", "age"] and not q["fixed"]
+    # the API: "prefer not to say" only where the mandate has it; every problem named
+    bad = {"strata": [{"category": "gender"}, {"category": "age", "prefer_not_to_say": True}],
+           "attitudes": [{"key": "Trust", "label": {"da": "Tillid?"}, "options": [
+               {"value": "1", "label": {"da": "Høj", "en": "High"}}, {"value": "2", "label": {"da": "Lav"}}]}]}
+    body = assert_error(await rec.put(f"/assemblies/{aid}/questionnaire", json=bad), 422,
+                        "the mandate has no quota for the value prefer_not_to_say")
+    assert {d["field"] for d in body["details"]} == {"prefer_age", "att_key_0", "att_label_0", "att_options_0"}
+
+    web = await browser("recruitment", settings, auth, "organiser", aid)
+    async with web:
+        page = await web.get(f"/assemblies/{aid}/questions")
+        assert page.status_code == 200 and "Tilmeldingens spørgeskema" in page.text
+        assert 'name="prefer_gender"' in page.text and 'name="prefer_age"' not in page.text
+        form = {"csrf_token": csrf(page), "label_da_gender": "Hvilket køn har du?", "label_en_gender": "Your gender?",
+                "prefer_gender": "true", "att_key_0": "trust", "att_da_0": "Hvor meget stoler du på politikerne?",
+                "att_en_0": "How much do you trust politicians?", "att_options_da_0": "Meget\nLidt",
+                "att_options_en_0": "A lot", "need_diet": "true", "need_accessibility": "true", "contact": "true"}
+        r = await web.post(f"/assemblies/{aid}/questions?lang=en", data=form)  # 2 Danish answers, 1 English
+        assert r.status_code == 422 and "as many in Danish as in English" in r.text and 'href="#att_options_0"' in r.text
+        r = await web.post(f"/assemblies/{aid}/questions", data={**form, "att_options_en_0": "A lot\nA little"})
+        assert r.status_code == 303, r.text
+        saved = await web.get(r.headers["location"])
+        assert "The questionnaire is saved as version 1" in saved.text and "Hvilket køn har du?" in saved.text
+    q = (await rec.get(f"/assemblies/{aid}/questionnaire")).json()
+    assert q["version"] == 1 and q["strata"][0]["prefer_not_to_say"] and q["needs"] == ["accessibility", "diet"]
+    assert q["attitudes"][0]["options"][1] == {"value": "2", "label": {"da": "Lidt", "en": "A little"}}
+
+    letters = (await rec.post(f"/assemblies/{aid}/invitation-batches", json={"count": 3, "seed": 5})).json()["letters"]
+    # letters are out: the questionnaire is fixed, on the API and the page
+    assert_error(await rec.put(f"/assemblies/{aid}/questionnaire", json={"strata": q["strata"]}), 409,
+                 "can no longer change", "version 1 stays in use")
+    assert (await rec.get(f"/assemblies/{aid}/questionnaire")).json()["fixed"] is True
+    web = await browser("recruitment", settings, auth, "organiser", aid)
+    async with web:
+        page = await web.get(f"/assemblies/{aid}/questions")
+        assert "Brevene er sendt" in page.text and "Gem som ny version" not in page.text
+        r = await web.post(f"/assemblies/{aid}/questions", data={"csrf_token": csrf(page), "contact": "true"})
+        assert r.status_code == 409 and "kan ikke længere ændres" in r.text
+
+    async with citizen(settings) as web:
+        page = await web.get(f"/register?assembly={aid}")
+        assert "Hvilket køn har du?" in page.text and "Vil ikke oplyse" in page.text and "checked" not in page.text
+        assert "Hvor meget stoler du på politikerne?" in page.text and 'name="need_diet"' in page.text
+        assert 'name="need_language"' not in page.text and 'name="email"' in page.text
+        assert page.text.index("Mand") < page.text.index("Vil ikke oplyse")  # last
+        en = await web.get(f"/register?assembly={aid}&lang=en")
+        assert "Your gender?" in en.text and "Prefer not to say" in en.text and "A little" in en.text
+        token = csrf(en)
+        base = {"csrf_token": token, "assembly": aid, "code": letters[0]["code"], "consent": "true"}
+        # nothing chosen for age, a malformed e-mail: both named, in English, nothing stored
+        r = await web.post("/register", data={**base, "q_gender": "prefer_not_to_say", "email": "ase@"})
+        assert r.status_code == 422 and "Choose an answer: Age" in r.text and "Enter an e-mail address" in r.text
+        r = await web.post("/register", data={**base, "q_gender": "prefer_not_to_say", "q_age": "40+", "a_trust": "2",
+                                              "need_diet": "Vegetar", "email": "ase@example.org", "phone": "12345678"})
+        assert r.status_code == 201, r.text
+        assert "<dd>Prefer not to say</dd>" in r.text and "<dd>A little</dd>" in r.text and "Needs noted" in r.text
+        # the attitude question may be left out; "prefer not to say" where it is not offered is refused
+        r = await web.post("/register", data={**base, "code": letters[1]["code"], "q_gender": "female",
+                                              "q_age": "prefer_not_to_say"})
+        assert r.status_code == 422 and "Choose one of the answers offered: Age" in r.text
+        r = await web.post("/register", data={**base, "code": letters[1]["code"], "q_gender": "female", "q_age": "18-39"})
+        assert r.status_code == 201, r.text
+    regs = {x["features"]["gender"]: x for x in (await rec.get(f"/assemblies/{aid}/registrations")).json()}
+    assert {k: x for k, x in regs["prefer_not_to_say"]["features"].items() if k != "region"} == {
+        "gender": "prefer_not_to_say", "age": "40+"}  # its own value, for the draw
+    assert regs["prefer_not_to_say"]["contact"] == "ase@example.org · 12345678"
+    assert regs["female"]["contact"] is None
+    # the JSON API asks the same questionnaire
+    r = await rec.post("/registrations", json={"code": letters[2]["code"], "consent": True,
+                                               "answers": {"gender": "male"}, "needs": {"language": "engelsk"}})
+    body = assert_error(r, 422, "missing; one of 18-39, 40+", "not a question of this assembly")
+    assert {d["field"] for d in body["details"]} == {"answers.age", "needs.language"}

@@ -208,7 +208,8 @@ async def test_a_persons_access_export_by_code_or_register_id(rec, settings, eng
     assert by_code.status_code == 200, by_code.text
     assert by_code.headers["cache-control"] == "no-store" and "attachment" in by_code.headers["content-disposition"]
     export = by_code.json()
-    assert export["identity"] == {"name": NAME, "address": ADDRESS, "person_ref": CPR, "contact": MAIL}
+    assert export["identity"] == {"name": NAME, "address": ADDRESS, "person_ref": CPR, "contact": MAIL,
+                                  "needs": None}
     assert export["registration"]["answers"] == {"gender": "female", "region": "N"}
     assert [x["kind"] for x in export["letters"]] == ["invitation"] and export["panel"] is None
     assert [x["action"] for x in export["audit"]] == ["respondent.registered"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
@@ -21,14 +21,24 @@ from shared.runtime import Runtime, RuntimeDep
 router = APIRouter()
 
 
+Short = Annotated[str, Field(max_length=300)]
+
+
 class RegistrationIn(BaseModel):
     code: str = Field(min_length=1, max_length=64)
     consent: bool
     consent_version: str | None = Field(None, max_length=40, description="The version of the consent text shown "
                                         "(domain/consent.py); the current one if omitted")
     language: Literal["da", "en"] = Field("da", description="The language the consent text was read in")
-    answers: dict[str, str] = Field(default_factory=dict)
-    contact: str | None = Field(None, max_length=200)
+    answers: dict[str, str] = Field(default_factory=dict, max_length=50,
+                                    description="The strata questions: {category: value}; every one the "
+                                                "questionnaire asks (GET /assemblies/{id}/questionnaire)")
+    attitudes: dict[str, Short] = Field(default_factory=dict, max_length=20,
+                                        description="The optional attitude questions: {key: value}")
+    needs: dict[str, Short] = Field(default_factory=dict, max_length=4,
+                                    description="What the person needs if drawn, for the needs the questionnaire "
+                                                "asks: {language | accessibility | diet | childcare: text}")
+    contact: str | None = Field(None, max_length=200, description="Phone or e-mail, to reach the person if drawn")
 
 
 class RegistrationOut(BaseModel):
@@ -46,7 +56,7 @@ async def _register(rt: Runtime, request: Request, body: RegistrationIn) -> dict
         async with rt.transaction() as tx:
             return await h.register(tx, code=body.code, consent=body.consent, answers=body.answers,
                                     contact=body.contact, secret=s.secret_key, consent_version=body.consent_version,
-                                    lang=body.language)
+                                    lang=body.language, attitudes=body.attitudes, needs=body.needs)
     except CodeRefused:
         await count_refusal(rt, ip)
         raise

@@ -1,29 +1,9 @@
-"""The registration questionnaire: answers must name a value the assembly's strata know."""
+"""The mandate's sanity: quotas that no panel could meet are refused (the questionnaire built on
+the strata is domain/questionnaire.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-
-
-def questionnaire(strata: Sequence[Mapping]) -> dict[str, list[str]]:
-    """Categories the respondent answers (region comes from the invitation, not from the form)."""
-    return {s["category"]: [q["value"] for q in s["quotas"]] for s in strata if s["category"] != "region"}
-
-
-def check_answers(strata: Sequence[Mapping], answers: Mapping[str, str]) -> list[dict[str, str]]:
-    """Problems as [{field, problem}]; empty when the answers are complete and valid."""
-    problems = []
-    asked = questionnaire(strata)
-    for category, values in asked.items():
-        given = answers.get(category)
-        if given is None:
-            problems.append({"field": f"answers.{category}", "problem": f"missing; one of {', '.join(values)}"})
-        elif given not in values:
-            problems.append({"field": f"answers.{category}", "problem": f"'{given}' is not one of {', '.join(values)}"})
-    for category in answers:
-        if category not in asked:
-            problems.append({"field": f"answers.{category}", "problem": "not a question of this assembly"})
-    return problems
 
 
 STRATA_WORDS = {

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE = 12  # bytes, AES-GCM's standard nonce
-FIELDS = ("name", "address", "person_ref", "contact")
+FIELDS = ("name", "address", "person_ref", "contact", "needs")
 DERIVED_KEY_ID = "secret-key"
 
 
@@ -39,6 +39,7 @@ class Identity:
     address: str
     person_ref: str
     contact: str | None = None
+    needs: dict[str, str] | None = None  # what the person said they need if drawn (the questionnaire's needs)
 
     def as_dict(self) -> dict:
         return {f: getattr(self, f) for f in FIELDS}

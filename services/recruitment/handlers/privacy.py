@@ -197,6 +197,7 @@ async def access_export(tx: Tx, assembly_id: uuid.UUID, entry_id: int, *, found_
                     for x in letters],
         "registration": None if resp is None else {
             "respondent_id": str(resp.id), "region": resp.region, "answers": resp.features,
+            "attitudes": resp.attitudes, "questionnaire_version": resp.questionnaire_version,
             "consented_at": _iso(resp.consented_at), "withdrawn_at": _iso(resp.withdrawn_at)},
         "panel": None if member is None else {
             "member_id": str(member.member_id), "on_the_panel": member.active,

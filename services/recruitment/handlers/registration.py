@@ -11,18 +11,22 @@ import sqlalchemy as sa
 from services.recruitment import models as m
 from services.recruitment import vault
 from services.recruitment import views as v
-from services.recruitment.domain.answers import check_answers
 from services.recruitment.domain.codes import UnknownCode, UsedCode, code_hash, household_key, normalise
 from services.recruitment.domain.consent import consent_record
+from services.recruitment.domain.questionnaire import answer_details, answer_problems
+from services.recruitment.views import questionnaire as qv
 from shared.bus.outbox import Tx
 from shared.events import contracts as ev
 from shared.problems import conflict, invalid
 
-
 async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str], contact: str | None,
-                   secret: str, consent_version: str | None = None, lang: str | None = None) -> dict:
-    """Register with a letter's code; the consent's version, language and words' hash are kept
-    with the registration. Returns the receipt (respondent id, when, the consent's version)."""
+                   secret: str, consent_version: str | None = None, lang: str | None = None,
+                   attitudes: dict[str, str] | None = None, needs: dict[str, str] | None = None) -> dict:
+    """Register with a letter's code, answering the assembly's questionnaire in its current
+    version (domain/questionnaire.py): the strata `answers` go into the pool, the `attitudes`
+    stay here, `contact` and `needs` are sealed in the vault. The consent's version, language and
+    words' hash are kept with the registration. Returns the receipt (respondent id, when, the
+    consent's and the questionnaire's versions)."""
     if not consent:
         raise invalid("consent is required to register: tick the consent box")
     agreed = consent_record(consent_version, lang)
@@ -39,9 +43,13 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
     if inv.used_at is not None:
         raise UsedCode("this invitation code has already been used to register")
     assembly = await v.load_assembly(tx, inv.assembly_id)
-    problems = check_answers(assembly.strata, answers)
+    version, questions = await qv.current(tx, inv.assembly_id, assembly.strata)
+    attitudes = {k: x for k, x in (attitudes or {}).items() if x}
+    needs = {k: x.strip() for k, x in (needs or {}).items() if x and x.strip()}
+    problems = answer_problems(assembly.strata, questions, answers, attitudes, needs)
     if problems:
-        raise invalid("please answer every question with one of the offered options", problems)
+        raise invalid("please answer every question with one of the offered options",
+                      answer_details(assembly.strata, questions, {**attitudes, **answers}, problems))
     features = dict(answers)
     features["region"] = inv.region
     respondent_id = uuid.uuid4()
@@ -49,10 +57,11 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
     await tx.session.execute(sa.update(m.invitations).where(m.invitations.c.id == inv.id).values(used_at=now))
     await tx.session.execute(
         sa.insert(m.respondents).values(id=respondent_id, assembly_id=inv.assembly_id, invitation_id=inv.id,
-                                        region=inv.region, features=features, consented_at=now, **agreed)
+                                        region=inv.region, features=features, consented_at=now,
+                                        questionnaire_version=version, attitudes=attitudes, **agreed)
     )
-    if contact:
-        await vault.set_contact(tx, inv.register_entry_id, contact)
+    if contact or needs:
+        await vault.set_contact(tx, inv.register_entry_id, contact, needs)
     person = (await vault.read(tx, [inv.register_entry_id]))[inv.register_entry_id]
     # an erased person has no address: their own household, so the draw cannot pair them
     household = household_key(secret, inv.assembly_id, person.address if person else f"erased:{inv.id}")
@@ -65,7 +74,7 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
     await tx.audit("respondent.registered", inv.assembly_id, object_id=respondent_id, actor="public",
                    details={"consent_version": agreed["consent_version"]})
     return {"respondent_id": respondent_id, "registered_at": now, "consent_version": agreed["consent_version"],
-            "assembly_id": inv.assembly_id}
+            "assembly_id": inv.assembly_id, "questionnaire_version": version}
 
 
 async def withdraw(tx: Tx, *, code: str) -> dict:
@@ -86,7 +95,7 @@ async def withdraw(tx: Tx, *, code: str) -> dict:
         raise conflict("this registration has already been withdrawn", code="already_withdrawn")
     now = datetime.now(timezone.utc)
     await tx.session.execute(
-        sa.update(m.respondents).where(m.respondents.c.id == resp.id).values(withdrawn_at=now, features={})
+        sa.update(m.respondents).where(m.respondents.c.id == resp.id).values(withdrawn_at=now, features={}, attitudes={})
     )
     await vault.set_contact(tx, inv.register_entry_id, None)
     await tx.emit(ev.RespondentWithdrewV1(assembly_id=resp.assembly_id, respondent_id=resp.id),

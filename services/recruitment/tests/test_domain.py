@@ -4,7 +4,7 @@ import pytest
 
 from services.recruitment.domain.allocation import AllocationError, allocate
 from services.recruitment.domain.sample import draw_sample
-from services.recruitment.domain.answers import check_answers, check_strata, questionnaire
+from services.recruitment.domain.answers import check_strata
 from services.recruitment.domain.codes import (ALPHABET, CodeRefused, UnknownCode, UsedCode, code_hash, household_key,
                                               new_code, normalise)
 from services.recruitment.domain.register import parse_register_csv
@@ -51,15 +51,6 @@ def test_codes_are_long_unique_and_forgiving_to_type():
     assert code_hash(sloppy) == code_hash(code)
     assert normalise("too-short") is None
     assert normalise(code.replace(code[0], "!", 1)) is None
-
-
-def test_answers_checked_against_strata():
-    assert questionnaire(STRATA) == {"gender": ["f", "m"]}
-    assert check_answers(STRATA, {"gender": "f"}) == []
-    problems = check_answers(STRATA, {"gender": "x", "shoe": "42"})
-    assert {p["field"] for p in problems} == {"answers.gender", "answers.shoe"}
-    assert "not one of f, m" in problems[0]["problem"]
-    assert check_answers(STRATA, {})[0]["problem"].startswith("missing")
 
 
 def test_strata_that_no_panel_can_meet_are_named():
