@@ -4,8 +4,11 @@ recruitment API as its own process, reached over HTTP). Prints measured figures 
 1. the import of a synthetic register extract of N rows (default 1,000,000; with age_band and
    gender): its size, the wall time of the POST, and the API process's peak resident memory
    during it (sampled every 50 ms with psutil) against its memory before;
-2. letters rendered to the print house's PDF (Typst, in this process): the time for L letters
-   (default 2,000) and so the time per 1,000 — an extrapolation to 100,000 is printed as such;
+2. letters rendered to the print house's PDF (services/recruitment/printing: Typst in parts of
+   CHUNK letters in worker processes, joined by qpdf), each letter with its own code and so its own
+   QR code: the time for L letters (default 2,000; `--letters 100000` for the national wave), the
+   time per 1,000, the PDF's size and the peak resident memory of this process and of the largest
+   worker;
 3. registrations per second on the public endpoint (POST /registrations): R invited people
    (default 2,000) register with C concurrent clients (default 16). The rate limits per address
    and overall are raised for the run (one client address sends everything), and said so.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import random
 import shutil
 import subprocess
@@ -34,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from services.recruitment.app import SPEC  # noqa: E402
-from services.recruitment.printing import render_letters  # noqa: E402
+from services.recruitment.printing import CHUNK, render_letters  # noqa: E402
 from shared.auth.dev_issuer import DevIssuer  # noqa: E402
 from shared.devstack import DevStack, free_port  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
@@ -98,16 +102,16 @@ def bench_letters(n: int) -> float:
                 "session_dates": ["2027-03-06", "2027-04-10", "2027-05-08"], "stipend_ore": 150000,
                 "reply_by": "2027-02-01"}
     letters = [{"letter_id": f"00000000-0000-4000-8000-{i:012d}", "name": f"Person {i}",
-                "address": f"Vej {i % 400} nr {i % 99}, 8000 Aarhus C", "code": "ABCD-EFGH-JKMN-PQRS-TVWX",
+                "address": f"Vej {i % 400} nr {i % 99}, 8000 Aarhus C", "code": f"ABCD-EFGH-JKMN-{i // 10000:04d}-{i % 10000:04d}",
                 "region": "DK04"} for i in range(n)]
     t0 = time.perf_counter()
     pdf = render_letters(assembly, letters, register_url="https://borgerting.example/recruitment/register",
                          withdraw_url="https://borgerting.example/recruitment/withdraw")
     seconds = time.perf_counter() - t0
-    print(f"letters: {n} letters rendered in {seconds:.1f} s ({len(pdf) / 2**20:.1f} MiB PDF): "
-          f"{seconds / n * 1000:.2f} s per 1,000 letters")
-    print(f"letters: 100,000 letters at that rate would take ~{seconds / n * 100_000 / 60:.0f} min "
-          f"(extrapolated, not measured)")
+    own, worker = (resource.getrusage(who).ru_maxrss // 1024 for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    print(f"letters: {n:,} letters rendered in {seconds:.1f} s ({len(pdf) / 2**20:.1f} MiB PDF): "
+          f"{seconds / n * 1000:.2f} s per 1,000 letters; peak RSS {own} MiB in this process, {worker} MiB "
+          f"in the largest worker ({CHUNK} letters a part, load average {os.getloadavg()[0]:.1f})")
     return seconds
 
 

@@ -54,6 +54,23 @@ def test_a_letter_renders_to_one_page_with_its_code_and_qr_code():
     assert qr_codes(pdf, 1) == [qr_url("https://b.example/register", "ABCD-EFGH-JKMN-PQRS-TVW1")]
 
 
+def test_a_large_batch_is_laid_out_in_parts_and_joined_in_order(monkeypatch):
+    """Beyond CHUNK letters the batch is laid out in worker processes and joined by qpdf: one PDF,
+    page n is still letter n, each page with its own code and QR code."""
+    from services.recruitment import printing
+
+    monkeypatch.setattr(printing, "CHUNK", 3)
+    assembly = {"name": "Borgertinget om klima", "panel_size": 60}
+    letters = [{"letter_id": uuid.UUID(int=i), "name": f"Person {i}", "address": "Vestergade 1, 8000 Aarhus C",
+                "code": f"CODE-{i:04d}"} for i in range(8)]
+    pdf = render_letters(assembly, letters, register_url="https://b.example/register", withdraw_url="https://b.example/w")
+    pages = pdf_pages(pdf)
+    assert len(pages) == 8
+    assert all(f"Person {i}" in page and f"CODE-{i:04d}" in page for i, page in enumerate(pages))
+    assert "af de 8 personer" in pages[7]  # each part knows the batch's size
+    assert qr_codes(pdf, 7) == [qr_url("https://b.example/register", "CODE-0007")]
+
+
 def test_the_second_wave_closes_each_regions_gap_at_its_reply_rate():
     from services.recruitment.domain.waves import region_seats, second_wave
 
