@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import resource
 import random
 import shutil
 import subprocess
@@ -73,7 +72,13 @@ class PeakRss:
         self._t = threading.Thread(target=self._run, daemon=True)
 
     def rss(self) -> int:
-        return self.proc.memory_info().rss + sum(c.memory_info().rss for c in self.proc.children(recursive=True))
+        total = self.proc.memory_info().rss
+        for child in self.proc.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.NoSuchProcess:  # a worker that ended between the listing and the reading
+                pass
+        return total
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -104,14 +109,16 @@ def bench_letters(n: int) -> float:
     letters = [{"letter_id": f"00000000-0000-4000-8000-{i:012d}", "name": f"Person {i}",
                 "address": f"Vej {i % 400} nr {i % 99}, 8000 Aarhus C", "code": f"ABCD-EFGH-JKMN-{i // 10000:04d}-{i % 10000:04d}",
                 "region": "DK04"} for i in range(n)]
+    before = PeakRss(os.getpid()).rss()
     t0 = time.perf_counter()
-    pdf = render_letters(assembly, letters, register_url="https://borgerting.example/recruitment/register",
-                         withdraw_url="https://borgerting.example/recruitment/withdraw")
+    with PeakRss(os.getpid()) as peak:  # this process, the worker server and its workers
+        pdf = render_letters(assembly, letters, register_url="https://borgerting.example/recruitment/register",
+                             withdraw_url="https://borgerting.example/recruitment/withdraw")
     seconds = time.perf_counter() - t0
-    own, worker = (resource.getrusage(who).ru_maxrss // 1024 for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     print(f"letters: {n:,} letters rendered in {seconds:.1f} s ({len(pdf) / 2**20:.1f} MiB PDF): "
-          f"{seconds / n * 1000:.2f} s per 1,000 letters; peak RSS {own} MiB in this process, {worker} MiB "
-          f"in the largest worker ({CHUNK} letters a part, load average {os.getloadavg()[0]:.1f})")
+          f"{seconds / n * 1000:.2f} s per 1,000 letters; resident memory of this process and its workers "
+          f"{before >> 20} MiB before, peak {peak.peak >> 20} MiB ({CHUNK} letters a part, load average "
+          f"{os.getloadavg()[0]:.1f})")
     return seconds
 
 

@@ -75,12 +75,22 @@ def _assembly_data(assembly: Mapping, lang: str) -> dict:
 
 
 # Letters per Typst compile. Typst keeps what it laid out (its memo cache) for the life of the
-# process — about 0.45 MB a letter — so a large batch is laid out in chunks, each in a worker
-# process that is replaced after a few chunks, and the chunks' PDFs are joined by qpdf (pikepdf):
-# memory stays bounded whatever the batch's size, and the chunks use the machine's cores.
+# process — about 0.45 MB a letter — so a large batch is laid out in parts, each in a fresh worker
+# process, and the parts' PDFs are joined by qpdf (pikepdf): memory stays bounded whatever the
+# batch's size, and the parts use the CPUs the process may use (its cgroup's quota included).
 CHUNK = 250
-WORKERS = 4  # at most; never more than the CPUs this process may use
-CHUNKS_PER_WORKER = 4
+WORKERS = 4  # at most
+
+
+def _cpus() -> int:
+    cpus = len(os.sched_getaffinity(0))
+    try:  # a container's CPU limit (cgroup v2): "max 100000" or "<quota> <period>"
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cpus = min(cpus, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return cpus
 
 
 def render_letters(assembly: Mapping, letters: Sequence[Mapping], *, register_url: str, withdraw_url: str,
@@ -108,9 +118,9 @@ def render_letters(assembly: Mapping, letters: Sequence[Mapping], *, register_ur
     with tempfile.TemporaryDirectory(prefix="letters-") as work:
         parts = [(common, rows[i:i + CHUNK], os.path.join(work, f"part-{i // CHUNK:06d}.pdf"))
                  for i in range(0, len(rows), CHUNK)]
-        workers = max(1, min(WORKERS, len(os.sched_getaffinity(0)), len(parts)))
+        workers = max(1, min(WORKERS, _cpus(), len(parts)))
         with ProcessPoolExecutor(workers, mp_context=_workers_context(),
-                                 max_tasks_per_child=CHUNKS_PER_WORKER) as pool:
+                                 max_tasks_per_child=1) as pool:
             files = list(pool.map(_compile_to_file, parts))
         joined = os.path.join(work, "letters.pdf")
         pikepdf.Job(["qpdf", "--empty", "--pages", *files, "--", joined]).run()
