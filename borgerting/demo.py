@@ -61,11 +61,14 @@ def export_audit_trails(urls: dict[str, str], assembly_id: str, auditor: dict, f
     return result
 
 
-def check_pdfs(reporting: str, assembly_id: str, summary: dict, folder: Path) -> list[str]:
+def check_pdfs(reporting: str, assembly_id: str, summary: dict, folder: Path, evaluation: dict) -> list[str]:
     """Anyone downloads the published PDF in Danish and English: its text (extracted) carries the
-    assembly, the figures and the anchors the verify commands need. Returns the problems."""
+    assembly, the figures, the evaluation pack's members' view and the anchors the verify commands
+    need. Returns the problems."""
     import pypdfium2
     from babel.numbers import format_decimal
+
+    from shared.ui.i18n import Formats
 
     problems = []
     folder.mkdir(parents=True, exist_ok=True)
@@ -78,7 +81,9 @@ def check_pdfs(reporting: str, assembly_id: str, summary: dict, folder: Path) ->
         wanted = {"name": summary["name"], "invitations": format_decimal(summary["invitations_sent"], locale=lang),
                   "votes": format_decimal(summary["votes_cast"], locale=lang),
                   "transcript hash": (summary["selection"] or {}).get("transcript_hash") or "",
-                  "board key": (summary["anchors"]["board"] or {}).get("board_key_fingerprint") or ""}
+                  "board key": (summary["anchors"]["board"] or {}).get("board_key_fingerprint") or "",
+                  "share finding the process fair": Formats(lang).percent(
+                      (evaluation["perceived_fairness"] or {}).get("agree"))}
         problems += [f"report-{lang}.pdf lacks the {k} ({v})" for k, v in wanted.items() if "".join(v.split()) not in text]
     return problems
 
@@ -151,7 +156,7 @@ def main(
                                    timeout=60).json()
             report = httpx.get(f"{urls['reporting']}/assemblies/{assembly_id}/report/published",
                                timeout=30).text
-            pdf_problems = check_pdfs(urls["reporting"], assembly_id, summary, out)
+            pdf_problems = check_pdfs(urls["reporting"], assembly_id, summary, out, evaluation)
             audits = export_audit_trails(urls, assembly_id, cluster.issuer.headers("auditor", assembly_id),
                                          out / "audit", summary)
         except Exception as exc:
@@ -220,7 +225,8 @@ def main(
     mismatches += len(pdf_problems)
     if not pdf_problems:
         console.print(f"the published report (version {tally.report['version']}) in Danish and English, HTML and PDF: "
-                      "each matches its sha256; the PDFs' text names the assembly, the figures and the anchors")
+                      "each matches its sha256; the PDFs' text names the assembly, the figures, the members' view "
+                      "of the evaluation and the anchors")
     console.print(f"wrote {out / 'summary.json'}, {out / 'report.html'}, {out / 'report-da.pdf'}, {out / 'report-en.pdf'} "
                   f"and {out / 'audit'}/*.json "
                   f"(check one with `borgerting audit verify FILE --anchors {out / 'summary.json'}`)")

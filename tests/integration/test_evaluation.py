@@ -14,16 +14,20 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 import sqlalchemy as sa
+from markupsafe import escape
 from prometheus_client import generate_latest
 
 from services.reporting.jobs import business_metrics
 from services.reporting import models as rm
 from services.reporting.handlers import HANDLERS
+from services.reporting.views.report import gettext_for
 from shared.events import contracts as ev
 from shared.events.envelope import new_event
 from tests.integration.staff_browser import browser, csrf
 from tests.integration.test_apis import client
 from tests.integration.test_pages import reporting_knows
+from tests.integration.test_pages_reporting import pdf_text
+from shared.ui.i18n import Formats
 
 pytestmark = pytest.mark.integration
 
@@ -169,6 +173,33 @@ async def test_members_answer_anonymously_and_the_pack_counts_only_closed_survey
         assert f'borgerting_assembly_ballot_votes{{assembly="{aid}",ballot="{turnout["ballot_id"]}",kind="final",' \
                f'service="reporting"}} 3.0' in text
         assert not any(str(m) in text for m in [*members, reserve])
+
+    # The handover report carries the evaluation pack as published, in both languages, HTML and PDF:
+    # the figures the surveys and the events say, the suppressed ones left out, the notes beside.
+    async with client("reporting", settings) as staff, client("reporting", settings, auth=httpx.Auth()) as anyone:
+        pack = (await staff.get(f"/assemblies/{aid}/evaluation.json")).json()
+        r = await staff.post(f"/assemblies/{aid}/report/publish")
+        assert r.status_code == 201, r.text
+        app = staff._transport.app
+        async with app.state.rt.transaction() as tx:
+            figures = (await tx.session.execute(sa.select(rm.report_versions.c.figures).where(
+                rm.report_versions.c.assembly_id == aid))).scalar_one()
+        await app.state.rt.close()
+        assert figures["evaluation"] == pack  # the published figures are the pack's, as the events and answers say
+        for lang in ("da", "en"):
+            fmt = Formats(lang)
+            html = (await anyone.get(f"/assemblies/{aid}/report/published?lang={lang}")).text
+            section = html[html.index('id="evaluation"'):html.index('id="anchors"')]
+            pdf = "".join(pdf_text((await anyone.get(f"/assemblies/{aid}/report/published.pdf?lang={lang}")).content)
+                          .split())
+            fair = fmt.percent(round(4 / 6, 5))
+            for text in (section, pdf):
+                squeezed = "".join(text.split())
+                assert "".join(fair.split()) in squeezed, (lang, fair)  # perceived fairness: 4 of 6 agree
+            assert f"{fmt.percent(0.75)}<" not in section  # freedom to speak: 4 answers, below 5: not shown
+            assert "Evaluering" in html if lang == "da" else "Evaluation" in html
+            for note in pack["not_known"]:  # every figure it cannot know, with its note, translated
+                assert str(escape(gettext_for(lang)(note["note"]).split(":")[0])) in section
 
 
 async def test_a_member_answers_in_the_portal_and_staff_open_and_close_from_the_page(settings, auth):

@@ -8,9 +8,9 @@ import uuid
 from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, Field
 
-from services.reporting import views as v
-from services.reporting.api import report_links
+from services.reporting.api import report_links, today
 from services.reporting.handlers import publication as h
+from services.reporting.views.evaluation import report_summary
 from shared.auth import ORGANISER, Principal, allow
 from shared.runtime import RuntimeDep
 
@@ -19,9 +19,10 @@ router = APIRouter(tags=["reporting"])
 
 async def publish_version(request: Request, rt, assembly_id: uuid.UUID, note: str) -> dict:
     async with rt.transaction() as tx:
-        return await h.publish(tx, assembly_id, summary=await v.summary(tx, assembly_id),
-                               min_group=rt.settings.report_min_group, links=report_links(request, assembly_id),
-                               note=note)
+        summary = await report_summary(tx, assembly_id, k=rt.settings.report_min_group,
+                                       response_days=rt.settings.report_response_days, today=today())
+        return await h.publish(tx, assembly_id, summary=summary, min_group=rt.settings.report_min_group,
+                               links=report_links(request, assembly_id), note=note)
 
 
 class PublishIn(BaseModel):

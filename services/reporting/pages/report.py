@@ -7,10 +7,10 @@ import uuid
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from services.reporting import views as v
-from services.reporting.api import report_links
+from services.reporting.api import report_links, today
 from services.reporting.api.publication import publish_version
 from services.reporting.pages import pages
+from services.reporting.views.evaluation import report_summary
 from services.reporting.views.publication import published_reports
 from services.reporting.views.report import report_values
 from shared.auth import AUDITOR, FACILITATOR, ORGANISER, Principal, allow
@@ -27,7 +27,8 @@ async def _report_page(request: Request, rt, who: Principal, assembly_id: uuid.U
                        status: int = 200, note: str = "") -> Response:
     lang = pages.locale(request)
     async with rt.transaction() as tx:
-        summary = await v.summary(tx, assembly_id)
+        summary = await report_summary(tx, assembly_id, k=rt.settings.report_min_group,
+                                       response_days=rt.settings.report_response_days, today=today())
         published = await published_reports(tx, assembly_id)
     errors_ = errors_ or []
     return pages.render(request, "report.html", {

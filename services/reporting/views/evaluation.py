@@ -50,8 +50,11 @@ async def closed_figures(tx: Tx, assembly_id: uuid.UUID, k: int) -> dict[str, di
     return out
 
 
-async def evaluation_pack(tx: Tx, assembly_id: uuid.UUID, *, k: int, response_days: int, today: date) -> dict:
-    summary = await views.summary(tx, assembly_id)
+async def evaluation_pack(tx: Tx, assembly_id: uuid.UUID, *, k: int, response_days: int, today: date,
+                          summary: dict | None = None) -> dict:
+    """The evaluation pack (domain/evaluation.pack) of the assembly; `summary`: views.summary's, if
+    the caller has it already."""
+    summary = summary if summary is not None else await views.summary(tx, assembly_id)
     followup = await fv.followup(tx, assembly_id, today)
     first_published = (await tx.session.execute(sa.select(sa.func.min(m.report_versions.c.published_at)).where(
         m.report_versions.c.assembly_id == assembly_id))).scalar()
@@ -63,3 +66,11 @@ async def evaluation_pack(tx: Tx, assembly_id: uuid.UUID, *, k: int, response_da
 
 async def require_assembly(tx: Tx, assembly_id: uuid.UUID) -> None:
     await load_or_404(tx, m.assemblies, "assembly (no events seen for it yet)", id=assembly_id)
+
+
+async def report_summary(tx: Tx, assembly_id: uuid.UUID, *, k: int, response_days: int, today: date) -> dict:
+    """The summary as the handover report prints it: views.summary with the evaluation pack beside
+    it (`evaluation`; its survey figures from the closed surveys only, small groups suppressed)."""
+    summary = await views.summary(tx, assembly_id)
+    pack = await evaluation_pack(tx, assembly_id, k=k, response_days=response_days, today=today, summary=summary)
+    return {**summary, "evaluation": pack}

@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.reporting.domain.charts import shares_chart
 from services.reporting.domain.disclosure import public_figures
+from services.reporting.domain.evaluation import STAGE_NAMES, STAGES, questions
 from shared.markdown import render as markdown
 from shared.ui.i18n import N_, Formats, label, translations
 
@@ -56,7 +57,8 @@ def report_values(summary: dict, lang: str, *, min_group: int, links: dict | Non
     def lab(category, value=None):
         return label(_, category, value, regions, None, lang)
     return {"s": s, "phase_names": PHASE_NAMES, "mode_names": MODE_NAMES, "regions": regions, "markdown": markdown,
-            "charts": charts(s, _, lab), "links": links or {},
+            "charts": charts(s, _, lab), "links": links or {}, "stage_names": STAGE_NAMES,
+            "questions": {stage: {q.id: q for q in questions(stage)} for stage in STAGES},
             "iso": lambda text: None if not text else datetime.fromisoformat(text)}
 
 
