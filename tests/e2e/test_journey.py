@@ -9,9 +9,16 @@ print house and the selection letters are downloaded as CSV and read for their c
 tools besides the browser are the ones the pages name: `borgerting sortition commit` for a seed's
 commitment, and the `curl ... && borgerting sortition verify` commands the fairness page prints.
 
+The deliberation (issue 16) is done the same way: the secretariat moves a session and gives it a
+venue from its programme page, plans and publishes its tables; a facilitator, on a phone, checks a
+member in at the door by the code the member's portal shows, and prints the table plan (the
+browser's own PDF: one page per table and round); members draft recommendations and propose an
+amendment in the portal; the secretariat accepts it and freezes the final list; the final ballot is
+made from that list and voted; the published report carries the amended text.
+
 The pool is small (7 invited, 6 volunteers, a panel of 3 with 1 reserve) so that every citizen
 registers through the form. axe-core on every page visited: 0 serious or critical violations; the
-citizen, the door's attendance sheet and the ballot are used at 390 px."""
+citizen, the door page, the attendance sheet, the drafts and the ballot are used at 390 px."""
 
 from __future__ import annotations
 
@@ -36,6 +43,9 @@ pytestmark = pytest.mark.e2e
 ANSWERS = [("female", "basic"), ("male", "vocational"), ("female", "higher"), ("male", "basic"),
            ("female", "vocational"), ("male", "higher")]
 STRAW_POLL = ["Plant a tree for every citizen", "Make buses free for under 25s", "Insulate every school"]
+RECOMMENDATIONS = ["Plant a tree for every child.\n\n- in the towns\n- in the country",
+                   "Buses are free for everyone under 25."]
+AMENDED = "Plant a tree for every child born in Denmark.\n\n- in the towns\n- in the country"
 
 
 class Journey:
@@ -115,11 +125,13 @@ class Journey:
         if navigates:  # Chrome may answer "unhandled inspector error" while the old page goes: ask again
             WebDriverWait(self.drv, 60, ignored_exceptions=[WebDriverException]).until(ec.staleness_of(page))
 
-    def check(self, name: str, widths=(390, 320)) -> None:
+    def check(self, name: str, widths=(390, 320), shots: bool = False) -> None:
+        """axe and the phone widths; `shots`: screenshots at 375 px and desktop too (out/screens),
+        for the deliberation pages test_console.py does not reach in these states."""
         assert "data-error-code" not in self.drv.page_source or "/signin" in self.drv.current_url, \
             f"{name}: a refusal: {self.drv.page_source[:2000]}"
         assert self.el("html").get_attribute("lang") == self.lang, f"{name} is not in {self.lang}"
-        self.visit.check(f"journey-{self.lang}-{name}", widths=widths, shots=False)  # test_console.py takes the screenshots
+        self.visit.check(f"journey-{self.lang}-{name}", widths=(*widths, 375) if shots else widths, shots=shots)
 
     def download(self, click, suffix: str = ".csv") -> Path:
         before = set(self.downloads.iterdir())
@@ -356,8 +368,22 @@ def run_journey(drv, origin: str, lang: str, work: Path, replay: bool = True) ->
             j.submit("form[action$='/programme/publish']")
             j.see(t("The programme is published: members see it in their portal"))
             j.check("programme-session")
+            # the session moves half an hour later, and gets its venue, from the same page
+            drv.execute_script("document.getElementById('time').value = '09:30';")
+            j.submit("#when-form")
+            j.see(t("The session's date and time are saved"))
+            assert 'value="09:30"' in drv.page_source
+            j.fill(region_0="DK01", venue_0="Rådhuset, København")
+            j.submit("#setting-form")
+            j.see(t("Where the session is held is saved"))
+            j.see("Rådhuset, København")
+            j.check("programme-when", shots=True)
         j.get(session_path)
         j.see("m-3-present", refresh=True, timeout=60)  # sessions has the roster
+        if i == 1:
+            _tables_and_the_door(j, members, session_path.split("/")[3], aid)
+            j.device("organiser")
+            j.get(session_path)
         j.visit.width(390)
         for n in (1, 2, 3):
             j.tick(f"m-{n}-absent" if i == 2 and n == 3 else f"m-{n}-present")
@@ -378,15 +404,54 @@ def run_journey(drv, origin: str, lang: str, work: Path, replay: bool = True) ->
     final_session = session_path.split("/")[3]
     lap("sessions")
 
-    # ---- 12. the ballot: created for those checked in at the final session ---------------------
+    # ---- 12. members draft and amend in the portal; the secretariat accepts, freezes the list ----
+    drafts = []
+    for k, m in enumerate(members[:2]):
+        _portal(j, m, aid)
+        j.visit.width(390)
+        j.el("main a[href$='/recommendations']").click()
+        j.fill(group=t("Table %(t)s") % {"t": k + 1}, title=STRAW_POLL[k], text=RECOMMENDATIONS[k],
+               rationale="Skygge og **natur**." if k == 0 else "Flere unge tager bussen.")
+        j.submit("form[action$='/recommendations']")
+        j.see(t("The draft is saved"))
+        if k == 0:
+            j.check("member-draft", shots=True)
+        drafts.append(drv.current_url.split(origin)[1].split("?")[0])
+        j.visit.width(1280)
+    j.visit.width(390)  # the second member proposes an amendment to the first table's draft
+    j.get(drafts[0])
+    j.fill(amendment_text=AMENDED, reason="Tydeligere" if lang == "da" else "Clearer")
+    j.submit("form[action$='/amendments']")
+    j.see(t("Your amendment is sent to the secretariat"))
+    j.check("member-amendment", shots=True)
+    j.visit.width(1280)
+    j.device("organiser")
+    j.get(f"/sessions/assemblies/{aid}/recommendations")
+    j.see(t("%(n)s amendments waiting") % {"n": 1})
+    j.check("recommendations", shots=True)
+    j.el(f"main a[href$='{drafts[0].split('/sessions', 1)[1]}']").click()  # the draft with the amendment
+    j.tick(_radio_id(j, "decision", "accept"))
+    j.submit("form[action$='/decide']")
+    j.see(t("The amendment is accepted: a new version is saved"))
+    j.see(AMENDED.split(".")[0])
+    j.check("draft-accepted", shots=True)
+    j.el("main a[href$='/recommendations']").click()  # back to the list, then freeze it
+    j.el("main a[href$='/recommendations/final-list']").click()
+    j.check("final-list-choose")
+    j.tick("confirm")
+    j.submit("form[action$='/final-list']")
+    j.see(t("The final list is frozen"))
+    j.get(f"/sessions/assemblies/{aid}/recommendations/final-list")
+    j.see(STRAW_POLL[1])
+    j.check("final-list", shots=True)
+    lap("recommendations")
+
+    # ---- 12b. the final ballot, from the frozen list, for those checked in at the final session -
     j.get(f"/voting/assemblies/{aid}/voting")
     j.see(f"value=\"{final_session}\"", refresh=True, timeout=60)  # voting has heard of the session
+    j.see('name="list_id"', refresh=True, timeout=60)  # and of the final list
     j.check("ballots")
-    # Without a finalised list of recommendations (sessions' workspace has no pages yet) the page
-    # makes a trial ballot: the driver's straw poll.
-    j.tick(_radio_id(j, "ballot_kind", "trial"))
-    j.fill(title="Straw poll")
-    j.el("#recommendations").send_keys("\n".join(STRAW_POLL))
+    j.tick(_radio_id(j, "ballot_kind", "final"))
     j.tick(_radio_id(j, "fraction", "other"))
     j.fill(fraction_other="0,7" if lang == "da" else "0.7")
     j.tick(_radio_id(j, "session_id", final_session))
@@ -400,15 +465,8 @@ def run_journey(drv, origin: str, lang: str, work: Path, replay: bool = True) ->
     away = [m for m in members if m not in present]
     assert len(present) == 2 and len(away) == 1, (absent, members)
     for m in members:
-        j.device(f"member-{m['member_id']}")
+        _portal(j, m, aid)
         j.visit.width(390)
-        j.get(f"/reporting/assemblies/{aid}/portal")
-        assert "/recruitment/member/signin" in drv.current_url
-        if m is members[0]:
-            j.check("member-signin")
-        j.fill(code=m["code"])
-        j.submit()
-        wait_for(lambda: "/portal" in drv.current_url, "the portal")
         j.see("/page?lang=", refresh=True, timeout=60)  # reporting has heard of the ballot
         if m is members[0]:
             j.check("portal")
@@ -482,15 +540,88 @@ def run_journey(drv, origin: str, lang: str, work: Path, replay: bool = True) ->
     j.see(t("The report is published."))
     # the figures reporting counted from the events are what was done in the browser (the demo's check)
     j.get(f"/reporting/assemblies/{aid}/dashboard")
-    expected = ["7", "5", "3 / 3", "2 / 2", "0", "0 / 0"]  # a trial ballot's votes are never the result
+    expected = ["7", "5", "3 / 3", "2 / 2", "2", "2 / 2"]  # the final ballot: both recommendations passed
     wait_for(lambda: (drv.refresh() or True) and [x.text for x in j.els(".bt-figures .bt-figure")] == expected,
              f"the dashboard's figures to be {expected}")
     j.check("dashboard")
     j.device("public")
     j.get(f"/reporting/assemblies/{aid}/report/published")
     assert name in drv.page_source
+    for text in (STRAW_POLL[0], STRAW_POLL[1], AMENDED.split(".")[0]):  # the final list, as amended
+        assert text in drv.page_source, text
     lap("report")
     return {"aid": aid, "timings": timings, "axe": j.visit.results}
+
+
+def _portal(j: Journey, m: dict, aid: str, check: bool = False) -> None:
+    """On the member's phone, their portal: signed in with the selection letter's code the first time."""
+    j.device(f"member-{m['member_id']}")
+    j.get(f"/reporting/assemblies/{aid}/portal")
+    if "/recruitment/member/signin" in j.drv.current_url:
+        if check:
+            j.check("member-signin")
+        j.fill(code=m["code"])
+        j.submit()
+        wait_for(lambda: "/portal" in j.drv.current_url, "the portal")
+
+
+def _tables_and_the_door(j: Journey, members: list[dict], sid: str, aid: str) -> None:
+    """The secretariat plans the session's tables (2 rounds) and publishes them; a member shows
+    their check-in code from the portal; a facilitator, signed in on a phone, checks them in at
+    the door by that code, then opens the table plan's print view: one printed page per table and
+    round (the browser's own PDF printer counts them)."""
+    import base64
+    import re
+
+    t, drv = j.t, j.drv
+    j.device("organiser")  # from the calendar: the session's tables, then the plan
+    j.get(f"/sessions/assemblies/{aid}/calendar")
+    j.el(f"main a[href$='/sessions/{sid}/tables']").click()
+    j.el("main a[href$='/tables/plan']").click()
+    j.tick(_radio_id(j, "seat", "roster"))
+    j.fill(rounds="2", table_size="3", min_size="2", max_size="3")
+    j.submit("form[action$='/tables/plan']")
+    j.see(t("The table plan is made"))
+    j.submit("form[action$='/tables/publish']")
+    j.see(t("The table plan is published"))
+    j.check("tables-plan", shots=True)
+    # the member's code, on their phone
+    j.visit.width(390)
+    _portal(j, members[0], aid, check=True)
+    j.visit.width(390)
+    j.check("member-portal-before")
+    j.visit.width(390)
+    j.el("main a[href*='/my-check-in']").click()
+    code = j.el("figcaption.bt-code").text.strip()
+    j.check("member-check-in", shots=True)
+    # the facilitator at the door, on a 390 px phone: the session, then the code typed in
+    j.sign_in("facilitator", "facilitator", f"/sessions/assemblies/{aid}/door", aid)
+    j.visit.width(390)
+    j.check("door-choose")
+    j.visit.width(390)
+    j.el(f"main a[href*='/sessions/{sid}/door']").click()
+    wait_for(lambda: drv.current_url.split("?")[0].endswith(f"/sessions/{sid}/door"), "the door page")
+    j.fill(code=code.lower().replace("-", " "))
+    j.submit("#door-form")
+    wait_for(lambda: "?in=" in drv.current_url, "the member checked in")
+    n = drv.current_url.split("in=")[1].split("&")[0]
+    j.see(t("Member %(n)s is checked in") % {"n": n})
+    j.see(t("Checked in: %(p)s of %(n)s") % {"p": 1, "n": 3})
+    j.check("door", shots=True)
+    # the table plan, from the door page, printed: one page per table and round, every member on
+    # each round's pages
+    j.el("main a[href$='/tables']").click()
+    j.see(t("Round %(r)s") % {"r": 2})
+    j.check("tables")
+    j.el("main a[href$='/tables/print']").click()
+    j.see(t("Table plan to print"))
+    j.check("tables-print", shots=True)
+    pdf = base64.b64decode(drv.execute_cdp_cmd("Page.printToPDF", {"printBackground": False})["data"])
+    pages_ = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    sheets = j.els("section.bt-sheet")
+    assert pages_ == len(sheets) == 2, (pages_, len(sheets))  # 2 rounds of 1 table of 3
+    for sheet in sheets:
+        assert len(sheet.find_elements("css selector", ".bt-sheet-list li")) == 3
 
 
 def _radio_id(j: Journey, name: str, value: str) -> str:

@@ -108,6 +108,8 @@ async def test_a_facilitator_records_attendance_then_closes_the_session_after_co
         assert r.status_code == 303 and r.headers["location"] == f"/assemblies/{aid}/calendar?done=held"
         page = await web.get(r.headers["location"])
         assert "Mødet er afsluttet som afholdt" in page.text and "1 til stede, 1 markeret fraværende (33 %)" in page.text
+        assert f'href="/sessions/{sid}/check-in"' in page.text and f'href="/sessions/{sid}/close"' not in page.text
+        assert f'href="/sessions/{sid}/tables"' in page.text  # the facilitators' table plan, from the calendar
         table = (await web.get(f"/assemblies/{aid}/attendance.csv?lang=en")).text.lstrip("\ufeff").splitlines()
         assert table[0] == "Session,Starts at,Duration in hours,Phase,Where,Held,present,absent"
         assert table[1] == "Weekend 1,2027-03-06T08:30:00+00:00,6.0,Learning,At the venue,Yes,1,1"
