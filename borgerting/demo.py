@@ -201,6 +201,9 @@ def main(
     console.print(table)
     (out / "evaluation.json").write_text(json.dumps(evaluation, indent=2, ensure_ascii=False) + "\n")
     mismatches += not letters_ok(tally, letters_dir)
+    console.print(f"registration: questionnaire version {tally.questionnaire_version} (da/en, saved before the "
+                  f"letters); {tally.registered_by_form} citizens registered on the public page in Danish with "
+                  f"nothing pre-selected, {tally.withdrawn_by_form} withdrew on the withdrawal page with their code")
     st = tally.stipends
 
     def _kr(ore: int) -> str:  # øre stay integers: no float on the way to the screen

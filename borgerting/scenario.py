@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import random
+import re
 import time
 import zipfile
 from collections import Counter
@@ -103,6 +104,9 @@ class Tally:
     invitations_sent: int = 0
     registrations: int = 0
     refused_codes: int = 0
+    questionnaire_version: int = 0  # the questionnaire the secretariat saved before the letters went out
+    registered_by_form: int = 0  # through the public registration page (Danish, nothing pre-selected)
+    withdrawn_by_form: int = 0  # through the withdrawal page, with the letter's code
     panel_size: int = 0
     withdrawn_before_draw: int = 0  # left the pool after the freeze, before the first seed reveal
     replacements: int = 0  # each replayed from its public transcript
@@ -391,6 +395,56 @@ async def trial_ballot(http: httpx.AsyncClient, vc: VotingClient, vot: str, aid:
     _ok(await http.post(f"{vot}/ballots/{poll.id}/close"))
 
 
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+QUESTIONNAIRE = {  # what the secretariat asks, in Danish and English (services/recruitment/domain/questionnaire.py)
+    "strata": [{"category": "gender", "label": {"da": "Hvilket køn har du?", "en": "What is your gender?"}},
+               {"category": "age", "label": {"da": "Hvor gammel er du?", "en": "How old are you?"}},
+               {"category": "education", "label": {"da": "Hvad er din højeste uddannelse?",
+                                                   "en": "What is your highest education?"}}],
+    "attitudes": [{"key": "trust", "label": {"da": "Hvor meget stoler du på politikerne?",
+                                             "en": "How much do you trust politicians?"},
+                   "options": [{"value": str(i), "label": {"da": da, "en": en}} for i, (da, en) in enumerate(
+                       (("Meget", "A lot"), ("Noget", "Somewhat"), ("Lidt", "A little"), ("Slet ikke", "Not at all")),
+                       start=1)]}],
+    "needs": ["language", "accessibility", "diet", "childcare"],
+    "contact": True,
+}
+
+
+async def register_by_form(rec: str, aid: str, code: str, answers: dict[str, str]) -> None:
+    """A citizen registers on the public page, as a browser does: the form in Danish (the
+    default), checked to pre-select nothing, then posted with the CSRF token it carries. The
+    optional answers (a view, a need, a phone number) follow from the code, so reruns agree."""
+    async with httpx.AsyncClient(timeout=60) as browser:
+        page = await browser.get(f"{rec}/register", params={"assembly": aid})
+        _ok(page)
+        if '<html lang="da">' not in page.text or " checked" in page.text:
+            raise RuntimeError("the registration page is not in Danish or pre-selects an answer")
+        pick = int(hashlib.sha256(code.encode()).hexdigest()[:8], 16)
+        form = {"csrf_token": CSRF.search(page.text).group(1), "assembly": aid, "code": code, "consent": "true",
+                **{f"q_{c}": v for c, v in answers.items()}}
+        if pick % 3:
+            form["a_trust"] = str(1 + pick % 4)
+        if pick % 10 == 0:
+            form["need_diet"] = "Vegetar"
+        if pick % 2:
+            form["phone"] = f"2{pick % 10_000_000:07d}"
+        r = await browser.post(f"{rec}/register", data=form)
+        if r.status_code != 201 or "Du er tilmeldt" not in r.text:
+            raise RuntimeError(f"the registration page answered {r.status_code}: {r.text[-400:]}")
+
+
+async def withdraw_by_form(rec: str, code: str) -> None:
+    """A volunteer withdraws on the public page with the code of their letter."""
+    async with httpx.AsyncClient(timeout=60) as browser:
+        page = await browser.get(f"{rec}/withdraw")
+        _ok(page)
+        r = await browser.post(f"{rec}/withdraw", data={"csrf_token": CSRF.search(page.text).group(1), "code": code,
+                                                        "confirm": "true"})
+        if r.status_code != 200:
+            raise RuntimeError(f"the withdrawal page answered {r.status_code}: {r.text[-400:]}")
+
+
 def _replies(letters, by_name: dict, rng: random.Random, rate: float) -> list[tuple[str, dict]]:
     """Who of these letters' recipients registers (self-selection by age and education)."""
     out = []
@@ -485,6 +539,10 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
                             headers={"content-type": "text/csv", **registrar}))
         progress("import register extract", 1, 1)
 
+        # The secretariat words the questionnaire (before the letters: then it is fixed).
+        t.questionnaire_version = _ok(await http.put(f"{rec}/assemblies/{aid}/questionnaire",
+                                                     json=QUESTIONNAIRE))["version"]
+
         progress("send invitations", 0, 1)
         inv = _ok(await http.post(f"{rec}/assemblies/{aid}/invitation-batches", headers=registrar,
                                   json={"count": params.invitations, "seed": params.seed}))
@@ -500,8 +558,9 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         async def register(code, ans):
             nonlocal count
             async with sem:
-                _ok(await http.post(f"{rec}/registrations", json={"code": code, "consent": True, "answers": ans}), 201)
+                await register_by_form(rec, aid, code, ans)
                 count += 1
+                t.registered_by_form += 1
                 progress("registrations", count, len(replies))
 
         await asyncio.gather(*(register(c, a) for c, a in replies))
@@ -539,7 +598,8 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         # A volunteer withdraws after the freeze, before any seed contribution is revealed: the
         # first reveal fixes them out of the draw (listed in the transcript, part of the seed).
         if replies:
-            _ok(await http.post(f"{rec}/withdrawals", json={"code": replies[-1][0]}))
+            await withdraw_by_form(rec, replies[-1][0])
+            t.withdrawn_by_form = 1
             t.registrations -= 1
             t.withdrawn_before_draw = 1
 
