@@ -6,6 +6,7 @@ ciphertext that nothing opens, shown as erased on the registrar's screens."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 
 import pytest
@@ -221,6 +222,10 @@ async def test_a_persons_access_export_by_code_or_register_id(rec, settings, eng
             "SELECT details::text FROM recruitment.audit WHERE assembly_id = :a AND action = 'person.access-exported'"
             " ORDER BY seq"), {"a": aid})).scalars().all()
     assert trail == ['{"found_by": "code"}', '{"found_by": "register_id"}']
+    pdf = await rec.post(f"/assemblies/{aid}/access-requests", json={"code": code, "format": "pdf", "language": "en"})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = pdf_text(pdf.content)
+    assert "What we hold about you" in text and NAME in text and MAIL in text and CPR not in text
     for bad, status in (({"person_id": "nobody"}, 404), ({"code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ"}, 404), ({}, 422),
                         ({"code": code, "person_id": CPR}, 422)):
         assert (await rec.post(f"/assemblies/{aid}/access-requests", json=bad)).status_code == status
@@ -237,6 +242,13 @@ async def test_the_registrars_access_page_downloads_the_export_and_says_what_to_
         r = await web.post(f"/assemblies/{aid}/access", data={"csrf_token": token, "person_id": CPR})
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
         assert r.json()["identity"]["name"] == NAME and r.headers["cache-control"] == "no-store"
+        # the same export as a PDF to read or post, in the page's language, without the register id
+        pdf = await web.post(f"/assemblies/{aid}/access", data={"csrf_token": token, "person_id": CPR, "format": "pdf"})
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert re.search(r'filename="access-[0-9a-f-]{36}\.pdf"', pdf.headers["content-disposition"])
+        text = pdf_text(pdf.content)
+        assert "Det, vi har registreret om dig" in text and NAME in text and "Nøglevej 13" in text
+        assert CPR not in text and "udskrives ikke" in text
         both = await web.post(f"/assemblies/{aid}/access?lang=en", data={"csrf_token": token, "code": code,
                                                                           "person_id": CPR})
         assert both.status_code == 422 and "not both" in both.text and CPR not in both.text
@@ -271,3 +283,13 @@ def test_the_cli_runs_the_retention_job_and_erases_a_person_on_request(stack_env
     assert again.exit_code == 0 and js.loads(again.output) == {"erased": 0}
     rewrap = runner.invoke(app, ["privacy", "rewrap"])
     assert rewrap.exit_code == 0 and js.loads(rewrap.output)["rewrapped"] == 0  # one key: nothing to move
+
+
+def pdf_text(body: bytes) -> str:
+    import pypdfium2
+
+    doc = pypdfium2.PdfDocument(body)
+    try:
+        return "\n".join(page.get_textpage().get_text_range() for page in doc)
+    finally:
+        doc.close()

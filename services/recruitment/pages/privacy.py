@@ -46,7 +46,7 @@ async def access_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
 
 
 @router.post("/assemblies/{assembly_id}/access",
-             summary="Right of access: everything held about a person, as a JSON file (HTML form)",
+             summary="Right of access: everything held about a person, as a JSON or PDF file (HTML form)",
              responses=errors(404, 422))
 async def access_download(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
                           who: Principal = Depends(allow(REGISTRAR, page=True))) -> Response:
@@ -65,6 +65,6 @@ async def access_download(assembly_id: uuid.UUID, rt: RuntimeDep, request: Reque
         # the register id is not shown again: the form comes back empty
         return await _page(rt, request, who, assembly_id, form={"code": code},
                            problem=("code" if code else "person_id", "not_found"), status=404)
-    response = export_response(export)
+    response = await export_response(export, "pdf" if form.get("format") == "pdf" else "json", pages.locale(request))
     pages.finish(request, response)
     return response
