@@ -265,7 +265,7 @@ async def test_sortition_draws_the_replacement_sessions_requested(settings, auth
                 assert done["status"] == "succeeded", done["error"]
     async with await browser("sortition", settings, auth, "organiser", aid) as web:
         page = await web.get(f"/assemblies/{aid}/draw/replacements?lang=en")
-        assert "1 requests wait for the secretariat" in page.text and "Missed 3 sessions in a row" in page.text
+        assert "Requests waiting for the secretariat: 1" in page.text and "Missed 3 sessions in a row" in page.text
         assert "Declined their place in the portal" in page.text and page.text.count(">Replaced</span>") == 2
         rid = re.search(r"/draw/replacements\?request=([0-9a-f-]{36})", page.text).group(1)
         page = await web.get(f"/assemblies/{aid}/draw/replacements?request={rid}&lang=en")
