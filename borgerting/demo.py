@@ -128,7 +128,8 @@ def main(
     if state.exists():
         shutil.rmtree(state)  # a demo starts from empty databases
     # The driver plays every citizen from one address, so the per-address limit is lifted here.
-    cluster = Cluster(state, extra_env={"BORGERTING_REGISTER_LIMIT_PER_IP": "1000000"}, proxy=keep)
+    # The one origin (as the Ingress): the report is published through it and prints its addresses.
+    cluster = Cluster(state, extra_env={"BORGERTING_REGISTER_LIMIT_PER_IP": "1000000"}, proxy=True)
     with Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as bar:
         tasks: dict[str, int] = {}
@@ -148,7 +149,7 @@ def main(
         try:
             params = Params(seed=seed, invitations=invitations, register_size=max(3 * invitations, 1000),
                             panel_size=panel_size)
-            assembly_id, tally = asyncio.run(run(urls, params, progress, cluster.issuer))
+            assembly_id, tally = asyncio.run(run(urls, params, progress, cluster.issuer, cluster.origin))
             organiser = cluster.issuer.headers("organiser", assembly_id)
             summary = httpx.get(f"{urls['reporting']}/assemblies/{assembly_id}/summary", headers=organiser,
                                 timeout=30).json()

@@ -37,7 +37,8 @@ class Proxy:
     def __init__(self, upstreams: dict[str, str]) -> None:
         """`upstreams`: service name -> its base URL (the prefix is /<name>)."""
         self.routes = {f"/{name}": url.rstrip("/") for name, url in upstreams.items()}
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(60, connect=5), follow_redirects=False,
+        # 300 s: publishing the report (four documents, two PDFs) may take minutes on a loaded machine.
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(300, connect=5), follow_redirects=False,
                                       limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
                                       cookies=no_cookie_jar())
 

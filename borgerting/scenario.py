@@ -484,7 +484,7 @@ async def reminders_and_second_wave(http: httpx.AsyncClient, rec: str, aid: str,
     if chosen is None:
         progress("reminders and second wave", 2, 2)
         return
-    r = await http.post(f"{rec}/assemblies/{aid}/second-wave-batches", headers=registrar,
+    r = await http.post(f"{rec}/assemblies/{aid}/second-wave-batches", headers=registrar, timeout=300,
                         json={"pool_factor": chosen["pool_factor"], "seed": params.seed, "letters": "zip"})
     _ok(r, 201)
     with zipfile.ZipFile(io.BytesIO(r.content)) as z:
@@ -505,10 +505,13 @@ async def reminders_and_second_wave(http: httpx.AsyncClient, rec: str, aid: str,
     progress("reminders and second wave", 2, 2)
 
 
-async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str, Tally]:
+async def run(urls: dict[str, str], params: Params, progress, auth, origin: str | None = None) -> tuple[str, Tally]:
     """Drive one assembly; returns its id and what the driver did. `progress(step, done, total)`.
     `auth.headers(role, assembly_id)` gives staff tokens (the development issuer); members log in
-    with the codes of their selection letters, like real members."""
+    with the codes of their selection letters, like real members. `origin`: the one origin that
+    serves the five services under their prefixes (borgerting/proxy.py, the Ingress in production);
+    the report is published through it, so that the addresses it prints (the draw's files, the
+    board) are the public ones a reader can fetch."""
     rng = random.Random(params.seed)
     t = Tally()
     limits = httpx.Limits(max_connections=params.concurrency * 2)
@@ -877,7 +880,7 @@ async def run(urls: dict[str, str], params: Params, progress, auth) -> tuple[str
         progress("reporting catches up", 1, 1)
         done("reporting")
         step("handover")
-        t.report = await publish_report(http, rep, aid, progress)
+        t.report = await publish_report(http, f"{origin}/reporting" if origin else rep, aid, progress)
         await record_responses(http, rep, aid, t, progress)
         done("handover")
     return aid, t

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import html
 import json
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +25,7 @@ from services.voting.tests.test_verifier import rechain  # what a forger would d
 from shared.audit import entry_hash as audit_entry_hash
 from shared.audit_cli import app as audit_app
 from tests.conftest import STATE
+from tests.letters import pdf_pages
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +34,7 @@ pytestmark = pytest.mark.e2e
 def demo(cluster):
     params = Params(seed=11, register_size=6000, invitations=3000, panel_size=20, reserves=5, sessions=2,
                     recommendations=6, concurrency=8)
-    aid, tally = asyncio.run(run(cluster.urls, params, lambda *a: None, cluster.issuer))
+    aid, tally = asyncio.run(run(cluster.urls, params, lambda *a: None, cluster.issuer, cluster.origin))
     return aid, tally
 
 
@@ -165,3 +170,43 @@ def test_every_audit_trail_reaches_the_heads_published_in_the_report_and_on_the_
         path.write_text(json.dumps(forged))
         bad = audit_cli("verify", path, "--anchors", tmp_path / "summary.json")
         assert bad.exit_code == 1 and f"entry {seq} is not the published head" in bad.output, (service, bad.output)
+
+
+def printed_commands(page: str) -> list[str]:
+    """The shell commands the published report prints (its `bt-command` blocks), line by line."""
+    blocks = re.findall(r'<pre class="bt-command"[^>]*><code>(.*?)</code></pre>', page, flags=re.S)
+    return [line.strip() for block in blocks for line in html.unescape(block).splitlines() if line.strip()]
+
+
+def test_anyone_without_a_token_verifies_the_draw_and_the_board_with_the_printed_commands(demo, cluster, tmp_path):
+    """Done when: a person without a token opens the published report in Danish and English,
+    downloads the PDF and follows the printed commands to verify the draw and the board. The
+    commands are read from the published documents (not written here) and run as printed, in a
+    shell without any token, in an empty folder."""
+    aid, t = demo
+    base = f"{cluster.origin}/reporting/assemblies/{aid}/report"  # the one origin, as a reader reaches it
+    commands = {}
+    for lang in ("da", "en"):
+        page = httpx.get(f"{base}/published?lang={lang}", timeout=60)  # no token
+        pdf = httpx.get(f"{base}/published.pdf?lang={lang}", timeout=60)
+        assert page.status_code == 200 and pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert f'lang="{lang}"' in page.text
+        commands[lang] = printed_commands(page.text)
+        # the pages' text without their footers ("n / N"): a command copied from the PDF is one run of text
+        squeezed = "".join("".join(re.sub(r"\s*\d+ / \d+\s*$", "", p) for p in pdf_pages(pdf.content)).split())
+        for command in commands[lang]:  # the PDF prints the same commands (a long line may wrap)
+            assert "".join(command.split()) in squeezed, (lang, command)
+    assert commands["da"] == commands["en"]
+    # The audit trails' line is a template for auditors (their export needs a token): left out.
+    runnable = [c for c in commands["en"] if "TRAIL.json" not in c]
+    assert any(c.startswith("borgerting sortition verify ") for c in runnable), runnable
+    assert any(c.startswith("borgerting voting verify ") for c in runnable), runnable
+    assert all(c.startswith(("curl ", "borgerting ")) for c in runnable), runnable
+    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin", "HOME": str(tmp_path)}
+    for command in runnable:  # as printed, in order: each verify reads what the curls before it fetched
+        out = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=900)
+        assert out.returncode == 0, (command, out.stdout[-2000:], out.stderr[-2000:])
+        if command.startswith("borgerting voting verify "):
+            assert "OK" in out.stdout and "recount equals the published result" in out.stdout, out.stdout
+
