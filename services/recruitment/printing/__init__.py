@@ -11,12 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import multiprocessing
 import os
+import subprocess
+import sys
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from babel.dates import format_date
 from services.recruitment.domain.letter_details import kroner_text
 
 TEMPLATE = Path(__file__).parent / "invitation.typ"
+PART_SCRIPT = Path(__file__).parent / "typst_part.py"
 LANGUAGES = ("da", "en")
 MERGE_HEADER = ["letter_id", "page", "name", "address", "region", "code", "url"]
 
@@ -75,9 +77,10 @@ def _assembly_data(assembly: Mapping, lang: str) -> dict:
 
 
 # Letters per Typst compile. Typst keeps what it laid out (its memo cache) for the life of the
-# process — about 0.45 MB a letter — so a large batch is laid out in parts, each in a fresh worker
-# process, and the parts' PDFs are joined by qpdf (pikepdf): memory stays bounded whatever the
-# batch's size, and the parts use the CPUs the process may use (its cgroup's quota included).
+# process — about 0.45 MB a letter — so a large batch is laid out in parts, each in a fresh process
+# of its own (typst_part.py), and the parts' PDFs are joined by qpdf (pikepdf): memory stays bounded
+# whatever the batch's size, and the parts use the CPUs the process may use (its cgroup's quota
+# included).
 CHUNK = 250
 WORKERS = 4  # at most
 
@@ -116,34 +119,31 @@ def render_letters(assembly: Mapping, letters: Sequence[Mapping], *, register_ur
     if len(rows) <= CHUNK:
         return _compile(common, rows)
     with tempfile.TemporaryDirectory(prefix="letters-") as work:
-        parts = [(common, rows[i:i + CHUNK], os.path.join(work, f"part-{i // CHUNK:06d}.pdf"))
+        parts = [(rows[i:i + CHUNK], os.path.join(work, f"part-{i // CHUNK:06d}.pdf"))
                  for i in range(0, len(rows), CHUNK)]
-        workers = max(1, min(WORKERS, _cpus(), len(parts)))
-        with ProcessPoolExecutor(workers, mp_context=_workers_context(),
-                                 max_tasks_per_child=1) as pool:
-            files = list(pool.map(_compile_to_file, parts))
+        with ThreadPoolExecutor(max(1, min(WORKERS, _cpus(), len(parts)))) as pool:
+            files = list(pool.map(lambda part: _compile_in_process(common, *part), parts))
         joined = os.path.join(work, "letters.pdf")
         pikepdf.Job(["qpdf", "--empty", "--pages", *files, "--", joined]).run()
         return Path(joined).read_bytes()
 
 
-def _workers_context():
-    """Workers forked from a small server process that has imported this module only (not the
-    service's main module, as "spawn" would, nor a copy of a threaded server, as "fork" would):
-    a worker starts in milliseconds."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
+def _data(common: dict, rows: list[dict]) -> str:
+    return json.dumps({**common, "letters": [{**r, "qr": list(_qr_png(qr_url(common["url"], r["code"])))}
+                                             for r in rows]})
 
 
 def _compile(common: dict, rows: list[dict]) -> bytes:
-    data = {**common, "letters": [{**r, "qr": list(_qr_png(qr_url(common["url"], r["code"])))} for r in rows]}
-    return typst.compile(TEMPLATE.read_bytes(), sys_inputs={"data": json.dumps(data)}, ignore_system_fonts=True)
+    return typst.compile(TEMPLATE.read_bytes(), sys_inputs={"data": _data(common, rows)}, ignore_system_fonts=True)
 
 
-def _compile_to_file(part: tuple[dict, list[dict], str]) -> str:
-    common, rows, path = part
-    Path(path).write_bytes(_compile(common, rows))
+def _compile_in_process(common: dict, rows: list[dict], path: str) -> str:
+    """One part laid out by typst_part.py in a fresh interpreter (a new process per part: Typst's
+    memory goes with it; the interpreter imports Typst only, not the service)."""
+    done = subprocess.run([sys.executable, str(PART_SCRIPT), str(TEMPLATE), path], input=_data(common, rows).encode(),
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"laying out letters failed: {done.stderr.decode(errors='replace')[-2000:]}")
     return path
 
 
