@@ -78,9 +78,10 @@ def _assembly_data(assembly: Mapping, lang: str) -> dict:
 
 # Letters per Typst compile. Typst keeps what it laid out (its memo cache) for the life of the
 # process — about 0.45 MB a letter — so a large batch is laid out in parts, each in a fresh process
-# of its own (typst_part.py), and the parts' PDFs are joined by qpdf (pikepdf): memory stays bounded
-# whatever the batch's size, and the parts use the CPUs the process may use (its cgroup's quota
-# included).
+# of its own (typst_part.py), and the parts' PDFs are joined by qpdf (pikepdf): Typst's memory is
+# bounded by the part, whatever the batch's size, and the parts use the CPUs the process may use (its
+# cgroup's quota included). The join and the returned PDF are not bounded yet: a 100,000-letter batch
+# peaked at 4.4 GiB (docs/letters.md).
 CHUNK = 250
 WORKERS = 4  # at most
 
