@@ -25,7 +25,9 @@ class Pack:
 def pdf_pages(pdf: bytes) -> list[str]:
     doc = pypdfium2.PdfDocument(pdf)
     try:
-        return [page.get_textpage().get_text_range() for page in doc]
+        # pdfium reports a hyphen that ends a line as U+FFFE (it may be a soft hyphen); in these documents
+        # it is always a real one (a UUID or a word's own hyphen wrapped at the line end)
+        return [page.get_textpage().get_text_range().replace("\ufffe", "-") for page in doc]
     finally:
         doc.close()
 
