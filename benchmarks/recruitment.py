@@ -4,11 +4,11 @@ recruitment API as its own process, reached over HTTP). Prints measured figures 
 1. the import of a synthetic register extract of N rows (default 1,000,000; with age_band and
    gender): its size, the wall time of the POST, and the API process's peak resident memory
    during it (sampled every 50 ms with psutil) against its memory before;
-2. letters rendered to the print house's PDF (services/recruitment/printing: Typst in parts of
-   CHUNK letters in worker processes, joined by qpdf), each letter with its own code and so its own
-   QR code: the time for L letters (default 2,000; `--letters 100000` for the national wave), the
-   time per 1,000, the PDF's size and the peak resident memory of this process and of the largest
-   worker;
+2. letters packed for the print house (services/recruitment/printing.letter_pack: Typst in parts of
+   CHUNK letters in processes of their own, joined by qpdf into one PDF per FILE_LETTERS letters,
+   written into the ZIP on disk), each letter with its own code and so its own QR code: the time
+   for L letters (default 2,000; `--letters 100000` for the national wave), the time per 1,000,
+   the ZIP's size and the peak resident memory of this process and its workers together;
 3. registrations per second on the public endpoint (POST /registrations): R invited people
    (default 2,000) register with C concurrent clients (default 16). The rate limits per address
    and overall are raised for the run (one client address sends everything), and said so.
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from services.recruitment.app import SPEC  # noqa: E402
-from services.recruitment.printing import CHUNK, render_letters  # noqa: E402
+from services.recruitment.printing import CHUNK, FILE_LETTERS, letter_pack  # noqa: E402
 from shared.auth.dev_issuer import DevIssuer  # noqa: E402
 from shared.devstack import DevStack, free_port  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
@@ -111,11 +111,14 @@ def bench_letters(n: int) -> float:
                 "region": "DK04"} for i in range(n)]
     before = PeakRss(os.getpid()).rss()
     t0 = time.perf_counter()
-    with PeakRss(os.getpid()) as peak:  # this process, the worker server and its workers
-        pdf = render_letters(assembly, letters, register_url="https://borgerting.example/recruitment/register",
-                             withdraw_url="https://borgerting.example/recruitment/withdraw")
+    with tempfile.TemporaryDirectory() as work, PeakRss(os.getpid()) as peak:  # this process and its workers
+        path = os.path.join(work, "pack.zip")
+        letter_pack(path, "bench", assembly, letters, register_url="https://borgerting.example/recruitment/register",
+                    withdraw_url="https://borgerting.example/recruitment/withdraw")
+        size = os.path.getsize(path)
     seconds = time.perf_counter() - t0
-    print(f"letters: {n:,} letters rendered in {seconds:.1f} s ({len(pdf) / 2**20:.1f} MiB PDF): "
+    print(f"letters: {n:,} letters packed in {seconds:.1f} s (ZIP of {size / 2**20:.1f} MiB, "
+          f"{-(-n // FILE_LETTERS)} PDF(s) of at most {FILE_LETTERS:,} letters): "
           f"{seconds / n * 1000:.2f} s per 1,000 letters; resident memory of this process and its workers "
           f"{before >> 20} MiB before, peak {peak.peak >> 20} MiB ({CHUNK} letters a part, load average "
           f"{os.getloadavg()[0]:.1f})")

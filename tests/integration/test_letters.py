@@ -61,7 +61,8 @@ async def test_a_batch_as_pdf_letters_with_codes_and_qr_codes(rec):
     assert pack.names == [f"letters-{batch}.pdf", f"merge-{batch}.csv"] and pack.digital_post is None
     assert pack.merge[0] == MERGE_HEADER and len(pack.merge) == 6 and len(pack.pages) == 5
     for row, text in zip(pack.merge[1:], pack.pages):
-        letter_id, page, name, _address, _region, code, url = row
+        letter_id, page, name, _address, _region, code, url, file = row
+        assert file == f"letters-{batch}.pdf" and page == str(pack.merge.index(row))
         assert name in text and code in text and letter_id[:13].upper() in text
         assert url == f"https://borgerting.example/recruitment/register#kode={code}"
     first = pack.pages[0]
@@ -84,12 +85,12 @@ async def test_a_batch_as_pdf_letters_with_codes_and_qr_codes(rec):
     assert "You are invited to Borgertinget om klima" in pack.pages[0] and "fairly" in pack.pages[0]
     assert "March 6, 2027" in pack.pages[0] and "DKK 1,500.50" in pack.pages[0]
     dp = pack.digital_post
-    assert dp["format"] == "borgerting.digital-post.v1" and dp["language"] == "en" and len(dp["recipients"]) == 3
-    assert dp["document"] in pack.names
+    assert dp["format"] == "borgerting.digital-post.v2" and dp["language"] == "en" and len(dp["recipients"]) == 3
+    assert len(dp["documents"]) == 1 and dp["documents"][0] in pack.names
     person_ids = {line.split(",")[0] for line in CPR_EXTRACT.splitlines()[1:]}
     for i, x in enumerate(dp["recipients"]):
         assert x["recipient"]["type"] == "cpr" and x["recipient"]["id"] in person_ids
-        assert x["pages"] == [i + 1, i + 1] and x["code"] in pack.pages[i] and x["letter_id"] == pack.merge[i + 1][0]
+        assert x["document"] == dp["documents"][0] and x["pages"] == [i + 1, i + 1] and x["code"] in pack.pages[i] and x["letter_id"] == pack.merge[i + 1][0]
     assert not any(re.search(CPR, n) for n in pack.names)
     assert not re.search(CPR, "\n".join(pack.pages))
     # the JSON letters (as before) carry the letter id, never the person id

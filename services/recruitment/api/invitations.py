@@ -5,13 +5,15 @@ house's ZIP, which the waves reuse)."""
 from __future__ import annotations
 
 import io
+import os
 import tempfile
 import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from services.recruitment import printing
@@ -77,12 +79,17 @@ async def letter_pack_response(request: Request, rt: Runtime, batch_id: uuid.UUI
     details = {k: getattr(assembly, k) for k in ("name", "panel_size", "commissioner", "remit", "remit_en",
                                                   "session_dates", "stipend_ore", "reply_by")}
     recipients = {str(x["letter_id"]): x["person_ref"] for x in letters} if channel == "digital-post" else None
-    body = await run_in_threadpool(  # Typst takes a while per thousand letters: not on the event loop
-        printing.letter_pack, batch_id, details, letters, register_url=register_url, withdraw_url=withdraw_url,
-        lang=lang, kind=kind, invited=invited, recipients=recipients)
-    return Response(body, status_code=201, media_type="application/zip",
-                    headers={"content-disposition": f'attachment; filename="letters-{batch_id}.zip"',
-                             "cache-control": "no-store"})
+    fd, path = tempfile.mkstemp(prefix="letter-pack-", suffix=".zip")  # on disk: a national wave is hundreds of MB
+    os.close(fd)
+    try:
+        await run_in_threadpool(  # Typst takes a while per thousand letters: not on the event loop
+            printing.letter_pack, path, batch_id, details, letters, register_url=register_url,
+            withdraw_url=withdraw_url, lang=lang, kind=kind, invited=invited, recipients=recipients)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return FileResponse(path, status_code=201, media_type="application/zip", filename=f"letters-{batch_id}.zip",
+                        headers={"cache-control": "no-store"}, background=BackgroundTask(os.unlink, path))
 
 
 async def spool_body(request: Request) -> tempfile.SpooledTemporaryFile:

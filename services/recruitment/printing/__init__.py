@@ -1,5 +1,5 @@
-"""Letters people can hold: a batch of invitations (or reminders) rendered to one print-ready PDF
-with Typst from the template beside this file (one A4 page per letter, a QR code per letter made
+"""Letters people can hold: a batch of invitations (or reminders) rendered to print-ready PDFs
+(one, or one per FILE_LETTERS letters for a national wave) with Typst from the template beside this file (one A4 page per letter, a QR code per letter made
 with zxing-cpp), the print house's merge CSV, and the Digital Post batch (docs/letters.md). Pure
 apart from reading the template: the codes in clear pass through here and are kept nowhere.
 
@@ -33,7 +33,7 @@ from services.recruitment.domain.letter_details import kroner_text
 TEMPLATE = Path(__file__).parent / "invitation.typ"
 PART_SCRIPT = Path(__file__).parent / "typst_part.py"
 LANGUAGES = ("da", "en")
-MERGE_HEADER = ["letter_id", "page", "name", "address", "region", "code", "url"]
+MERGE_HEADER = ["letter_id", "page", "name", "address", "region", "code", "url", "file"]
 
 
 def qr_url(register_url: str, code: str) -> str:
@@ -80,10 +80,11 @@ def _assembly_data(assembly: Mapping, lang: str) -> dict:
 # process — about 0.45 MB a letter — so a large batch is laid out in parts, each in a fresh process
 # of its own (typst_part.py), and the parts' PDFs are joined by qpdf (pikepdf): Typst's memory is
 # bounded by the part, whatever the batch's size, and the parts use the CPUs the process may use (its
-# cgroup's quota included). The join and the returned PDF are not bounded yet: a 100,000-letter batch
-# peaked at 4.4 GiB (docs/letters.md).
+# cgroup's quota included). qpdf's join holds about 35 KB a page for the whole document (measured:
+# 40,000 pages, 1.5 GB), so a pack holds one PDF per FILE_LETTERS letters, written to disk as it goes.
 CHUNK = 250
 WORKERS = 4  # at most
+FILE_LETTERS = 10_000
 
 
 def _cpus() -> int:
@@ -97,36 +98,55 @@ def _cpus() -> int:
     return cpus
 
 
-def render_letters(assembly: Mapping, letters: Sequence[Mapping], *, register_url: str, withdraw_url: str,
-                   lang: str = "da", kind: str = "invitation", invited: int | None = None,
-                   today: date | None = None) -> bytes:
-    """One PDF for the print house: page n is letter n of `letters` (each {letter_id, name,
-    address, code}). `kind` is invitation | reminder; `invited` is how many were invited in all."""
+def _common(assembly: Mapping, *, register_url: str, withdraw_url: str, lang: str, kind: str, invited: int,
+            today: date | None) -> dict:
+    """What every letter of a batch says alike."""
     if lang not in LANGUAGES:
         raise ValueError(f"letters are written in {', '.join(LANGUAGES)}")
     today = today or datetime.now(timezone.utc).date()
     number_sep = "." if lang == "da" else ","
-    common = {
+    return {
         "lang": lang,
         "kind": kind,
         "assembly": _assembly_data(assembly, lang),
         "date": format_date(today, format="long", locale=lang),
         "url": register_url,
         "withdraw_url": withdraw_url,
-        "invited": f"{invited if invited is not None else len(letters):,}".replace(",", number_sep),
+        "invited": f"{invited:,}".replace(",", number_sep),
     }
-    rows = [{"ref": letter_ref(x["letter_id"]), "name": x["name"], "address": _address_lines(x["address"]),
-             "code": x["code"]} for x in letters]
-    if len(rows) <= CHUNK:
-        return _compile(common, rows)
+
+
+def render_letters(assembly: Mapping, letters: Sequence[Mapping], *, register_url: str, withdraw_url: str,
+                   lang: str = "da", kind: str = "invitation", invited: int | None = None,
+                   today: date | None = None) -> bytes:
+    """One PDF: page n is letter n of `letters` (each {letter_id, name, address, code}). `kind` is
+    invitation | reminder; `invited` is how many were invited in all. For a batch of any size,
+    letter_pack writes the files to disk instead."""
+    common = _common(assembly, register_url=register_url, withdraw_url=withdraw_url, lang=lang, kind=kind,
+                     invited=len(letters) if invited is None else invited, today=today)
     with tempfile.TemporaryDirectory(prefix="letters-") as work:
-        parts = [(rows[i:i + CHUNK], os.path.join(work, f"part-{i // CHUNK:06d}.pdf"))
-                 for i in range(0, len(rows), CHUNK)]
-        with ThreadPoolExecutor(max(1, min(WORKERS, _cpus(), len(parts)))) as pool:
-            files = list(pool.map(lambda part: _compile_in_process(common, *part), parts))
-        joined = os.path.join(work, "letters.pdf")
-        pikepdf.Job(["qpdf", "--empty", "--pages", *files, "--", joined]).run()
-        return Path(joined).read_bytes()
+        path = os.path.join(work, "letters.pdf")
+        _render_to(path, common, letters, work)
+        return Path(path).read_bytes()
+
+
+def _rows(letters: Sequence[Mapping]) -> list[dict]:
+    return [{"ref": letter_ref(x["letter_id"]), "name": x["name"], "address": _address_lines(x["address"]),
+             "code": x["code"]} for x in letters]
+
+
+def _render_to(path: str, common: dict, letters: Sequence[Mapping], work: str) -> None:
+    """The letters as one PDF at `path`; parts of CHUNK laid out in processes of their own in `work`."""
+    rows = _rows(letters)
+    if len(rows) <= CHUNK:
+        Path(path).write_bytes(_compile(common, rows))
+        return
+    parts = [(rows[i:i + CHUNK], os.path.join(work, f"part-{i // CHUNK:06d}.pdf")) for i in range(0, len(rows), CHUNK)]
+    with ThreadPoolExecutor(max(1, min(WORKERS, _cpus(), len(parts)))) as pool:
+        files = list(pool.map(lambda part: _compile_in_process(common, *part), parts))
+    pikepdf.Job(["qpdf", "--empty", "--pages", *files, "--", path]).run()
+    for f in files:
+        os.unlink(f)
 
 
 def _data(common: dict, rows: list[dict]) -> str:
@@ -154,59 +174,81 @@ def letter_ref(letter_id: object) -> str:
     return str(letter_id)[:13].upper()
 
 
-def merge_rows(letters: Sequence[Mapping], register_url: str) -> list[list[str]]:
-    return [[str(x["letter_id"]), str(i + 1), x["name"], x["address"], x["region"], x["code"],
-             qr_url(register_url, x["code"])] for i, x in enumerate(letters)]
+def pdf_names(batch_id: object, count: int, per_file: int = FILE_LETTERS) -> list[str]:
+    """The pack's PDFs: letters-<batch>.pdf, or letters-<batch>-01.pdf, -02, ... beyond `per_file` letters."""
+    files = max(1, -(-count // per_file))
+    if files == 1:
+        return [f"letters-{batch_id}.pdf"]
+    width = max(2, len(str(files)))
+    return [f"letters-{batch_id}-{i + 1:0{width}d}.pdf" for i in range(files)]
 
 
-def merge_csv(letters: Sequence[Mapping], register_url: str) -> bytes:
-    """The print house's merge file: one row per letter, in the PDF's page order."""
+def _placed(letters: Sequence[Mapping], names: Sequence[str], per_file: int):
+    """Each letter with its file and its page in that file."""
+    for i, x in enumerate(letters):
+        yield x, names[i // per_file], i % per_file + 1
+
+
+def merge_rows(letters: Sequence[Mapping], register_url: str, names: Sequence[str] = ("",),
+               per_file: int = FILE_LETTERS) -> list[list[str]]:
+    return [[str(x["letter_id"]), str(page), x["name"], x["address"], x["region"], x["code"],
+             qr_url(register_url, x["code"]), name] for x, name, page in _placed(letters, names, per_file)]
+
+
+def merge_csv(letters: Sequence[Mapping], register_url: str, names: Sequence[str] = ("",),
+              per_file: int = FILE_LETTERS) -> bytes:
+    """The print house's merge file: one row per letter, in the PDFs' order, with its file and page."""
     buf = io.StringIO()
     buf.write("\ufeff")
     writer = csv.writer(buf)
     writer.writerow(MERGE_HEADER)
-    writer.writerows(merge_rows(letters, register_url))
+    writer.writerows(merge_rows(letters, register_url, names, per_file))
     return buf.getvalue().encode()
 
 
 def digital_post(batch_id: object, assembly: Mapping, letters: Sequence[Mapping], recipients: Mapping[str, str], *,
-                 register_url: str, lang: str, kind: str, pdf_name: str) -> bytes:
+                 register_url: str, lang: str, kind: str, pdf_names: Sequence[str],
+                 per_file: int = FILE_LETTERS) -> bytes:
     """The Digital Post batch (layout in docs/letters.md): one entry per recipient, addressed by
-    the register's person id, pointing at its page of the batch's PDF. `recipients` maps a letter
-    id to its person id."""
+    the register's person id, pointing at its page of one of the batch's PDFs. `recipients` maps a
+    letter id to its person id."""
     title = {("da", "invitation"): "Invitation til ", ("en", "invitation"): "Invitation to ",
              ("da", "reminder"): "Påmindelse: invitation til ", ("en", "reminder"): "Reminder: invitation to "}
     doc = {
-        "format": "borgerting.digital-post.v1",
+        "format": "borgerting.digital-post.v2",
         "batch_id": str(batch_id),
         "kind": kind,
         "language": lang,
         "sender": assembly.get("commissioner") or assembly["name"],
-        "document": pdf_name,
+        "documents": list(pdf_names),
         "recipients": [
             {"recipient": {"type": "cpr", "id": recipients[str(x["letter_id"])]},
              "letter_id": str(x["letter_id"]), "title": title[(lang, kind)] + assembly["name"],
-             "pages": [i + 1, i + 1], "code": x["code"], "url": qr_url(register_url, x["code"])}
-            for i, x in enumerate(letters)],
+             "document": name, "pages": [page, page], "code": x["code"], "url": qr_url(register_url, x["code"])}
+            for x, name, page in _placed(letters, pdf_names, per_file)],
     }
     return json.dumps(doc, ensure_ascii=False, indent=1).encode()
 
 
-def letter_pack(batch_id: object, assembly: Mapping, letters: Sequence[Mapping], *, register_url: str,
+def letter_pack(path: str, batch_id: object, assembly: Mapping, letters: Sequence[Mapping], *, register_url: str,
                 withdraw_url: str, lang: str = "da", kind: str = "invitation", invited: int | None = None,
-                recipients: Mapping[str, str] | None = None) -> bytes:
-    """A ZIP for one batch: letters-<batch>.pdf and merge-<batch>.csv for the print house, and with
-    `recipients` (the Digital Post channel) digital-post-<batch>.json too. File names carry only
-    the batch id."""
-    pdf_name = f"letters-{batch_id}.pdf"
-    pdf = render_letters(assembly, letters, register_url=register_url, withdraw_url=withdraw_url, lang=lang,
-                         kind=kind, invited=invited)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(pdf_name, pdf)
-        z.writestr(f"merge-{batch_id}.csv", merge_csv(letters, register_url))
+                recipients: Mapping[str, str] | None = None, per_file: int = FILE_LETTERS) -> None:
+    """A ZIP at `path` for one batch: its letters-<batch>.pdf (one per `per_file` letters) and
+    merge-<batch>.csv for the print house, and with `recipients` (the Digital Post channel)
+    digital-post-<batch>.json too. File names carry only the batch id. Each PDF goes from disk into
+    the ZIP as it is made: memory is bounded by one file's join, whatever the batch's size."""
+    common = _common(assembly, register_url=register_url, withdraw_url=withdraw_url, lang=lang, kind=kind,
+                     invited=len(letters) if invited is None else invited, today=None)
+    names = pdf_names(batch_id, len(letters), per_file)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z, \
+            tempfile.TemporaryDirectory(prefix="letters-", dir=os.path.dirname(path)) as work:
+        for i, name in enumerate(names):
+            pdf = os.path.join(work, name)
+            _render_to(pdf, common, letters[i * per_file:(i + 1) * per_file], work)
+            z.write(pdf, name, compress_type=zipfile.ZIP_STORED)  # a PDF's streams are compressed already
+            os.unlink(pdf)
+        z.writestr(f"merge-{batch_id}.csv", merge_csv(letters, register_url, names, per_file))
         if recipients is not None:
             z.writestr(f"digital-post-{batch_id}.json",
                        digital_post(batch_id, assembly, letters, recipients, register_url=register_url, lang=lang,
-                                    kind=kind, pdf_name=pdf_name))
-    return buf.getvalue()
+                                    kind=kind, pdf_names=names, per_file=per_file))

@@ -71,6 +71,45 @@ def test_a_large_batch_is_laid_out_in_parts_and_joined_in_order(monkeypatch):
     assert qr_codes(pdf, 7) == [qr_url("https://b.example/register", "CODE-0007")]
 
 
+def test_a_national_batch_is_packed_as_several_pdfs_and_the_merge_file_says_where_each_letter_is(tmp_path, monkeypatch):
+    """Beyond per_file letters the pack holds one PDF per per_file letters (each joined from its
+    parts): the merge CSV and the Digital Post file name each letter's file and page, in order."""
+    import csv
+    import io
+    import json
+    import zipfile
+
+    from services.recruitment import printing
+
+    monkeypatch.setattr(printing, "CHUNK", 2)  # the files are themselves joined from parts
+    assembly = {"name": "Borgertinget om klima", "panel_size": 60}
+    letters = [{"letter_id": uuid.UUID(int=i), "name": f"Person {i}", "address": "Vestergade 1, 8000 Aarhus C",
+                "code": f"CODE-{i:04d}", "region": "DK04"} for i in range(7)]
+    path = tmp_path / "pack.zip"
+    printing.letter_pack(str(path), "b1", assembly, letters, register_url="https://b.example/register",
+                         withdraw_url="https://b.example/w", recipients={str(x["letter_id"]): f"p{i}" for i, x in
+                                                                         enumerate(letters)}, per_file=3)
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        assert names == ["letters-b1-01.pdf", "letters-b1-02.pdf", "letters-b1-03.pdf", "merge-b1.csv",
+                         "digital-post-b1.json"]
+        pdfs = {n: pdf_pages(z.read(n)) for n in names if n.endswith(".pdf")}
+        merge = list(csv.DictReader(io.StringIO(z.read("merge-b1.csv").decode("utf-8-sig"))))
+        post = json.loads(z.read("digital-post-b1.json"))
+    assert [len(p) for p in pdfs.values()] == [3, 3, 1]
+    assert [(m["file"], m["page"]) for m in merge] == [("letters-b1-01.pdf", "1"), ("letters-b1-01.pdf", "2"),
+                                                       ("letters-b1-01.pdf", "3"), ("letters-b1-02.pdf", "1"),
+                                                       ("letters-b1-02.pdf", "2"), ("letters-b1-02.pdf", "3"),
+                                                       ("letters-b1-03.pdf", "1")]
+    for m in merge:  # the page the merge file names holds that letter
+        assert m["name"] in pdfs[m["file"]][int(m["page"]) - 1] and m["code"] in pdfs[m["file"]][int(m["page"]) - 1]
+    assert "af de 7 personer" in pdfs["letters-b1-03.pdf"][0]  # each file knows the batch's size
+    assert post["documents"] == names[:3]
+    assert [(x["document"], x["pages"]) for x in post["recipients"]] == \
+        [(m["file"], [int(m["page"])] * 2) for m in merge]
+    assert not list(tmp_path.glob("letters-*"))  # the work folder is gone
+
+
 def test_the_second_wave_closes_each_regions_gap_at_its_reply_rate():
     from services.recruitment.domain.waves import region_seats, second_wave
 
