@@ -225,18 +225,40 @@ async def send_raw(settings, topic: str, values: list[bytes], key: bytes) -> Non
         await producer.stop()
 
 
-def invitations(n: int) -> list:
+def invitations(n: int, correlation: str | None = None) -> list:
     a = uuid.uuid4()
     return [new_event(ev.InvitationsSentV1(assembly_id=a, batch_id=uuid.uuid4(), count=1, per_region={"DK01": 1}),
-                      subject=a) for _ in range(n)]
+                      subject=a, correlation_id=correlation and f"{correlation}-{i % 2}") for i in range(n)]
 
 
-async def test_a_batch_is_applied_in_one_transaction_and_a_copy_in_it_once(settings, sessionmaker, engine, effects):
+class Lines:
+    """Stands in for the consumer module's logger: keeps each line's event and fields."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, dict]] = []
+
+    def info(self, event, **kw):
+        self.lines.append((event, kw))
+
+    warning = error = info
+
+
+def consumed(service: str, event_type: str, outcome: str) -> float:
+    from shared.metrics import EVENTS_CONSUMED
+
+    return EVENTS_CONSUMED.labels(service, event_type, outcome)._value.get()
+
+
+async def test_a_batch_is_applied_in_one_transaction_and_a_copy_in_it_once(settings, sessionmaker, engine, effects,
+                                                                           monkeypatch):
     """Several events of a partition, one of them twice in the same poll: one call of the bulk
-    handler, one transaction, each effect once and the copy reported as a duplicate."""
+    handler, one transaction, each effect once and the copy reported as a duplicate. The batch
+    is logged in one line naming its correlation ids, and counted per event type and outcome."""
     from shared.bus.consumer import Bulk
 
-    events = invitations(4)
+    events = invitations(4, correlation=f"req-{uuid.uuid4().hex[:8]}")
+    logged = Lines()
+    monkeypatch.setattr(consumer_module, "log", logged)
     values = [e.model_dump_json().encode() for e in events]
     await send_raw(settings, TOPIC, values + [values[1]], key=str(events[0].subject).encode())
     name = f"delivery-f-{uuid.uuid4().hex[:8]}"
@@ -259,6 +281,16 @@ async def test_a_batch_is_applied_in_one_transaction_and_a_copy_in_it_once(setti
     assert c.outcomes[str(events[1].id)] == ["applied", "duplicate"]
     for e in events:
         assert await count_effects(engine, name, e.id) == 1
+    # one line per batch (a poll that brought a single message logs that event's line)
+    batches = [kw for line, kw in logged.lines if line == "events processed"]
+    singles = [kw for line, kw in logged.lines if line == "event processed"]
+    assert len(batches) + len(singles) == len(logged.lines) and len(batches) <= 2, logged.lines
+    assert sum(b["events"] for b in batches) + len(singles) == 5
+    assert batches[0]["events"] >= 4 and batches[0]["applied"] == 4
+    assert batches[0]["topics"] == {TOPIC: batches[0]["events"]}
+    assert set(batches[0]["correlation_ids"]) == {e.correlation_id for e in events}  # two distinct, sorted once
+    assert len(batches[0]["correlation_ids"]) == 2
+    assert (consumed(name, "invitations-sent", "applied"), consumed(name, "invitations-sent", "duplicate")) == (4, 1)
 
 
 async def test_a_poll_of_several_partitions_is_one_transaction_and_one_offset_commit(settings, sessionmaker, engine,
