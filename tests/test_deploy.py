@@ -303,7 +303,7 @@ def test_secret_template_holds_placeholders_only():
     (secret,) = docs
     assert secret["kind"] == "Secret"
     keys = set(secret["stringData"])
-    assert {"secret-key", "redis-url"} | {f"{s}-database-url" for s in SERVICES} == keys
+    assert {"secret-key", "redis-url", "recruitment-vault-database-url"} | {f"{s}-database-url" for s in SERVICES} == keys
     for key, value in secret["stringData"].items():
         assert "CHANGE-ME" in value, f"{key} must be a placeholder"
     for kfile in kustomizations():
@@ -359,6 +359,11 @@ def test_overlay_renders_every_service_role(overlay: str):
             db = next(e for e in c["env"] if e["name"] == "DATABASE_URL")
             assert db["valueFrom"]["secretKeyRef"]["key"] == f"{svc}-database-url"
             init = dep["spec"]["template"]["spec"]["initContainers"][0]
+            # the vault's key store: recruitment alone, its processes and its migrations (docs/privacy.md)
+            for container in (c, init):
+                keys = [e for e in container["env"] if e["name"] == "BORGERTING_VAULT_DATABASE_URL"]
+                assert [e["valueFrom"]["secretKeyRef"]["key"] for e in keys] == (
+                    ["recruitment-vault-database-url"] if svc == "recruitment" else [])
             assert init["args"] == ["-m", f"services.{svc}.app", "migrate"]
             labels = dep["spec"]["template"]["metadata"]["labels"]
             assert labels["app.kubernetes.io/name"] == svc and labels["app.kubernetes.io/component"] == role
@@ -665,8 +670,17 @@ def test_the_assemblies_dashboard_shows_every_business_metric_and_no_personal_la
 
 def test_the_standby_replays_the_archive_and_mirrors_every_topic_with_offsets():
     objs = render("multi-region/standby")
-    (cluster,) = [o for o in objs if o["kind"] == "Cluster"]
-    (active,) = [d for d in load_all(K8S / "infra" / "postgres.yaml") if d["kind"] == "Cluster"]
+    clusters = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Cluster"}
+    assert set(clusters) == {"borgerting-pg", "borgerting-keys-pg"}  # the vault's key store too
+    for name, infra in (("borgerting-keys-pg", "keys-postgres.yaml"), ("borgerting-pg", "postgres.yaml")):
+        cluster = clusters[name]
+        (active,) = [d for d in load_all(K8S / "infra" / infra) if d["kind"] == "Cluster"]
+        spec = cluster["spec"]
+        assert spec["replica"]["enabled"] is True and "initdb" not in spec["bootstrap"]
+        source = next(c for c in spec["externalClusters"] if c["name"] == spec["replica"]["source"])
+        (active_archiver,) = [p for p in active["spec"]["plugins"] if p.get("isWALArchiver")]
+        assert source["plugin"]["parameters"] == {"barmanObjectName": active_archiver["parameters"]["barmanObjectName"],
+                                                  "serverName": active["metadata"]["name"]}
     spec = cluster["spec"]
     assert spec["replica"]["enabled"] is True and "initdb" not in spec["bootstrap"]
     source = next(c for c in spec["externalClusters"] if c["name"] == spec["replica"]["source"])

@@ -154,13 +154,16 @@ def required_flows(net: Network, borgerting: list[Endpoint], net_objs: list[dict
     pg = pods(**{"cnpg.io/poolerName": "borgerting-pg-pooler-rw"})  # PgBouncer, never the instances
     brokers = pods(**{"strimzi.io/cluster": "borgerting-kafka", "strimzi.io/broker-role": "true"})
     (valkey,) = pods(**{"app.kubernetes.io/name": "borgerting-redis"})
-    assert len(pg) == 2 and len(brokers) == 3
+    keys = pods(**{"cnpg.io/cluster": "borgerting-keys-pg", "cnpg.io/podRole": "instance"})
+    assert len(pg) == 2 and len(brokers) == 3 and len(keys) == 3
     (kafka,) = [o for o in net_objs if o["kind"] == "Kafka"]
     (kafka_port,) = [lis["port"] for lis in kafka["spec"]["kafka"]["listeners"]]
     flows = set()
     for p in borgerting:
         svc, role = p.labels["app.kubernetes.io/name"], p.labels["app.kubernetes.io/component"]
         flows |= {(p.name, d.name, 5432, "TCP") for d in pg}
+        if svc == "recruitment":  # the identity vault's key store, a cluster of its own
+            flows |= {(p.name, d.name, 5432, "TCP") for d in keys}
         if role in ("consumer", "relay"):  # the api only writes its outbox table
             flows |= {(p.name, b.name, kafka_port, "TCP") for b in brokers}
         flows |= {(p.name, valkey.name, 6379, "TCP"), (p.name, "kube-dns", 53, "UDP"), (p.name, "kube-dns", 53, "TCP")}
@@ -204,6 +207,8 @@ def test_spot_checks(network):
     by = {e.name: e for e in net.endpoints}
     assert net.allowed(by["voting-api"], by["borgerting-pg-pooler-rw-0"], 5432)
     assert not net.allowed(by["voting-api"], by["borgerting-pg-1"], 5432), "through the pooler only"
+    assert net.allowed(by["recruitment-consumer"], by["borgerting-keys-pg-1"], 5432)
+    assert not net.allowed(by["voting-api"], by["borgerting-keys-pg-1"], 5432), "the vault's keys: recruitment only"
     assert net.allowed(by["voting-relay"], by["kube-dns"], 53, "UDP")
     assert net.allowed(by["ingress-nginx-controller"], by["voting-api"], 8000)
     assert net.allowed(by["ingress-nginx-controller"], by["sessions-api"], 8000), "the console's calendar and check-in"

@@ -15,6 +15,7 @@ from services.recruitment.api.waves import router as waves_api
 from services.recruitment.handlers import privacy
 from services.recruitment.handlers.members import HANDLERS
 from services.recruitment.handlers.stipends import HANDLERS as STIPEND_HANDLERS
+from services.recruitment.keystore import key_store_lifetime
 from services.recruitment.pages import pages
 from services.recruitment.pages.assemblies import router as assemblies_pages
 from services.recruitment.pages.invitations import router as invitations_pages
@@ -43,7 +44,9 @@ SPEC = ServiceSpec(
     pages=pages,
     handlers={**privacy.with_dates(HANDLERS), **STIPEND_HANDLERS},
     # the retention schedule's job runs beside the consumer (docs/privacy.md)
-    workers=[Worker("recruitment-retention", privacy.retention_worker, frozenset({"consumer", "all"}))],
+    workers=[Worker("recruitment-retention", privacy.retention_worker, frozenset({"consumer", "all"})),
+             # closes the vault's key store connections (its own database) when the process stops
+             Worker("recruitment-key-store", key_store_lifetime, frozenset({"api", "consumer", "all"}))],
     # recruitment signs member tokens itself, so it trusts its own members' issuer without a fetch
     own_jwks=lambda s: {s.auth_member_issuer: member_jwks(s.secret_key)},
 )

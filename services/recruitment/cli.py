@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import typer
 
 from services.recruitment import models as m
 from services.recruitment import vault
 from services.recruitment.handlers import privacy
+from services.recruitment.keystore import close_key_store
 from shared.bus.outbox import transaction
 from shared.db import make_engine, make_sessionmaker
 from shared.settings import get_settings
@@ -26,6 +27,7 @@ async def _with_db(job):
     try:
         return await job(make_sessionmaker(engine), s)
     finally:
+        await close_key_store()
         await engine.dispose()
 
 
@@ -51,12 +53,22 @@ def rewrap() -> None:
     async def job(sessionmaker, s):
         total = 0
         while True:
-            async with transaction(sessionmaker, m.outbox, m.audit) as tx:
-                n = await vault.rewrap(tx)
+            n = await vault.rewrap()
             total += n
             if n == 0:
                 return total
     typer.echo(json.dumps({"rewrapped": asyncio.run(_with_db(job)), "key_id": vault.keyring().current}))
+
+
+@app.command()
+def reconcile(orphan_hours: float = typer.Option(24, min=1, max=24 * 365,
+                                                 help="Keys without a record are deleted once this old")) -> None:
+    """After restoring the recruitment database or the key store from a backup (docs/deploy.md,
+    "Backup and restore"): delete again the keys of everyone marked erased, delete keys whose record
+    does not exist, and mark erased the records whose key is gone. Prints the counts."""
+    async def job(sessionmaker, s):
+        return await vault.reconcile(sessionmaker, orphans_before=datetime.now(timezone.utc) - timedelta(hours=orphan_hours))
+    typer.echo(json.dumps(asyncio.run(_with_db(job))))
 
 
 @app.command()

@@ -35,7 +35,7 @@ assemblies = sa.Table(
 )
 
 # The population-register extract. Name, address, register id and contact details are in the
-# identity vault (identities, data_keys); person_key is a keyed hash of the register id.
+# identity vault (identities, and their keys in the key store); person_key is a keyed hash of the register id.
 register_entries = sa.Table(
     "register_entries",
     metadata,
@@ -142,15 +142,9 @@ identities = sa.Table(
     sa.Column("erasure", sa.Text),  # why: unselected | handover | request
 )
 
-# The key store: each identity's data key wrapped by the key-encryption key `key_id`. Deleting a
-# row erases its identity everywhere the ciphertext went (crypto-shredding).
-data_keys = sa.Table(
-    "data_keys",
-    metadata,
-    sa.Column("entry_id", sa.BigInteger, sa.ForeignKey("identities.entry_id"), primary_key=True),
-    sa.Column("key_id", sa.Text, nullable=False, index=True),
-    sa.Column("wrapped", sa.LargeBinary, nullable=False),
-)
+# The wrapped data keys are not here: they are in the key store, a database of its own outside this
+# database's backups (services/recruitment/keystore.py), so that deleting one erases its identity in
+# every backup of this database too.
 
 # When an assembly's panel was drawn and its report handed over (from sortition's and reporting's
 # events): the retention schedule's start dates.

@@ -1,6 +1,8 @@
 """The identity vault's reads and writes (domain/vault.py holds the cryptography): people of the
 register extract sealed on import, opened only for the registrar's screens, the letters and a
-person's access export, a contact added or removed, and erasure by deleting data keys."""
+person's access export, a contact added or removed, and erasure by deleting data keys. The
+ciphertexts are in recruitment's table `identities`, their wrapped data keys in the key store, a
+database of its own outside the recruitment database's backups (keystore.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.recruitment import models as m
+from services.recruitment.keystore import key_store
 from services.recruitment.domain.vault import (Identity, KeyRing, KeyWrapper, new_data_key, open_sealed, person_key,
                                                record_context, seal)
 from shared.bus.outbox import Tx
@@ -41,31 +44,39 @@ def sealed_rows(ring: KeyWrapper, entry_id: int, identity: Identity) -> tuple[by
 
 
 async def store(tx: Tx, assembly_id: uuid.UUID, people: list[tuple[int, Identity]]) -> None:
-    """Seal each person (register entry id, identity) under a new data key of their own."""
-    ring = keyring()
+    """Seal each person (register entry id, identity) under a new data key of their own: the
+    ciphertext in recruitment's table, the wrapped key in the key store (committed first)."""
+    ring, keys_db = keyring(), key_store()
     for i in range(0, len(people), CHUNK):
         ids, keys = [], []
         for entry_id, identity in people[i:i + CHUNK]:
             sealed, key_id, wrapped = sealed_rows(ring, entry_id, identity)
             ids.append({"entry_id": entry_id, "assembly_id": assembly_id, "sealed": sealed})
             keys.append({"entry_id": entry_id, "key_id": key_id, "wrapped": wrapped})
+        await keys_db.put(keys)
         await tx.session.execute(sa.insert(m.identities), ids)
-        await tx.session.execute(sa.insert(m.data_keys), keys)
 
 
 async def _data_keys(tx: Tx, entry_ids: list[int]) -> dict[int, tuple[bytes, bytes]]:
-    """entry id -> (data key, sealed) of the records not erased."""
-    ring = keyring()
+    """entry id -> (data key, sealed) of the records not erased (marked erased here, or without a
+    key in the key store)."""
+    ring, keys_db = keyring(), key_store()
     out: dict[int, tuple[bytes, bytes]] = {}
     for i in range(0, len(entry_ids), CHUNK):
+        chunk = entry_ids[i:i + CHUNK]
         rows = (await tx.session.execute(
-            sa.select(m.identities.c.entry_id, m.identities.c.sealed, m.data_keys.c.key_id, m.data_keys.c.wrapped)
-            .join(m.data_keys, m.data_keys.c.entry_id == m.identities.c.entry_id)
-            .where(m.identities.c.entry_id == sa.any_(sa.bindparam(None, entry_ids[i:i + CHUNK],
-                                                                     type_=ARRAY(sa.BigInteger)))))).all()
+            sa.select(m.identities.c.entry_id, m.identities.c.sealed)
+            .where(m.identities.c.entry_id == sa.any_(_ids(chunk)), m.identities.c.erased_at.is_(None)))).all()
+        keys = await keys_db.get([r.entry_id for r in rows])
         for r in rows:
-            out[r.entry_id] = (ring.unwrap(r.key_id, r.wrapped, record_context(r.entry_id)), r.sealed)
+            if r.entry_id in keys:
+                key_id, wrapped = keys[r.entry_id]
+                out[r.entry_id] = (ring.unwrap(key_id, wrapped, record_context(r.entry_id)), r.sealed)
     return out
+
+
+def _ids(entry_ids: list[int]):
+    return sa.bindparam(None, list(entry_ids), type_=ARRAY(sa.BigInteger))
 
 
 async def read(tx: Tx, entry_ids: list[int]) -> dict[int, Identity | None]:
@@ -90,35 +101,82 @@ async def set_contact(tx: Tx, entry_id: int, contact: str | None, needs: dict[st
 
 async def erase(tx: Tx, assembly_id: uuid.UUID, entry_ids: list[int], reason: str, *,
                 actor: str | None = None) -> int:
-    """Crypto-shred: delete the people's data keys (their ciphertext, wherever it was copied, can
-    no longer be opened) and mark them erased. One audit entry with the count, no personal data."""
+    """Crypto-shred: delete the people's data keys from the key store (at once, committed: their
+    ciphertext, in this database and in every backup of it, can no longer be opened) and mark them
+    erased. Returns how many were not erased before; one audit entry with the count, no personal
+    data."""
     assert reason in REASONS
+    keys_db = key_store()
     erased = 0
     for i in range(0, len(entry_ids), CHUNK):
-        chunk = sa.bindparam(None, entry_ids[i:i + CHUNK], type_=ARRAY(sa.BigInteger))
-        gone = (await tx.session.execute(
-            sa.delete(m.data_keys).where(m.data_keys.c.entry_id == sa.any_(chunk)).returning(m.data_keys.c.entry_id)
+        chunk = entry_ids[i:i + CHUNK]
+        await keys_db.delete(chunk)
+        marked = (await tx.session.execute(
+            sa.update(m.identities).where(m.identities.c.entry_id == sa.any_(_ids(chunk)),
+                                          m.identities.c.erased_at.is_(None))
+            .values(erased_at=datetime.now(timezone.utc), erasure=reason).returning(m.identities.c.entry_id)
         )).scalars().all()
-        if gone:
-            await tx.session.execute(
-                sa.update(m.identities).where(m.identities.c.entry_id == sa.any_(
-                    sa.bindparam(None, list(gone), type_=ARRAY(sa.BigInteger))))
-                .values(erased_at=datetime.now(timezone.utc), erasure=reason))
-        erased += len(gone)
+        erased += len(marked)
     if erased:
         await tx.audit("identities.erased", assembly_id, details={"reason": reason, "count": erased}, actor=actor)
     return erased
 
 
-async def rewrap(tx: Tx, limit: int = 10_000) -> int:
+async def rewrap(limit: int = 10_000) -> int:
     """Key rotation: wrap data keys held under an older KEK with the current one (the ciphertexts
     stay as they are). Returns how many were moved; run until 0, then retire the old KEK."""
     ring = keyring()
-    rows = (await tx.session.execute(
-        sa.select(m.data_keys).where(m.data_keys.c.key_id != ring.current).limit(limit).with_for_update())).all()
-    for r in rows:
-        ctx = record_context(r.entry_id)
-        key_id, wrapped = ring.wrap(ring.unwrap(r.key_id, r.wrapped, ctx), ctx)
-        await tx.session.execute(sa.update(m.data_keys).where(m.data_keys.c.entry_id == r.entry_id)
-                                 .values(key_id=key_id, wrapped=wrapped))
-    return len(rows)
+
+    def again(entry_id: int, key_id: str, wrapped: bytes) -> tuple[str, bytes]:
+        ctx = record_context(entry_id)
+        return ring.wrap(ring.unwrap(key_id, wrapped, ctx), ctx)
+
+    return await key_store().rewrap(ring.current, again, limit)
+
+
+async def reconcile(sessionmaker, *, orphans_before: datetime) -> dict[str, int]:
+    """After a restore of either database: delete again the keys of every identity marked erased
+    (a key store restored from a backup older than an erasure brings its keys back), and the keys
+    written before `orphans_before` whose record does not exist (an import rolled back after its
+    keys were committed); and mark erased (`erasure` "restored") the records whose key is gone (a
+    recruitment database restored from a backup older than their erasure). Returns the counts."""
+    keys_db = key_store()
+    shredded = orphans = 0
+    last = 0
+    while True:  # identities marked erased
+        async with sessionmaker() as session:
+            ids = list((await session.execute(
+                sa.select(m.identities.c.entry_id).where(m.identities.c.erased_at.is_not(None),
+                                                         m.identities.c.entry_id > last)
+                .order_by(m.identities.c.entry_id).limit(CHUNK))).scalars().all())
+        if not ids:
+            break
+        shredded += len(await keys_db.delete(ids))
+        last = ids[-1]
+    last = 0
+    while True:  # keys without a record
+        ids = await keys_db.entries(last, CHUNK, orphans_before)
+        if not ids:
+            break
+        async with sessionmaker() as session:
+            known = set((await session.execute(sa.select(m.identities.c.entry_id).where(
+                m.identities.c.entry_id == sa.any_(_ids(ids))))).scalars().all())
+        orphans += len(await keys_db.delete([e for e in ids if e not in known]))
+        last = ids[-1]
+    last, restored = 0, 0
+    while True:  # records whose key is gone but not marked erased (a restored recruitment database)
+        async with sessionmaker() as session, session.begin():
+            ids = list((await session.execute(
+                sa.select(m.identities.c.entry_id).where(m.identities.c.erased_at.is_(None),
+                                                         m.identities.c.entry_id > last)
+                .order_by(m.identities.c.entry_id).limit(CHUNK))).scalars().all())
+            if not ids:
+                break
+            keys = await keys_db.get(ids)
+            gone = [e for e in ids if e not in keys]
+            if gone:
+                await session.execute(sa.update(m.identities).where(m.identities.c.entry_id == sa.any_(_ids(gone)))
+                                      .values(erased_at=datetime.now(timezone.utc), erasure="restored"))
+            restored += len(gone)
+        last = ids[-1]
+    return {"shredded": shredded, "orphans": orphans, "marked_erased": restored}

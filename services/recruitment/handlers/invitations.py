@@ -124,7 +124,8 @@ async def send_invitations(tx: Tx, assembly_id: uuid.UUID, count: int, seed: int
     candidates: dict[tuple, list[int]] = {}
     regions: dict[int, str] = {}
     for rid, *key in (await tx.session.execute(
-            sa.select(reg.id, *invitations_reads.STRATUM).join(m.data_keys, m.data_keys.c.entry_id == reg.id)  # not erased
+            sa.select(reg.id, *invitations_reads.STRATUM)
+            .join(m.identities, sa.and_(m.identities.c.entry_id == reg.id, m.identities.c.erased_at.is_(None)))  # not erased
             .where(reg.assembly_id == assembly_id, reg.invited.is_(False)))).all():
         candidates.setdefault(tuple(key), []).append(rid)
         regions[rid] = key[0]

@@ -29,7 +29,8 @@ async def issue_member_letters(tx: Tx, assembly_id: uuid.UUID, only: uuid.UUID |
         sa.select(m.members.c.member_id, m.invitations.c.register_entry_id, m.respondents.c.region)
         .join(m.respondents, m.respondents.c.id == m.members.c.member_id)
         .join(m.invitations, m.invitations.c.id == m.respondents.c.invitation_id)
-        .join(m.data_keys, m.data_keys.c.entry_id == m.invitations.c.register_entry_id)  # not erased
+        .join(m.identities, sa.and_(m.identities.c.entry_id == m.invitations.c.register_entry_id,
+                                    m.identities.c.erased_at.is_(None)))  # not erased
         .outerjoin(m.member_codes, m.member_codes.c.member_id == m.members.c.member_id)
         .where(m.members.c.assembly_id == assembly_id, m.members.c.active, m.member_codes.c.member_id.is_(None),
                m.respondents.c.withdrawn_at.is_(None),

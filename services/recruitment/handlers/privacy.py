@@ -86,8 +86,8 @@ async def erase_due(tx: Tx, assembly_id: uuid.UUID, reason: str, *, dry_run: boo
     """Erase one assembly's people whose time is up: after the handover everyone left, after the
     draw everyone of the register extract who is not on the panel."""
     await tx.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"retention:{assembly_id}"})
-    q = (sa.select(m.identities.c.entry_id).join(m.data_keys, m.data_keys.c.entry_id == m.identities.c.entry_id)
-         .where(m.identities.c.assembly_id == assembly_id))
+    q = sa.select(m.identities.c.entry_id).where(m.identities.c.assembly_id == assembly_id,
+                                                 m.identities.c.erased_at.is_(None))
     if reason == "unselected":
         q = q.where(m.identities.c.entry_id.not_in(_selected(assembly_id)))
     ids = list((await tx.session.execute(q)).scalars().all())

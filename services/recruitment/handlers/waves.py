@@ -72,7 +72,8 @@ async def send_reminders(tx: Tx, assembly_id: uuid.UUID) -> tuple[uuid.UUID, lis
     inv = m.invitations.c
     rows = (await tx.session.execute(
         sa.select(inv.id, inv.region, inv.register_entry_id)
-        .join(m.data_keys, m.data_keys.c.entry_id == inv.register_entry_id)  # not erased
+        .join(m.identities, sa.and_(m.identities.c.entry_id == inv.register_entry_id,
+                                    m.identities.c.erased_at.is_(None)))  # not erased
         .where(inv.assembly_id == assembly_id, inv.used_at.is_(None), inv.undeliverable_at.is_(None),
                inv.reminded_at.is_(None))
         .order_by(inv.region, inv.id))).all()

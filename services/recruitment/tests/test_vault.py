@@ -61,3 +61,17 @@ def test_the_person_key_is_keyed_per_assembly_and_hides_the_register_id():
     a = person_key("s", "A", "0101011234")
     assert a == person_key("s", "A", " 0101011234 ") and len(a) == 64 and "0101011234" not in a
     assert a != person_key("s", "B", "0101011234") and a != person_key("t", "A", "0101011234")
+
+
+def test_the_key_store_is_a_database_of_its_own_and_production_must_name_it():
+    from services.recruitment.keystore import KeyStoreNotConfigured, key_store_url
+    from shared.settings import Settings
+
+    laptop = Settings(database_url="postgresql+asyncpg://u:pw@db:5432/borgerting", vault_database_url="")
+    assert key_store_url(laptop) == "postgresql+asyncpg://u:pw@db:5432/recruitment_keys"
+    assert key_store_url(laptop, "postgresql+asyncpg://m@x:1/y").endswith("@x:1/recruitment_keys")  # a migration's
+    prod = dict(env="production", secret_key="x" * 40, auth_issuers={"https://i": "https://i/k"})
+    with pytest.raises(KeyStoreNotConfigured, match="BORGERTING_VAULT_DATABASE_URL"):
+        key_store_url(Settings(**prod, vault_database_url=""))
+    keys = "postgresql+asyncpg://k:pw@keys:5432/recruitment_keys"
+    assert key_store_url(Settings(**prod, vault_database_url=keys)) == keys

@@ -43,8 +43,9 @@ async def register_strata(tx: Tx, assembly_id: uuid.UUID) -> tuple[dict[Cell, in
     extract's composition) and those not yet invited."""
     rows = (await tx.session.execute(
         sa.select(*STRATUM, sa.func.count(),
-                  sa.func.count().filter(_reg.invited.is_(False), m.data_keys.c.entry_id.is_not(None)))  # not erased
-        .outerjoin(m.data_keys, m.data_keys.c.entry_id == _reg.id)
+                  sa.func.count().filter(_reg.invited.is_(False), m.identities.c.entry_id.is_not(None),
+                                         m.identities.c.erased_at.is_(None)))  # not erased
+        .outerjoin(m.identities, m.identities.c.entry_id == _reg.id)
         .where(_reg.assembly_id == assembly_id).group_by(*STRATUM))).all()
     return {(r, a, g): n for r, a, g, n, _left in rows}, {(r, a, g): left for r, a, g, _n, left in rows}
 
