@@ -41,7 +41,10 @@ from .relaxation import ABS_ACCEPT, ABS_DONE, NotAttainable, add_polytope_rows, 
 
 TAU = 1e-9  # absolute tolerance (type counts, original scale) for "tight"
 STEP_GAP = 0.5  # any panel on the face will do: the objective only steers the walk
-STEP_TIME = 20.0  # seconds per face MIP before a step counts as stuck
+# the MIP over a whole box is given up after this many branch-and-bound nodes: a count, not a clock,
+# so that the walk (and the lottery drawn from it) is the same on a slow or loaded machine: a replay
+# (verify-replacement --recompute, a retried draw job) recomputes it.  It was 20 s of wall clock.
+BOX_NODES = 2000
 REST_CG_MASS = 1e-3  # below this a stuck walk's remainder goes to the whole-target master
 # the small MIP around an LP vertex: its fractional types and this many more of the box (those with
 # the smallest reduced costs), and the nodes after which it is given up for the MIP over the box.
@@ -104,7 +107,7 @@ def _mip_in(oracle: PanelOracle, blo: np.ndarray, bhi: np.ndarray) -> np.ndarray
     h.run()
     oracle.calls += 1
     st = h.getModelStatus()
-    if st in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit) \
+    if st in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kSolutionLimit) \
             and h.getInfo().primal_solution_status == 2:
         p = np.rint(np.array(h.getSolution().col_value)).astype(np.int64)
         if oracle.inst.check_type_panel(p):
@@ -144,7 +147,6 @@ def _sub_mip(inst: Instance, rlo: np.ndarray, rhi: np.ndarray, base: np.ndarray,
         return None  # a row without a free column is already broken by the fixed types
     M, lo_r, hi_r = M[live], lo_r[live], hi_r[live]
     h = new_highs()
-    h.setOptionValue("time_limit", STEP_TIME)
     n = len(J)
     h.addVars(n, lo.astype(np.float64), hi.astype(np.float64))
     h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kInteger, dtype=np.uint8))
@@ -155,7 +157,7 @@ def _sub_mip(inst: Instance, rlo: np.ndarray, rhi: np.ndarray, base: np.ndarray,
     starts = np.searchsorted(rows, np.arange(len(M))).astype(np.int32)
     h.addRows(len(M), lo_r, hi_r, len(cols), starts, cols.astype(np.int32), M[rows, cols])
     h.run()
-    if h.getModelStatus() not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit) \
+    if h.getModelStatus() not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kSolutionLimit) \
             or h.getInfo().primal_solution_status != 2:
         return None
     p = base.astype(np.int64).copy()
@@ -227,9 +229,8 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> float:
 
 
 def face_walk(inst: Instance, target: np.ndarray, *, tau: float = TAU, max_steps: int | None = None,
-              time_limit: float | None = None, progress=None, lp_first: bool = True) -> Walk:
+              progress=None, lp_first: bool = True) -> Walk:
     """Walk from ``target`` (type counts, a point of Q) over ever smaller faces; see module doc."""
-    t0 = time.perf_counter()
     cnt = inst.type_counts.astype(np.float64)
     A = inst.quota_matrix
     qlo, qhi = inst.quota_lo, inst.quota_hi
@@ -238,7 +239,7 @@ def face_walk(inst: Instance, target: np.ndarray, *, tau: float = TAU, max_steps
     h = oracle.h
     lp = _FaceLP(inst) if lp_first else None
     h.setOptionValue("mip_rel_gap", STEP_GAP)
-    h.setOptionValue("time_limit", STEP_TIME)
+    h.setOptionValue("mip_max_nodes", BOX_NODES)
     h.setOptionValue("mip_improving_solution_save", False)
     x = np.asarray(target, dtype=np.float64).copy()
     walk = Walk()
@@ -246,9 +247,6 @@ def face_walk(inst: Instance, target: np.ndarray, *, tau: float = TAU, max_steps
     while True:
         if max_steps is not None and walk.steps >= max_steps:
             walk.stuck = "step limit"
-            break
-        if time_limit is not None and time.perf_counter() - t0 > time_limit:
-            walk.stuck = "time limit"
             break
         walk.steps += 1
         tol = tau / m
@@ -314,7 +312,7 @@ def _shortfall(inst: Instance, pi: np.ndarray, panels: np.ndarray, probs: np.nda
 
 
 def decompose_walk(inst: Instance, pi: np.ndarray, point: np.ndarray, *, progress=None,
-                   max_steps: int | None = None, time_limit: float | None = None,
+                   max_steps: int | None = None,
                    ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Panels and weights whose type probabilities reach ``pi`` (``point``: the consistent
     target counts from ``relaxed_leximin(with_point=True)``): the face walk, and when it stops
@@ -322,7 +320,7 @@ def decompose_walk(inst: Instance, pi: np.ndarray, point: np.ndarray, *, progres
     target, seeded with the walk's panels).  Raises :class:`NotAttainable` like ``decompose``."""
     t0 = time.perf_counter()
     c = inst.type_counts.astype(np.float64)
-    walk = face_walk(inst, point, max_steps=max_steps, time_limit=time_limit, progress=progress)
+    walk = face_walk(inst, point, max_steps=max_steps, progress=progress)
     stats: dict = {"walk_steps": walk.steps, "walk_mips": walk.mips, "walk_mip_seconds": round(walk.mip_seconds, 3),
                    "walk_rest_mass": walk.mass, "walk_panels_by": dict(walk.how), "iterations": 0, "heuristic_rounds": 0}
     panels = np.array(walk.panels, dtype=np.int64).reshape(-1, inst.n_types)

@@ -17,7 +17,7 @@ INF = highspy.kHighsInf
 
 
 def new_highs() -> highspy.Highs:
-    """A silent single-threaded HiGHS instance (the version banner is swallowed once)."""
+    """A silent, single-threaded, seeded HiGHS instance (the version banner is swallowed once)."""
     global _banner_done
     with _banner_lock:
         if not _banner_done:
@@ -38,7 +38,11 @@ def new_highs() -> highspy.Highs:
         else:
             h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    # deterministic: one thread, a fixed seed, and no wall-clock limit anywhere in the engine (what
+    # a solver returns goes into the published lottery, which a replay must recompute identically
+    # on a slower or loaded machine; limits are node counts, see facewalk.BOX_NODES)
     h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", 0)
     return h
 
 

@@ -452,8 +452,7 @@ def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, path_columns
               mode: str = "maximin", max_moves: int = 400, prune_at: float = 1.5,
               prune_keep: float = 1.0, stall_window: int = 5, stall_eps: float = 0.02,
               over_penalty: float = 5.0, plateau: int | None = None, plateau_eps: float = 1e-3,
-              progress=None, initial: list[np.ndarray] | None = None,
-              time_limit: float | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+              progress=None, initial: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """Panels (type counts) and weights whose type probabilities reach ``pi`` (see module doc).
 
     ``initial``: panels to start the master with (those on the face are used).
@@ -496,8 +495,6 @@ def decompose(inst: Instance, pi: np.ndarray, *, n_starts: int = 3, path_columns
         z, y = master.solve()
         if z >= DONE or master.abs_short <= ABS_DONE:
             break
-        if time_limit is not None and time.perf_counter() - t0 > time_limit:
-            raise NotAttainable("time limit")
         if progress and stats["iterations"] % 25 == 0:
             progress(f"decomposition: lowest ratio {z:.6f} of the target, {len(master.panels)} panels",
                      min(0.99, max(0.0, z)))

@@ -372,9 +372,9 @@ def verify_replacement(r: dict[str, Any], inst: Instance) -> dict[str, Any]:
 
 def recompute_replacement(r: dict[str, Any], inst: Instance, progress: Progress | None = None) -> None:
     """Run the replacement again from the transcript's inputs (LEXIMIN, rounding, draw) and raise
-    VerificationError naming the first field that comes out differently.  The rounding MIP is
-    time-limited, so on a loaded machine a large lottery may round differently; the replay by
-    :func:`verify_replacement` does not depend on that."""
+    VerificationError naming the first field that comes out differently.  Nothing on this path
+    depends on the clock (no solver time limits, one thread, fixed seeds; the rounding is a
+    bounded local search), so a slow or loaded machine recomputes the same transcript."""
     draw = {"seed": r["draw_seed"], "transcript_hash": r["draw_transcript_hash"]}
     position = {k: r[k] for k in ("number", "previous_hash", "panel_before", "reserves_before", "alternates") if k in r}
     try:

@@ -332,7 +332,7 @@ def _drawn(m: int = 200):
     people, quotas, k = small_pool()
     inst = build_instance(people, quotas, k)
     res = select(inst, "leximin")
-    lot = make_lottery(inst, res.distribution, m, time_limit=2.0)
+    lot = make_lottery(inst, res.distribution, m)
     contribs = [Contribution("alice", commitment("s1"), "s1"), Contribution("bob", commitment("s2"), "s2")]
     t = final_draw(inst, res, contribs, beacon="round-42", lottery=lot, n_reserves=4)
     return people, quotas, k, inst, res, lot, t
@@ -395,7 +395,7 @@ def test_draw_rejects_wrong_commitment():
     people, quotas, k = small_pool()
     inst = build_instance(people, quotas, k)
     res = select(inst, "leximin")
-    lot = make_lottery(inst, res.distribution, 50, time_limit=1.0)
+    lot = make_lottery(inst, res.distribution, 50)
     with pytest.raises(SortitionInputError, match="'carol' does not match its commitment"):
         final_draw(inst, res, [Contribution("carol", commitment("x"), "y")], lottery=lot)
 

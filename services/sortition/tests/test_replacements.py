@@ -38,7 +38,7 @@ def _draw(excluded=(), m=100, n=80):
     inst = build_instance(people, quotas, k)
     elig = eligible_instance(inst, list(excluded))
     res = select(elig, "leximin")
-    lot = make_lottery(elig, res.distribution, m, time_limit=2.0)
+    lot = make_lottery(elig, res.distribution, m)
     t = final_draw(elig, res, CONTRIBS, lottery=lot, n_reserves=5, excluded=list(excluded), frozen_pool=inst)
     return inst, json.loads(json.dumps(t))
 
