@@ -25,6 +25,7 @@ from .leximin import Progress, TypeDistribution, leximin_types
 from .model import Instance, SortitionInputError, canonical_json
 from .population import end_to_end, parse_counts, participation
 from .relaxation import certificate_levels
+from .sparse import sparse_rows
 
 ENGINE_VERSION = "borgerting-sortition 1.0"
 # the result's "certificate": per level of the relaxed leximin, the dual weights over types that
@@ -129,11 +130,11 @@ class SelectionResult:
 
     def quota_check(self) -> list[dict]:
         """Check every panel of the distribution (as type counts) against every constraint."""
-        return [{"panel": i, "ok": bool(self.instance.check_type_panel(x))}
-                for i, x in enumerate(self.distribution.panels)]
+        return [{"panel": i, "ok": bool(self.instance.check_sparse_panel(t, x))}
+                for i, (t, x) in enumerate(sparse_rows(self.distribution.panels))]
 
     def all_panels_valid(self) -> bool:
-        return all(self.instance.check_type_panel(x) for x in self.distribution.panels)
+        return all(self.instance.check_sparse_panel(t, x) for t, x in sparse_rows(self.distribution.panels))
 
     def panels(self, max_panels: int | None = None) -> list[tuple[list[int], float]] | None:
         """Concrete panels (row indices) with probabilities; exact marginals (see expand.py)."""
@@ -217,8 +218,8 @@ class SelectionResult:
             yield "panels", ({"members": m, "probability": p, "meets_quotas": meets(x)}
                              for x, m, p in iter_expansion(inst, self.distribution))
         yield "type_panel_list", [
-            {"counts": {str(t): int(v) for t, v in enumerate(x) if v}, "probability": float(p)}
-            for x, p in zip(self.distribution.panels, self.distribution.probs)
+            {"counts": {str(t): v for t, v in zip(ts.tolist(), xs.tolist()) if v}, "probability": float(p)}
+            for (ts, xs), p in zip(sparse_rows(self.distribution.panels), self.distribution.probs)
         ]
         yield "type_members", inst.type_members
 

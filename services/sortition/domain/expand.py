@@ -26,6 +26,7 @@ import numpy as np
 
 from .leximin import TypeDistribution
 from .model import Instance
+from .sparse import row_key, sparse_row, sparse_rows
 
 
 @lru_cache(maxsize=None)
@@ -50,8 +51,14 @@ def _phi(b: int) -> int:
 
 def _denominators(inst: Instance, x: np.ndarray) -> tuple[list[int], set[int]]:
     """The types split by panel ``x`` (0 < x_t < c_t) and their denominators ``c / gcd(x, c)``."""
-    split = [int(t) for t in np.nonzero(x)[0] if x[t] < inst.type_counts[t]]
-    return split, {int(inst.type_counts[t] // gcd(int(x[t]), int(inst.type_counts[t]))) for t in split}
+    return _denominators_sparse(inst, *sparse_row(x))
+
+
+def _denominators_sparse(inst: Instance, types: np.ndarray, counts: np.ndarray) -> tuple[list[int], set[int]]:
+    c = inst.type_counts[types]
+    keep = counts < c
+    split = [int(t) for t in np.asarray(types)[keep]]
+    return split, {int(ct // gcd(int(xt), int(ct))) for xt, ct in zip(np.asarray(counts)[keep], c[keep])}
 
 
 def _panel_count(dens: set[int]) -> int:
@@ -63,8 +70,13 @@ def _panel_count(dens: set[int]) -> int:
 def count_concrete_panels(inst: Instance, dist: TypeDistribution, limit: int | None = None) -> int:
     """How many concrete panels the distribution expands to; stops counting above ``limit``."""
     total = 0
-    for x in {np.asarray(x).tobytes(): x for x in dist.panels}.values():
-        total += _panel_count(_denominators(inst, x)[1])
+    seen: set[bytes] = set()
+    for t, n in sparse_rows(dist.panels):
+        key = row_key(t, n)
+        if key in seen:
+            continue
+        seen.add(key)
+        total += _panel_count(_denominators_sparse(inst, t, n)[1])
         if limit is not None and total > limit:
             break
     return total
@@ -80,10 +92,11 @@ def iter_concrete_panels(inst: Instance, dist: TypeDistribution) -> Iterator[tup
 def iter_expansion(inst: Instance, dist: TypeDistribution) -> Iterator[tuple[np.ndarray, list[int], float]]:
     """(type panel, concrete panel, probability), one concrete panel at a time."""
     merged: dict[bytes, list] = {}
-    for x, p in zip(dist.panels, dist.probs):
-        entry = merged.setdefault(np.asarray(x).tobytes(), [x, 0.0])
+    for i, ((t, n), p) in enumerate(zip(sparse_rows(dist.panels), dist.probs)):
+        entry = merged.setdefault(row_key(t, n), [i, 0.0])
         entry[1] += float(p)
-    for x, p in merged.values():
+    for i, p in merged.values():
+        x = np.asarray(dist.panels[i])  # one dense row at a time
         split, dens = _denominators(inst, x)
         points = {Fraction(0), Fraction(1)}
         for d in dens:

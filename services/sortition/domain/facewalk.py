@@ -38,6 +38,7 @@ import numpy as np
 from .highs_util import INF, PanelOracle, new_highs
 from .model import Instance
 from .relaxation import ABS_ACCEPT, ABS_DONE, NotAttainable, add_polytope_rows, decompose
+from .sparse import SparsePanels, row_key, sparse_row, sparse_rows
 
 TAU = 1e-9  # absolute tolerance (type counts, original scale) for "tight"
 STEP_GAP = 0.5  # any panel on the face will do: the objective only steers the walk
@@ -57,7 +58,8 @@ SUB_NODES = 200
 
 @dataclass
 class Walk:
-    panels: list[np.ndarray] = field(default_factory=list)  # type-count panels
+    n_types: int = 0
+    rows: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # panels as (types, counts)
     weights: list[float] = field(default_factory=list)  # absolute weights (sum = 1 - mass)
     rest: np.ndarray | None = None  # remainder point (counts, remainder scale)
     mass: float = 1.0  # weight still to place (0 when the walk reached a panel)
@@ -66,6 +68,10 @@ class Walk:
     mip_seconds: float = 0.0
     mips: int = 0  # MIPs solved (over the whole face, and the small ones around LP vertices)
     how: dict = field(default_factory=dict)  # how each step's panel was found
+
+    @property
+    def panels(self) -> SparsePanels:
+        return SparsePanels.from_rows(self.rows, self.n_types)
 
 
 class _FaceLP:
@@ -242,7 +248,7 @@ def face_walk(inst: Instance, target: np.ndarray, *, tau: float = TAU, max_steps
     h.setOptionValue("mip_max_nodes", BOX_NODES)
     h.setOptionValue("mip_improving_solution_save", False)
     x = np.asarray(target, dtype=np.float64).copy()
-    walk = Walk()
+    walk = Walk(n_types=inst.n_types)
     m = 1.0
     while True:
         if max_steps is not None and walk.steps >= max_steps:
@@ -276,7 +282,7 @@ def face_walk(inst: Instance, target: np.ndarray, *, tau: float = TAU, max_steps
             break
         d = x - p
         if np.abs(d).max() <= tol:  # x is this panel (within the tolerance): done
-            walk.panels.append(p)
+            walk.rows.append(sparse_row(p))
             walk.weights.append(m)
             m = 0.0
             break
@@ -288,7 +294,7 @@ def face_walk(inst: Instance, target: np.ndarray, *, tau: float = TAU, max_steps
         if hhs:
             dh = sh - np.array([p[hh].sum() for hh in hhs])
             mu = min(mu, _ratio(1.0 - sh, np.where(th, 0.0, dh)))
-        walk.panels.append(p)
+        walk.rows.append(sparse_row(p))
         if mu >= INF:  # no constraint limits the step: x lies on the panel's side of every row
             walk.weights.append(m)
             m = 0.0
@@ -323,7 +329,8 @@ def decompose_walk(inst: Instance, pi: np.ndarray, point: np.ndarray, *, progres
     walk = face_walk(inst, point, max_steps=max_steps, progress=progress)
     stats: dict = {"walk_steps": walk.steps, "walk_mips": walk.mips, "walk_mip_seconds": round(walk.mip_seconds, 3),
                    "walk_rest_mass": walk.mass, "walk_panels_by": dict(walk.how), "iterations": 0, "heuristic_rounds": 0}
-    panels = np.array(walk.panels, dtype=np.int64).reshape(-1, inst.n_types)
+    panels = walk.panels  # sparse: at most k entries a panel (29,000 dense panels of 29,000 types: 6.7 GB)
+    del walk.rows
     probs = np.array(walk.weights, dtype=np.float64)
     if walk.mass > 0 and (len(probs) == 0 or _shortfall(inst, pi, panels, probs / probs.sum()) > ABS_DONE):
         stats["walk_stuck"] = walk.stuck
@@ -331,33 +338,35 @@ def decompose_walk(inst: Instance, pi: np.ndarray, point: np.ndarray, *, progres
             if walk.mass < REST_CG_MASS:  # the remainder carries the target's error / mass
                 raise NotAttainable(f"remainder of mass {walk.mass:.2g} too small to decompose alone")
             rest, q, st = decompose(inst, np.clip(walk.rest / c, 0.0, 1.0), progress=progress)
-            panels = np.vstack([panels, rest])
+            panels = SparsePanels.from_rows([*panels.rows(), *sparse_rows(rest)], inst.n_types)
             probs = np.concatenate([probs, walk.mass * q])
             stats["fallback"] = "column generation for the remainder"
         except NotAttainable as exc:
             if progress:
                 progress(f"{exc}; column generation for the whole target", 0.5)
             # the master starts from the walk's panels: a reweighting may already reach pi
-            panels, probs, st = decompose(inst, pi, initial=list(panels), progress=progress)
+            dense, probs, st = decompose(inst, pi, initial=list(panels), progress=progress)
+            panels = SparsePanels.from_dense(dense, inst.n_types)
             stats["fallback"] = "column generation for the whole target"
         stats.update(iterations=st["iterations"], heuristic_rounds=st["heuristic_rounds"],
                      cg_ip_solves=st["ip_solves"])
     # merge repeated panels, drop empty weights
     merged: dict[bytes, int] = {}
     keep_p, keep_q = [], []
-    for p, q in zip(panels, probs):
+    for (t, n), q in zip(panels.rows(), probs):
         if q <= 0.0:
             continue
-        key = p.tobytes()
+        key = row_key(t, n)
         if key in merged:
             keep_q[merged[key]] += q
         else:
             merged[key] = len(keep_p)
-            keep_p.append(p)
+            keep_p.append((t, n))
             keep_q.append(q)
-    panels = np.array(keep_p, dtype=np.int64)
+    panels = SparsePanels.from_rows(keep_p, inst.n_types)
+    del keep_p, merged
     probs = np.array(keep_q) / sum(keep_q)
-    bad = [i for i, p in enumerate(panels) if not inst.check_type_panel(p)]
+    bad = [i for i, (t, n) in enumerate(panels.rows()) if not inst.check_sparse_panel(t, n)]
     if bad:  # cannot happen (MIP solutions are checked); guards the claim that every panel is valid
         raise NotAttainable(f"{len(bad)} panels of the decomposition break a quota")
     short = _shortfall(inst, pi, panels, probs)

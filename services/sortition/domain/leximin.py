@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import highspy
 import numpy as np
@@ -42,7 +42,9 @@ CAP_PENALTY = 1e3  # objective cost of exceeding the cap in the master (GOLDILOC
 class TypeDistribution:
     """A distribution over panels given as type-count vectors."""
 
-    panels: np.ndarray  # (m, T) int64 counts per type
+    # (m, T) int64 counts per type, or sparse.SparsePanels (the face walk's: types and counts, <= k entries a
+    # panel) that stands in for that array (rows, w @ panels, np.asarray)
+    panels: Any
     probs: np.ndarray  # (m,) float, sums to 1
     stats: dict = field(default_factory=dict)
     # per level of the relaxed leximin: its value and the dual weights that prove it (see

@@ -25,6 +25,7 @@ import numpy as np
 
 from .leximin import TypeDistribution
 from .model import Instance
+from .sparse import SparsePanels, sparse_row, sparse_rows
 
 # The rounding is part of what a replay recomputes (replacements with --recompute, the service's
 # retried draw jobs), so it must not depend on the machine's speed: a bounded number of moves, no
@@ -55,6 +56,8 @@ class Lottery:
 
 def _type_counts_of(dist: TypeDistribution, tickets: np.ndarray) -> np.ndarray:
     """``sum_P tickets_P x_P`` (type counts over all tickets; integers, exact on every machine)."""
+    if isinstance(dist.panels, SparsePanels):  # integer counts: the float sums are exact
+        return np.asarray(tickets, dtype=np.float64) @ dist.panels
     return (np.asarray(tickets, dtype=np.int64) @ np.asarray(dist.panels, dtype=np.int64)).astype(np.float64)
 
 
@@ -74,10 +77,11 @@ def _panel_rows(inst: Instance, dist: TypeDistribution, rows: np.ndarray, m: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CSR of ``x_{P,t} / (m c_t)`` over the panels ``rows``: (indptr, type indices, values)."""
     c = inst.type_counts.astype(np.float64)
-    idx = [np.nonzero(dist.panels[r])[0] for r in rows]
-    ptr = np.concatenate([[0], np.cumsum([len(i) for i in idx])]).astype(np.int64)
-    ind = np.concatenate(idx).astype(np.int64) if idx else np.zeros(0, dtype=np.int64)
-    val = np.concatenate([dist.panels[r][i] for r, i in zip(rows, idx)]).astype(np.float64) if idx else np.zeros(0)
+    P = dist.panels
+    sp = [P.row(int(r)) if isinstance(P, SparsePanels) else sparse_row(P[r]) for r in rows]
+    ptr = np.concatenate([[0], np.cumsum([len(i) for i, _ in sp])]).astype(np.int64)
+    ind = np.concatenate([i for i, _ in sp]).astype(np.int64) if sp else np.zeros(0, dtype=np.int64)
+    val = np.concatenate([v for _, v in sp]).astype(np.float64) if sp else np.zeros(0)
     return ptr, ind, val / (m * c[ind])
 
 
@@ -165,15 +169,15 @@ def make_lottery(inst: Instance, dist: TypeDistribution, m: int = 1000, rounds: 
     tickets, tdev = round_types(inst, dist, m, rounds)
     ptr = np.zeros(inst.n_types, dtype=np.int64)
     panels: list[list[int]] = []
-    for x, cnt in zip(dist.panels, tickets):
+    for (ts, xs), cnt in zip(sparse_rows(dist.panels), tickets):
         for _ in range(int(cnt)):
             members: list[int] = []
-            for t in np.nonzero(x)[0]:
+            for t, xt in zip(ts.tolist(), xs.tolist()):
                 mem = inst.type_members[t]
                 c = len(mem)
-                for r in range(int(x[t])):
+                for r in range(xt):
                     members.append(mem[(ptr[t] + r) % c])
-                ptr[t] = (ptr[t] + x[t]) % c
+                ptr[t] = (ptr[t] + xt) % c
             panels.append(sorted(members))
     target = dist.type_probabilities(inst)[inst.type_of]
     cnt = np.zeros(inst.n)

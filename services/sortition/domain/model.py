@@ -168,6 +168,21 @@ class Instance:
             return False
         return all(x[h].sum() <= 1 for h in self.households)
 
+    def check_sparse_panel(self, types: np.ndarray, counts: np.ndarray) -> bool:
+        """``check_type_panel`` of a panel given as (types, counts): O(k) per quota row, not O(T)."""
+        t = np.asarray(types, dtype=np.int64)
+        c = np.asarray(counts, dtype=np.int64)
+        if c.sum() != self.k or np.any(c < 0) or np.any(c > self.type_counts[t]):
+            return False
+        s = self.quota_matrix[:, t] @ c
+        if np.any(s < self.quota_lo) or np.any(s > self.quota_hi):
+            return False
+        if self.households:
+            x = np.zeros(self.n_types, dtype=np.int64)
+            x[t] = c
+            return all(x[h].sum() <= 1 for h in self.households)
+        return True
+
 
 def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
