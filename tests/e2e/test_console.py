@@ -394,8 +394,29 @@ def test_every_page_of_every_service_passes_axe_and_fits_a_phone(cluster, browse
 
     import sqlalchemy as sa
 
+    async def member_needs():
+        """The journey's member states needs (sealed in the vault as registration would), so that the
+        needs page's list of who needs what is in the walk."""
+        from services.recruitment import models as rm
+        from services.recruitment import vault
+        from services.recruitment.keystore import close_key_store
+        from shared.bus.outbox import transaction
+        from shared.db import make_engine, make_sessionmaker
+
+        engine = make_engine(cluster.env["DATABASE_URL"], pool_size=1)
+        async with transaction(make_sessionmaker(engine), rm.outbox, rm.audit) as tx:
+            entry = (await tx.session.execute(
+                sa.select(rm.invitations.c.register_entry_id)
+                .join(rm.respondents, rm.respondents.c.invitation_id == rm.invitations.c.id)
+                .where(rm.respondents.c.id == uuid.UUID(JOURNEY["member_id"])))).scalar_one()
+            await vault.set_contact(tx, entry, None, {"diet": "Vegetar", "childcare": "To børn, 3 og 6 år"})
+        await close_key_store()
+        await engine.dispose()
+
     asyncio.run(waiting_request())
+    asyncio.run(member_needs())
     sections = {"sortition/assemblies/{assembly_id}/draw/panel": 'id="alternates-form"',
+                "recruitment/assemblies/{assembly_id}/needs": "To børn, 3 og 6 år",
                 "sortition/assemblies/{assembly_id}/draw/replacements": "/draw/replacements?request="}
     values = {"assembly_id": JOURNEY["aid"], "session_id": JOURNEY["session_id"], "ballot_id": JOURNEY["ballot_id"],
               "job_id": JOURNEY["job_id"], "member_id": JOURNEY["member_id"], "number": "1",

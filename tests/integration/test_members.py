@@ -119,3 +119,68 @@ async def test_member_login_codes_are_rate_limited(settings):
             statuses.append((await c.post("/member-login", json={"code": code})).status_code)
     assert statuses[:-1] == [404] * settings.member_login_attempts_per_code
     assert statuses[-1] == 429
+
+
+async def test_the_panels_needs_counts_for_planners_and_who_needs_what_for_registrars(rec, settings, auth):
+    """Needs stated at registration (sealed in the vault) reach the staff who plan the sessions:
+    counts per need for organisers and facilitators, each member's own words for registrars only,
+    on the API and the page (da + en); a reserve, a withdrawn or an erased member is not counted."""
+    import sqlalchemy as sa
+
+    from services.recruitment import models as m
+    from services.recruitment import vault
+    from services.recruitment.handlers import members as h
+    from tests.integration.staff_browser import browser
+
+    aid = await make_assembly(rec)
+    q = (await rec.get(f"/assemblies/{aid}/questionnaire")).json()
+    r = await rec.put(f"/assemblies/{aid}/questionnaire", json={
+        "strata": q["strata"], "needs": ["language", "diet", "childcare"], "contact": True})
+    assert r.status_code == 200, r.text
+    letters = (await rec.post(f"/assemblies/{aid}/invitation-batches", json={"count": 4, "seed": 3})).json()["letters"]
+    stated = [{"diet": "Vegetar", "childcare": "To børn, 3 og 6 år"}, {"language": "Tolk til arabisk"}, {},
+              {"diet": "Glutenfri"}]  # the last one is drawn as a reserve only
+    for letter, needs in zip(letters, stated):
+        async with client("recruitment", settings) as citizen:
+            r = await citizen.post("/registrations", json={"code": letter["code"], "consent": True,
+                                                           "answers": {"gender": "female"}, "needs": needs})
+            assert r.status_code == 201, r.text
+    app = rec._transport.app
+    async with app.state.rt.transaction() as tx:
+        rows = (await tx.session.execute(
+            sa.select(m.respondents.c.id, m.invitations.c.register_entry_id)
+            .join(m.invitations, m.invitations.c.id == m.respondents.c.invitation_id)
+            .where(m.respondents.c.assembly_id == uuid.UUID(aid)).order_by(m.respondents.c.consented_at))).all()
+        ids = [r.id for r in rows]
+        await h.HANDLERS["sortition.panel-drawn.v1"](tx, None, ev.PanelDrawnV1(
+            assembly_id=aid, panel_id=uuid.uuid4(), algorithm="leximin", members=ids[:3], reserves=ids[3:],
+            pool_size=4))
+
+    async def needs(role: str) -> dict:
+        async with client("recruitment", settings, auth=httpx.Auth()) as c:
+            r = await c.get(f"/assemblies/{aid}/member-needs", headers=auth.headers(role, aid))
+        assert r.status_code == 200, (role, r.text)
+        return r.json()
+
+    counts = {"language": 1, "diet": 1, "childcare": 1}
+    for role in ("organiser", "facilitator"):
+        assert await needs(role) == {"members": 3, "erased": 0, "with_needs": 2, "counts": counts, "people": None}
+    full = await needs("registrar")
+    assert full["counts"] == counts
+    assert sorted((p["member_id"], p["needs"]) for p in full["people"]) == sorted(
+        [(str(ids[0]), stated[0]), (str(ids[1]), stated[1])])
+    async with client("recruitment", settings, auth=httpx.Auth()) as c:
+        assert (await c.get(f"/assemblies/{aid}/member-needs", headers=auth.headers("auditor", aid))).status_code == 403
+    async with await browser("recruitment", settings, auth, "registrar", aid) as web:
+        page = await web.get(f"/assemblies/{aid}/needs?lang=da")
+        assert page.status_code == 200 and "Panelets behov" in page.text and "Tolk til arabisk" in page.text
+        assert "To børn, 3 og 6 år" in page.text and "Glutenfri" not in page.text  # a reserve is not on the panel
+    async with await browser("recruitment", settings, auth, "facilitator", aid) as web:
+        page = await web.get(f"/assemblies/{aid}/needs?lang=en")
+        assert page.status_code == 200 and "Needs of the panel" in page.text and "Childcare" in page.text
+        assert "Tolk" not in page.text and "Vegetar" not in page.text  # the words are the registrars'
+    # an erased member's needs are unknown: counted as erased, not as without needs
+    async with app.state.rt.transaction() as tx:
+        await vault.erase(tx, uuid.UUID(aid), [rows[1].register_entry_id], "request", actor="system:test")
+    after = await needs("organiser")
+    assert (after["erased"], after["with_needs"], after["counts"]["language"]) == (1, 1, 0)

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from services.recruitment.api import count_refusal, limit_public
 from services.recruitment.domain.codes import CodeRefused
 from services.recruitment.handlers import members as h
-from shared.auth import PUBLIC, REGISTRAR, Principal, allow
+from services.recruitment.views import members as members_reads
+from shared.auth import FACILITATOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
 from shared.auth.keys import member_jwks, mint_member_token
 from shared.openapi import errors
 from shared.runtime import RuntimeDep
@@ -46,6 +47,32 @@ class MemberTokenOut(BaseModel):
     expires_in: int
     assembly_id: uuid.UUID
     member_id: uuid.UUID
+
+
+class MemberNeeds(BaseModel):
+    member_id: uuid.UUID
+    name: str
+    region: str
+    needs: dict[str, str] = Field(description="{language | accessibility | diet | childcare: what they wrote}")
+
+
+class PanelNeedsOut(BaseModel):
+    members: int = Field(description="Active members of the panel (not withdrawn)")
+    erased: int = Field(description="Members whose personal data is erased: their needs are unknown")
+    with_needs: int = Field(description="Members who stated at least one need")
+    counts: dict[str, int] = Field(description="Per need the questionnaire asks: how many members stated one")
+    people: list[MemberNeeds] | None = Field(None, description="Who needs what: registrars only (null for others)")
+
+
+@router.get("/assemblies/{assembly_id}/member-needs", response_model=PanelNeedsOut, tags=["members"],
+            responses=errors(404),
+            summary="The panel's needs for planning the sessions: counts for organisers and facilitators, "
+                    "who needs what for registrars")
+async def member_needs(assembly_id: uuid.UUID, rt: RuntimeDep,
+                       who: Principal = Depends(allow(REGISTRAR, ORGANISER, FACILITATOR))) -> PanelNeedsOut:
+    async with rt.transaction() as tx:
+        found = await members_reads.panel_needs(tx, assembly_id, detail=REGISTRAR in who.roles_in(assembly_id))
+    return PanelNeedsOut(**found)
 
 
 @router.post("/assemblies/{assembly_id}/member-letters", status_code=201, response_model=MemberLettersOut,

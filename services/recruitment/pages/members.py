@@ -13,8 +13,9 @@ from services.recruitment.api import count_refusal, limit_public
 from services.recruitment.domain.codes import CodeRefused, normalise
 from services.recruitment.handlers import members as h
 from services.recruitment.pages import pages
+from services.recruitment.pages.questionnaire import NEED_NAMES
 from services.recruitment.views import members as members_reads
-from shared.auth import PUBLIC, REGISTRAR, Principal, allow
+from shared.auth import FACILITATOR, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
 from shared.auth.keys import mint_member_token
 from shared.auth.sessions import SESSION_COOKIE, cookie_options
 from shared.openapi import errors
@@ -76,6 +77,20 @@ async def letters_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
     waiting = sum(1 for x in members if x["active"] and x["issued_at"] is None)
     return pages.render(request, "letters.html", {"assembly": assembly, "members": members, "waiting": waiting},
                         who=who)
+
+
+@router.get("/assemblies/{assembly_id}/needs", summary="The panel's needs for planning the sessions (HTML)",
+            responses=errors(404))
+async def needs_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
+                     who: Principal = Depends(allow(REGISTRAR, ORGANISER, FACILITATOR, page=True))) -> Response:
+    """How many members need each kind of help (every role that plans sessions); who needs what,
+    in their own words, for registrars only."""
+    async with rt.transaction() as tx:
+        assembly = await v.load_assembly(tx, assembly_id)
+        needs = await members_reads.panel_needs(tx, assembly_id, detail=REGISTRAR in who.roles_in(assembly_id))
+    _ = pages.gettext(request)
+    return pages.render(request, "needs.html", {"assembly": assembly, "needs": needs,
+                                                "names": {k: _(x) for k, x in NEED_NAMES.items()}}, who=who)
 
 
 LETTER_HEADER = ["member_id", "name", "address", "contact", "region", "code"]

@@ -1,4 +1,4 @@
-"""Reads of panel members' selection letters."""
+"""Reads of panel members: their selection letters, and what they need to take part."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import sqlalchemy as sa
 
 from services.recruitment import models as m
 from services.recruitment import vault
-from services.recruitment.views import identity_fields
+from services.recruitment.domain.questionnaire import NEEDS
+from services.recruitment.views import identity_fields, load_assembly
+from services.recruitment.views import questionnaire as qv
 from shared.bus.outbox import Tx
 from shared.problems import not_found
 
@@ -44,3 +46,39 @@ async def member_letter(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) ->
     if not found:
         raise not_found("panel member")
     return found[0]
+
+
+async def panel_needs(tx: Tx, assembly_id: uuid.UUID, *, detail: bool) -> dict:
+    """What the panel's members (active, not withdrawn) said at registration that they need if drawn
+    — language, accessibility, diet, childcare, opened from the vault — for planning the sessions:
+    how many need each (any staff role that plans sessions), and who needs what only with `detail`
+    (registrars: a need can say something about a person's health). `asked`: the needs the
+    questionnaire asks now, and any a member answered in an earlier version."""
+    assembly = await load_assembly(tx, assembly_id)
+    rows = (await tx.session.execute(
+        sa.select(m.members.c.member_id, m.respondents.c.region, m.invitations.c.register_entry_id)
+        .join(m.respondents, m.respondents.c.id == m.members.c.member_id)
+        .join(m.invitations, m.invitations.c.id == m.respondents.c.invitation_id)
+        .where(m.members.c.assembly_id == assembly_id, m.members.c.active, m.respondents.c.withdrawn_at.is_(None))
+    )).all()
+    people = await vault.read(tx, [r.register_entry_id for r in rows])
+    counts = dict.fromkeys(NEEDS, 0)
+    erased, with_needs, who = 0, 0, []
+    for r in rows:
+        person = people[r.register_entry_id]
+        if person is None:
+            erased += 1
+            continue
+        needs = {k: x for k, x in (person.needs or {}).items() if k in counts and x}
+        for k in needs:
+            counts[k] += 1
+        if needs:
+            with_needs += 1
+            if detail:
+                who.append({"member_id": r.member_id, "name": person.name, "region": r.region,
+                            "needs": {k: needs[k] for k in NEEDS if k in needs}})
+    asked = set((await qv.current(tx, assembly_id, assembly.strata))[1].get("needs", []))
+    asked |= {k for k, n in counts.items() if n}
+    return {"members": len(rows), "erased": erased, "with_needs": with_needs,
+            "counts": {k: counts[k] for k in NEEDS if k in asked},
+            "people": sorted(who, key=lambda x: (x["region"], x["name"])) if detail else None}
