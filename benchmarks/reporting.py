@@ -9,11 +9,12 @@ applied it (its inbox row's commit timestamp: PostgreSQL runs with track_commit_
 p50/p95/p99 and the max are printed, and the applied rate. The lag to the inbox row's `processed_at`
 (the applying transaction's start, as measured before) is printed beside it.
 
-Then the rebuild: the consumer stops, every table built from events (and the inbox) is emptied,
-and reporting's consumer (shared/bus/consumer.py with reporting's handlers, run in this process)
-replays every topic from offset 0 under a new consumer group. The summary of each assembly (views.summary, as JSON) is compared byte for byte with the one
-before, and the rebuild's time and rate are printed. The surveys' tables and the published report
-versions are reporting's own data, not from events, and are left alone.
+Then the rebuild: the consumer stops and `borgerting reporting rebuild` (services/reporting/cli.py,
+run in this process) empties every table built from events (and the inbox) and applies every topic
+again from offset 0 through reporting's consumer and handlers. The summary of each assembly
+(views.summary, as JSON) is compared byte for byte with the one before, and the rebuild's time and
+rate are printed. The surveys' tables and the published report versions are reporting's own data,
+not from events, and are left alone (models.OWN).
 
     .venv/bin/python benchmarks/reporting.py [--rate 1000] [--seconds 20] [--assemblies 5] [--seed 14]
 """
@@ -44,17 +45,16 @@ sys.path.insert(0, str(ROOT))
 from services.reporting import models as rep  # noqa: E402
 from services.reporting import views  # noqa: E402
 from services.reporting.app import SPEC as REPORTING  # noqa: E402
-from shared.bus.consumer import Consumer as BusConsumer  # noqa: E402
-from shared.bus.kafka import ensure_topics, make_consumer, make_producer  # noqa: E402
+from services.reporting.cli import run_rebuild  # noqa: E402
+from shared.bus.kafka import ensure_topics  # noqa: E402
 from shared.bus.outbox import transaction  # noqa: E402
 from shared.db import make_engine, make_sessionmaker  # noqa: E402
 from shared.devstack import DevStack, free_port  # noqa: E402
 from shared.events import contracts as ev  # noqa: E402
 from shared.events.envelope import new_event  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
+from shared.settings import Settings  # noqa: E402
 
-# Reporting's own data (not from events): a rebuild keeps these.
-OWN = {"outbox", "audit", "report_versions", "surveys", "survey_respondents", "survey_answers"}
 STRATA = [{"category": "gender", "quotas": [{"value": "female", "min": 20, "max": 30},
                                             {"value": "male", "min": 20, "max": 30}]},
           {"category": "age", "quotas": [{"value": v, "min": 10, "max": 25} for v in ("18-34", "35-59", "60+")]}]
@@ -166,29 +166,6 @@ async def summaries(sm, assemblies: list[uuid.UUID]) -> bytes:
     return json.dumps(out, sort_keys=True, default=str).encode()
 
 
-async def rebuild(bootstrap: str, sm, engine, topics: list[str], n: int, timeout: float, log_file: Path) -> float:
-    """Replays every topic from offset 0 through reporting's consumer (shared/bus/consumer.py, its
-    handlers and inbox) under a new consumer group, until `n` events are applied; returns seconds."""
-    # its log to a file, as the consumer process writes it (not to this terminal)
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=open(log_file, "a")))
-    kc = make_consumer(bootstrap, f"{REPORTING.name}-rebuild-{uuid.uuid4().hex[:8]}", topics, 30_000)
-    dlq = make_producer(bootstrap, f"{REPORTING.name}-rebuild-dlq")
-    await dlq.start()
-    await kc.start()
-    stop = asyncio.Event()
-    consumer = BusConsumer(REPORTING.name, sm, rep.outbox, rep.inbox, REPORTING.handlers, kc, dlq, audit=rep.audit)
-    t0 = time.monotonic()
-    task = asyncio.create_task(consumer.run(stop))
-    try:
-        await wait_applied(engine, n, timeout)
-        return time.monotonic() - t0
-    finally:
-        stop.set()
-        await task
-        await kc.stop()
-        await dlq.stop()
-
-
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else float("nan")
@@ -236,13 +213,11 @@ async def main() -> None:
         started = await lags_from_topics(bootstrap, topics, {str(r.event_id): r.processed_at for r in rows}, subjects)
         before = await summaries(sm, assemblies)
 
-        # the rebuild from offset 0
+        # the rebuild from offset 0, as `borgerting reporting rebuild` does it (its log to a file)
         consumer.stop()
-        tables = [t for t in rep.metadata.sorted_tables if t.name not in OWN]
-        async with engine.begin() as c:
-            await c.execute(sa.text("TRUNCATE " + ", ".join(f"reporting.{t.name}" for t in tables)))
-        rebuilt_in = await rebuild(bootstrap, sm, engine, topics, warm + sent, args.timeout,
-                                   state / "logs" / "rebuild.log")
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=open(state / "logs" / "rebuild.log", "a")))
+        rebuilt = await run_rebuild(Settings())  # the stack's, from the environment
+        rebuilt_in = rebuilt["seconds"]
         after = await summaries(sm, assemblies)
         await engine.dispose()
     finally:
@@ -259,11 +234,12 @@ async def main() -> None:
     print(f"lag event -> tx start (s)   p50 {pct(started, 50):.3f}  p95 {pct(started, 95):.3f}  "
           f"p99 {pct(started, 99):.3f}  max {max(started):.3f}  (processed_at, as measured before)")
     print(f"load average (1/5/15 min)   {' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print(f"rebuild from offset 0       {warm + sent} events in {rebuilt_in:.1f} s ({(warm + sent) / rebuilt_in:.0f} events/s)")
+    print(f"rebuild from offset 0       {rebuilt['events_applied']} events in {rebuilt_in:.1f} s "
+          f"({rebuilt['events_applied'] / rebuilt_in:.0f} events/s; {len(rows)} applied before)")
     print(f"summaries before / after    {len(before)} / {len(after)} bytes, "
           f"{'byte-identical' if identical else 'DIFFERENT'} (sha256 "
           f"{__import__('hashlib').sha256(before).hexdigest()[:16]})")
-    if not identical:
+    if not identical or rebuilt["events_applied"] != len(rows):
         sys.exit(1)
 
 

@@ -19,6 +19,7 @@ _SUBAPPS = [
     ("sortition", "services.sortition.cli", "Fair selection: select, draw, verify."),
     ("voting", "services.voting.cli", "Secret, verifiable ballots: verify a board export."),
     ("privacy", "services.recruitment.cli", "Personal data: the retention job, the vault's key rotation."),
+    ("reporting", "services.reporting.cli", "Reporting: rebuild the read models from the events."),
     ("dlq", "shared.dlq_cli", "Dead letters: replay them after the cause is fixed."),
     ("audit", "shared.audit_cli", "Audit trails: verify an export."),
     ("auth", "shared.auth.cli", "Development token issuer (laptops, tests, demo; never production)."),

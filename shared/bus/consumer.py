@@ -273,20 +273,44 @@ class Consumer:
 
     # ---- the loop ---------------------------------------------------------------------
 
+    async def _poll(self) -> list[tuple[TopicPartition, list]]:
+        """One poll, applied: each partition's messages in their order, a topic's partitions
+        together. Returns the poll's partitions and messages (none: nothing came)."""
+        batches = await self.consumer.getmany(timeout_ms=300, max_records=500)
+        if not batches:
+            return []
+        parts = sorted(batches.items(), key=lambda item: (item[0].topic, item[0].partition))
+        await self.process_batch([m for _, msgs in parts for m in msgs])
+        structlog.contextvars.unbind_contextvars("topic", "offset", "event_id", "correlation_id")
+        return parts
+
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
         while not stop.is_set():
-            batches = await self.consumer.getmany(timeout_ms=300, max_records=500)
-            if not batches:
+            parts = await self._poll()
+            if not parts:
                 continue
-            # The whole poll: each partition's messages in their order, a topic's partitions together.
-            parts = sorted(batches.items(), key=lambda item: (item[0].topic, item[0].partition))
-            await self.process_batch([m for _, msgs in parts for m in msgs])
-            structlog.contextvars.unbind_contextvars("topic", "offset", "event_id", "correlation_id")
             faults.hit("consumer.before_commit")
             await self.consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in parts})
             for tp, msgs in parts:
                 self._record_lag(tp, msgs[-1].offset + 1)
+
+    async def replay(self, ends: dict[TopicPartition, int]) -> int:
+        """Applies the assigned partitions' messages (a consumer without a group, each partition
+        sought to where the replay starts) until every partition has reached its offset in `ends`
+        (the end offsets when the replay began); commits no offsets. The rebuild of a read model
+        from offset 0. Returns how many messages were read."""
+        left = {tp: end for tp, end in ends.items() if await self.consumer.position(tp) < end}
+        read = 0
+        while left:
+            parts = await self._poll()
+            for tp, msgs in parts:
+                read += len(msgs)
+                if msgs[-1].offset + 1 >= left.get(tp, 0):
+                    left.pop(tp, None)
+            if not parts:  # offsets without a message (compacted away, control records) end a partition too
+                left = {tp: end for tp, end in left.items() if await self.consumer.position(tp) < end}
+        return read
 
     def _record_lag(self, tp: TopicPartition, position: int) -> None:
         high = self.consumer.highwater(tp)

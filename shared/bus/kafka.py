@@ -83,6 +83,22 @@ def make_consumer(bootstrap: str, group_id: str, topics: list[str], session_time
     )
 
 
+def make_reader(bootstrap: str, client_id: str, **security) -> AIOKafkaConsumer:
+    """A consumer without a group (partitions assigned by hand, no offsets committed): a replay
+    of whole topics, e.g. the rebuild of a read model from offset 0."""
+    return AIOKafkaConsumer(
+        **security,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_uncommitted",
+        max_poll_records=500,
+        metadata_max_age_ms=30000,
+    )
+
+
 async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 1, replication: int = 1,
                         **security) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="borgerting-admin", **security)

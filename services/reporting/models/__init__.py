@@ -270,3 +270,14 @@ checkins = sa.Table(
     sa.Column("assembly_id", UUID(as_uuid=True), nullable=False, index=True),
     sa.Column("present", sa.Boolean, nullable=False),
 )
+
+
+# Reporting's own data, not built from events: a rebuild of the read models keeps these (the
+# outgoing events, the audit trail, the published report's versions and the surveys' answers).
+OWN = frozenset({"outbox", "audit", "report_versions", "surveys", "survey_respondents", "survey_answers"})
+
+
+def read_models() -> list[sa.Table]:
+    """The tables built only from events, which a rebuild empties and fills again (the inbox too:
+    its rows say which events the read models hold)."""
+    return [t for t in metadata.sorted_tables if t.name not in OWN]
