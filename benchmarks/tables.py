@@ -156,8 +156,9 @@ def main() -> None:
         print(f"GroupSelect not importable from {args.groupselect}: see docs/tables.md (how to get it); "
               "its rows are left out.\n")
     demo = demo_categories()
-    shapes = [("demo-99", panel(99, demo, 99), 5, 11), ("demo-150", panel(150, demo, 150), 4, 19),
-              ("demo-200", panel(200, demo, 200), 4, 20), ("demo-200", panel(200, demo, 201), 5, 25)]
+    # the shapes where ours was short of a target first (the peer is slow under load)
+    shapes = [("demo-99", panel(99, demo, 99), 5, 11), ("demo-200", panel(200, demo, 200), 4, 20),
+              ("demo-150", panel(150, demo, 150), 4, 19), ("demo-200", panel(200, demo, 201), 5, 25)]
     sf_e = sf_e_categories()
     if sf_e:
         shapes.insert(1, ("sf_e-110", panel(110, sf_e, 110), 4, 11))
@@ -189,7 +190,7 @@ def main() -> None:
                       f"{f.mean_deviation:>8.3f} {f.worst_deviation:>6.3f}  {f.language_tables:>4.1f}/{f.language_minimum:<4.1f}",
                       flush=True)
     # Re-planning at live check-in: 200 members, 12 not checked in, 4 rounds.
-    members = shapes[-2][1]
+    members = next(m for name, m, rounds, tables in shapes if name == "demo-200" and rounds == 4)
     present = [m.id for m in members][12:]
     t0, c0 = time.perf_counter(), time.process_time()
     plan_tables(members, TableRules(rounds=4, table_size=8, seed=args.seed), present=present)

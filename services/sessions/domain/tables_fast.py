@@ -13,14 +13,22 @@ import numpy as np
 from services.sessions.domain import tables_search as ts
 
 
+def penalty(total: np.ndarray, strata: int) -> np.ndarray:
+    """`tables_search.table_penalty` for an array of table totals."""
+    over = np.maximum(total / strata - ts.WORST_FROM, 0.0)
+    return strata * ts.W_WORST * over * over
+
+
 class FastSeating(ts.Seating):
-    """A Seating with numpy mirrors (tables, meetings, per-table gains and losses) kept in step."""
+    """A Seating with numpy mirrors (tables, meetings, table totals, per-table gains and losses) kept in step."""
 
     def load(self, seats):
         super().load(seats)
         n, R, T, K = self.n, self.R, self.T, self.n_features
         self.Fn = np.array(self.F, dtype=np.int64).reshape(n, -1)
         self.W = np.array(self.where, dtype=np.int64)
+        self.M = np.array(self.met, dtype=np.int64)
+        self.TC = np.array(self.totals, dtype=float).reshape(R, T)
         self.costn = {s: np.array(c, dtype=float) for s, c in self.cost.items()}
         self.loss = np.zeros((R, T, K))
         self.gain = np.zeros((R, T, K))
@@ -45,8 +53,20 @@ class FastSeating(ts.Seating):
 
     def swap(self, r: int, a: int, b: int) -> None:
         A, B = self.where[r][a], self.where[r][b]
+        mates_a = np.array([m for m in self.seats[r][A] if m != a], dtype=np.int64)
+        mates_b = np.array([m for m in self.seats[r][B] if m != b], dtype=np.int64)
         super().swap(r, a, b)
         self.W[r, a], self.W[r, b] = B, A
+        self.TC[r, A], self.TC[r, B] = self.totals[r][A], self.totals[r][B]
+        M = self.M
+        M[a, mates_a] -= 1
+        M[mates_a, a] -= 1
+        M[b, mates_a] += 1
+        M[mates_a, b] += 1
+        M[b, mates_b] -= 1
+        M[mates_b, b] -= 1
+        M[a, mates_b] += 1
+        M[mates_b, a] += 1
         # only the features a and b do not share changed their counts at the two tables
         loss, gain, counts = self.loss[r], self.gain[r], self.counts[r]
         for t in (A, B):
@@ -60,14 +80,19 @@ class FastSeating(ts.Seating):
                         gain[t, k] = row[ck + 1] - row[ck]
 
     def mix_all(self, r: int, a: int) -> np.ndarray:
-        """The change in round r's mix if a swapped with each member (0 for a's own table)."""
+        """The change in round r's mix cost if a swapped with each member (0 for a's own table)."""
         W = self.W[r]
         A = W[a]
         x = self.Fn[a]
         L, G = self.loss[r], self.gain[r]
         Fy = self.Fn
-        val = L[A, x][None, :] + G[A][Fy] + L[W[:, None], Fy] + G[W[:, None], x[None, :]]
-        val = np.where(Fy != x[None, :], val, 0.0).sum(axis=1)
+        differ = Fy != x[None, :]
+        part_a = np.where(differ, L[A, x][None, :] + G[A][Fy], 0.0).sum(axis=1)
+        part_b = np.where(differ, L[W[:, None], Fy] + G[W[:, None], x[None, :]], 0.0).sum(axis=1)
+        total_a, total_b = self.TC[r, A], self.TC[r][W]
+        k = self.strata
+        val = (part_a + part_b + penalty(total_a + part_a, k) - penalty(np.array(total_a), k)
+               + penalty(total_b + part_b, k) - penalty(total_b, k))
         return np.where(W != A, val, 0.0)
 
     def fits_all(self, r: int, a: int) -> np.ndarray:
@@ -79,16 +104,17 @@ class FastSeating(ts.Seating):
         """The change in repeat meetings if a swapped with each member in round r."""
         W = self.W[r]
         A = W[a]
-        mates = [m for m in self.seats[r][A] if m != a]
-        met = self.met
-        met_a = np.array(met[a]) >= 1
+        M = self.M
+        mates = np.array([m for m in self.seats[r][A] if m != a], dtype=np.int64)
+        met_a = (M[a] >= 1).astype(float)
         joins_a = np.bincount(W, weights=met_a, minlength=self.T)[W] - met_a  # a meets b's table but b
-        joins_b = (np.array([met[m] for m in mates]) >= 1).sum(axis=0)  # b meets a's table but a
+        joins_b = (M[mates] >= 1).sum(axis=0)  # b meets a's table but a
         rep = joins_a + joins_b
         if self.repeats:
-            rep -= sum(met[a][m] >= 2 for m in mates)
-            seats = self.seats[r]
-            rep -= np.array([sum(met[b][m] >= 2 for m in seats[W[b]]) for b in range(self.n)])
+            rep -= (M[a, mates] >= 2).sum()  # a leaves its table
+            i, j = np.nonzero(M >= 2)
+            same = W[i] == W[j]
+            rep -= np.bincount(i[same], minlength=self.n)  # b leaves its table
         return rep
 
 
@@ -138,8 +164,5 @@ def search(n: int, tables: int, rounds: int, features: Sequence[Sequence[int]], 
     state = FastSeating(n, tables, rounds, features, n_features, allowed, keep_apart)
     state.load(ts.start(n, tables, rounds, features, rng))
     ts.repair(state, rng)
-    seats = n * rounds
-    # a move costs about n x rounds: smaller panels get more moves in about the same time
-    moves = min(max(ts.MOVES_PER_SEAT * seats, ts.MOVES_BUDGET // seats), 20 * seats)
-    improve_fast(state, rng, moves, *ts.TEMPERATURE, ts.EVERYWHERE)
+    improve_fast(state, rng, ts.moves(n, rounds), *ts.TEMPERATURE, ts.EVERYWHERE)
     return [[list(t) for t in tables_] for tables_ in state.seats]

@@ -19,8 +19,26 @@ W_SQUARE = 0.02  # a small squared-count term that breaks the L1 distance's ties
 EVERYWHERE = 0.5  # the share of swaps made in every round at once
 ROW_MOVES_PER_SEAT = 100
 MOVES_PER_SEAT = 3  # heat-bath moves per member and round, at least
+MOVES_CAP = 20  # moves per seat, at most
 MOVES_BUDGET = 3 * 800 * 800  # moves x seats: 200 members x 4 rounds at 3 moves per seat (~1 s of CPU)
 TEMPERATURE = (0.05, 0.002)  # annealing of the mix: from a fraction of one swap's usual change down to nothing
+W_WORST = 10.0  # the table term: strata x W_WORST x (the table's mix cost per stratum above WORST_FROM)^2
+WORST_FROM = 0.2
+
+
+def table_penalty(total: float, strata: int) -> float:
+    """What a table's total mix cost (its sum over the strata) adds to the cost, beyond the total itself:
+    a square above a threshold per stratum, which presses on the worst tables."""
+    over = total / strata - WORST_FROM
+    return strata * W_WORST * over * over if over > 0 else 0.0
+
+
+def moves(n: int, rounds: int) -> int:
+    """The annealing's number of moves (fixed, so the plan is deterministic): a move costs about the same
+    for every panel, so smaller panels get more per seat, within MOVES_PER_SEAT..MOVES_CAP."""
+    seats = n * rounds
+    return min(max(MOVES_PER_SEAT * seats, MOVES_BUDGET // seats), MOVES_CAP * seats)
+
 
 def design(tables: int, rows: int, rounds: int, rng: random.Random, budget: int = 20_000) -> list[list[int]]:
     """Row offsets per round: the member in cell (i, j) sits at table (j + off[r][i]) % tables.
@@ -80,6 +98,7 @@ class Seating:
                  allowed: Sequence[frozenset[int] | None], keep_apart: Sequence[tuple[int, int]]):
         self.n, self.T, self.R = n, tables, rounds
         self.F = [list(f) for f in features]
+        self.strata = max(1, max((len(f) for f in self.F), default=1))
         self.allowed = list(allowed)
         self.apart: list[set[int]] = [set() for _ in range(n)]
         for a, b in keep_apart:
@@ -96,11 +115,13 @@ class Seating:
         self.where: list[list[int]] = []
         self.met = [[0] * n for _ in range(n)]
         self.counts: list[list[list[int]]] = []
+        self.totals: list[list[float]] = []  # per round and table: the sum of its features' cost
         self.n_features = n_features
 
     def load(self, seats: list[list[list[int]]]) -> None:
         self.seats = seats
         self.where = [[0] * self.n for _ in range(self.R)]
+        self.met = [[0] * self.n for _ in range(self.n)]
         self.counts = []
         for r, tables in enumerate(seats):
             counts = []
@@ -115,7 +136,16 @@ class Seating:
                             self.met[m][o] += 1
                 counts.append(c)
             self.counts.append(counts)
+        self.totals = [[self.table_cost(r, t) for t in range(self.T)] for r in range(self.R)]
         self.repeats = sum(c - 1 for row in self.met for c in row if c > 1) // 2
+
+    def table_cost(self, r: int, t: int) -> float:
+        cost = self.cost.get(len(self.seats[r][t]))
+        return sum(cost[k][c] for k, c in enumerate(self.counts[r][t])) if cost else 0.0
+
+    def mix_cost(self) -> float:
+        """The plan's mix cost: every table's total and its table term (what the annealing lowers)."""
+        return sum(t + table_penalty(t, self.strata) for totals in self.totals for t in totals)
 
     def fits(self, m: int, t: int) -> bool:
         allow = self.allowed[m]
@@ -146,20 +176,30 @@ class Seating:
             d += W_APART * breach
         return d + self.mix_delta(r, a, b)
 
-    def mix_delta(self, r: int, a: int, b: int) -> float:
-        """The change in the two tables' distance from the panel's mix if a and b swap in round r."""
+    def mix_parts(self, r: int, a: int, b: int) -> tuple[float, float]:
+        """The change in the totals of a's table and of b's if a and b swap in round r."""
         A, B = self.where[r][a], self.where[r][b]
         ca, cb = self.counts[r][A], self.counts[r][B]
         costa, costb = self.cost[len(self.seats[r][A])], self.cost[len(self.seats[r][B])]
-        d = 0.0
+        da = db = 0.0
         for x, y in zip(self.F[a], self.F[b]):
             if x != y:
-                d += (costa[x][ca[x] - 1] - costa[x][ca[x]] + costa[y][ca[y] + 1] - costa[y][ca[y]]
-                      + costb[y][cb[y] - 1] - costb[y][cb[y]] + costb[x][cb[x] + 1] - costb[x][cb[x]])
-        return d
+                da += costa[x][ca[x] - 1] - costa[x][ca[x]] + costa[y][ca[y] + 1] - costa[y][ca[y]]
+                db += costb[y][cb[y] - 1] - costb[y][cb[y]] + costb[x][cb[x] + 1] - costb[x][cb[x]]
+        return da, db
+
+    def mix_delta(self, r: int, a: int, b: int) -> float:
+        """The change in the mix cost (the two tables' totals and table terms) if a and b swap in round r."""
+        da, db = self.mix_parts(r, a, b)
+        ta, tb = self.totals[r][self.where[r][a]], self.totals[r][self.where[r][b]]
+        k = self.strata
+        return da + db + table_penalty(ta + da, k) - table_penalty(ta, k) + table_penalty(tb + db, k) - table_penalty(tb, k)
 
     def swap(self, r: int, a: int, b: int) -> None:
         A, B = self.where[r][a], self.where[r][b]
+        da, db = self.mix_parts(r, a, b)
+        self.totals[r][A] += da
+        self.totals[r][B] += db
         ta, tb = self.seats[r][A], self.seats[r][B]
         met = self.met
         ma, mb = met[a], met[b]
