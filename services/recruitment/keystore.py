@@ -139,6 +139,14 @@ async def key_store_lifetime(rt, stop: asyncio.Event) -> None:
     await close_key_store()
 
 
+def migration_engine(database_url: str) -> sa.Engine:
+    """The key store for a (synchronous) migration of the recruitment database at `database_url`:
+    alembic runs it inside SQLAlchemy's greenlet, where an async engine's sync facade works."""
+    s = get_settings()
+    return make_engine(key_store_url(s, database_url), pool_size=1, max_overflow=0,
+                       pgbouncer=s.vault_db_pgbouncer).sync_engine
+
+
 def create_schema(connection) -> None:
     """In a (sync) migration: the key store's schema and table, if missing."""
     connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"'))

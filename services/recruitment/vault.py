@@ -85,16 +85,18 @@ async def read(tx: Tx, entry_ids: list[int]) -> dict[int, Identity | None]:
     return {e: (open_sealed(keys[e][0], keys[e][1], record_context(e)) if e in keys else None) for e in entry_ids}
 
 
-async def set_contact(tx: Tx, entry_id: int, contact: str | None, needs: dict[str, str] | None = None) -> None:
-    """Add, change or remove a person's contact details and needs (sealed again under the same
-    data key)."""
+async def set_contact(tx: Tx, entry_id: int, *, email: str | None = None, phone: str | None = None,
+                      needs: dict[str, str] | None = None) -> None:
+    """Set (or, with nothing given, remove) a person's contact details and needs, sealed again
+    under the same data key; an old free-text note goes with them."""
     keys = await _data_keys(tx, [entry_id])
     if entry_id not in keys:
         return  # erased: nothing to keep
     data_key, sealed = keys[entry_id]
     ctx = record_context(entry_id)
     identity = open_sealed(data_key, sealed, ctx)
-    changed = Identity(identity.name, identity.address, identity.person_ref, contact, needs or None)
+    changed = Identity(identity.name, identity.address, identity.person_ref, email=email or None, phone=phone or None,
+                       needs=needs or None)
     await tx.session.execute(sa.update(m.identities).where(m.identities.c.entry_id == entry_id)
                              .values(sealed=seal(data_key, changed, ctx)))
 

@@ -86,7 +86,7 @@ def test_personal_data_never_leaves_the_vault(cluster, staff):
     letters = http.post(f"{rec}/assemblies/{aid}/reminder-batches", json={}).json()["letters"]
     code = next(x["code"] for x in letters if x["name"] == NAME)
     r = http.post(f"{rec}/registrations", json={"code": code, "consent": True, "answers": {"gender": "female"},
-                                                 "contact": f"{EMAIL}, {PHONE}"})
+                                                 "email": EMAIL, "phone": PHONE})
     assert r.status_code == 201, r.text
     assert http.post(f"{rec}/registrations", json={"code": code, "consent": True,
                                                     "answers": {"gender": "female"}}).status_code == 409
@@ -100,7 +100,7 @@ def test_personal_data_never_leaves_the_vault(cluster, staff):
     wait_for(lambda: http.get(f"{sor}/draw-jobs/{job['id']}").json()["status"] == "succeeded", "the draw")
     member_letters = wait_for(lambda: http.post(f"{rec}/assemblies/{aid}/member-letters").json()["letters"],
                               "recruitment to receive the panel")
-    assert member_letters[0]["name"] == NAME and member_letters[0]["contact"] == f"{EMAIL}, {PHONE}"
+    assert member_letters[0]["name"] == NAME and (member_letters[0]["email"], member_letters[0]["phone"]) == (EMAIL, PHONE)
     login = httpx.post(f"{rec}/member-login", json={"code": member_letters[0]["code"]})
     assert login.status_code == 200, login.text
     me = httpx.get(f"{rec}/assemblies/{aid}/members/me",

@@ -409,7 +409,7 @@ def test_every_page_of_every_service_passes_axe_and_fits_a_phone(cluster, browse
                 sa.select(rm.invitations.c.register_entry_id)
                 .join(rm.respondents, rm.respondents.c.invitation_id == rm.invitations.c.id)
                 .where(rm.respondents.c.id == uuid.UUID(JOURNEY["member_id"])))).scalar_one()
-            await vault.set_contact(tx, entry, None, {"diet": "Vegetar", "childcare": "To børn, 3 og 6 år"})
+            await vault.set_contact(tx, entry, needs={"diet": "Vegetar", "childcare": "To børn, 3 og 6 år"})
         await close_key_store()
         await engine.dispose()
 

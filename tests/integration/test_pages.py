@@ -337,6 +337,8 @@ async def test_the_secretariat_configures_the_questionnaire_and_citizens_answer_
         # nothing chosen for age, a malformed e-mail: both named, in English, nothing stored
         r = await web.post("/register", data={**base, "q_gender": "prefer_not_to_say", "email": "ase@"})
         assert r.status_code == 422 and "Choose an answer: Age" in r.text and "Enter an e-mail address" in r.text
+        r = await web.post("/register", data={**base, "q_gender": "female", "q_age": "40+", "phone": "ring mig"})
+        assert r.status_code == 422 and "Enter a phone number of digits" in r.text and 'id="phone"' in r.text
         r = await web.post("/register", data={**base, "q_gender": "prefer_not_to_say", "q_age": "40+", "a_trust": "2",
                                               "need_diet": "Vegetar", "email": "ase@example.org", "phone": "12345678"})
         assert r.status_code == 201, r.text
@@ -351,6 +353,7 @@ async def test_the_secretariat_configures_the_questionnaire_and_citizens_answer_
     assert {k: x for k, x in regs["prefer_not_to_say"]["features"].items() if k != "region"} == {
         "gender": "prefer_not_to_say", "age": "40+"}  # its own value, for the draw
     assert regs["prefer_not_to_say"]["contact"] == "ase@example.org · 12345678"
+    assert (regs["prefer_not_to_say"]["email"], regs["prefer_not_to_say"]["phone"]) == ("ase@example.org", "12345678")
     assert regs["female"]["contact"] is None
     # the JSON API asks the same questionnaire
     r = await rec.post("/registrations", json={"code": letters[2]["code"], "consent": True,

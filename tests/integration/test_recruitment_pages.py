@@ -236,7 +236,8 @@ async def test_the_registrar_issues_and_reissues_selection_letters(rec, settings
         token = csrf(page)
         assert (await web.post(f"/assemblies/{aid}/letters")).status_code == 403
         letters = rows_of(await web.post(f"/assemblies/{aid}/letters", data={"csrf_token": token}))
-        assert letters[0] == ["member_id", "name", "address", "contact", "region", "code"] and len(letters) == 3
+        assert letters[0] == ["member_id", "name", "address", "email", "phone", "region", "code"] and len(letters) == 3
+        assert letters[1][3].endswith("@example.org") and letters[1][4] == ""  # the contact's e-mail in its column
         page = await web.get(f"/assemblies/{aid}/letters")
         assert "Alle medlemmer af panelet har fået et brev" in page.text
         overview = await web.get(f"/assemblies/{aid}/recruitment")
@@ -248,7 +249,7 @@ async def test_the_registrar_issues_and_reissues_selection_letters(rec, settings
         confirm = await web.get(f"/assemblies/{aid}/letters/{member}/reissue")
         assert confirm.status_code == 200 and "Den gamle kode holder op med at virke" in confirm.text
         again = rows_of(await web.post(f"/assemblies/{aid}/letters/{member}/reissue", data={"csrf_token": token}))
-        assert again[1][0] == member and again[1][5] != letters[1][5]
+        assert again[1][0] == member and again[1][6] != letters[1][6]
         r = await web.get(f"/assemblies/{aid}/letters/{uuid.uuid4()}/reissue")
         assert r.status_code == 404 and "Siden findes ikke" in r.text
     async with client("recruitment", settings, auth=httpx.Auth()) as other:

@@ -18,11 +18,12 @@ from services.recruitment.app import SPEC
 from shared.bus.outbox import transaction
 from shared.db import make_sessionmaker
 from shared.migrations import alembic_config, upgrade
-from tests.integration.test_apis import REGIONS, STRATA, client
+from tests.integration.test_apis import REGIONS, STRATA, assert_error, client
 
 pytestmark = pytest.mark.integration
 
 NAME, ADDRESS, CPR, MAIL = "Vaultina Krypteringsen", "Nøglevej 13, 6666 Lås", "1312129999", "vaultina@example.org"
+PHONE = "+45 13 13 13 13"
 
 
 async def schema_text(engine) -> str:
@@ -61,13 +62,14 @@ async def test_the_database_holds_no_personal_data_in_clear_and_registrars_alone
     aid, code = await vault_assembly(rec)
     async with client("recruitment", settings) as citizen:
         r = await citizen.post("/registrations", json={"code": code, "consent": True, "answers": {"gender": "female"},
-                                                       "contact": MAIL})
+                                                       "email": MAIL, "phone": PHONE})
         assert r.status_code == 201, r.text
     dump = await schema_text(engine)
-    for secret in (NAME, "Nøglevej", CPR, MAIL, "Vaultina"):
+    for secret in (NAME, "Nøglevej", CPR, MAIL, "Vaultina", PHONE, "1313"):
         assert secret not in dump
     regs = (await rec.get(f"/assemblies/{aid}/registrations")).json()
-    assert [(x["name"], x["address"], x["contact"], x["erased"]) for x in regs] == [(NAME, ADDRESS, MAIL, False)]
+    assert [(x["name"], x["address"], x["email"], x["phone"], x["contact"], x["erased"]) for x in regs] == [
+        (NAME, ADDRESS, MAIL, PHONE, f"{MAIL} · {PHONE}", False)]
     from tests.conftest import _RUN, Staff
 
     async with client("recruitment", settings, auth=Staff(_RUN["issuer"], "organiser")) as organiser:
@@ -77,6 +79,61 @@ async def test_the_database_holds_no_personal_data_in_clear_and_registrars_alone
     r = await rec.post(f"/assemblies/{aid}/register-extract", content=f"person_id,name,address,region\n{CPR},X,Y,N\n",
                        headers={"content-type": "text/csv"})
     assert r.status_code == 409 and "already imported" in r.json()["error"]["message"]
+
+
+async def test_contact_details_are_two_checked_fields_and_old_free_text_records_are_migrated(rec, settings, engine):
+    """The API takes an e-mail and a phone, each checked (422 naming the field); the old single
+    `contact` is still read when it is an e-mail and/or a phone. Records sealed with the old free
+    text open as e-mail and phone, and migration 0010 seals them again in the new shape (its
+    downgrade back to the old one)."""
+    from services.recruitment import vault
+    from services.recruitment.domain.vault import record_context, seal_fields, sealed_fields
+    from services.recruitment.handlers import privacy
+
+    aid, code = await vault_assembly(rec)
+    base = {"code": code, "consent": True, "answers": {"gender": "female"}}
+    async with client("recruitment", settings) as citizen:
+        body = assert_error(await citizen.post("/registrations", json={**base, "email": "vaultina@", "phone": "ring mig"}),
+                            422, "email and phone")
+        assert [d["field"] for d in body["details"]] == ["email", "phone"]
+        assert "navn@eksempel.dk" in body["details"][0]["problem"] and "+45 12 34 56 78" in body["details"][1]["problem"]
+        assert MAIL not in str(body) and "ring mig" not in str(body)  # what was sent is not echoed
+        body = assert_error(await citizen.post("/registrations", json={**base, "contact": "ring efter kl. 16"}), 422,
+                            "send them as email and phone")
+        assert [d["field"] for d in body["details"]] == ["contact"]
+        assert (await citizen.post("/registrations", json={**base, "contact": f"{PHONE}, {MAIL}"})).status_code == 201
+    async with transaction(make_sessionmaker(engine), m.outbox, m.audit) as tx:
+        entry = await privacy.find_person(tx, uuid.UUID(aid), code=code)
+        person = (await vault.read(tx, [entry]))[entry]
+    assert (person.email, person.phone) == (MAIL, PHONE)
+
+    async def raw() -> dict:
+        async with engine.connect() as conn:
+            sealed = (await conn.execute(sa.select(m.identities.c.sealed).where(m.identities.c.entry_id == entry))).scalar_one()
+        (k,) = [k for k in await every_key() if k.entry_id == entry]
+        ctx = record_context(entry)
+        return sealed_fields(vault.keyring().unwrap(k.key_id, k.wrapped, ctx), sealed, ctx), ctx, k
+
+    # a record as registration sealed it before: one free text
+    fields, ctx, k = await raw()
+    old = {"name": NAME, "address": ADDRESS, "person_ref": CPR, "contact": f"{MAIL} · {PHONE} · efter kl. 16",
+           "needs": None}
+    async with engine.begin() as conn:
+        await conn.execute(sa.update(m.identities).where(m.identities.c.entry_id == entry).values(
+            sealed=seal_fields(vault.keyring().unwrap(k.key_id, k.wrapped, ctx), old, ctx)))
+    async with transaction(make_sessionmaker(engine), m.outbox, m.audit) as tx:
+        person = (await vault.read(tx, [entry]))[entry]  # readable as it is
+    assert (person.email, person.phone, person.contact_note) == (MAIL, PHONE, "efter kl. 16")
+    url = settings.database_url
+    await asyncio.to_thread(upgrade, SPEC.migrations_dir, url)  # at head already: nothing happens
+    assert "contact" in (await raw())[0]
+    await asyncio.to_thread(command.downgrade, alembic_config(SPEC.migrations_dir, url), "0009_key_store")
+    await asyncio.to_thread(upgrade, SPEC.migrations_dir, url)
+    assert (await raw())[0] == {"name": NAME, "address": ADDRESS, "person_ref": CPR, "email": MAIL, "phone": PHONE,
+                                "needs": None, "contact_note": "efter kl. 16"}
+    await asyncio.to_thread(command.downgrade, alembic_config(SPEC.migrations_dir, url), "0009_key_store")
+    assert (await raw())[0]["contact"] == f"{MAIL} · {PHONE} · efter kl. 16"  # the downgrade's old shape
+    await asyncio.to_thread(upgrade, SPEC.migrations_dir, url)
 
 
 def pg_tool(settings, tool: str, *args: str, **kw):
@@ -289,8 +346,8 @@ async def test_a_persons_access_export_by_code_or_register_id(rec, settings, eng
     assert by_code.status_code == 200, by_code.text
     assert by_code.headers["cache-control"] == "no-store" and "attachment" in by_code.headers["content-disposition"]
     export = by_code.json()
-    assert export["identity"] == {"name": NAME, "address": ADDRESS, "person_ref": CPR, "contact": MAIL,
-                                  "needs": None}
+    assert export["identity"] == {"name": NAME, "address": ADDRESS, "person_ref": CPR, "email": MAIL,
+                                  "phone": None, "needs": None, "contact_note": None}
     assert export["registration"]["answers"] == {"gender": "female", "region": "N"}
     assert [x["kind"] for x in export["letters"]] == ["invitation"] and export["panel"] is None
     assert [x["action"] for x in export["audit"]] == ["respondent.registered"]

@@ -27,7 +27,9 @@ class MemberLetter(BaseModel):
     member_id: uuid.UUID
     name: str
     address: str
-    contact: str | None
+    email: str | None = None
+    phone: str | None = None
+    contact: str | None = Field(None, description="E-mail and phone as one line")
     region: str
     code: str
 

@@ -12,10 +12,12 @@ from pydantic import BaseModel, Field
 
 from services.recruitment.api import count_refusal, limit_public
 from services.recruitment.domain.codes import CodeRefused
+from services.recruitment.domain.contact import MAX_EMAIL, MAX_PHONE, from_text
 from services.recruitment.handlers import registration as h
 from services.recruitment.views import registration as v
 from shared.auth import AUDITOR, MEMBER, ORGANISER, PUBLIC, REGISTRAR, Principal, allow
 from shared.openapi import errors
+from shared.problems import invalid
 from shared.runtime import Runtime, RuntimeDep
 
 router = APIRouter()
@@ -38,7 +40,12 @@ class RegistrationIn(BaseModel):
     needs: dict[str, Short] = Field(default_factory=dict, max_length=4,
                                     description="What the person needs if drawn, for the needs the questionnaire "
                                                 "asks: {language | accessibility | diet | childcare: text}")
-    contact: str | None = Field(None, max_length=200, description="Phone or e-mail, to reach the person if drawn")
+    email: str | None = Field(None, max_length=MAX_EMAIL, description="An e-mail address, to reach the person if drawn")
+    phone: str | None = Field(None, max_length=MAX_PHONE, description="A phone number (digits, spaces, dashes, "
+                                                                      "brackets, a leading +), to reach them if drawn")
+    contact: str | None = Field(None, max_length=200, json_schema_extra={"deprecated": True},
+                                description="Deprecated: an e-mail address and/or a phone number in one text "
+                                            "(separated by a comma); send `email` and `phone` instead")
 
 
 class RegistrationOut(BaseModel):
@@ -51,11 +58,18 @@ class RegistrationOut(BaseModel):
 
 async def _register(rt: Runtime, request: Request, body: RegistrationIn) -> dict:
     s = rt.settings
+    email, phone = body.email, body.phone
+    if body.contact and not (email or phone):  # the old single text: read into the two fields, or refused
+        email, phone, rest = from_text(body.contact)
+        if rest:
+            raise invalid("contact must be an e-mail address and/or a phone number: send them as email and phone",
+                          [{"field": "contact", "problem": "neither an e-mail address nor a phone number: "
+                                                           "use the fields email and phone"}])
     ip = await limit_public(rt, request, body.code, per_code=s.register_attempts_per_code)
     try:
         async with rt.transaction() as tx:
             return await h.register(tx, code=body.code, consent=body.consent, answers=body.answers,
-                                    contact=body.contact, secret=s.secret_key, consent_version=body.consent_version,
+                                    email=email, phone=phone, secret=s.secret_key, consent_version=body.consent_version,
                                     lang=body.language, attitudes=body.attitudes, needs=body.needs)
     except CodeRefused:
         await count_refusal(rt, ip)
@@ -113,7 +127,9 @@ class RegistrationFull(RegistrationPseudonymous):
 
     name: str | None
     address: str | None
-    contact: str | None
+    email: str | None = None
+    phone: str | None = None
+    contact: str | None = Field(None, description="E-mail and phone as one line (and an old free-text contact's rest)")
     erased: bool = False
 
 

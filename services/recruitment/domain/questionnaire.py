@@ -24,8 +24,6 @@ MAX_LABEL = 200
 MAX_OPTION_LABEL = 100
 MAX_NEED = 300
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
 
 WORDS = {
     "categories": "the strata questions must be exactly the mandate's categories except region: {value}",
@@ -173,18 +171,3 @@ def answer_details(strata: Sequence[Mapping], config: Mapping, answers: Mapping[
             "missing": f"missing; one of {allowed}", "unknown": f"'{given}' is not one of {allowed}",
             "not_asked": "not a question of this assembly", "too_long": f"at most {MAX_NEED} characters"}[kind]})
     return out
-
-
-def contact_problems(email: str, phone: str) -> list[tuple[str, str]]:
-    """Contact details for the selected: both optional, each well-formed when given."""
-    problems = []
-    if email and (len(email) > 200 or not EMAIL.match(email)):
-        problems.append(("email", "malformed"))
-    if phone and not PHONE.match(phone):
-        problems.append(("phone", "malformed"))
-    return problems
-
-
-def contact_text(email: str, phone: str) -> str | None:
-    """The contact the vault keeps (one text, as registrars' screens show it)."""
-    return " · ".join(x for x in (email.strip(), phone.strip()) if x) or None

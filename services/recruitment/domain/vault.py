@@ -1,5 +1,5 @@
 """The identity vault's cryptography (pure): envelope encryption of one person's name, address,
-register id and contact details under the person's own data key, the data key wrapped by a
+register id, contact details (e-mail, phone) and needs under the person's own data key, the data key wrapped by a
 key-encryption key (KEK) named by a key id, and the keyed hash that finds a person of the register
 without keeping their register id in clear. docs/privacy.md explains the design.
 
@@ -21,8 +21,10 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.recruitment.domain.contact import as_text, from_text
+
 NONCE = 12  # bytes, AES-GCM's standard nonce
-FIELDS = ("name", "address", "person_ref", "contact", "needs")
+FIELDS = ("name", "address", "person_ref", "email", "phone", "needs", "contact_note")
 DERIVED_KEY_ID = "secret-key"
 
 
@@ -38,11 +40,28 @@ class Identity:
     name: str
     address: str
     person_ref: str
-    contact: str | None = None
+    email: str | None = None  # contact details for the selected (domain/contact.py)
+    phone: str | None = None
     needs: dict[str, str] | None = None  # what the person said they need if drawn (the questionnaire's needs)
+    contact_note: str | None = None  # an old free-text contact's part that is no e-mail or phone, as given
+
+    @property
+    def contact(self) -> str | None:
+        """The contact details as one line (screens, the mail merge)."""
+        return as_text(self.email, self.phone, self.contact_note)
 
     def as_dict(self) -> dict:
         return {f: getattr(self, f) for f in FIELDS}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Identity":
+        """A record as sealed, now or before the contact details were structured (one free text
+        `contact`, read into e-mail, phone and a note: domain/contact.py)."""
+        d = dict(d)
+        if "contact" in d:
+            email, phone, note = from_text(d.pop("contact"))
+            d.update(email=email, phone=phone, contact_note=note)
+        return cls(**{f: d.get(f) for f in FIELDS})
 
 
 class KeyWrapper(Protocol):
@@ -114,17 +133,26 @@ def new_data_key() -> bytes:
 
 def seal(data_key: bytes, identity: Identity, context: bytes) -> bytes:
     """nonce || AES-GCM(identity as JSON); a fresh nonce every time (a re-seal after a change too)."""
+    return seal_fields(data_key, identity.as_dict(), context)
+
+
+def seal_fields(data_key: bytes, fields: dict, context: bytes) -> bytes:
     nonce = os.urandom(NONCE)
-    plain = json.dumps(identity.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+    plain = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
     return nonce + AESGCM(data_key).encrypt(nonce, plain, context)
 
 
-def open_sealed(data_key: bytes, sealed: bytes, context: bytes) -> Identity:
+def sealed_fields(data_key: bytes, sealed: bytes, context: bytes) -> dict:
+    """The record's JSON as it was sealed (a migration tells old shapes from new ones by it)."""
     try:
         plain = AESGCM(data_key).decrypt(sealed[:NONCE], sealed[NONCE:], context)
     except InvalidTag as exc:
         raise VaultKeyError("a vault record does not open with its data key (tampered or moved)") from exc
-    return Identity(**json.loads(plain))
+    return json.loads(plain)
+
+
+def open_sealed(data_key: bytes, sealed: bytes, context: bytes) -> Identity:
+    return Identity.from_dict(sealed_fields(data_key, sealed, context))
 
 
 def person_key(secret: str, assembly_id: object, person_ref: str) -> str:

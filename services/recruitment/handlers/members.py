@@ -45,7 +45,7 @@ async def issue_member_letters(tx: Tx, assembly_id: uuid.UUID, only: uuid.UUID |
         await tx.session.execute(sa.insert(m.member_codes).values(member_id=r.member_id, assembly_id=assembly_id,
                                                                   code_hash=code_hash(normalise(code))))
         letters.append({"member_id": r.member_id, "name": p.name, "address": p.address, "contact": p.contact,
-                        "region": r.region, "code": code})
+                        "email": p.email, "phone": p.phone, "region": r.region, "code": code})
     if only is None:
         await tx.audit("member-letters.issued", assembly_id, details={"letters": len(letters)})
     return letters

@@ -13,22 +13,30 @@ from services.recruitment import vault
 from services.recruitment import views as v
 from services.recruitment.domain.codes import UnknownCode, UsedCode, code_hash, household_key, normalise
 from services.recruitment.domain.consent import consent_record
+from services.recruitment.domain.contact import clean, contact_details, contact_problems
 from services.recruitment.domain.questionnaire import answer_details, answer_problems
 from services.recruitment.views import questionnaire as qv
 from shared.bus.outbox import Tx
 from shared.events import contracts as ev
 from shared.problems import conflict, invalid
 
-async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str], contact: str | None,
-                   secret: str, consent_version: str | None = None, lang: str | None = None,
-                   attitudes: dict[str, str] | None = None, needs: dict[str, str] | None = None) -> dict:
+async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str], secret: str,
+                   email: str | None = None, phone: str | None = None, consent_version: str | None = None,
+                   lang: str | None = None, attitudes: dict[str, str] | None = None,
+                   needs: dict[str, str] | None = None) -> dict:
     """Register with a letter's code, answering the assembly's questionnaire in its current
     version (domain/questionnaire.py): the strata `answers` go into the pool, the `attitudes`
-    stay here, `contact` and `needs` are sealed in the vault. The consent's version, language and
+    stay here, the contact details (`email`, `phone`: domain/contact.py) and `needs` are sealed in
+    the vault. The consent's version, language and
     words' hash are kept with the registration. Returns the receipt (respondent id, when, the
     consent's and the questionnaire's versions)."""
     if not consent:
         raise invalid("consent is required to register: tick the consent box")
+    email, phone = clean(email), clean(phone)
+    wrong = contact_problems(email, phone)
+    if wrong:
+        raise invalid("the contact details are not well-formed: " + " and ".join(f for f, _k in wrong),
+                      contact_details(wrong))
     agreed = consent_record(consent_version, lang)
     norm = normalise(code)
     if norm is None:
@@ -60,8 +68,8 @@ async def register(tx: Tx, *, code: str, consent: bool, answers: dict[str, str],
                                         region=inv.region, features=features, consented_at=now,
                                         questionnaire_version=version, attitudes=attitudes, **agreed)
     )
-    if contact or needs:
-        await vault.set_contact(tx, inv.register_entry_id, contact, needs)
+    if email or phone or needs:
+        await vault.set_contact(tx, inv.register_entry_id, email=email, phone=phone, needs=needs)
     person = (await vault.read(tx, [inv.register_entry_id]))[inv.register_entry_id]
     # an erased person has no address: their own household, so the draw cannot pair them
     household = household_key(secret, inv.assembly_id, person.address if person else f"erased:{inv.id}")
@@ -97,7 +105,7 @@ async def withdraw(tx: Tx, *, code: str) -> dict:
     await tx.session.execute(
         sa.update(m.respondents).where(m.respondents.c.id == resp.id).values(withdrawn_at=now, features={}, attitudes={})
     )
-    await vault.set_contact(tx, inv.register_entry_id, None)
+    await vault.set_contact(tx, inv.register_entry_id)
     await tx.emit(ev.RespondentWithdrewV1(assembly_id=resp.assembly_id, respondent_id=resp.id),
                   subject=resp.assembly_id, region=resp.region)
     await tx.audit("respondent.withdrew", resp.assembly_id, object_id=resp.id, actor="public")

@@ -93,11 +93,12 @@ async def needs_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
                                                 "names": {k: _(x) for k, x in NEED_NAMES.items()}}, who=who)
 
 
-LETTER_HEADER = ["member_id", "name", "address", "contact", "region", "code"]
+LETTER_HEADER = ["member_id", "name", "address", "email", "phone", "region", "code"]
 
 
 def _letter_rows(letters: list[dict]):
-    return ([str(x["member_id"]), x["name"], x["address"], x["contact"] or "", x["region"], x["code"]] for x in letters)
+    return ([str(x["member_id"]), x["name"], x["address"], x["email"] or "", x["phone"] or "", x["region"], x["code"]]
+            for x in letters)
 
 
 @router.post("/assemblies/{assembly_id}/letters",

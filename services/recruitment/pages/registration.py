@@ -15,8 +15,8 @@ from services.recruitment.api.registration import receipt_reference
 from services.recruitment.domain.codes import CodeRefused, UsedCode, code_hash, normalise
 from services.recruitment.domain.consent import CURRENT as CONSENT_VERSION
 from services.recruitment.domain.consent import consent_text
-from services.recruitment.domain.questionnaire import (MAX_NEED, answer_problems, contact_problems,
-                                                       contact_text, stratum_options)
+from services.recruitment.domain.contact import contact_problems
+from services.recruitment.domain.questionnaire import MAX_NEED, answer_problems, stratum_options
 from services.recruitment.domain.registration_form import form_problems
 from services.recruitment.handlers import registration as h
 from services.recruitment.pages import pages
@@ -104,7 +104,7 @@ async def register_page(rt: RuntimeDep, request: Request, assembly: uuid.UUID | 
 
 def _problems(assembly, config: dict, form: dict[str, str]) -> tuple[list[tuple[str, str]], dict]:
     """The form's problems in its order (code, the questions, contact, consent) and what it
-    answers: {answers, attitudes, needs, contact}."""
+    answers: {answers, attitudes, needs, email, phone}."""
     answers = {q["category"]: form.get(f"q_{q['category']}", "") for q in config["strata"]}
     attitudes = {a["key"]: form.get(f"a_{a['key']}", "") for a in config["attitudes"]}
     needs = {n: form.get(f"need_{n}", "").strip() for n in config["needs"]}
@@ -114,7 +114,7 @@ def _problems(assembly, config: dict, form: dict[str, str]) -> tuple[list[tuple[
     problems += answer_problems(assembly.strata, config, answers, attitudes, needs)
     problems += contact_problems(email, phone)
     problems += [p for p in code_and_consent if p[0] == "consent"]
-    return problems, {"answers": answers, "attitudes": attitudes, "needs": needs, "contact": contact_text(email, phone)}
+    return problems, {"answers": answers, "attitudes": attitudes, "needs": needs, "email": email, "phone": phone}
 
 
 @router.post("/register", summary="Registration form (HTML)", responses=errors(404, 429))
@@ -145,7 +145,7 @@ async def register_form(rt: RuntimeDep, request: Request,
     try:
         async with rt.transaction() as tx:
             receipt = await h.register(tx, code=form["code"], consent=True, answers=given["answers"],
-                                       contact=given["contact"], secret=rt.settings.secret_key,
+                                       email=given["email"], phone=given["phone"], secret=rt.settings.secret_key,
                                        consent_version=CONSENT_VERSION, lang=pages.locale(request),
                                        attitudes=given["attitudes"], needs=given["needs"])
     except CodeRefused as exc:
@@ -168,7 +168,7 @@ async def register_form(rt: RuntimeDep, request: Request,
         "registered_at": receipt["registered_at"], "consent_version": receipt["consent_version"],
         "consent": consent_text(receipt["consent_version"], lang), "answered": answered,
         "needs_noted": [q["legend"] for q in asked["needs"] if given["needs"].get(q["name"][5:])],
-        "contact_given": bool(given["contact"]), "questionnaire_version": receipt["questionnaire_version"]},
+        "contact_given": bool(given["email"] or given["phone"]), "questionnaire_version": receipt["questionnaire_version"]},
         who=who, status=201)
 
 

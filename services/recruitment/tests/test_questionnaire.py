@@ -1,9 +1,9 @@
 """The registration questionnaire's rules (domain/questionnaire.py): what may be configured, and
 what a registration must answer."""
 
-from services.recruitment.domain.questionnaire import (PREFER_NOT_TO_SAY, answer_problems, contact_problems,
-                                                       contact_text, default_config, english, read_config,
-                                                       stratum_options)
+from services.recruitment.domain.contact import as_text, contact_details, contact_problems, from_text
+from services.recruitment.domain.questionnaire import (PREFER_NOT_TO_SAY, answer_problems, default_config, english,
+                                                       read_config, stratum_options)
 
 STRATA = [
     {"category": "region", "quotas": [{"value": "N", "min": 0, "max": 4}]},
@@ -79,10 +79,20 @@ def test_attitudes_are_optional_and_needs_are_short_texts_of_the_needs_asked():
 
 
 def test_contact_details_are_optional_but_well_formed():
-    assert contact_problems("", "") == [] and contact_text("", "") is None
+    assert contact_problems("", "") == [] and contact_problems(None, None) == [] and as_text(None, "") is None
     assert contact_problems("ase@example.org", "+45 12 34 56 78") == []
-    assert contact_text(" ase@example.org ", "12345678") == "ase@example.org · 12345678"
+    assert as_text("ase@example.org", "12345678") == "ase@example.org · 12345678"
     assert contact_problems("ase@", "ring mig") == [("email", "malformed"), ("phone", "malformed")]
+    assert contact_problems("a" * 190 + "@example.org", "1" * 31) == [("email", "malformed"), ("phone", "malformed")]
+    assert [d["field"] for d in contact_details([("phone", "malformed")])] == ["phone"]
+
+
+def test_an_old_free_text_contact_is_read_into_e_mail_phone_and_a_note():
+    assert from_text("ase@example.org · 12 34 56 78") == ("ase@example.org", "12 34 56 78", None)  # the old form's
+    assert from_text("+45 12345678, ase@example.org") == ("ase@example.org", "+45 12345678", None)  # the API's
+    assert from_text("ase@example.org") == ("ase@example.org", None, None)
+    assert from_text("ring efter kl. 16; 12345678") == (None, "12345678", "ring efter kl. 16")
+    assert from_text("") == (None, None, None) and from_text(None) == (None, None, None)
 
 
 def test_the_apis_words_name_the_allowed_answers():

@@ -75,3 +75,17 @@ def test_the_key_store_is_a_database_of_its_own_and_production_must_name_it():
         key_store_url(Settings(**prod, vault_database_url=""))
     keys = "postgresql+asyncpg://k:pw@keys:5432/recruitment_keys"
     assert key_store_url(Settings(**prod, vault_database_url=keys)) == keys
+
+
+def test_a_record_sealed_with_the_old_free_text_contact_opens_as_e_mail_and_phone():
+    from services.recruitment.domain.vault import seal_fields, sealed_fields
+
+    key, ctx = new_data_key(), record_context(7)
+    old = seal_fields(key, {"name": "Åse", "address": "Vej 1", "person_ref": "1", "contact": "ase@example.org · 12345678",
+                            "needs": {"diet": "vegetar"}}, ctx)
+    person = open_sealed(key, old, ctx)
+    assert (person.email, person.phone, person.contact_note, person.needs) == ("ase@example.org", "12345678", None,
+                                                                               {"diet": "vegetar"})
+    assert person.contact == "ase@example.org · 12345678"
+    again = seal(key, person, ctx)
+    assert "contact" not in sealed_fields(key, again, ctx) and open_sealed(key, again, ctx) == person

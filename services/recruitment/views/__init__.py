@@ -38,12 +38,14 @@ async def stats(tx: Tx, assembly_id: uuid.UUID) -> dict:
 
 
 def identity_fields(person, opened: bool = True) -> dict:
-    """A person's name, address and contact as screens show them (`erased` once the key is gone)."""
+    """A person's name, address and contact details as screens show them (`contact`: e-mail and
+    phone as one line; `erased` once the key is gone)."""
     if not opened:
         return {}
     if person is None:
-        return {"name": None, "address": None, "contact": None, "erased": True}
-    return {"name": person.name, "address": person.address, "contact": person.contact, "erased": False}
+        return {"name": None, "address": None, "contact": None, "email": None, "phone": None, "erased": True}
+    return {"name": person.name, "address": person.address, "contact": person.contact, "email": person.email,
+            "phone": person.phone, "erased": False}
 
 
 def code_matches(hashed: str):

@@ -72,7 +72,8 @@ def upgrade() -> None:
             data_key = new_data_key()
             key_id, wrapped = ring.wrap(data_key, ctx)
             identities.append({"e": r.id, "a": r.assembly_id,
-                               "s": seal(data_key, Identity(r.name, r.address, r.person_ref, r.contact), ctx)})
+                               "s": seal(data_key, Identity.from_dict({"name": r.name, "address": r.address, "person_ref": r.person_ref,
+                                                                "contact": r.contact}), ctx)})
             keys.append({"e": r.id, "k": key_id, "w": wrapped})
             hashes.append({"e": r.id, "h": person_key(secret, r.assembly_id, r.person_ref)})
         conn.execute(sa.text("INSERT INTO recruitment.identities (entry_id, assembly_id, sealed) VALUES (:e, :a, :s)"),

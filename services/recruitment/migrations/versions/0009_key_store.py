@@ -14,8 +14,6 @@ from alembic import context, op
 import sqlalchemy as sa
 
 from services.recruitment import keystore
-from shared.db import make_engine
-from shared.settings import get_settings
 
 revision = "0009_key_store"
 down_revision = "0008_questionnaire"
@@ -27,10 +25,7 @@ BATCH = 5000
 
 
 def _key_store():
-    """A connection to the key store, usable from this (synchronous) migration: alembic runs it
-    inside SQLAlchemy's greenlet, where an async engine's sync facade works."""
-    s = get_settings()
-    return make_engine(keystore.key_store_url(s, context.config.get_main_option("sqlalchemy.url")), pool_size=1, max_overflow=0, pgbouncer=s.vault_db_pgbouncer).sync_engine
+    return keystore.migration_engine(context.config.get_main_option("sqlalchemy.url"))
 
 
 def _identities(conn, where: str):
