@@ -187,7 +187,7 @@ def main() -> None:
                 took, cpu = time.perf_counter() - t0, time.process_time() - c0
                 f = figures(members, plan)
                 print(f"{name:<9} {rounds:>6} {tables:>6}  {method:<20} {cpu:>6.2f} {took:>6.2f} {f.unique_pairs:>6} {f.repeats:>7} "
-                      f"{f.mean_deviation:>8.3f} {f.worst_deviation:>6.3f}  {f.language_tables:>4.1f}/{f.language_minimum:<4.1f}",
+                      f"{f.mean_deviation:>8.4f} {f.worst_deviation:>6.4f}  {f.language_tables:>4.1f}/{f.language_minimum:<4.1f}",
                       flush=True)
     # Re-planning at live check-in: 200 members, 12 not checked in, 4 rounds.
     members = next(m for name, m, rounds, tables in shapes if name == "demo-200" and rounds == 4)

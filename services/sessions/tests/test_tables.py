@@ -178,3 +178,21 @@ def test_the_worst_table_is_pressed_towards_the_panels_mix(panel_seed):
     figures = plan_figures(plan.rounds, {m.id: m.strata for m in members})
     assert figures.repeats == 0
     assert figures.worst_deviation < 0.26
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_annealing_never_adds_a_repeat_or_a_keep_apart_breach(seed):
+    from services.sessions.domain.tables_fast import improve_fast
+
+    # 25 members at 5 tables of 5 over 3 rounds: the design starts repeat-free (5 is prime)
+    state, rng = _state(seed, n=25, apart=((0, 1), (2, 3), (4, 5)))
+    breaches = lambda: sum(state.met[a][b] for a, b in ((0, 1), (2, 3), (4, 5)))  # noqa: E731
+    before = (state.repeats, breaches())
+    assert state.repeats == 0
+    improve_fast(state, rng, 400, 0.05, 0.002, 0.5)
+    assert state.repeats == 0
+    assert breaches() <= before[1]
+    # and what it keeps is what the seats say
+    fresh = [row[:] for row in state.met]
+    state.load([[list(t) for t in tables] for tables in state.seats])
+    assert state.met == fresh
