@@ -7,13 +7,17 @@ where text may run over several lines: tab, line feed and carriage return; never
 query string. The answer is a 422 in the usual error shape naming the field (or CSV line).
 
 The check is cheap for honest requests: a body is scanned with one regular expression over its
-bytes (JSON escapes included) and parsed again only when that finds a candidate.
+bytes (JSON escapes included) and parsed again only when that finds a candidate. A text body (a
+register extract or a pool's CSV, up to a GiB) is scanned chunk by chunk as it arrives and kept
+in a temporary file beyond a few MiB, then handed to the route from there: memory stays flat
+whatever its size.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import tempfile
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -67,12 +71,35 @@ def check_json(body: bytes) -> None:
         # not JSON: FastAPI answers that; a raw control byte inside a string is a decode error there
 
 
+def _raw_character(found: bytes) -> str:
+    return found.decode("utf-8", "replace") if len(found) > 1 else chr(found[0])
+
+
 def check_csv(body: bytes) -> None:
-    m = _RAW_BAD.search(body)
-    if m:
-        line = body.count(b"\n", 0, m.start()) + 1
-        char = m.group().decode("utf-8", "replace") if len(m.group()) > 1 else chr(m.group()[0])
-        raise ControlCharacter(f"line {line}", char)
+    CsvScan().feed(body)
+
+
+class CsvScan:
+    """A text body's check, fed chunk by chunk: a C1 control split across two chunks (its UTF-8
+    bytes C2 8x) is still found, and the line is counted across chunks."""
+
+    def __init__(self) -> None:
+        self.lines = 0  # newlines before `tail`
+        self.tail = b""  # the last byte seen: the first half of a two-byte character, perhaps
+
+    def feed(self, chunk: bytes) -> None:
+        buf = self.tail + chunk
+        m = _RAW_BAD.search(buf)
+        if m:
+            line = self.lines + buf.count(NEWLINE, 0, m.start()) + 1
+            raise ControlCharacter(f"line {line}", _raw_character(m.group()))
+        self.lines += buf.count(NEWLINE, 0, max(0, len(buf) - 1))
+        self.tail = buf[-1:]
+
+
+SPOOL_MEMORY = 4 * 2**20  # a text body beyond this waits on disk
+REPLAY_CHUNK = 2**20
+NEWLINE = b"\n"
 
 
 def check_query(query: str) -> None:
@@ -129,6 +156,9 @@ class RefuseControlCharacters:
         if kind is None:
             await self.app(scope, receive, send)
             return
+        if kind == "text":
+            await self._text(scope, receive, send)
+            return
         chunks, more, disconnect = [], True, None
         while more:
             message = await receive()
@@ -141,8 +171,6 @@ class RefuseControlCharacters:
         try:
             if kind == "json":
                 check_json(body)
-            elif kind == "text":
-                check_csv(body)
             else:
                 await check_form(scope, body)
         except ControlCharacter as exc:
@@ -158,6 +186,39 @@ class RefuseControlCharacters:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    async def _text(self, scope, receive, send) -> None:
+        """A text body checked as it streams in and kept in a spooled file (memory up to
+        SPOOL_MEMORY, then disk), then replayed to the route a MiB at a time."""
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
+            scan, more, disconnect = CsvScan(), True, None
+            try:
+                while more:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        disconnect = message
+                        break
+                    chunk = message.get("body", b"")
+                    scan.feed(chunk)
+                    spool.write(chunk)
+                    more = message.get("more_body", False)
+            except ControlCharacter as exc:
+                await self._refuse(scope, receive, send, exc)
+                return
+            left = spool.tell()
+            spool.seek(0)
+            done = False
+
+            async def replay():
+                nonlocal left, done
+                if done or disconnect is not None:  # handed over (or the client left): the connection's
+                    return disconnect or await receive()
+                chunk = spool.read(min(REPLAY_CHUNK, left))
+                left -= len(chunk)
+                done = left <= 0
+                return {"type": "http.request", "body": chunk, "more_body": not done}
+
+            await self.app(scope, replay, send)
 
     @staticmethod
     async def _refuse(scope, receive, send, exc: ControlCharacter) -> None:
