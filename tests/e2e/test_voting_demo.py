@@ -197,8 +197,9 @@ def test_anyone_without_a_token_verifies_the_draw_and_the_board_with_the_printed
         for command in commands[lang]:  # the PDF prints the same commands (a long line may wrap)
             assert "".join(command.split()) in squeezed, (lang, command)
     assert commands["da"] == commands["en"]
-    # The audit trails' line is a template for auditors (their export needs a token): left out.
-    runnable = [c for c in commands["en"] if "TRAIL.json" not in c]
+    # The audit trails' commands need the auditor's token (AUDITOR_TOKEN): followed below, with one.
+    auditor = [c for c in commands["en"] if "AUDITOR_TOKEN" in c or "-trail.json" in c]
+    runnable = [c for c in commands["en"] if c not in auditor]
     assert any(c.startswith("borgerting sortition verify ") for c in runnable), runnable
     assert any(c.startswith("borgerting voting verify ") for c in runnable), runnable
     assert all(c.startswith(("curl ", "borgerting ")) for c in runnable), runnable
@@ -209,4 +210,16 @@ def test_anyone_without_a_token_verifies_the_draw_and_the_board_with_the_printed
         assert out.returncode == 0, (command, out.stdout[-2000:], out.stderr[-2000:])
         if command.startswith("borgerting voting verify "):
             assert "OK" in out.stdout and "recount equals the published result" in out.stdout, out.stdout
+    # An auditor signed in for the assembly follows the audit trails' pairs as printed: each saves a
+    # service's trail and checks it against the exact head the report publishes for it.
+    assert "TRAIL.json" not in " ".join(commands["en"]) and len(auditor) == 2 * len(set(
+        c.split()[3] for c in auditor if c.startswith("borgerting audit verify "))) >= 8, auditor
+    token = cluster.issuer.headers("auditor", aid)["authorization"].removeprefix("Bearer ")
+    for command in auditor:
+        out = subprocess.run(["bash", "-c", command], cwd=tmp_path, env={**env, "AUDITOR_TOKEN": token},
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, (command, out.stdout[-2000:], out.stderr[-2000:])
+        if command.startswith("borgerting audit verify "):
+            seq = command.rsplit("--expected-head ", 1)[1].split(":")[0]
+            assert f"anchored: entry {seq} is the published head" in out.stdout, out.stdout
 

@@ -6,6 +6,7 @@ publishes them in the summary and the report; voting signs the heads into its ch
 from __future__ import annotations
 
 import uuid
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -47,7 +48,8 @@ async def test_reporting_publishes_every_trails_head_and_the_board_fingerprint(s
 
     async with transaction(sessionmaker, rm.outbox, rm.audit) as tx:
         before = (await rv.summary(tx, aid))["anchors"]
-        published = await publish(tx, aid, summary=await rv.summary(tx, aid), min_group=5, links={})
+        audit = {svc: f"https://example.org/{svc}/assemblies/{aid}/audit" for svc in ("sessions", "sortition", "voting")}
+        published = await publish(tx, aid, summary=await rv.summary(tx, aid), min_group=5, links={"audit": audit})
     assert before == {"audit_heads": {"sessions": {"seq": 1, "hash": h[1]}, "sortition": {"seq": 3, "hash": h[3]},
                                       "voting": {"seq": 4, "hash": h[4]}},
                       "board": {"board_id": f"assembly-{aid}", "board_key_fingerprint": fp}}
@@ -58,8 +60,14 @@ async def test_reporting_publishes_every_trails_head_and_the_board_fingerprint(s
         own = (await tx.session.execute(sa.select(rm.audit).where(rm.audit.c.assembly_id == aid))).all()
         out = [r[0] for r in await tx.session.execute(sa.select(rm.outbox.c.envelope).where(
             rm.outbox.c.key == str(aid)).order_by(rm.outbox.c.id))]
-    # The published HTML carries the heads and the fingerprint.
+    # The published HTML carries the heads and the fingerprint, and per trail the exact commands
+    # that fetch it (with the auditor's token) and check it against its head.
     assert f"3:{h[3]}" in html and f"4:{h[4]}" in html and fp in html
+    text = unescape(html)
+    for svc, head in (("sessions", f"1:{h[1]}"), ("sortition", f"3:{h[3]}"), ("voting", f"4:{h[4]}")):
+        assert (f'curl -fsS -H "Authorization: Bearer $AUDITOR_TOKEN" -o {svc}-trail.json {audit[svc]}\n'
+                f"borgerting audit verify {svc}-trail.json --expected-head {head}\n") in text
+    assert "TRAIL.json" not in text and "sign in with the auditor role for this assembly" in text
     # Reporting's own trail: its head is read from its own table (newer than its own event).
     assert [r.action for r in own] == ["report.published"]
     assert after["reporting"] == {"seq": 1, "hash": own[0].hash}

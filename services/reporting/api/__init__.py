@@ -18,13 +18,15 @@ from shared.ui.signin import public_base
 router = APIRouter(tags=["reporting"])
 
 
-def report_links(request: Request, assembly_id: uuid.UUID) -> dict[str, str]:
+def report_links(request: Request, assembly_id: uuid.UUID) -> dict:
     """Absolute public addresses the printed report names (for the verify commands)."""
     base = public_base(request)
     return {"draw": f"{base}{SERVICE_PREFIXES['sortition']}/assemblies/{assembly_id}/draw",
             "board": f"{base}{SERVICE_PREFIXES['voting']}/assemblies/{assembly_id}/voting/board/export.json",
             "versions": f"{base}{SERVICE_PREFIXES['reporting']}/assemblies/{assembly_id}/report/versions",
-            "followup": f"{base}{SERVICE_PREFIXES['reporting']}/assemblies/{assembly_id}/followup"}
+            "followup": f"{base}{SERVICE_PREFIXES['reporting']}/assemblies/{assembly_id}/followup",
+            # each service's audit trail export (auditor or organiser of the assembly; shared/runtime.py)
+            "audit": {svc: f"{base}{prefix}/assemblies/{assembly_id}/audit" for svc, prefix in SERVICE_PREFIXES.items()}}
 
 
 @router.get("/assemblies/{assembly_id}/summary", summary="Figures counted from events")
