@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -32,8 +33,10 @@ async def publish(tx: Tx, assembly_id: uuid.UUID, *, summary: dict, min_group: i
     version = 1 if previous is None else previous.version + 1
     corrects = None if previous is None else previous.version
     changed = [] if previous is None else changes(previous.figures, figures)
-    documents = render_documents(figures, min_group=min_group, links=links, number=version, corrects=corrects,
-                                 note=note, changes=changed)
+    # Seconds of CPU for a large assembly (WeasyPrint; docs/evaluation.md): in a thread, so that the
+    # process still answers its probes and other requests meanwhile.
+    documents = await asyncio.to_thread(render_documents, figures, min_group=min_group, links=links, number=version,
+                                        corrects=corrects, note=note, changes=changed)
     hashes = {name: hashlib.sha256(body).hexdigest() for name, body in sorted(documents.items())}
     report_id = uuid.uuid4()
     await tx.session.execute(sa.insert(m.report_versions).values(
