@@ -12,6 +12,7 @@ import json
 import shutil
 import signal
 import time
+import traceback
 from dataclasses import asdict
 from pathlib import Path
 
@@ -162,7 +163,10 @@ def main(
                                          out / "audit", summary)
         except Exception as exc:
             cluster.stop()
-            console.print(f"[red]demo failed: {exc}\nservice logs: {state}/logs/")
+            where = next((f"{Path(f.filename).name}:{f.lineno}" for f in reversed(traceback.extract_tb(exc.__traceback__))
+                          if f.filename.startswith(str(Path(__file__).resolve().parent))), "?")
+            # the kind of failure and where the demo was: a timeout or a bare assertion says nothing by itself
+            console.print(f"[red]demo failed at {where}: {type(exc).__name__}: {exc}\nservice logs: {state}/logs/")
             raise typer.Exit(1)
 
     time.sleep(2)  # let the services settle, then measure them at rest
