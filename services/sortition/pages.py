@@ -283,9 +283,9 @@ async def job_page(assembly_id: uuid.UUID, job_id: uuid.UUID, rt: RuntimeDep, re
 
 def verify_commands(request: Request, assembly_id: uuid.UUID) -> str:
     base = public_base(request) + forwarded_prefix(request) + f"/assemblies/{assembly_id}/draw"
-    return (f"curl -o transcript.json {base}/transcript.json\n"
-            f"curl -o features.csv {base}/features.csv\n"
-            f"curl -o people.csv {base}/people.csv\n"
+    return (f"curl -fsS --retry 5 -o transcript.json {base}/transcript.json\n"
+            f"curl -fsS --retry 5 -o features.csv {base}/features.csv\n"
+            f"curl -fsS --retry 5 -o people.csv {base}/people.csv\n"
             "borgerting sortition verify transcript.json --features features.csv --people people.csv "
             "--address-columns household")
 
@@ -293,7 +293,7 @@ def verify_commands(request: Request, assembly_id: uuid.UUID) -> str:
 def certify_command(request: Request, assembly_id: uuid.UUID) -> str:
     """After verify_commands (the same pool files): check the certificate of optimality."""
     base = public_base(request) + forwarded_prefix(request) + f"/assemblies/{assembly_id}/draw"
-    return (f"curl -o certificate.json {base}/certificate.json\n"
+    return (f"curl -fsS --retry 5 -o certificate.json {base}/certificate.json\n"
             "borgerting sortition certify certificate.json --features features.csv --people people.csv "
             "--address-columns household")
 
@@ -373,7 +373,7 @@ async def _replacements_page(request: Request, rt: Runtime, who: Principal, asse
     verify = None
     if numbers:
         files = " ".join(f"r{n}.json" for n in numbers)
-        verify = ("".join(f"curl -o r{n}.json {base}/replacements/{n}/transcript.json\n" for n in numbers)
+        verify = ("".join(f"curl -fsS --retry 5 -o r{n}.json {base}/replacements/{n}/transcript.json\n" for n in numbers)
                   + f"borgerting sortition verify-replacement {files} --draw transcript.json "
                   "--features features.csv --people people.csv --address-columns household")
     return pages.render(request, "replacements.html", {

@@ -393,7 +393,7 @@ async def board_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request, p
                 if lookup and hash and hash.strip().lower() != lookup["hash"]:
                     lookup_error, lookup = _("The entry at that position has another hash than your receipt"), None
     base = public_base(request) + forwarded_prefix(request) + f"/assemblies/{assembly_id}/voting/board"
-    verify = (f"curl -o board.json {base}/export.json\n"
+    verify = (f"curl -fsS --retry 5 -o board.json {base}/export.json\n"
               f"borgerting voting verify board.json --fingerprint {board['board_key']['fingerprint']}")
     any_open = any(b["state"] != "closed" for b in board["ballots"])
     return pages.render(request, "board.html", {
