@@ -84,11 +84,20 @@ async def on_replacement_drawn(tx: Tx, event: Envelope, payload: ev.ReplacementD
                       ["assembly_id", "member_id"], {"role": "member"})
 
 
+def _scheduled_fields(stmt, fields: dict) -> dict:
+    """What a (re)published schedule updates: everything it says, but not the hours of a session
+    already held — session-held carries the hours it took, and the two topics may arrive in either
+    order (or a schedule may be re-sent after the session), so a rebuild must come out the same."""
+    return {**fields, "duration_hours": sa.case((m.sessions.c.held, m.sessions.c.duration_hours),
+                                                else_=stmt.excluded.duration_hours)}
+
+
 async def on_session_scheduled(tx: Tx, event: Envelope, payload: ev.SessionScheduledV1) -> None:
     fields = {"title": payload.title, "phase": payload.phase, "mode": payload.mode, "starts_at": payload.starts_at,
               "duration_hours": payload.duration_hours}
-    await _upsert(tx, m.sessions, {"session_id": payload.session_id, "assembly_id": payload.assembly_id, **fields},
-                  ["session_id"], fields)
+    stmt = pg_insert(m.sessions).values(session_id=payload.session_id, assembly_id=payload.assembly_id, **fields)
+    await tx.session.execute(stmt.on_conflict_do_update(index_elements=["session_id"],
+                                                        set_=_scheduled_fields(stmt, fields)))
 
 
 async def on_session_scheduled_v2(tx: Tx, event: Envelope, payload: ev.SessionScheduledV2) -> None:
@@ -101,7 +110,7 @@ async def on_session_scheduled_v2(tx: Tx, event: Envelope, payload: ev.SessionSc
                           "speakers": [s.model_dump(mode="json") for s in i.speakers]} for i in p.items]}
     stmt = pg_insert(m.sessions).values(session_id=p.session_id, assembly_id=p.assembly_id, **fields)
     await tx.session.execute(stmt.on_conflict_do_update(
-        index_elements=["session_id"], set_=fields,
+        index_elements=["session_id"], set_=_scheduled_fields(stmt, fields),
         where=sa.or_(m.sessions.c.programme_revision.is_(None), m.sessions.c.programme_revision < p.revision)))
 
 
