@@ -236,3 +236,27 @@ async def test_a_member_answers_in_the_portal_and_staff_open_and_close_from_the_
         page = await web.get(f"/assemblies/{aid}/evaluation?lang=da")
         assert page.status_code == 200 and "Spørgeskemaer til medlemmerne" in page.text
         assert 'name="action"' not in page.text  # opening and closing is for organisers
+
+
+async def test_a_held_sessions_hours_do_not_depend_on_the_order_of_the_schedule_and_the_hold(settings):
+    """session-held (its hours as held) and session-scheduled (re-sent after a date change, or
+    simply late: another topic) may arrive in either order; the hours of deliberation are the
+    held hours either way, so a rebuild from offset 0 comes out the same."""
+    app = client("reporting", settings)._transport.app
+    hours = {}
+    for order in ("held first", "scheduled first"):
+        aid = await reporting_knows(settings, uuid.uuid4(), "Borgertinget om rækkefølge")
+        session_id = uuid.uuid4()
+        scheduled = ev.SessionScheduledV1(assembly_id=aid, session_id=session_id, title="Session 1", mode="physical",
+                                          starts_at=datetime(2027, 3, 6, 9, tzinfo=timezone.utc), phase="learning",
+                                          duration_hours=14)
+        held = ev.SessionHeldV1(assembly_id=aid, session_id=session_id, present=10, absent=2, duration_hours=7.5)
+        events = [held, scheduled] if order == "held first" else [scheduled, held]
+        async with app.state.rt.transaction() as tx:
+            for p in [*events, scheduled]:  # the schedule re-sent after the session, too
+                await HANDLERS[ev.spec_for_model(type(p)).topic](tx, new_event(p, subject=aid), p)
+        async with app.state.rt.transaction() as tx:
+            hours[order] = (await tx.session.execute(sa.select(rm.sessions.c.duration_hours)
+                                                     .where(rm.sessions.c.session_id == session_id))).scalar_one()
+    await app.state.rt.close()
+    assert hours == {"held first": 7.5, "scheduled first": 7.5}
