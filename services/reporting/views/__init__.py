@@ -26,14 +26,15 @@ async def summary(tx: Tx, assembly_id: uuid.UUID) -> dict:
         m.panel_members.c.assembly_id == assembly_id, m.panel_members.c.role == "member"))).all()}
     panel = (await s.execute(sa.select(m.panels).where(m.panels.c.assembly_id == assembly_id))).first()
     sess = [dict(r._mapping) for r in (await s.execute(sa.select(m.sessions).where(
-        m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at))).all()]
+        m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at, m.sessions.c.session_id))).all()]
     # Only final ballots are the assembly's result; trial ballots and straw polls are counted apart.
     final = m.ballots.c.kind == "final"
     qs = (await s.execute(sa.select(m.questions, m.ballots.c.title.label("ballot"), m.ballots.c.list_id,
                                     m.ballots.c.members, m.ballots.c.ballots_cast)
                           .join(m.ballots, m.ballots.c.ballot_id == m.questions.c.ballot_id)
                           .where(m.questions.c.assembly_id == assembly_id, final)
-                          .order_by(m.ballots.c.title, m.questions.c.ballot_id, m.questions.c.position))).all()
+                          .order_by(m.ballots.c.title, m.questions.c.ballot_id, m.questions.c.position,
+                                    m.questions.c.question_id))).all()
     votes = dict((await s.execute(sa.select(final, sa.func.count()).select_from(m.votes)
                                   .outerjoin(m.ballots, m.ballots.c.ballot_id == m.votes.c.ballot_id)
                                   .where(m.votes.c.assembly_id == assembly_id).group_by(final))).all())
@@ -84,10 +85,10 @@ async def member_portal(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) ->
     role = (await s.execute(sa.select(m.panel_members.c.role).where(
         m.panel_members.c.assembly_id == assembly_id, m.panel_members.c.member_id == member_id))).scalar()
     sessions = [dict(r._mapping) for r in (await s.execute(sa.select(m.sessions).where(
-        m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at))).all()]
+        m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at, m.sessions.c.session_id))).all()]
     ballots = [dict(r._mapping) for r in (await s.execute(
         sa.select(m.ballots.c.ballot_id, m.ballots.c.title, m.ballots.c.closed, m.ballots.c.kind)
-        .where(m.ballots.c.assembly_id == assembly_id).order_by(m.ballots.c.title))).all()]
+        .where(m.ballots.c.assembly_id == assembly_id).order_by(m.ballots.c.title, m.ballots.c.ballot_id))).all()]
     answers = (await s.execute(sa.select(sa.func.count(sa.distinct(sa.tuple_(m.responses.c.ballot_id,
                                                                               m.responses.c.question_id))),
                                          sa.func.max(m.responses.c.answered_on))

@@ -23,12 +23,12 @@ async def live(tx: Tx, assembly_id: uuid.UUID) -> dict:
         .group_by(m.checkins.c.session_id))).all())
     sessions = [dict(r._mapping) for r in (await s.execute(sa.select(
         m.sessions.c.session_id, m.sessions.c.title, m.sessions.c.starts_at, m.sessions.c.held)
-        .where(m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at))).all()]
+        .where(m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at, m.sessions.c.session_id))).all()]
     votes = dict((await s.execute(sa.select(m.votes.c.ballot_id, sa.func.count()).where(
         m.votes.c.assembly_id == assembly_id).group_by(m.votes.c.ballot_id))).all())
     ballots = [dict(r._mapping) for r in (await s.execute(sa.select(
         m.ballots.c.ballot_id, m.ballots.c.title, m.ballots.c.kind, m.ballots.c.members, m.ballots.c.closed)
-        .where(m.ballots.c.assembly_id == assembly_id).order_by(m.ballots.c.title))).all()]
+        .where(m.ballots.c.assembly_id == assembly_id).order_by(m.ballots.c.title, m.ballots.c.ballot_id))).all()]
     return {
         "assembly_id": summary["assembly_id"], "name": summary["name"], "panel_size": summary["panel_size"],
         "registrations": [{key: c[key] for key in ("category", "value", "pool", "pool_share", "quota_min",

@@ -36,7 +36,7 @@ async def followup(tx: Tx, assembly_id: uuid.UUID, today) -> dict:
     """The adopted recommendations in the report's order, each with its responses over time."""
     a = await load_or_404(tx, m.assemblies, "assembly (no events seen for it yet)", id=assembly_id)
     recs = [dict(r._mapping) for r in (await tx.session.execute(
-        _adopted(assembly_id).order_by(_B.c.title, _Q.c.ballot_id, _Q.c.position))).all()]
+        _adopted(assembly_id).order_by(_B.c.title, _Q.c.ballot_id, _Q.c.position, _Q.c.question_id))).all()]
     rows = [dict(r._mapping) for r in (await tx.session.execute(
         sa.select(m.responses).where(m.responses.c.assembly_id == assembly_id))).all()]
     return {"assembly": {"id": a.id, "name": a.name}, **domain_followup(recs, rows, today)}
