@@ -260,3 +260,66 @@ async def test_a_held_sessions_hours_do_not_depend_on_the_order_of_the_schedule_
                                                      .where(rm.sessions.c.session_id == session_id))).scalar_one()
     await app.state.rt.close()
     assert hours == {"held first": 7.5, "scheduled first": 7.5}
+
+
+async def test_a_sessions_schedule_is_the_latest_events_whatever_topic_arrives_first(settings):
+    """A session scheduled (v1), its programme published (v2, another topic), then moved (v1
+    again): read in any of the six orders (a rebuild reads topic by topic), the row is the same —
+    the latest event's time and mode, the published agenda. Before the fix a v1 read after the v2
+    overwrote the v2's mode (the rebuild test found physical/hybrid flipping)."""
+    from itertools import permutations
+    app = client("reporting", settings)._transport.app
+    aid = await reporting_knows(settings, uuid.uuid4(), "Borgertinget om tidsplanen")
+    t0 = datetime(2027, 1, 10, 9, tzinfo=timezone.utc)
+    rows = set()
+    for order in permutations(range(3)):
+        sid = uuid.uuid4()
+        common = {"assembly_id": aid, "session_id": sid, "title": "Weekend 1", "phase": "learning",
+                  "duration_hours": 7.0}
+        first = ev.SessionScheduledV1(**common, mode="physical", starts_at=datetime(2027, 3, 6, 9, tzinfo=timezone.utc))
+        published = ev.SessionScheduledV2(
+            **common, revision=1, mode="hybrid", starts_at=datetime(2027, 3, 6, 9, tzinfo=timezone.utc), items=[
+                ev.AgendaItemV2(item_id=uuid.uuid4(), position=1, phase="learning", title="Oplæg", minutes=90)])
+        moved = ev.SessionScheduledV1(**common, mode="hybrid", starts_at=datetime(2027, 3, 13, 9, tzinfo=timezone.utc))
+        envs = [new_event(p, subject=aid).model_copy(update={"time": t0.replace(hour=9 + i)})
+                for i, p in enumerate((first, published, moved))]
+        async with app.state.rt.transaction() as tx:
+            for i in order:
+                await HANDLERS[envs[i].topic](tx, envs[i], (first, published, moved)[i])
+        async with app.state.rt.transaction() as tx:
+            r = (await tx.session.execute(sa.select(rm.sessions).where(rm.sessions.c.session_id == sid))).one()
+        rows.add((r.mode, r.starts_at, r.programme_revision, tuple(i["title"] for i in r.agenda)))
+        assert r.scheduled_by == envs[2].id
+    await app.state.rt.close()
+    assert rows == {("hybrid", datetime(2027, 3, 13, 9, tzinfo=timezone.utc), 1, ("Oplæg",))}
+
+
+async def test_a_withdrawal_or_a_close_read_before_what_it_follows_comes_out_the_same(settings):
+    """Two more pairs on two topics: a withdrawal read before the registration (the row must still
+    get its region and answers) and a ballot's close read before its opening (it must stay closed,
+    with the opening's title and members) — in both orders the rows are the same."""
+    from pathlib import Path
+    examples = Path(ev.__file__).parent / "examples"
+    opened0 = ev.BallotOpenedV4.model_validate_json((examples / "voting.ballot-opened.v4.json").read_text())
+    closed0 = ev.BallotClosedV2.model_validate_json((examples / "voting.ballot-closed.v2.json").read_text())
+    app = client("reporting", settings)._transport.app
+    aid = await reporting_knows(settings, uuid.uuid4(), "Borgertinget om rækkefølge igen")
+    rows = {}
+    for order in ("forwards", "backwards"):
+        rid, bid = uuid.uuid4(), uuid.uuid4()
+        pairs = [(ev.RespondentRegisteredV1(assembly_id=aid, respondent_id=rid, region="DK01",
+                                            features={"gender": "female"}),
+                  ev.RespondentWithdrewV1(assembly_id=aid, respondent_id=rid)),
+                 (opened0.model_copy(update={"assembly_id": aid, "ballot_id": bid}),
+                  closed0.model_copy(update={"assembly_id": aid, "ballot_id": bid}))]
+        async with app.state.rt.transaction() as tx:
+            for pair in pairs:
+                for p in (pair if order == "forwards" else pair[::-1]):
+                    await HANDLERS[ev.spec_for_model(type(p)).topic](tx, new_event(p, subject=aid), p)
+        async with app.state.rt.transaction() as tx:
+            r = (await tx.session.execute(sa.select(rm.respondents).where(rm.respondents.c.respondent_id == rid))).one()
+            b = (await tx.session.execute(sa.select(rm.ballots).where(rm.ballots.c.ballot_id == bid))).one()
+        rows[order] = (r.region, r.features, r.withdrawn, b.title, b.members, b.closed, b.kind)
+    await app.state.rt.close()
+    assert rows["forwards"] == rows["backwards"] == (
+        "DK01", {"gender": "female"}, True, opened0.title, opened0.members, True, opened0.kind)

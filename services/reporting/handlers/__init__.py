@@ -39,8 +39,11 @@ on_invitations_sent = Bulk(on_invitations_sents)
 
 
 async def on_respondents_registered(tx: Tx, events: list[tuple[Envelope, ev.RespondentRegisteredV1]]) -> None:
-    # A consumer batch of registrations in one statement (recruitment's busiest topic).
-    await tx.session.execute(pg_insert(m.respondents).on_conflict_do_nothing(index_elements=["respondent_id"]), [
+    # A consumer batch of registrations in one statement (recruitment's busiest topic). A withdrawal
+    # (another topic) read first left a row without region and features: the registration fills them.
+    stmt = pg_insert(m.respondents)
+    await tx.session.execute(stmt.on_conflict_do_update(index_elements=["respondent_id"], set_={
+        "region": stmt.excluded.region, "features": stmt.excluded.features}), [
         {"respondent_id": p.respondent_id, "assembly_id": p.assembly_id, "region": p.region, "features": p.features}
         for _, p in events])
 
@@ -84,34 +87,37 @@ async def on_replacement_drawn(tx: Tx, event: Envelope, payload: ev.ReplacementD
                       ["assembly_id", "member_id"], {"role": "member"})
 
 
-def _scheduled_fields(stmt, fields: dict) -> dict:
-    """What a (re)published schedule updates: everything it says, but not the hours of a session
-    already held — session-held carries the hours it took, and the two topics may arrive in either
-    order (or a schedule may be re-sent after the session), so a rebuild must come out the same."""
-    return {**fields, "duration_hours": sa.case((m.sessions.c.held, m.sessions.c.duration_hours),
-                                                else_=stmt.excluded.duration_hours)}
+def _schedule(tx: Tx, event: Envelope, p: ev.SessionScheduledV1 | ev.SessionScheduledV2, extra: dict):
+    """Upsert what a schedule says. v1 (a session scheduled or moved) and v2 (its programme
+    published) come on two topics, so a rebuild may read them in another order than they were
+    written: the schedule of the latest event (its time, then its id) wins whichever arrives last;
+    a held session keeps the hours session-held says it took; `extra` (v2's agenda) is set only
+    where the row has no later programme revision."""
+    fields = {"title": p.title, "phase": p.phase, "mode": p.mode, "starts_at": p.starts_at,
+              "duration_hours": p.duration_hours, "scheduled_at": event.time, "scheduled_by": event.id}
+    stmt = pg_insert(m.sessions).values(session_id=p.session_id, assembly_id=p.assembly_id, **fields, **extra)
+    s, x = m.sessions.c, stmt.excluded
+    newer = sa.or_(s.scheduled_at.is_(None),
+                   sa.tuple_(s.scheduled_at, s.scheduled_by) < sa.tuple_(x.scheduled_at, x.scheduled_by))
+    update = {k: sa.case((newer, x[k]), else_=s[k]) for k in fields}
+    update["duration_hours"] = sa.case((s.held, s.duration_hours), (newer, x.duration_hours), else_=s.duration_hours)
+    if extra:
+        later = sa.or_(s.programme_revision.is_(None), s.programme_revision < x.programme_revision)
+        update |= {k: sa.case((later, x[k]), else_=s[k]) for k in extra}
+    return tx.session.execute(stmt.on_conflict_do_update(index_elements=["session_id"], set_=update))
 
 
 async def on_session_scheduled(tx: Tx, event: Envelope, payload: ev.SessionScheduledV1) -> None:
-    fields = {"title": payload.title, "phase": payload.phase, "mode": payload.mode, "starts_at": payload.starts_at,
-              "duration_hours": payload.duration_hours}
-    stmt = pg_insert(m.sessions).values(session_id=payload.session_id, assembly_id=payload.assembly_id, **fields)
-    await tx.session.execute(stmt.on_conflict_do_update(index_elements=["session_id"],
-                                                        set_=_scheduled_fields(stmt, fields)))
+    await _schedule(tx, event, payload, {})
 
 
 async def on_session_scheduled_v2(tx: Tx, event: Envelope, payload: ev.SessionScheduledV2) -> None:
     """A published programme: the session as v1 says it, and its agenda unless a later revision
     arrived first (programmes are republished after each change; the highest revision wins)."""
-    p = payload
-    fields = {"title": p.title, "phase": p.phase, "mode": p.mode, "starts_at": p.starts_at,
-              "duration_hours": p.duration_hours, "programme_revision": p.revision,
-              "agenda": [{"phase": i.phase, "title": i.title, "minutes": i.minutes,
-                          "speakers": [s.model_dump(mode="json") for s in i.speakers]} for i in p.items]}
-    stmt = pg_insert(m.sessions).values(session_id=p.session_id, assembly_id=p.assembly_id, **fields)
-    await tx.session.execute(stmt.on_conflict_do_update(
-        index_elements=["session_id"], set_=_scheduled_fields(stmt, fields),
-        where=sa.or_(m.sessions.c.programme_revision.is_(None), m.sessions.c.programme_revision < p.revision)))
+    await _schedule(tx, event, payload, {
+        "programme_revision": payload.revision,
+        "agenda": [{"phase": i.phase, "title": i.title, "minutes": i.minutes,
+                    "speakers": [s.model_dump(mode="json") for s in i.speakers]} for i in payload.items]})
 
 
 async def on_attendances_recorded(tx: Tx, events: list[tuple[Envelope, ev.AttendanceRecordedV1]]) -> None:
@@ -148,7 +154,8 @@ async def on_ballot_opened(tx: Tx, event: Envelope,
     # results-tallied (another topic) may have overtaken this event: fill in what only this one has.
     await _upsert(tx, m.ballots, {"ballot_id": p.ballot_id, "assembly_id": p.assembly_id, "title": p.title,
                                   "threshold": text, "members": p.members, "kind": kind, "list_id": list_id},
-                  ["ballot_id"], {"title": p.title, "threshold": text, "kind": kind, "list_id": list_id})
+                  ["ballot_id"], {"title": p.title, "threshold": text, "members": p.members, "kind": kind,
+                                  "list_id": list_id})
     for i, q in enumerate(p.questions):
         rid = recommendation_of.get(q.question_id)
         await _upsert(tx, m.questions, {"ballot_id": p.ballot_id, "question_id": q.question_id,
@@ -170,8 +177,10 @@ on_vote_cast = Bulk(on_votes_cast)
 
 
 async def on_ballot_closed(tx: Tx, event: Envelope, payload: ev.BallotClosedV2) -> None:
-    await tx.session.execute(sa.update(m.ballots).where(m.ballots.c.ballot_id == payload.ballot_id)
-                             .values(closed=True))
+    # May be read before ballot-opened (another topic): a row marked closed, which ballot-opened
+    # fills in (a ballot without a kind is in no list until then).
+    await _upsert(tx, m.ballots, {"ballot_id": payload.ballot_id, "assembly_id": payload.assembly_id, "title": "",
+                                  "threshold": "", "members": 0, "closed": True}, ["ballot_id"], {"closed": True})
 
 
 async def on_results_tallied(tx: Tx, event: Envelope, payload: ev.ResultsTalliedV2 | ev.ResultsTalliedV3) -> None:

@@ -79,6 +79,9 @@ sessions = sa.Table(
     # ([{phase, title, minutes, speakers: [{expert_id, name, affiliation, kind}]}]; public people only)
     sa.Column("programme_revision", sa.Integer),
     sa.Column("agenda", JSONB),
+    # the event whose schedule the row holds (session-scheduled v1 or v2, the latest by time then id)
+    sa.Column("scheduled_at", sa.DateTime(timezone=True)),
+    sa.Column("scheduled_by", UUID(as_uuid=True)),
 )
 
 # Voting (v2 events). Choices arrive with each vote-cast event, but nothing is counted from them

@@ -84,7 +84,8 @@ async def member_portal(tx: Tx, assembly_id: uuid.UUID, member_id: uuid.UUID) ->
     a = await load_or_404(tx, m.assemblies, "assembly (no events seen for it yet)", id=assembly_id)
     role = (await s.execute(sa.select(m.panel_members.c.role).where(
         m.panel_members.c.assembly_id == assembly_id, m.panel_members.c.member_id == member_id))).scalar()
-    sessions = [dict(r._mapping) for r in (await s.execute(sa.select(m.sessions).where(
+    shown = [c for c in m.sessions.c if c.name not in ("scheduled_at", "scheduled_by")]  # bookkeeping
+    sessions = [dict(r._mapping) for r in (await s.execute(sa.select(*shown).where(
         m.sessions.c.assembly_id == assembly_id).order_by(m.sessions.c.starts_at, m.sessions.c.session_id))).all()]
     ballots = [dict(r._mapping) for r in (await s.execute(
         sa.select(m.ballots.c.ballot_id, m.ballots.c.title, m.ballots.c.closed, m.ballots.c.kind)
