@@ -161,7 +161,7 @@ async def on_ballot_opened(tx: Tx, event: Envelope,
         await _upsert(tx, m.questions, {"ballot_id": p.ballot_id, "question_id": q.question_id,
                                         "assembly_id": p.assembly_id, "position": i, "text": q.text, "type": q.type,
                                         "recommendation": q.recommendation, "recommendation_id": rid},
-                      ["ballot_id", "question_id"], {"recommendation_id": rid})
+                      ["ballot_id", "question_id"], {"recommendation_id": rid, "position": i})  # the ballot's order
 
 
 async def on_votes_cast(tx: Tx, events: list[tuple[Envelope, ev.VoteCastV2]]) -> None:
