@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from shared.devstack import free_port, wait_for_port
+from shared.settings import get_settings
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "host", "content-length"}
@@ -95,8 +96,11 @@ def serve_in_thread(upstreams: dict[str, str], host: str = "127.0.0.1", port: in
     """Start the proxy on a free port in a daemon thread; returns its URL and server (set
     `should_exit` to stop it)."""
     port = port or free_port()
+    # Idle connections are kept as long as the services keep theirs (shared/settings.py,
+    # http_keep_alive_seconds): longer than a browser's or httpx's idle expiry.
     server = uvicorn.Server(uvicorn.Config(Proxy(upstreams), host=host, port=port, log_level="warning",
-                                           access_log=False, lifespan="on"))
+                                           access_log=False, lifespan="on",
+                                           timeout_keep_alive=get_settings().http_keep_alive_seconds))
     threading.Thread(target=server.run, name="proxy", daemon=True).start()
     wait_for_port(port, 20, what="the one-origin proxy")
     return f"http://{host}:{port}", server

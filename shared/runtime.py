@@ -341,8 +341,11 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> None:
 def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
     """How every process serves HTTP. X-Forwarded-For/-Proto are believed only from the proxies
     named in BORGERTING_TRUSTED_PROXIES (uvicorn's own default trusts 127.0.0.1, so anything on
-    the host could forge a client address and step around the per-address rate limits)."""
+    the host could forge a client address and step around the per-address rate limits). An idle
+    keep-alive connection is kept longer than any client's or proxy's idle expiry
+    (`http_keep_alive_seconds`), so that the server never closes one a client is about to reuse."""
     proxies = settings.trusted_proxies.strip()
     return uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
                           lifespan="on", timeout_graceful_shutdown=10,
+                          timeout_keep_alive=settings.http_keep_alive_seconds,
                           proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)

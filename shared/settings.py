@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     # addresses or networks ("10.0.0.0/8,fd00::/8"). Empty: the forwarded headers are ignored and
     # the peer address is the client (rate limits are keyed on it).
     trusted_proxies: str = ""
+    # Seconds an idle keep-alive connection stays open. Longer than the idle expiry of every client
+    # and proxy that reuses connections to a service (ingress-nginx's upstream keep-alive: 60 s;
+    # httpx's, the demo's and the one-origin proxy's: 5 s): a server that closes an idle connection
+    # at the moment a client reuses it fails that request ("Server disconnected"), and a POST must
+    # not be sent again blindly. uvicorn's own default of 5 s equals httpx's, which under CPU load
+    # lost requests of the demo.
+    http_keep_alive_seconds: int = Field(75, ge=1, le=3600)
     log_json: bool = True
     log_level: str = "INFO"
 
