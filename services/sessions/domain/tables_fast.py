@@ -1,6 +1,7 @@
 """The table-plan search's inner loop in numpy: one member's swap with every other member scored at
-once (the tables' mix, and in one round the repeat meetings), the best by a noisy minimum (a
-heat-bath step of the annealing), then checked exactly by `Seating.delta*` before it is made."""
+once (the tables' mix, and in one round the repeat meetings), in one round or in every round at
+once, the partner by a noisy minimum (a heat-bath step of the annealing), then a Metropolis test on
+its score (the scores are the exact changes; keep-apart pairs are counted exactly for the partner)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from services.sessions.domain import tables_search as ts
+from services.sessions.domain.tables_assign import assignment
+
+NOISE_CHUNK = 256  # moves whose Gumbel noise is drawn at once
+RESEAT_PASSES = 3  # passes over the design's rows, each row re-seated by an assignment, before a short annealing
+RESEAT_BELOW = 7  # ... where the annealing has fewer moves per seat than this
+UNFIT = 1e9  # the assignment's cost of a seat at a table the member may not sit at
 
 
 def penalty(total: np.ndarray, strata: int) -> np.ndarray:
@@ -20,7 +27,8 @@ def penalty(total: np.ndarray, strata: int) -> np.ndarray:
 
 
 class FastSeating(ts.Seating):
-    """A Seating with numpy mirrors (tables, meetings, table totals, per-table gains and losses) kept in step."""
+    """A Seating whose meetings are a numpy matrix (`met` is `M`), with numpy mirrors of the tables,
+    table totals and per-table gains and losses kept in step with every swap."""
 
     def load(self, seats):
         super().load(seats)
@@ -28,6 +36,7 @@ class FastSeating(ts.Seating):
         self.Fn = np.array(self.F, dtype=np.int64).reshape(n, -1)
         self.W = np.array(self.where, dtype=np.int64)
         self.M = np.array(self.met, dtype=np.int64)
+        self.met = self.M  # one copy of the meetings: Seating's exact deltas read it as rows
         self.TC = np.array(self.totals, dtype=float).reshape(R, T)
         self.costn = {s: np.array(c, dtype=float) for s, c in self.cost.items()}
         self.loss = np.zeros((R, T, K))
@@ -38,7 +47,10 @@ class FastSeating(ts.Seating):
                 allowed[m] = False
                 allowed[m, sorted(allow)] = True
         self.ok = allowed
+        self.anywhere = bool(allowed.all())
         self.keys = np.arange(K)
+        self.round_ids = [np.array([r]) for r in range(R)]
+        self.all_rounds = np.arange(R)
         for r in range(R):
             for t in range(T):
                 self.refresh(r, t)
@@ -53,12 +65,17 @@ class FastSeating(ts.Seating):
 
     def swap(self, r: int, a: int, b: int) -> None:
         A, B = self.where[r][a], self.where[r][b]
-        mates_a = np.array([m for m in self.seats[r][A] if m != a], dtype=np.int64)
-        mates_b = np.array([m for m in self.seats[r][B] if m != b], dtype=np.int64)
-        super().swap(r, a, b)
-        self.W[r, a], self.W[r, b] = B, A
-        self.TC[r, A], self.TC[r, B] = self.totals[r][A], self.totals[r][B]
+        da, db = self.mix_parts(r, a, b)
+        totals = self.totals[r]
+        totals[A] += da
+        totals[B] += db
+        self.TC[r, A], self.TC[r, B] = totals[A], totals[B]
+        ta, tb = self.seats[r][A], self.seats[r][B]
+        mates_a = np.array([m for m in ta if m != a], dtype=np.int64)
+        mates_b = np.array([m for m in tb if m != b], dtype=np.int64)
         M = self.M
+        self.repeats += int((M[b, mates_a] >= 1).sum() - (M[a, mates_a] >= 2).sum()
+                            + (M[a, mates_b] >= 1).sum() - (M[b, mates_b] >= 2).sum())
         M[a, mates_a] -= 1
         M[mates_a, a] -= 1
         M[b, mates_a] += 1
@@ -67,38 +84,65 @@ class FastSeating(ts.Seating):
         M[mates_b, b] -= 1
         M[a, mates_b] += 1
         M[mates_b, a] += 1
+        ta[ta.index(a)] = b
+        tb[tb.index(b)] = a
+        self.where[r][a], self.where[r][b] = B, A
+        self.W[r, a], self.W[r, b] = B, A
         # only the features a and b do not share changed their counts at the two tables
-        loss, gain, counts = self.loss[r], self.gain[r], self.counts[r]
-        for t in (A, B):
-            cost = self.cost[len(self.seats[r][t])]
-            c = counts[t]
-            for x, y in zip(self.F[a], self.F[b]):
-                if x != y:
+        ca, cb = self.counts[r][A], self.counts[r][B]
+        loss, gain = self.loss[r], self.gain[r]
+        costa, costb = self.cost[len(ta)], self.cost[len(tb)]
+        for x, y in zip(self.F[a], self.F[b]):
+            if x != y:
+                ca[x] -= 1
+                ca[y] += 1
+                cb[y] -= 1
+                cb[x] += 1
+                for t, c, cost in ((A, ca, costa), (B, cb, costb)):
                     for k in (x, y):
                         ck, row = c[k], cost[k]
                         loss[t, k] = (row[ck - 1] if ck else row[0]) - row[ck]
                         gain[t, k] = row[ck + 1] - row[ck]
 
+    def mix_rounds(self, rounds: np.ndarray, a: int) -> tuple[np.ndarray, np.ndarray]:
+        """The change in the mix cost of the given rounds if a traded places with each member in
+        each of them (0 where they share a table), and where any of them differ."""
+        T, K = self.T, self.n_features
+        W = self.W[rounds]  # (q, n)
+        A = W[:, a]
+        x = self.Fn[a]
+        Fy = self.Fn
+        differ = Fy != x[None, :]  # (n, S): the features a's and b's tables trade
+        L = self.loss.reshape(-1, K)
+        G = self.gain.reshape(-1, K)
+        TC = self.TC.reshape(-1)
+        ta = rounds * T + A  # (q,): a's table in the flat (round, table) index
+        tb = rounds[:, None] * T + W  # (q, n): each b's table
+        part_a = np.where(differ[None], L[ta][:, x][:, None, :] + G[ta][:, Fy], 0.0).sum(axis=2)
+        idx = tb[:, :, None] * K
+        part_b = np.where(differ[None], np.take(L, idx + Fy[None]) + np.take(G, idx + x[None, None, :]), 0.0).sum(axis=2)
+        total_a, total_b = TC[ta][:, None], TC[tb]
+        k = self.strata
+        val = (part_a + part_b + penalty(total_a + part_a, k) - penalty(total_a, k)
+               + penalty(total_b + part_b, k) - penalty(total_b, k))
+        moved = W != A[:, None]
+        return np.where(moved, val, 0.0).sum(axis=0), moved.any(axis=0)
+
     def mix_all(self, r: int, a: int) -> np.ndarray:
         """The change in round r's mix cost if a swapped with each member (0 for a's own table)."""
-        W = self.W[r]
-        A = W[a]
-        x = self.Fn[a]
-        L, G = self.loss[r], self.gain[r]
-        Fy = self.Fn
-        differ = Fy != x[None, :]
-        part_a = np.where(differ, L[A, x][None, :] + G[A][Fy], 0.0).sum(axis=1)
-        part_b = np.where(differ, L[W[:, None], Fy] + G[W[:, None], x[None, :]], 0.0).sum(axis=1)
-        total_a, total_b = self.TC[r, A], self.TC[r][W]
-        k = self.strata
-        val = (part_a + part_b + penalty(total_a + part_a, k) - penalty(np.array(total_a), k)
-               + penalty(total_b + part_b, k) - penalty(total_b, k))
-        return np.where(W != A, val, 0.0)
+        return self.mix_rounds(self.round_ids[r], a)[0]
+
+    def fits_rounds(self, rounds: np.ndarray, a: int) -> np.ndarray | None:
+        """Whether a and each member may trade places in the given rounds (None: everyone may sit anywhere)."""
+        if self.anywhere:
+            return None
+        W = self.W[rounds]
+        A = W[:, a]
+        return ((self.ok[a][W] & self.ok[np.arange(self.n)[None, :], A[:, None]]) | (W == A[:, None])).all(axis=0)
 
     def fits_all(self, r: int, a: int) -> np.ndarray:
-        W = self.W[r]
-        A = W[a]
-        return (self.ok[a, W] & self.ok[np.arange(self.n), A]) | (W == A)
+        ok = self.fits_rounds(self.round_ids[r], a)
+        return np.ones(self.n, dtype=bool) if ok is None else ok
 
     def repeats_all(self, r: int, a: int) -> np.ndarray:
         """The change in repeat meetings if a swapped with each member in round r."""
@@ -117,41 +161,113 @@ class FastSeating(ts.Seating):
             rep -= np.bincount(i[same], minlength=self.n)  # b leaves its table
         return rep
 
+    def breaches(self, r: int | None, a: int, b: int) -> int:
+        """The change in keep-apart breaches if a and b trade places in round r (None: in every round)."""
+        pa, pb = self.apart[a], self.apart[b]
+        if not (pa or pb):
+            return 0
+        if r is None:
+            M = self.M
+            return int(sum(M[b, p] - M[a, p] for p in pa if p != b) + sum(M[a, p] - M[b, p] for p in pb if p != a))
+        ta, tb = self.seats[r][self.where[r][a]], self.seats[r][self.where[r][b]]
+        return (sum((m in pb) - (m in pa) for m in ta if m != a)
+                + sum((m in pa) - (m in pb) for m in tb if m != b))
+
+
+    def reseat_costs(self, X: np.ndarray) -> np.ndarray:
+        """cost[i, j]: the cost of the tables of X[j]'s seat in every round with X[i] in it, for members X
+        who never meet (so each of those tables loses and gains one of them only)."""
+        q, k = len(X), self.strata
+        C = np.zeros((q, q))
+        FX = self.Fn[X]
+        rows = np.arange(q)[:, None]
+        for r in range(self.R):
+            tables = self.W[r, X]
+            base = np.array([self.counts[r][t] for t in tables], dtype=np.int64)
+            base[rows, FX] -= 1  # the tables without their member of X
+            sizes = np.array([len(self.seats[r][t]) for t in tables])
+            for s in np.unique(sizes):
+                cols = np.nonzero(sizes == s)[0]
+                cost, b = self.costn[int(s)], base[cols]
+                here = cost[self.keys[None, :], b]
+                step = cost[self.keys[None, :], b + 1] - here  # (c, K): what one more of each feature costs
+                total = here.sum(axis=1)[None, :] + step[:, FX].sum(axis=2).T  # (q, c)
+                C[:, cols] += total + penalty(total, k)
+        if not self.anywhere:
+            fits = self.ok[X[:, None, None], self.W[:, X].T[None, :, :]].all(axis=2)
+            C[~fits] += UNFIT
+        inside = set(X.tolist())
+        for i, m in enumerate(X.tolist()):
+            for p in self.apart[m] - inside:
+                C[i] += ts.W_APART * self.M[X, p]  # X[j]'s seat meets p this often
+        return C
+
+    def reseat(self, X: Sequence[int]) -> float:
+        """Re-seat members who never meet among their own seats (each in every round) at the least cost;
+        repeat meetings cannot change. The gain in cost."""
+        X = np.asarray(X, dtype=np.int64)
+        C = self.reseat_costs(X)
+        col = assignment(C)
+        q = np.arange(len(X))
+        gain = float(C[q, q].sum() - C[q, col].sum())
+        if gain <= 1e-9:
+            return 0.0
+        seen = [False] * len(X)
+        for i in range(len(X)):  # X[i] takes X[col[i]]'s seat: each cycle as a chain of swaps
+            j = i
+            while not seen[j]:
+                seen[j] = True
+                if not seen[col[j]]:
+                    self.swap_everywhere(int(X[j]), int(X[col[j]]))
+                j = col[j]
+        return gain
+
+
+def reseat_rows(state: FastSeating, rows: Sequence[Sequence[int]], passes: int, rng: random.Random) -> None:
+    """Passes over the design's rows (members who never meet), each re-seated by an assignment."""
+    for _ in range(passes):
+        order = list(range(len(rows)))
+        rng.shuffle(order)
+        for i in order:
+            X = np.asarray(rows[i], dtype=np.int64)
+            if len(X) > 1 and not state.M[np.ix_(X, X)].any():
+                state.reseat(X)
+
 
 def improve_fast(state: FastSeating, rng: random.Random, moves: int, hot: float, cold: float,
                  everywhere: float) -> None:
-    """Annealing with heat-bath steps: a member's best partner by a noisy minimum, made if its exact
-    change passes the Metropolis test (and never if it adds a repeat meeting or a breach)."""
+    """Annealing with heat-bath steps: a member's best partner by a noisy minimum of the exact scores,
+    made if it passes the Metropolis test (and never if it adds a repeat meeting or a breach)."""
     n, R = state.n, state.R
     noise = np.random.default_rng(rng.randrange(2**32))
     cooling = (cold / hot) ** (1 / max(1, moves))
     temp = hot
-    idx = np.arange(n)
-    for _ in range(moves):
+    gumbel = np.empty((0, n))
+    for step in range(moves):
+        if step % NOISE_CHUNK == 0:
+            gumbel = -np.log(-np.log(noise.random((NOISE_CHUNK, n)) + 1e-300) + 1e-300)
         temp *= cooling
         a = rng.randrange(n)
-        everywhere_now = rng.random() < everywhere
-        if everywhere_now:
-            d = np.zeros(n)
-            ok = np.ones(n, dtype=bool)
-            for r in range(R):
-                d += state.mix_all(r, a)
-                ok &= state.fits_all(r, a)
-            ok &= (state.W != state.W[:, a:a + 1]).any(axis=0)
+        if rng.random() < everywhere:
+            r = None
+            d, ok = state.mix_rounds(state.all_rounds, a)
+            fits = state.fits_rounds(state.all_rounds, a)
         else:
             r = rng.randrange(R)
-            d = state.mix_all(r, a) + ts.W_REPEAT * state.repeats_all(r, a)
-            ok = state.fits_all(r, a) & (state.W[r] != state.W[r, a])
-        ok &= idx != a
+            d, ok = state.mix_rounds(state.round_ids[r], a)
+            d += ts.W_REPEAT * state.repeats_all(r, a)
+            fits = state.fits_rounds(state.round_ids[r], a)
+        if fits is not None:
+            ok &= fits
+        ok[a] = False
         if not ok.any():
             continue
-        gumbel = -np.log(-np.log(noise.random(n) + 1e-300) + 1e-300)
-        b = int(np.argmin(np.where(ok, d - temp * gumbel, np.inf)))
-        exact = state.delta_everywhere(a, b) if everywhere_now else state.delta(r, a, b)
-        if exact is None or exact >= ts.W_REPEAT / 2:
+        b = int(np.argmin(np.where(ok, d - temp * gumbel[step % NOISE_CHUNK], np.inf)))
+        exact = float(d[b]) + ts.W_APART * state.breaches(r, a, b)
+        if exact >= ts.W_REPEAT / 2:
             continue  # never a repeat meeting more, nor a keep-apart breach
         if exact <= 0 or rng.random() < math.exp(-exact / temp):
-            if everywhere_now:
+            if r is None:
                 state.swap_everywhere(a, b)
             else:
                 state.swap(r, a, b)
@@ -162,7 +278,12 @@ def search(n: int, tables: int, rounds: int, features: Sequence[Sequence[int]], 
     """Seats per round and table (member indices); the same for the same inputs and seed."""
     rng = random.Random(seed)
     state = FastSeating(n, tables, rounds, features, n_features, allowed, keep_apart)
-    state.load(ts.start(n, tables, rounds, features, rng))
+    seats = ts.start(n, tables, rounds, features, rng)
+    rows = [[table[i] for table in seats[0] if i < len(table)] for i in range(max(len(t) for t in seats[0]))]
+    state.load(seats)
     ts.repair(state, rng)
-    improve_fast(state, rng, ts.moves(n, rounds), *ts.TEMPERATURE, ts.EVERYWHERE)
+    moves = ts.moves(n, rounds)
+    if moves < RESEAT_BELOW * n * rounds:
+        reseat_rows(state, rows, RESEAT_PASSES, rng)
+    improve_fast(state, rng, moves, *ts.TEMPERATURE, ts.EVERYWHERE)
     return [[list(t) for t in tables_] for tables_ in state.seats]

@@ -159,10 +159,10 @@ class Seating:
         rep = 0
         for m in ta:
             if m != a:
-                rep += (mb[m] >= 1) - (ma[m] >= 2)
+                rep += int(mb[m] >= 1) - int(ma[m] >= 2)
         for m in tb:
             if m != b:
-                rep += (ma[m] >= 1) - (mb[m] >= 2)
+                rep += int(ma[m] >= 1) - int(mb[m] >= 2)
         d = W_REPEAT * rep
         pa, pb = self.apart[a], self.apart[b]
         if pa or pb:

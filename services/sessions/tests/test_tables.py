@@ -193,6 +193,54 @@ def test_the_annealing_never_adds_a_repeat_or_a_keep_apart_breach(seed):
     assert state.repeats == 0
     assert breaches() <= before[1]
     # and what it keeps is what the seats say
-    fresh = [row[:] for row in state.met]
+    fresh = state.met.copy()
     state.load([[list(t) for t in tables] for tables in state.seats])
-    assert state.met == fresh
+    assert (state.met == fresh).all()
+
+
+def test_the_assignment_is_the_least_cost_one():
+    import itertools
+    import random
+
+    import numpy as np
+
+    from services.sessions.domain.tables_assign import assignment
+
+    rng = random.Random(5)
+    for n in range(1, 7):
+        for _ in range(15):
+            cost = np.array([[rng.choice([rng.random(), float(rng.randrange(3)), 1e9]) for _ in range(n)] for _ in range(n)])
+            col = assignment(cost)
+            assert sorted(col.tolist()) == list(range(n))
+            best = min(sum(cost[i, p[i]] for i in range(n)) for p in itertools.permutations(range(n)))
+            assert cost[np.arange(n), col].sum() == pytest.approx(best)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_everywhere_scores_and_reseating_a_row_are_exact(seed):
+    # trading places in every round, and re-seating a row of the design (members who never meet) by an
+    # assignment, change the cost by what was scored and never the repeat meetings
+    import numpy as np
+
+    state, rng = _state(seed, n=35, tables=7, rounds=3)
+    apart = ((0, 1), (2, 3))
+    cost = lambda: state.mix_cost() + 1e6 * sum(int(state.M[a, b]) for a, b in apart)  # noqa: E731
+    for _ in range(20):
+        a = rng.randrange(state.n)
+        scores, moved = state.mix_rounds(state.all_rounds, a)
+        b = rng.choice([m for m in range(state.n) if moved[m]])
+        before, repeats = cost(), state.repeats
+        expected = scores[b] + 1e6 * state.breaches(None, a, b)
+        state.swap_everywhere(a, b)
+        assert cost() - before == pytest.approx(expected)
+        assert state.repeats == repeats == 0
+    rows = [[m for m in range(state.n) if not state.M[m, x]] for x in range(2)]
+    for row in rows:
+        X = [row[0]]
+        for m in row[1:]:
+            if not state.M[m, X].any():
+                X.append(m)
+        before = cost()
+        gain = state.reseat(np.array(X))
+        assert before - cost() == pytest.approx(gain)
+        assert gain >= 0 and state.repeats == 0
