@@ -63,14 +63,7 @@ class FastSeating(ts.Seating):
         self.loss[r, t] = cost[self.keys, np.maximum(c - 1, 0)] - here
         self.gain[r, t] = cost[self.keys, c + 1] - here
 
-    def swap(self, r: int, a: int, b: int) -> None:
-        A, B = self.where[r][a], self.where[r][b]
-        da, db = self.mix_parts(r, a, b)
-        totals = self.totals[r]
-        totals[A] += da
-        totals[B] += db
-        self.TC[r, A], self.TC[r, B] = totals[A], totals[B]
-        ta, tb = self.seats[r][A], self.seats[r][B]
+    def meet(self, ta: list[int], tb: list[int], a: int, b: int) -> None:
         mates_a = np.array([m for m in ta if m != a], dtype=np.int64)
         mates_b = np.array([m for m in tb if m != b], dtype=np.int64)
         M = self.M
@@ -84,21 +77,18 @@ class FastSeating(ts.Seating):
         M[mates_b, b] -= 1
         M[a, mates_b] += 1
         M[mates_b, a] += 1
-        ta[ta.index(a)] = b
-        tb[tb.index(b)] = a
-        self.where[r][a], self.where[r][b] = B, A
+
+    def swap(self, r: int, a: int, b: int) -> None:
+        A, B = self.where[r][a], self.where[r][b]
+        super().swap(r, a, b)
         self.W[r, a], self.W[r, b] = B, A
+        self.TC[r, A], self.TC[r, B] = self.totals[r][A], self.totals[r][B]
         # only the features a and b do not share changed their counts at the two tables
-        ca, cb = self.counts[r][A], self.counts[r][B]
         loss, gain = self.loss[r], self.gain[r]
-        costa, costb = self.cost[len(ta)], self.cost[len(tb)]
-        for x, y in zip(self.F[a], self.F[b]):
-            if x != y:
-                ca[x] -= 1
-                ca[y] += 1
-                cb[y] -= 1
-                cb[x] += 1
-                for t, c, cost in ((A, ca, costa), (B, cb, costb)):
+        for t in (A, B):
+            c, cost = self.counts[r][t], self.cost[len(self.seats[r][t])]
+            for x, y in zip(self.F[a], self.F[b]):
+                if x != y:
                     for k in (x, y):
                         ck, row = c[k], cost[k]
                         loss[t, k] = (row[ck - 1] if ck else row[0]) - row[ck]

@@ -201,6 +201,20 @@ class Seating:
         self.totals[r][A] += da
         self.totals[r][B] += db
         ta, tb = self.seats[r][A], self.seats[r][B]
+        self.meet(ta, tb, a, b)
+        ta[ta.index(a)] = b
+        tb[tb.index(b)] = a
+        self.where[r][a], self.where[r][b] = B, A
+        ca, cb = self.counts[r][A], self.counts[r][B]
+        for x, y in zip(self.F[a], self.F[b]):
+            if x != y:
+                ca[x] -= 1
+                ca[y] += 1
+                cb[y] -= 1
+                cb[x] += 1
+
+    def meet(self, ta: list[int], tb: list[int], a: int, b: int) -> None:
+        """The meetings and repeat count once a (at table ta) and b (at tb) trade seats."""
         met = self.met
         ma, mb = met[a], met[b]
         rep = 0
@@ -219,16 +233,6 @@ class Seating:
                 ma[m] += 1
                 met[m][a] += 1
         self.repeats += rep
-        ta[ta.index(a)] = b
-        tb[tb.index(b)] = a
-        self.where[r][a], self.where[r][b] = B, A
-        ca, cb = self.counts[r][A], self.counts[r][B]
-        for x, y in zip(self.F[a], self.F[b]):
-            if x != y:
-                ca[x] -= 1
-                ca[y] += 1
-                cb[y] -= 1
-                cb[x] += 1
 
     def delta_everywhere(self, a: int, b: int) -> float | None:
         """The change in cost if a and b trade places in every round (None if a seat does not fit).
