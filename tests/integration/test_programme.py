@@ -12,7 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from shared.events.envelope import Envelope
+from shared.events.envelope import Envelope, new_event
 from tests.integration.test_apis import assert_error, client
 
 pytestmark = pytest.mark.integration
@@ -380,9 +380,10 @@ async def test_the_report_tells_the_programme_heard_from_the_latest_published_ag
     app = client("reporting", settings)._transport.app
     on = HANDLERS["sessions.session-scheduled.v2"]
     async with app.state.rt.transaction() as tx:  # revision 2 first, then the older revision 1
-        await on(tx, None, scheduled(2, [item(1, "learning", "Havet stiger", 90, [karen_]),
-                                         item(2, "hearing", "Høring: fiskerne", 60, [fishers_, karen_])]))
-        await on(tx, None, scheduled(1, [item(1, "learning", "Gammel plan", 30)]))
+        for p in (scheduled(2, [item(1, "learning", "Havet stiger", 90, [karen_]),
+                                item(2, "hearing", "Høring: fiskerne", 60, [fishers_, karen_])]),
+                  scheduled(1, [item(1, "learning", "Gammel plan", 30)])):
+            await on(tx, new_event(p, subject=aid), p)
     async with app.state.rt.transaction() as tx:
         from services.reporting import views
 
