@@ -1,6 +1,7 @@
 """Benchmark: `borgerting sortition select` at national scale, end to end, on synthetic pools.
 
     nice -n 10 .venv/bin/python benchmarks/sortition/scale.py [--only NAME ...] [--timeout S] [--max-panels N]
+        [--certify] [--progress]
 
 Each run is the real command (`python -m borgerting.cli sortition select -k K --features F
 --people P --json OUT -q`) in its own process, one at a time; the pool files are written first
@@ -28,6 +29,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -59,14 +61,38 @@ def write_pool(folder: Path, n: int, k: int, categories: int) -> None:
         w.writerows(people)
 
 
-def run(folder: Path, k: int, timeout: float, max_panels: int) -> dict:
+def _proc_usage(pid: int) -> tuple[float, float]:
+    """(CPU seconds, RSS MB) of a running process, from /proc (0, 0 where /proc is missing)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+        rss = int(stat[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        return cpu, rss
+    except (OSError, IndexError, ValueError):
+        return 0.0, 0.0
+
+
+def _echo_progress(p: subprocess.Popen, t0: float, lines: list[str]) -> None:
+    """Print the command's progress lines (stderr) with its CPU time and RSS at that moment."""
+    for raw in p.stderr:
+        line = raw.decode(errors="replace").rstrip()
+        lines.append(line)
+        cpu, rss = _proc_usage(p.pid)
+        print(f"  [{time.perf_counter() - t0:8.1f} s wall {cpu:8.1f} s cpu {rss:7.1f} MB] {line.strip()}", flush=True)
+
+
+def run(folder: Path, k: int, timeout: float, max_panels: int, progress: bool = False) -> dict:
     out = folder / "result.json"
     cmd = [sys.executable, "-m", "borgerting.cli", "sortition", "select", "-k", str(k), "--features",
-           str(folder / "features.csv"), "--people", str(folder / "people.csv"), "--json", str(out), "-q",
-           "--max-panels", str(max_panels)]
+           str(folder / "features.csv"), "--people", str(folder / "people.csv"), "--json", str(out),
+           "--max-panels", str(max_panels), *([] if progress else ["-q"])]
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
+    lines: list[str] = []
+    echo = threading.Thread(target=_echo_progress, args=(p, t0, lines), daemon=True) if progress else None
+    if echo:
+        echo.start()
     deadline = t0 + timeout
     while True:
         pid, status, usage = os.wait4(p.pid, os.WNOHANG)
@@ -80,8 +106,11 @@ def run(folder: Path, k: int, timeout: float, max_panels: int) -> dict:
         time.sleep(0.2)
     wall = time.perf_counter() - t0
     row = {"wall": wall, "peak_mb": usage.ru_maxrss / 1024, "cpu": usage.ru_utime + usage.ru_stime}
+    if echo:
+        echo.join(timeout=5)
     if os.waitstatus_to_exitcode(status) != 0:
-        return {**row, "error": (p.stderr.read().decode(errors="replace") or "failed")[-400:]}
+        text = "\n".join(lines) if echo else p.stderr.read().decode(errors="replace")
+        return {**row, "error": (text or "failed")[-400:]}
     res = json.loads(out.read_text(encoding="utf-8"))
     levels = res["stats"].get("levels") or [None]
     return {**row, "engine": res["seconds"], "types": res["types"], "min": res["min_probability"],
@@ -112,6 +141,8 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per run")
     ap.add_argument("--max-panels", type=int, default=200_000, help="select's --max-panels")
     ap.add_argument("--certify", action="store_true", help="check every result with `borgerting sortition certify`")
+    ap.add_argument("--progress", action="store_true",
+                    help="print the command's progress lines with its CPU seconds and RSS at that moment")
     args = ap.parse_args()
     print(f"{'instance':22s} {'n':>7s} {'k':>5s} cat {'profiles':>8s} {'engine s':>9s} {'wall s':>8s} {'cpu s':>8s} "
           f"{'peak MB':>8s}  result", flush=True)
@@ -121,7 +152,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             write_pool(folder, n, k, cats)
-            r = run(folder, k, args.timeout, args.max_panels)
+            r = run(folder, k, args.timeout, args.max_panels, args.progress)
             if args.certify and "error" not in r:
                 r["certified"] = certify_run(folder, args.timeout)
         head = f"{name:22s} {n:7d} {k:5d} {cats:3d} "

@@ -7,8 +7,9 @@ Let ``Q`` be the relaxed panel polytope of relaxation.py and ``x`` the target ty
 1. Find an integer panel ``p`` on the minimal face of ``Q`` that contains ``x``: every bound,
    quota row and household row that is tight at ``x`` is tight at ``p`` (types at 0 or at
    ``c_t`` stay there, quota rows at a bound are equalities).  First with the box
-   ``floor(x_t) <= p_t <= ceil(x_t)`` (the panel is a rounding of ``x``; objective: the
-   fractional parts, so types with large fractions are rounded up), then the box widened by
+   ``floor(x_t) <= p_t <= ceil(x_t)`` (the panel is a rounding of ``x``; objective: how far
+   each choice lets the step go, ``_step_cost``, so a type whose remainder is nearly used up is
+   left out while others can be taken), then the box widened by
    one, then the whole face; in each, an LP vertex (warm-started from step to step) and a MIP
    over its few fractional types and their neighbours, else a HiGHS MIP over the whole box.
 2. Take the largest ``lam`` such that ``x' = (x - lam p) / (1 - lam)`` stays in ``Q`` (a ratio
@@ -122,7 +123,7 @@ def _mip_in(oracle: PanelOracle, blo: np.ndarray, bhi: np.ndarray) -> np.ndarray
 
 
 def _sub_mip(inst: Instance, rlo: np.ndarray, rhi: np.ndarray, base: np.ndarray, J: np.ndarray,
-             lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+             lo: np.ndarray, hi: np.ndarray, cost: np.ndarray | None = None) -> np.ndarray | None:
     """The face MIP with every type outside ``J`` fixed at ``base`` (integers), as a model over
     the columns ``J`` alone (a few dozen; the oracle's model over all T types spends most of its
     time in presolving the fixed ones away).  ``rlo``/``rhi``: the quota and household rows'
@@ -156,6 +157,10 @@ def _sub_mip(inst: Instance, rlo: np.ndarray, rhi: np.ndarray, base: np.ndarray,
     n = len(J)
     h.addVars(n, lo.astype(np.float64), hi.astype(np.float64))
     h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kInteger, dtype=np.uint8))
+    if cost is not None:
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), cost.astype(np.float64))
+        h.setOptionValue("mip_rel_gap", STEP_GAP)
     # no objective: the LP vertex chose the neighbourhood, any panel in it will do (HiGHS stops
     # at the first one); a neighbourhood without one is given up after SUB_NODES nodes
     h.setOptionValue("mip_max_nodes", SUB_NODES)
@@ -174,12 +179,13 @@ def _sub_mip(inst: Instance, rlo: np.ndarray, rhi: np.ndarray, base: np.ndarray,
 def _panel_on_face(oracle: PanelOracle, x: np.ndarray, tol: float, free: np.ndarray,
                    lb: np.ndarray, ub: np.ndarray, lp: _FaceLP | None = None,
                    counts: dict | None = None, rlo: np.ndarray | None = None,
-                   rhi: np.ndarray | None = None) -> np.ndarray | None:
+                   rhi: np.ndarray | None = None, objective: str = "fraction") -> np.ndarray | None:
     """An integer panel within the face bounds ``lb``/``ub`` (rows already set, in ``lp`` too;
     ``rlo``/``rhi`` the face's quota and household rows): first in the rounding box of ``x``,
     then in the box widened by one, then anywhere on the face.  In each box, first a vertex of
-    the LP (objective: the fractional parts of ``x``, so types with large fractions are rounded
-    up; at most one fractional type per row); if it is not integral already, a small MIP over
+    the LP (objective ``"harmonic"``: ``_step_cost``; ``"fraction"``: the fractional parts of
+    ``x``, the objective before 2026-12-03; at most one fractional type per row); if it is not
+    integral already, a small MIP (with the same objective) over
     its fractional types and the ``NEIGHBOURS`` types of the box with the smallest reduced costs,
     every other type fixed at the vertex; if that has no solution, the MIP over the whole box.
     Measured on the 20,000-volunteer pool of benchmarks/sortition/scale.py (1,728 types): 397
@@ -190,7 +196,10 @@ def _panel_on_face(oracle: PanelOracle, x: np.ndarray, tol: float, free: np.ndar
     h = oracle.h
     fl = np.floor(x + tol)
     ce = np.ceil(x - tol)
-    cost = np.where(free, x - fl, 0.0)
+    if objective == "fraction":
+        cost = np.where(free, x - fl, 0.0)
+    else:
+        cost = _step_cost(x, fl, oracle.inst.type_counts, free)
     h.changeColsCost(T, ar, cost)
     counts = {} if counts is None else counts
     for widen in (0.0, 1.0, None):
@@ -216,7 +225,8 @@ def _panel_on_face(oracle: PanelOracle, x: np.ndarray, tol: float, free: np.ndar
                 rc = np.abs(np.array(lp.h.getSolution().col_dual))[movable]
                 movable = movable[np.argpartition(rc, NEIGHBOURS)[:NEIGHBOURS]]
             J = np.union1d(np.nonzero(frac)[0], movable)
-            p = _sub_mip(oracle.inst, rlo, rhi, r, J, blo[J], bhi[J])
+            p = _sub_mip(oracle.inst, rlo, rhi, r, J, blo[J], bhi[J],
+                         None if objective == "fraction" else cost[J])
             if p is not None:
                 counts["small_mip"] = counts.get("small_mip", 0) + 1
                 return p
@@ -228,6 +238,18 @@ def _panel_on_face(oracle: PanelOracle, x: np.ndarray, tol: float, free: np.ndar
     return None
 
 
+def _step_cost(x: np.ndarray, fl: np.ndarray, cnt: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Per unit of a type in the rounding box, how much taking it (ceil) instead of leaving it
+    (floor) costs the step length: the ratio test limits the step by ``x_t / (ceil - x_t)`` for a
+    type rounded up and by ``(c_t - x_t) / (x_t - floor)`` for one rounded down, so the cost is
+    ``-1 / up + 1 / down`` (harmonic: a type whose remainder is tiny costs far more than two with
+    ordinary remainders, so the panel avoids the leftovers that would end the step at once)."""
+    f = np.clip(x - fl, 0.0, 1.0)
+    up = np.maximum(x, 1e-12) / np.maximum(1.0 - f, 1e-12)
+    down = np.maximum(cnt - x, 1e-12) / np.maximum(f, 1e-12)
+    return np.where(free, -1.0 / up + 1.0 / down, 0.0)
+
+
 def _ratio(num: np.ndarray, den: np.ndarray) -> float:
     """min num/den over den > 0 (inf when empty)."""
     pos = den > 0
@@ -235,7 +257,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> float:
 
 
 def face_walk(inst: Instance, target: np.ndarray, *, tau: float = TAU, max_steps: int | None = None,
-              progress=None, lp_first: bool = True) -> Walk:
+              progress=None, lp_first: bool = True, objective: str = "harmonic") -> Walk:
     """Walk from ``target`` (type counts, a point of Q) over ever smaller faces; see module doc."""
     cnt = inst.type_counts.astype(np.float64)
     A = inst.quota_matrix
@@ -275,7 +297,7 @@ def face_walk(inst: Instance, target: np.ndarray, *, tau: float = TAU, max_steps
         lb = np.where(atc, cnt, 0.0)
         ub = np.where(at0, 0.0, cnt)
         t1 = time.perf_counter()
-        p = _panel_on_face(oracle, x, tol, free, lb, ub, lp, walk.how, rlo, rhi)
+        p = _panel_on_face(oracle, x, tol, free, lb, ub, lp, walk.how, rlo, rhi, objective)
         walk.mip_seconds += time.perf_counter() - t1
         if p is None:
             walk.stuck = "no panel on the face"
@@ -318,7 +340,7 @@ def _shortfall(inst: Instance, pi: np.ndarray, panels: np.ndarray, probs: np.nda
 
 
 def decompose_walk(inst: Instance, pi: np.ndarray, point: np.ndarray, *, progress=None,
-                   max_steps: int | None = None,
+                   max_steps: int | None = None, objective: str = "harmonic",
                    ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Panels and weights whose type probabilities reach ``pi`` (``point``: the consistent
     target counts from ``relaxed_leximin(with_point=True)``): the face walk, and when it stops
@@ -326,7 +348,7 @@ def decompose_walk(inst: Instance, pi: np.ndarray, point: np.ndarray, *, progres
     target, seeded with the walk's panels).  Raises :class:`NotAttainable` like ``decompose``."""
     t0 = time.perf_counter()
     c = inst.type_counts.astype(np.float64)
-    walk = face_walk(inst, point, max_steps=max_steps, progress=progress)
+    walk = face_walk(inst, point, max_steps=max_steps, progress=progress, objective=objective)
     stats: dict = {"walk_steps": walk.steps, "walk_mips": walk.mips, "walk_mip_seconds": round(walk.mip_seconds, 3),
                    "walk_rest_mass": walk.mass, "walk_panels_by": dict(walk.how), "iterations": 0, "heuristic_rounds": 0}
     panels = walk.panels  # sparse: at most k entries a panel (29,000 dense panels of 29,000 types: 6.7 GB)

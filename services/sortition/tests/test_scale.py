@@ -138,3 +138,30 @@ def test_the_types_left_at_probability_one_are_fixed_in_one_stage():
     assert np.allclose(pi[inst.type_of[:4]], 1.0)
     ref = leximin_types(inst, method="cg").type_probabilities(inst)
     assert np.abs(leximin_types(inst).type_probabilities(inst) - ref).max() < 1e-6
+
+
+def test_the_walk_steps_around_tiny_remainders():
+    """The walk's panel prefers types whose remainder lets the step go far (facewalk._step_cost):
+    on a 10-category pool (199 profiles, 6 leximin levels close together) the objective of the
+    fractional parts takes types whose remainder is nearly used up, so its steps are short, and it
+    gets stuck with 2 % of the weight left for the column generation; the step-length objective
+    (the default) walks to the end in fewer steps, and its panels reach the target."""
+    from services.sortition.domain.facewalk import _step_cost, decompose_walk, face_walk
+
+    # a remainder of 3e-5 costs far more than one at the lowest level (0.0056), which costs more
+    # than one at 0.5; rounding a type down costs it nothing while its remainder is small
+    x = np.array([3e-5, 0.0056, 0.5, 2.9])
+    cost = _step_cost(x, np.floor(x), np.array([1, 1, 1, 3]), np.ones(4, dtype=bool))
+    assert cost[0] < 100 * cost[1] < 0 and cost[1] < cost[2] and cost[3] > cost[1]
+    people, quotas, k = synth_pool(200, 10, categories=10)
+    inst = build_instance(people, quotas, k)
+    pi, _, point = relaxed_leximin(inst, with_point=True)
+    old = face_walk(inst, point, objective="fraction")
+    new = face_walk(inst, point)
+    assert old.mass > 1e-3 and new.mass < 1e-7  # the old objective needs the fallback here
+    assert new.steps < 0.8 * old.steps
+    panels, probs, stats = decompose_walk(inst, pi, point)
+    assert "fallback" not in stats and stats["max_shortfall"] <= 5e-8
+    got = (probs @ panels) / inst.type_counts
+    assert np.abs(got - pi).max() < 1e-6 and probs.sum() == pytest.approx(1.0)
+    assert all(inst.check_type_panel(p) for p in panels)
