@@ -37,6 +37,7 @@ class FastSeating(ts.Seating):
         self.W = np.array(self.where, dtype=np.int64)
         self.M = np.array(self.met, dtype=np.int64)
         self.met = self.M  # one copy of the meetings: Seating's exact deltas read it as rows
+        self.twice: tuple[np.ndarray, np.ndarray] | None = None  # the pairs met more than once (until a swap)
         self.TC = np.array(self.totals, dtype=float).reshape(R, T)
         self.costn = {s: np.array(c, dtype=float) for s, c in self.cost.items()}
         self.loss = np.zeros((R, T, K))
@@ -67,6 +68,7 @@ class FastSeating(ts.Seating):
         mates_a = np.array([m for m in ta if m != a], dtype=np.int64)
         mates_b = np.array([m for m in tb if m != b], dtype=np.int64)
         M = self.M
+        self.twice = None
         self.repeats += int((M[b, mates_a] >= 1).sum() - (M[a, mates_a] >= 2).sum()
                             + (M[a, mates_b] >= 1).sum() - (M[b, mates_b] >= 2).sum())
         M[a, mates_a] -= 1
@@ -146,7 +148,9 @@ class FastSeating(ts.Seating):
         rep = joins_a + joins_b
         if self.repeats:
             rep -= (M[a, mates] >= 2).sum()  # a leaves its table
-            i, j = np.nonzero(M >= 2)
+            if self.twice is None:
+                self.twice = np.nonzero(M >= 2)
+            i, j = self.twice
             same = W[i] == W[j]
             rep -= np.bincount(i[same], minlength=self.n)  # b leaves its table
         return rep
