@@ -446,9 +446,11 @@ async def withdraw_by_form(rec: str, code: str) -> None:
 
 
 def _replies(letters, by_name: dict, rng: random.Random, rate: float) -> list[tuple[str, dict]]:
-    """Who of these letters' recipients registers (self-selection by age and education)."""
+    """Who of these letters' recipients registers (self-selection by age and education). The letters
+    are taken in the order of the recipients' names: the service lists them by letter id, which is
+    random, and the same seed must pick the same people."""
     out = []
-    for letter in letters:
+    for letter in sorted(letters, key=lambda x: x["name"]):
         ans = by_name[letter["name"]]
         w = REPLY_WEIGHT["age"][ans["age"]] * REPLY_WEIGHT["education"][ans["education"]]
         if rng.random() < rate * w:
@@ -748,7 +750,7 @@ async def run(urls: dict[str, str], params: Params, progress, auth, origin: str 
                 t.programme["witness_requests"] += 1
             if i == 0 or (i == params.sessions // 2 and params.sessions > 1):
                 await member_survey(http, rep, aid, "start" if i == 0 else "middle", members, member_auth, sem, t,
-                                    progress)
+                                    progress, params.seed)
             records = [{"member_id": m, "present": rng.random() < params.attendance} for m in members]
             await table_plans(http, ses, aid, s["id"], members, i, t, before=True)
             await check_in(http, ses, s["id"], online=i % 3 == 1, records=records, codes=codes,
@@ -858,7 +860,7 @@ async def run(urls: dict[str, str], params: Params, progress, auth, origin: str 
             t.board = _ok(await http.get(f"{vot}/assemblies/{aid}/board/export"))
         done("voting")
         step("evaluation")
-        await member_survey(http, rep, aid, "end", members, member_auth, sem, t, progress)
+        await member_survey(http, rep, aid, "end", members, member_auth, sem, t, progress, params.seed)
         done("evaluation")
 
         step("reporting")
@@ -891,11 +893,13 @@ SURVEY_TEXTS = ["More time at the tables", "The experts' talks", "Meeting people
 
 
 async def member_survey(http: httpx.AsyncClient, rep: str, aid: str, stage: str, members: list[str],
-                        member_auth: dict, sem: asyncio.Semaphore, t: Tally, progress) -> None:
+                        member_auth: dict, sem: asyncio.Semaphore, t: Tally, progress, seed: int) -> None:
     """The secretariat opens a stage's evaluation survey; about nine in ten members answer it in
     the portal (anonymously, skipping a question now and then), a second answer is refused, and
     the survey is closed. The driver keeps the figures the evaluation pack must show."""
-    srng = random.Random(f"survey-{aid}-{stage}")  # its own stream: the rest of the demo draws as before
+    # its own stream (the rest of the demo draws as before), from the demo's seed: not the assembly's
+    # id, which is new on every run
+    srng = random.Random(f"survey-{seed}-{stage}")
     _ok(await http.post(f"{rep}/assemblies/{aid}/surveys/{stage}/open"))
     answering = [m for m in members if srng.random() < 0.9]
     answers: dict[str, dict] = {}
