@@ -27,7 +27,11 @@ from .population import end_to_end, parse_counts, participation
 from .relaxation import certificate_levels
 from .sparse import sparse_rows
 
-ENGINE_VERSION = "borgerting-sortition 1.0"
+# Named in every result, transcript and pool-frozen event, and part of the draw's seed material:
+# raised whenever the engine's output for the same input changes, so that whoever re-runs a
+# published draw knows which engine made its distribution. 1.1: the face walk picks panels for
+# the step length (7f87a33), the solvers run deterministically (70bfa86), sparse panels.
+ENGINE_VERSION = "borgerting-sortition 1.1"
 # the result's "certificate": per level of the relaxed leximin, the dual weights over types that
 # prove it (relaxation.relaxed_leximin); `borgerting sortition certify` checks it
 CERTIFICATE_KIND = "leximin-relaxation-duals-v1"
