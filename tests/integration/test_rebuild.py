@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from services.reporting import models as m
 from services.reporting.app import SPEC as REPORTING
 from services.reporting.cli import run_rebuild
+from services.reporting.handlers import HANDLERS
 from services.reporting.views.evaluation import report_summary
 from shared.bus.consumer import Consumer
 from shared.bus.outbox import Tx
@@ -206,7 +207,6 @@ async def test_the_read_models_do_not_depend_on_the_order_the_topics_are_read_in
     its reverse), each in a transaction rolled back afterwards, and the report's figures must be
     the same every time. (tests/integration/test_evaluation.py reads the pairs of topics known to
     touch one row — schedule v1/v2, withdrawal/registration, close/opening — in every order.)"""
-    from services.reporting.handlers import HANDLERS
     aid, envelopes = assembly_events(random.Random(17))
     engine = make_engine(own_database.database_url, pool_size=2)
     sm = make_sessionmaker(engine)

@@ -87,7 +87,7 @@ async def on_replacement_drawn(tx: Tx, event: Envelope, payload: ev.ReplacementD
                       ["assembly_id", "member_id"], {"role": "member"})
 
 
-def _schedule(tx: Tx, event: Envelope, p: ev.SessionScheduledV1 | ev.SessionScheduledV2, extra: dict):
+async def _schedule(tx: Tx, event: Envelope, p: ev.SessionScheduledV1 | ev.SessionScheduledV2, extra: dict) -> None:
     """Upsert what a schedule says. v1 (a session scheduled or moved) and v2 (its programme
     published) come on two topics, so a rebuild may read them in another order than they were
     written: the schedule of the latest event (its time, then its id) wins whichever arrives last;
@@ -104,7 +104,7 @@ def _schedule(tx: Tx, event: Envelope, p: ev.SessionScheduledV1 | ev.SessionSche
     if extra:
         later = sa.or_(s.programme_revision.is_(None), s.programme_revision < x.programme_revision)
         update |= {k: sa.case((later, x[k]), else_=s[k]) for k in extra}
-    return tx.session.execute(stmt.on_conflict_do_update(index_elements=["session_id"], set_=update))
+    await tx.session.execute(stmt.on_conflict_do_update(index_elements=["session_id"], set_=update))
 
 
 async def on_session_scheduled(tx: Tx, event: Envelope, payload: ev.SessionScheduledV1) -> None:
