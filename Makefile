@@ -20,10 +20,11 @@ $(UI_VENDOR)/.installed: package.json package-lock.json
 	sh shared/ui/vendor.sh
 
 ## The translations (Babel/gettext): extract the messages of shared/ and services/ into
-## shared/ui/locale/messages.pot and merge them into the Danish and English catalogues (read as .po
-## at start-up; tests/unit/test_ui.py fails on a message missing from either).
+## shared/ui/locale/messages.pot (N_ and NP_ marks in Python, _ and the plural n_ everywhere) and
+## merge them into the Danish and English catalogues (read as .po at start-up; tests/unit/test_ui.py
+## fails on a message, or a plural form, missing from either).
 messages: setup
-	$(VENV)/bin/pybabel -q extract -F shared/ui/babel.cfg -k N_ -w 120 --no-location --sort-output -o shared/ui/locale/messages.pot shared services
+	$(VENV)/bin/pybabel -q extract -F shared/ui/babel.cfg -k N_ -k n_:1,2 -k NP_:1,2 -w 120 --no-location --sort-output -o shared/ui/locale/messages.pot shared services
 	$(VENV)/bin/pybabel -q update -w 120 --no-fuzzy-matching --ignore-obsolete -i shared/ui/locale/messages.pot -d shared/ui/locale
 
 $(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml

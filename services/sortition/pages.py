@@ -30,6 +30,7 @@ from shared.openapi import errors
 from shared.problems import DomainError, NotFound
 from shared.runtime import Runtime, RuntimeDep
 from shared.ui import N_, Pages, service_url
+from shared.ui.commands import download_command
 from shared.ui.pages import forwarded_prefix
 from shared.ui.signin import public_base
 
@@ -283,17 +284,16 @@ async def job_page(assembly_id: uuid.UUID, job_id: uuid.UUID, rt: RuntimeDep, re
 
 def verify_commands(request: Request, assembly_id: uuid.UUID) -> str:
     base = public_base(request) + forwarded_prefix(request) + f"/assemblies/{assembly_id}/draw"
-    return (f"curl -fsS --retry 5 -o transcript.json {base}/transcript.json\n"
-            f"curl -fsS --retry 5 -o features.csv {base}/features.csv\n"
-            f"curl -fsS --retry 5 -o people.csv {base}/people.csv\n"
-            "borgerting sortition verify transcript.json --features features.csv --people people.csv "
+    return ("".join(download_command(f"{base}/{name}", name) + "\n"
+                    for name in ("transcript.json", "features.csv", "people.csv"))
+            + "borgerting sortition verify transcript.json --features features.csv --people people.csv "
             "--address-columns household")
 
 
 def certify_command(request: Request, assembly_id: uuid.UUID) -> str:
     """After verify_commands (the same pool files): check the certificate of optimality."""
     base = public_base(request) + forwarded_prefix(request) + f"/assemblies/{assembly_id}/draw"
-    return (f"curl -fsS --retry 5 -o certificate.json {base}/certificate.json\n"
+    return (download_command(f"{base}/certificate.json", "certificate.json") + "\n"
             "borgerting sortition certify certificate.json --features features.csv --people people.csv "
             "--address-columns household")
 
@@ -373,7 +373,8 @@ async def _replacements_page(request: Request, rt: Runtime, who: Principal, asse
     verify = None
     if numbers:
         files = " ".join(f"r{n}.json" for n in numbers)
-        verify = ("".join(f"curl -fsS --retry 5 -o r{n}.json {base}/replacements/{n}/transcript.json\n" for n in numbers)
+        verify = ("".join(download_command(f"{base}/replacements/{n}/transcript.json", f"r{n}.json") + "\n"
+                          for n in numbers)
                   + f"borgerting sortition verify-replacement {files} --draw transcript.json "
                   "--features features.csv --people people.csv --address-columns household")
     return pages.render(request, "replacements.html", {

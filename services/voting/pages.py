@@ -28,6 +28,7 @@ from shared.openapi import errors
 from shared.problems import DomainError, NotFound
 from shared.runtime import Runtime, RuntimeDep
 from shared.ui import N_, Formats, Pages, service_url
+from shared.ui.commands import download_command
 from shared.ui.pages import forwarded_prefix
 from shared.ui.signin import public_base
 
@@ -124,8 +125,10 @@ async def _ballots_page(request: Request, rt: Runtime, who: Principal, assembly_
         for x in sessions]
     kinds = [("trial", _("A trial ballot or straw poll: never the assembly's result"))]
     if final_list is not None:
-        kinds.insert(0, ("final", _("The final ballot: the %(n)s recommendations of the list frozen on %(when)s",
-                                   n=len(final_list["recommendations"]), when=fmt.datetime(final_list["finalised_at"]))))
+        kinds.insert(0, ("final", pages.ngettext(request)(
+            "The final ballot: the %(n)s recommendation of the list frozen on %(when)s",
+            "The final ballot: the %(n)s recommendations of the list frozen on %(when)s",
+            len(final_list["recommendations"]), when=fmt.datetime(final_list["finalised_at"]))))
     return pages.render(request, "ballots.html", {
         "ballots": ballots, "states": STATES, "state_tags": STATE_TAGS, "assembly_id": assembly_id,
         "kinds": kinds, "final_list": final_list, "kind_names": BALLOT_KINDS,
@@ -393,7 +396,7 @@ async def board_page(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request, p
                 if lookup and hash and hash.strip().lower() != lookup["hash"]:
                     lookup_error, lookup = _("The entry at that position has another hash than your receipt"), None
     base = public_base(request) + forwarded_prefix(request) + f"/assemblies/{assembly_id}/voting/board"
-    verify = (f"curl -fsS --retry 5 -o board.json {base}/export.json\n"
+    verify = (download_command(f"{base}/export.json", "board.json") + "\n"
               f"borgerting voting verify board.json --fingerprint {board['board_key']['fingerprint']}")
     any_open = any(b["state"] != "closed" for b in board["ballots"])
     return pages.render(request, "board.html", {

@@ -3,7 +3,9 @@ English complete) in shared/ui/locale, read from their .po files once per proces
 numbers formatted per locale by Babel. `make messages` extracts and merges the catalogues.
 
 Messages in Python code are marked with `N_("...")` (extracted, translated when shown); category,
-answer and region codes are shown through `label()`, never as codes.
+answer and region codes are shown through `label()`, never as codes. A message with a count in it
+has a singular and a plural form: `n_("%(n)s member", "%(n)s members", count, n=fmt.number(count))`
+in the pages (`Pages.ngettext`), marked `NP_("...", "...")` where Python code keeps it for later.
 """
 
 from __future__ import annotations
@@ -29,6 +31,45 @@ TIMEZONE = "Europe/Copenhagen"
 def N_(message: str) -> str:
     """Marks a message for extraction; it is translated where it is shown."""
     return message
+
+
+def NP_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a message with a singular and a plural form for extraction (`ngettext(count)` picks one
+    where it is shown)."""
+    return singular, plural
+
+
+def plural_operand(count) -> int:
+    """The number the catalogue's plural rule is asked about: a whole number as it is; a fraction
+    (1.5 hours) takes the plural in Danish and English, so it is asked as 2 (gettext's rule wants
+    an integer), and so does a figure not known (None, shown as "–")."""
+    try:
+        value = float(count)
+    except (TypeError, ValueError):
+        return 2
+    return int(value) if value.is_integer() else 2
+
+
+def gettext_for(locale: str):
+    """`_(message, **values)`: the message in `locale`, its %-style named values filled in."""
+    tr = translations(locale)
+
+    def _(message: str, **values) -> str:
+        text = tr.gettext(message)
+        return text % values if values else text
+
+    return _
+
+
+def ngettext_for(locale: str):
+    """`n_(singular, plural, count, **values)`: the form of a message for `count` in `locale`, with
+    `%(n)s` the count unless `values` give `n` (say, the count formatted for the locale)."""
+    tr = translations(locale)
+
+    def n_(singular: str, plural: str, count, /, **values) -> str:
+        return tr.ngettext(singular, plural, plural_operand(count)) % {"n": count, **values}
+
+    return n_
 
 
 @lru_cache(maxsize=None)

@@ -22,7 +22,8 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, se
 
 from shared.auth.principal import MEMBER, Principal
 from shared.auth.sessions import CSRF_COOKIE, csrf_token, new_csrf_cookie
-from shared.ui.i18n import LOCALES, Formats, N_, choose_locale, label, translations
+from shared.ui.commands import download_command
+from shared.ui.i18n import LOCALES, Formats, N_, choose_locale, gettext_for, label, ngettext_for
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -94,6 +95,7 @@ class Pages:
         loaders.append(PrefixLoader({"ui": FileSystemLoader(str(HERE / "templates" / "ui"))}))
         self.env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True),
                                trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+        self.env.globals["download"] = download_command  # the verify commands' download line
 
     def install(self, app: FastAPI) -> None:
         app.mount("/ui-static", StaticFiles(directory=str(STATIC)), name="ui-static")
@@ -107,13 +109,13 @@ class Pages:
         return choose_locale(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
 
     def gettext(self, request: Request):
-        tr = translations(self.locale(request))
+        """`_(message, **values)` in the request's language."""
+        return gettext_for(self.locale(request))
 
-        def _(message: str, **values) -> str:
-            text = tr.gettext(message)
-            return text % values if values else text
-
-        return _
+    def ngettext(self, request: Request):
+        """`n_(singular, plural, count, **values)` in the request's language: the form for `count`,
+        `%(n)s` being the count unless a value `n` (the count as the page shows it) is given."""
+        return ngettext_for(self.locale(request))
 
     def context(self, request: Request, who: Principal | None) -> dict:
         lang = self.locale(request)
@@ -129,6 +131,7 @@ class Pages:
         nav = self.navigation(request, who, _)
         return {
             "lang": lang, "other_lang": other, "other_lang_name": LANGUAGE_NAMES[other], "_": _,
+            "n_": self.ngettext(request),
             "fmt": Formats(lang),
             "label": lambda category, value=None, regions=None, strata=None: label(_, category, value, regions, strata,
                                                                                    lang),

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.ui.i18n import translations
+from shared.ui.i18n import ngettext_for, translations
 from tests.e2e.test_console import Visit, browser, wait_for  # noqa: F401  (browser: the module's fixture)
 
 pytestmark = pytest.mark.e2e
@@ -56,6 +56,7 @@ class Journey:
         self.drv, self.o, self.lang, self.work = drv, origin, lang, work
         self.visit = Visit(drv)
         self.t = translations(lang).gettext
+        self.nt = ngettext_for(lang)  # a message with a count: nt(singular, plural, count)
         self.devices: dict[str, dict] = {}
         self.current: str | None = None
         self.downloads = work / "downloads"
@@ -202,7 +203,7 @@ def run_journey(drv, origin: str, lang: str, work: Path, replay: bool = True) ->
     extract.write_text("person_id,name,address,region\n" + "\n".join(rows) + "\n")
     j.el("#extract").send_keys(str(extract))
     j.submit()
-    j.see(t("%(n)s people were imported") % {"n": 8})
+    j.see(j.nt("%(n)s person was imported", "%(n)s people were imported", 8))
     j.check("register-imported")
     lap("import register extract")
 
@@ -427,7 +428,7 @@ def run_journey(drv, origin: str, lang: str, work: Path, replay: bool = True) ->
     j.visit.width(1280)
     j.device("organiser")
     j.get(f"/sessions/assemblies/{aid}/recommendations")
-    j.see(t("%(n)s amendments waiting") % {"n": 1})
+    j.see(j.nt("%(n)s amendment waiting", "%(n)s amendments waiting", 1))
     j.check("recommendations", shots=True)
     j.el(f"main a[href$='{drafts[0].split('/sessions', 1)[1]}']").click()  # the draft with the amendment
     j.tick(_radio_id(j, "decision", "accept"))

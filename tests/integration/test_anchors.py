@@ -18,6 +18,7 @@ from services.reporting import views as rv
 from shared.bus.outbox import transaction
 from shared.events import contracts as ev
 from shared.events.envelope import new_event
+from shared.ui.commands import DOWNLOAD
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +66,7 @@ async def test_reporting_publishes_every_trails_head_and_the_board_fingerprint(s
     assert f"3:{h[3]}" in html and f"4:{h[4]}" in html and fp in html
     text = unescape(html)
     for svc, head in (("sessions", f"1:{h[1]}"), ("sortition", f"3:{h[3]}"), ("voting", f"4:{h[4]}")):
-        assert (f'curl -fsS --retry 5 -H "Authorization: Bearer $AUDITOR_TOKEN" -o {svc}-trail.json {audit[svc]}\n'
+        assert (f'{DOWNLOAD} -H "Authorization: Bearer $AUDITOR_TOKEN" -o {svc}-trail.json {audit[svc]}\n'
                 f"borgerting audit verify {svc}-trail.json --expected-head {head}\n") in text
     assert "TRAIL.json" not in text and "sign in with the auditor role for this assembly" in text
     # Reporting's own trail: its head is read from its own table (newer than its own event).

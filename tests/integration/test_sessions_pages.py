@@ -128,7 +128,7 @@ async def test_a_facilitator_records_attendance_then_closes_the_session_after_co
             "csrf_token": token, f"m_{first}": "present", f"m_{third}": "present", "reason": "was_there"})
         assert r.status_code == 303 and r.headers["location"] == f"/sessions/{sid}/check-in?saved=1&corrected=1"
         page = await web.get(r.headers["location"] + "&lang=en")
-        assert "1 marks changed after the close" in page.text
+        assert "1 mark changed after the close" in page.text
         assert re.search(rf'name="m_{third}" value="present" checked', page.text)
         page = await web.get(f"/sessions/{sid}/corrections?lang=en")
         assert "Was there, but not checked in" in page.text and "the audit trail records that it came after" in page.text

@@ -125,7 +125,7 @@ async def test_the_waves_page_explains_the_wave_and_sends_it(settings, auth):
         returns = f"letter_id,reason\n{letters[1]['letter_id']},flyttet\n"
         r = await web.post(f"/assemblies/{aid}/waves", data={"csrf_token": token, "action": "returned"},
                            files={"returns": ("r.csv", returns.encode(), "text/csv")})
-        assert r.status_code == 200 and "1 letters booked as returned" in r.text and "flyttet: 1" in r.text
+        assert r.status_code == 200 and "1 letter booked as returned" in r.text and "flyttet: 1" in r.text
     async with client("recruitment", settings, auth=httpx.Auth()) as other:
         r = await other.get(f"/assemblies/{aid}/waves", headers=auth.headers("auditor", aid))
         assert r.status_code == 200 and 'name="confirm"' not in r.text

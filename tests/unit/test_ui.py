@@ -6,35 +6,99 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import io
+
+from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from services.recruitment.domain.registration_form import form_problems
-from shared.ui.i18n import LOCALE_DIR, LOCALES, Formats, catalogue, choose_locale, label, translations
+from shared.ui.i18n import (LOCALE_DIR, LOCALES, Formats, catalogue, choose_locale, label, ngettext_for, plural_operand,
+                            translations)
 
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+# as `make messages` extracts them: N_ and _, and the plural n_ / NP_ with their two forms
+KEYWORDS = {"_": None, "N_": None, "gettext": None, "n_": (1, 2), "NP_": (1, 2)}
 
 
-def extracted() -> set[str]:
+def extracted() -> set[str | tuple[str, str]]:
+    """Every message of the code: a string, or (singular, plural) for a plural one."""
     found = set()
     for top in ("shared", "services"):
-        for _file, _line, message, _comments, _ctx in extract_from_dir(
-                ROOT / top, METHODS, keywords={"_": None, "N_": None, "gettext": None}):
-            found.add(message if isinstance(message, str) else message[0])
+        for _file, _line, message, _comments, _ctx in extract_from_dir(ROOT / top, METHODS, keywords=KEYWORDS):
+            found.add(message if isinstance(message, str) else tuple(message[:2]))
     return found
+
+
+def untranslated(cat: Catalog, pot: set) -> list:
+    """The template's messages the catalogue lacks or leaves empty; a plural message needs every
+    one of its forms (Danish and English have two: msgstr[0] for 1, msgstr[1] for the rest)."""
+    strings = {m.id: m.string for m in cat if m.id}
+    bad = []
+    for msgid in sorted(pot, key=str):
+        text = strings.get(msgid)
+        if isinstance(msgid, tuple):
+            if not isinstance(text, tuple) or len(text) != cat.num_plurals or not all(text):
+                bad.append(msgid)
+        elif not text:
+            bad.append(msgid)
+    return bad
 
 
 def test_every_message_is_in_the_template_and_translated_in_every_language():
     pot = {m.id for m in read_po(open(LOCALE_DIR / "messages.pot", "rb")) if m.id}
     missing = extracted() - pot
-    assert not missing, f"run `make messages`: not in messages.pot: {sorted(missing)[:5]}"
+    assert not missing, f"run `make messages`: not in messages.pot: {sorted(missing, key=str)[:5]}"
+    assert any(isinstance(i, tuple) for i in pot), "the plural messages (n_) are extracted with both forms"
     for locale in LOCALES:
-        cat = {m.id: m.string for m in catalogue(locale) if m.id}
-        untranslated = sorted(i for i in pot if not cat.get(i))
-        assert not untranslated, f"{locale}: untranslated {untranslated[:5]}"
+        cat = catalogue(locale)
+        assert cat.num_plurals == 2 and cat.plural_expr == "(n != 1)"
+        bad = untranslated(cat, pot)
+        assert not bad, f"{locale}: untranslated {bad[:5]}"
     assert translations("da").gettext("Sign in") == "Log ind"
     assert translations("en").gettext("Sign in") == "Sign in"
+
+
+def test_a_plural_message_missing_a_form_counts_as_untranslated():
+    po = (b'msgid ""\nmsgstr ""\n"Language: da\\n"\n"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n\n'
+          b'msgid "%(n)s member"\nmsgid_plural "%(n)s members"\nmsgstr[0] "%(n)s medlem"\nmsgstr[1] ""\n\n'
+          b'msgid "%(n)s seat"\nmsgid_plural "%(n)s seats"\nmsgstr[0] "%(n)s plads"\nmsgstr[1] "%(n)s pladser"\n')
+    cat = read_po(io.BytesIO(po), locale="da")
+    pot = {("%(n)s member", "%(n)s members"), ("%(n)s seat", "%(n)s seats"), ("%(n)s vote", "%(n)s votes")}
+    assert untranslated(cat, pot) == [("%(n)s member", "%(n)s members"), ("%(n)s vote", "%(n)s votes")]
+
+
+def test_a_count_of_one_takes_the_singular_in_both_languages():
+    da, en = ngettext_for("da"), ngettext_for("en")
+    erased = ("The personal data of %(n)s member is erased: their needs are not known.",
+              "The personal data of %(n)s members is erased: their needs are not known.")
+    assert da(*erased, 1) == "Personoplysningerne om 1 medlem er slettet: medlemmets behov kendes ikke."
+    assert da(*erased, 2) == "Personoplysningerne om 2 medlemmer er slettet: deres behov kendes ikke."
+    assert en(*erased, 1) == "The personal data of 1 member is erased: their needs are not known."
+    assert en(*erased, 2) == "The personal data of 2 members is erased: their needs are not known."
+    # the count as the page shows it, and other values beside it
+    payment = ("Payment %(n)s: %(total)s to %(payees)s member, %(when)s",
+               "Payment %(n)s: %(total)s to %(payees)s members, %(when)s")
+    assert da(*payment, 1, n=3, total="500 kr.", payees="1", when="i går") == "Udbetaling 3: 500 kr. til 1 medlem, i går"
+    assert en(*payment, 1200, n=3, total="DKK 500", payees=Formats("en").number(1200), when="today") == \
+        "Payment 3: DKK 500 to 1,200 members, today"
+    # fractions and figures not known take the plural; 1.0 is one
+    assert en("%(h)s hour", "%(h)s hours", 1.5, h="1.5") == "1.5 hours"
+    assert da("%(h)s hour", "%(h)s hours", 1.0, h="1") == "1 time"
+    assert plural_operand(None) == 2 and plural_operand(0) == 0 and plural_operand(2.0) == 2
+
+
+def test_the_pages_render_the_form_for_the_count():
+    from jinja2 import DictLoader, Environment
+
+    env = Environment(loader=DictLoader({"t.html": '{{ n_("member on the panel", "members on the panel", n) }}'}),
+                      autoescape=True)
+    for lang, one, two in (("da", "medlem i panelet", "medlemmer i panelet"),
+                           ("en", "member on the panel", "members on the panel")):
+        page = env.get_template("t.html")
+        assert page.render(n_=ngettext_for(lang), n=1) == one
+        assert page.render(n_=ngettext_for(lang), n=2) == two
 
 
 def test_the_language_is_chosen_by_the_switch_then_the_cookie_and_is_danish_by_default():
@@ -119,3 +183,15 @@ def test_the_redirect_uri_uses_the_configured_public_origin_else_the_proxy_heade
         "https://console.agency.dk"
     # without the proxy's prefix, a forwarded host is not believed
     assert public_base(request("", {"x-forwarded-host": "evil.example", "host": "10.0.0.5:8000"})) == "http://10.0.0.5:8000"
+
+
+def test_every_printed_verify_command_downloads_the_same_way():
+    from shared.ui.commands import DOWNLOAD, download_command
+
+    assert DOWNLOAD.startswith("curl ") and "--retry" in DOWNLOAD
+    assert download_command("https://x.example/board", "board.json") == f"{DOWNLOAD} -o board.json https://x.example/board"
+    assert download_command("https://x.example/audit", "t.json", bearer_env="AUDITOR_TOKEN") == \
+        f'{DOWNLOAD} -H "Authorization: Bearer $AUDITOR_TOKEN" -o t.json https://x.example/audit'
+    code = "\n".join(p.read_text() for p in [*ROOT.glob("services/*/pages.py"), *ROOT.glob("services/*/pages/*.py"),
+                                            *ROOT.glob("services/*/templates/*.html")])
+    assert "curl " not in code, "print downloads with shared.ui.commands.download_command (`download` in the pages)"

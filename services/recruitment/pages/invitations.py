@@ -21,7 +21,7 @@ from shared.auth import AUDITOR, ORGANISER, REGISTRAR, Principal, allow
 from shared.openapi import errors
 from shared.problems import Conflict, InvalidInput
 from shared.runtime import Runtime, RuntimeDep
-from shared.ui import N_
+from shared.ui import N_, NP_
 
 router = APIRouter(tags=["pages"])
 REGISTER_PROBLEMS = {
@@ -85,7 +85,8 @@ LETTER_DETAIL_NAMES = {"commissioner": N_("the commissioner"), "remit": N_("the 
 INVITE_PROBLEMS = {
     "once": N_("This form was already used to send a batch. Reload the page to send another"),
     "count": N_("Enter the number of letters as a whole number above 0"),
-    "too_many": N_("Only %(n)s people in the register extract are not yet invited; send at most that many"),
+    "too_many": NP_("Only %(n)s person in the register extract is not yet invited; send at most one",
+                    "Only %(n)s people in the register extract are not yet invited; send at most that many"),
     "confirm": N_("Tick the box to confirm that the letters go to print"),
 }
 
@@ -108,8 +109,11 @@ async def _sample_preview(rt: Runtime, assembly_id: uuid.UUID, data: dict, asked
 def _invitations_page(request: Request, who: Principal, data: dict, assembly_id: uuid.UUID, *,
                       form: dict | None = None, problem: tuple[str, str, dict] | None = None,
                       status: int = 200) -> Response:
-    _ = pages.gettext(request)
-    by_field = {problem[0]: _(INVITE_PROBLEMS[problem[1]], **problem[2])} if problem else {}
+    _, n_ = pages.gettext(request), pages.ngettext(request)
+    by_field = {}
+    if problem:
+        text = INVITE_PROBLEMS[problem[1]]
+        by_field[problem[0]] = n_(*text, problem[2]["n"], **problem[2]) if isinstance(text, tuple) else _(text, **problem[2])
     missing = missing_details(data["assembly"]._mapping)
     return pages.render(request, "invitations.html", {
         **data, "form": form or {}, "by_field": by_field, "errors": [{"field": f, "message": m} for f, m in by_field.items()],

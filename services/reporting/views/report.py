@@ -13,23 +13,16 @@ from services.reporting.domain.charts import shares_chart
 from services.reporting.domain.disclosure import public_figures
 from services.reporting.domain.evaluation import STAGE_NAMES, STAGES, questions
 from shared.markdown import render as markdown
-from shared.ui.i18n import N_, Formats, label, translations
+from shared.ui.commands import download_command
+from shared.ui.i18n import N_, Formats, gettext_for, label, ngettext_for
 
 LANGUAGES = ("da", "en")
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent.parent / "templates"), autoescape=select_autoescape())
+_env.globals["download"] = download_command
 
 PHASE_NAMES = {"learning": N_("Learning"), "hearing": N_("Hearing"), "values": N_("Values"), "vision": N_("Vision"),
                "recommendations": N_("Recommendations"), "voting": N_("Voting"), "other": N_("Other")}
 MODE_NAMES = {"physical": N_("In person"), "digital": N_("Online"), "hybrid": N_("Hybrid")}
-
-
-def gettext_for(lang: str):
-    tr = translations(lang)
-
-    def _(message: str, **values) -> str:
-        text = tr.gettext(message)
-        return text % values if values else text
-    return _
 
 
 def charts(s: dict, _, lab) -> list[dict]:
@@ -68,7 +61,7 @@ def render_html(summary: dict, lang: str, *, min_group: int, links: dict | None 
     `version`: {number, corrects, note, changes, published_at} when it is being published."""
     _ = gettext_for(lang)
     return _env.get_template("report_document.html").render(
-        lang=lang, _=_, fmt=Formats(lang), version=version,
+        lang=lang, _=_, n_=ngettext_for(lang), fmt=Formats(lang), version=version,
         label=lambda c, v=None, regions=None, strata=None: label(_, c, v, regions, strata, lang),
         **report_values(summary, lang, min_group=min_group, links=links))
 
