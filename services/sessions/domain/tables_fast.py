@@ -12,11 +12,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from services.sessions.domain import tables_search as ts
+from services.sessions.domain.tables_exchange import exchange
 from services.sessions.domain.tables_assign import assignment
 
 NOISE_CHUNK = 256  # moves whose Gumbel noise is drawn at once
 RESEAT_PASSES = 3  # passes over the design's rows, each row re-seated by an assignment, before a short annealing
 RESEAT_BELOW = 7  # ... where the annealing has fewer moves per seat than this
+SHORT_ANNEALING = 0.5  # ... and that annealing's share of the moves, the cyclic exchanges doing the rest
 UNFIT = 1e9  # the assignment's cost of a seat at a table the member may not sit at
 
 
@@ -55,6 +57,10 @@ class FastSeating(ts.Seating):
         for r in range(R):
             for t in range(T):
                 self.refresh(r, t)
+
+    def penalties(self, total: np.ndarray) -> np.ndarray:
+        """The table terms of an array of table totals."""
+        return penalty(total, self.strata)
 
     def refresh(self, r: int, t: int) -> None:
         s = len(self.seats[r][t])
@@ -279,5 +285,7 @@ def search(n: int, tables: int, rounds: int, features: Sequence[Sequence[int]], 
     moves = ts.moves(n, rounds)
     if moves < RESEAT_BELOW * n * rounds:
         reseat_rows(state, rows, RESEAT_PASSES, rng)
+        moves = int(moves * SHORT_ANNEALING)
     improve_fast(state, rng, moves, *ts.TEMPERATURE, ts.EVERYWHERE)
+    exchange(state, rng)
     return [[list(t) for t in tables_] for tables_ in state.seats]

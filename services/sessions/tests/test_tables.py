@@ -244,3 +244,99 @@ def test_everywhere_scores_and_reseating_a_row_are_exact(seed):
         gain = state.reseat(np.array(X))
         assert before - cost() == pytest.approx(gain)
         assert gain >= 0 and state.repeats == 0
+
+
+def _random_seating(seed: int, n: int, tables: int, rounds: int, apart=(), allowed=None):
+    """A seating with every member at a random table per round (sizes within one), not a design."""
+    import random
+
+    from services.sessions.domain.tables_fast import FastSeating
+
+    rng = random.Random(seed)
+    features = [[rng.randrange(2), 2 + rng.randrange(4), 6 + rng.randrange(3)] for _ in range(n)]
+    state = FastSeating(n, tables, rounds, features, 9, allowed or [None] * n, list(apart))
+    seats = []
+    for _ in range(rounds):
+        order = list(range(n))
+        rng.shuffle(order)
+        seats.append([order[t::tables] for t in range(tables)])
+    state.load(seats)
+    return state, rng
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cyclic_exchanges_lower_the_cost_by_what_they_score_and_add_no_repeat(seed):
+    # property: whatever the start (repeats or not, members pinned to tables, keep-apart pairs), the
+    # cyclic exchanges lower the mix cost by exactly the gain they report, never add a repeat meeting
+    # or a keep-apart breach, keep every pinned member at an allowed table and the tables' sizes, and
+    # the counts kept under search are those of the seats
+    from services.sessions.domain.tables_exchange import exchange
+
+    apart = ((0, 1), (2, 3), (4, 5))
+    allowed = [frozenset({0, 1}) if m % 9 == 0 else None for m in range(48)]
+    state, rng = _random_seating(seed, n=48, tables=8, rounds=3, apart=apart, allowed=allowed)
+    for r in range(state.R):  # the pinned members start at their tables
+        for m in range(state.n):
+            if allowed[m] is not None and state.W[r, m] not in allowed[m]:
+                t = state.W[r, m]
+                other = next(o for o in state.seats[r][0] + state.seats[r][1] if allowed[o] is None)
+                state.swap(r, m, other)
+                assert state.W[r, m] in allowed[m] and state.W[r, other] == t
+    breaches = lambda: sum(int(state.M[a, b]) for a, b in apart)  # noqa: E731
+    sizes = [[len(t) for t in tables] for tables in state.seats]
+    before, repeats, apart_before = state.mix_cost(), state.repeats, breaches()
+    gain = exchange(state, rng)
+    assert gain > 0  # a random seating always has a better one within reach
+    assert before - state.mix_cost() == pytest.approx(gain)
+    assert state.repeats <= repeats and breaches() <= apart_before
+    assert [[len(t) for t in tables] for tables in state.seats] == sizes
+    for r in range(state.R):
+        for m in range(state.n):
+            assert allowed[m] is None or state.W[r, m] in allowed[m]
+    fresh_met, fresh_totals = state.M.copy(), [list(t) for t in state.totals]
+    state.load([[list(t) for t in tables] for tables in state.seats])
+    assert (state.M == fresh_met).all()
+    assert [t for ts_ in state.totals for t in ts_] == pytest.approx([t for ts_ in fresh_totals for t in ts_])
+
+
+def test_a_negative_cycle_is_found_over_distinct_tables_and_only_if_there_is_one():
+    import numpy as np
+
+    from services.sessions.domain.tables_exchange import negative_cycle
+
+    W = np.array([0, 0, 1, 1, 2, 2])  # members 0..5 at tables 0, 0, 1, 1, 2, 2
+    arcs = [(0, 2, -3.0), (2, 4, 1.0), (4, 0, 1.0),  # 0 -> 2 -> 4 -> 0: -1 over tables 1, 2, 0
+            (0, 1, -9.0), (1, 3, 2.0), (3, 0, 1.0)]  # -9 would be best, but 0 and 1 share a table
+    i, j, cost = (np.array(x) for x in zip(*arcs))
+    back = np.full((6, 6), np.inf)
+    back[i, j] = cost
+    total, members = negative_cycle(W, i.astype(np.int64), j.astype(np.int64), cost.astype(float), 5, back)
+    assert total == pytest.approx(-1.0)
+    assert members in ([0, 2, 4], [2, 4, 0], [4, 0, 2])
+    cost[0] = -1.5  # now 0 -> 2 -> 4 -> 0 costs +0.5: nothing to gain
+    back[i, j] = cost
+    assert negative_cycle(W, i.astype(np.int64), j.astype(np.int64), cost.astype(float), 5, back) is None
+
+
+def test_the_dense_design_leaves_no_repeat_free_move_in_one_round():
+    # 99 members at 11 tables over 5 rounds (the affine plane's design): wherever a member went in one
+    # round, to anyone's seat, they would meet someone again; so the cyclic exchanges have no arc there
+    # (what docs/tables.md says of demo 99 x 5)
+    import random
+
+    import numpy as np
+
+    from services.sessions.domain import tables_search as ts
+    from services.sessions.domain.tables_exchange import arcs
+    from services.sessions.domain.tables_fast import FastSeating
+
+    rng = random.Random(3)
+    features = [[rng.randrange(2), 2 + rng.randrange(4)] for _ in range(99)]
+    state = FastSeating(99, 11, 5, features, 6, [None] * 99, [])
+    state.load(ts.start(99, 11, 5, features, rng))
+    assert state.repeats == 0
+    for r in range(5):
+        W = state.W[r]
+        met_elsewhere = (state.M - (W[:, None] == W[None, :])) >= 1
+        np.fill_diagonal(met_elsewhere, False)
+        assert len(arcs(state, r, met_elsewhere)[0]) == 0
