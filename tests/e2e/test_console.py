@@ -13,6 +13,7 @@ import hashlib
 import json
 import shutil
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -70,9 +71,17 @@ class Visit:
         self.axe = AXE.read_text()
         self.results: dict[str, int] = {}
 
-    def width(self, px: int) -> None:
+    def width(self, px: int, height: int = 900) -> None:
         self.drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                                 {"width": px, "height": 900, "deviceScaleFactor": 1, "mobile": px < 800})
+                                 {"width": px, "height": height, "deviceScaleFactor": 1, "mobile": px < 800})
+
+    def shot(self, path: Path, px: int) -> None:
+        """The whole page at `px` wide (up to 8,000 px tall), not only its first screen."""
+        self.width(px)
+        tall = self.drv.execute_script("return document.documentElement.scrollHeight")
+        self.width(px, min(max(tall, 900), 8000))
+        self.drv.save_screenshot(str(path))
+        self.width(px)
 
     def check(self, name: str, widths=(390, 320), shots: bool = True) -> None:
         drv = self.drv
@@ -93,10 +102,9 @@ class Visit:
                 culprits = drv.execute_script(WIDEST, px)
                 raise AssertionError(f"{name} scrolls sideways at {px} px (content is {wide} px wide): {culprits}")
         if shots:
-            drv.save_screenshot(str(SCREENS / f"{name}-{widths[-1]}.png"))
+            self.shot(SCREENS / f"{name}-{widths[-1]}.png", widths[-1])
+            self.shot(SCREENS / f"{name}-desktop.png", 1280)
         self.width(1280)
-        if shots:
-            drv.save_screenshot(str(SCREENS / f"{name}-desktop.png"))
 
 
 def wait_for(fn, what: str, timeout: float = 60):
@@ -442,9 +450,12 @@ def test_every_page_of_every_service_passes_axe_and_fits_a_phone(cluster, browse
         if f"{service}{template}" in sections:  # a section that is only there in some states: it is walked too
             assert sections[f"{service}{template}"] in drv.page_source, f"{service}{template}: the section is missing"
         try:
-            if f"{service}{template}" in sections:  # shown in out/screens too, by service and page
-                visit.check("-".join([service, *(x for x in template.split("/") if x and x[0] != "{")]),
-                            widths=(320,))
+            if f"{service}{template}" in sections:  # shown in out/screens too, by service and page, in both languages
+                name = "-".join([service, *(x for x in template.split("/") if x and x[0] != "{")])
+                visit.check(name, widths=(320,))
+                drv.get(f"{cluster.origin}/{service}{path}?lang=en")
+                assert drv.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+                visit.check(f"{name}-en", widths=(320,))
             else:
                 visit.check(f"{service}{template}", widths=(320,), shots=False)
         except AssertionError as exc:

@@ -46,6 +46,7 @@ STRAW_POLL = ["Plant a tree for every citizen", "Make buses free for under 25s",
 RECOMMENDATIONS = ["Plant a tree for every child.\n\n- in the towns\n- in the country",
                    "Buses are free for everyone under 25."]
 AMENDED = "Plant a tree for every child born in Denmark.\n\n- in the towns\n- in the country"
+POOL = ("%(n)s volunteer in the pool for a panel of %(k)s.", "%(n)s volunteers in the pool for a panel of %(k)s.")
 
 
 class Journey:
@@ -260,7 +261,7 @@ def run_journey(drv, origin: str, lang: str, work: Path, replay: bool = True) ->
     # ---- 5. the secretariat: seed commitments, the freeze --------------------------------------
     draw = f"/sortition/assemblies/{aid}/draw"
     j.sign_in("organiser", "organiser", draw, aid)
-    j.see(t("%(n)s volunteers in the pool for a panel of %(k)s.") % {"n": 6, "k": 3}, refresh=True, timeout=60)  # the pool: every registration has reached sortition
+    j.see(j.nt(*POOL, 6, k=3), refresh=True, timeout=60)  # the pool: every registration has reached sortition
     j.check("draw")
     secrets_ = {"organiser": f"secret-organiser-{tag}", "ombudsman": f"secret-ombudsman-{tag}"}
     for who, secret in secrets_.items():
@@ -289,7 +290,7 @@ def run_journey(drv, origin: str, lang: str, work: Path, replay: bool = True) ->
     # ---- 7. reveals, then the draw with its progress -------------------------------------------
     j.device("organiser")
     j.get(draw)
-    j.see(t("%(n)s volunteers in the pool for a panel of %(k)s.") % {"n": 5, "k": 3}, refresh=True, timeout=60)  # the withdrawal has reached sortition
+    j.see(j.nt(*POOL, 5, k=3), refresh=True, timeout=60)  # the withdrawal has reached sortition
     for who, secret in secrets_.items():
         j.tick(_radio_id(j, "reveal_name", who))
         j.fill(value=secret)
