@@ -176,6 +176,8 @@ async def test_the_dashboard_links_the_next_step_to_the_page_where_it_is_done(se
         assert page.status_code == 200
         # nothing invited yet: the step is recruitment, done on recruitment's page (behind the one origin)
         assert f'<a href="/recruitment/assemblies/{aid}/recruitment">Gå til rekrutteringen</a>' in page.text
+        # the registrations per stratum name the groups as people read them, not by their codes
+        assert "<th scope=\"row\">Køn: Kvinde</th>" in page.text and "gender: female" not in page.text
         # the menu leads to the draw, voting and the report too
         for path in (f"/sortition/assemblies/{aid}/draw", f"/voting/assemblies/{aid}/voting",
                      f"/reporting/assemblies/{aid}/report"):

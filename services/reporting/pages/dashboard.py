@@ -59,7 +59,8 @@ async def dashboard(assembly_id: uuid.UUID, rt: RuntimeDep, request: Request,
         "next_link": None if current not in STEP_PAGES else (
             STEP_PAGES[current][0], service_url(request, STEP_PAGES[current][2].format(aid=assembly_id),
                                                STEP_PAGES[current][1])),
-        "current": current, "assembly_id": assembly_id, "live": live}, who=who)
+        "current": current, "assembly_id": assembly_id, "live": live,
+        "regions": [{"code": r["region"], "name": r["name"]} for r in summary["per_region"]]}, who=who)
 
 
 @router.get("/assemblies/{assembly_id}/portal", summary="A panel member's home (HTML)", responses=errors(404))
