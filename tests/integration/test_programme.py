@@ -279,7 +279,7 @@ async def test_the_programme_in_the_browser_secretariat_and_member(settings, aut
         assert page.status_code == 200, page.text
         text = page.text
         assert "Aalborg Kongres &amp; Kultur Center" in text and "Bella Center" not in text
-        assert "https://meet.example.org/w1" in text and "Hvad driver udledningerne?" in text
+        assert "https://meet.example.org/w1" in text and "Hvad driver udledningerne?" in text and "45 minutter" in text
         assert "Karen Holm" in text and "Ingen" in text and "Danmarks Fiskeriforening" not in text  # not on an agenda
         assert "Programmet for dette møde er ikke offentliggjort endnu" in text  # the later session
         doc = next(d for d in (await api_get(settings, auth, aid, f"/sessions/{sid}/agenda"))["items"][0]["documents"]
