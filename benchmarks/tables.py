@@ -193,9 +193,12 @@ def main() -> None:
     members = next(m for name, m, rounds, tables in shapes if name == "demo-200" and rounds == 4)
     present = [m.id for m in members][12:]
     t0, c0 = time.perf_counter(), time.process_time()
-    plan_tables(members, TableRules(rounds=4, table_size=8, seed=args.seed), present=present)
-    print(f"\nre-plan at check-in: 188 of 200 present, 4 rounds, tables of ~8: {time.process_time() - c0:.2f} s CPU, "
-          f"{time.perf_counter() - t0:.2f} s wall")
+    plan = plan_tables(members, TableRules(rounds=4, table_size=8, seed=args.seed), present=present)
+    cpu, took = time.process_time() - c0, time.perf_counter() - t0
+    f = plan_figures(plan.rounds, {m.id: m.strata for m in members}, {m.id: m.language for m in members})
+    print(f"\nre-plan at check-in: 188 of 200 present, 4 rounds, tables of ~8 (language members grouped): "
+          f"{cpu:.2f} s CPU, {took:.2f} s wall; {f.repeats} repeats, mean dev {f.mean_deviation:.4f}, "
+          f"worst {f.worst_deviation:.4f}, lang {f.language_tables:.1f}/{f.language_minimum:.1f}")
 
 
 if __name__ == "__main__":

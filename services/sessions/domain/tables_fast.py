@@ -13,6 +13,7 @@ import numpy as np
 
 from services.sessions.domain import tables_search as ts
 from services.sessions.domain.tables_exchange import exchange
+from services.sessions.domain.tables_polish import polish
 from services.sessions.domain.tables_assign import assignment
 
 NOISE_CHUNK = 256  # moves whose Gumbel noise is drawn at once
@@ -105,6 +106,16 @@ class FastSeating(ts.Seating):
     def mix_rounds(self, rounds: np.ndarray, a: int) -> tuple[np.ndarray, np.ndarray]:
         """The change in the mix cost of the given rounds if a traded places with each member in
         each of them (0 where they share a table), and where any of them differ."""
+        part_a, part_b, total_a, total_b, moved = self.mix_tables(rounds, a)
+        k = self.strata
+        val = (part_a + part_b + penalty(total_a + part_a, k) - penalty(total_a, k)
+               + penalty(total_b + part_b, k) - penalty(total_b, k))
+        return np.where(moved, val, 0.0).sum(axis=0), moved.any(axis=0)
+
+    def mix_tables(self, rounds: np.ndarray, a: int) -> tuple[np.ndarray, ...]:
+        """Per given round (q) and member b (n), if a and b traded places: the change in the total of
+        a's table and of b's, the two totals now, and whether they sit apart (the parts are
+        meaningless where they do not)."""
         T, K = self.T, self.n_features
         W = self.W[rounds]  # (q, n)
         A = W[:, a]
@@ -119,12 +130,7 @@ class FastSeating(ts.Seating):
         part_a = np.where(differ[None], L[ta][:, x][:, None, :] + G[ta][:, Fy], 0.0).sum(axis=2)
         idx = tb[:, :, None] * K
         part_b = np.where(differ[None], np.take(L, idx + Fy[None]) + np.take(G, idx + x[None, None, :]), 0.0).sum(axis=2)
-        total_a, total_b = TC[ta][:, None], TC[tb]
-        k = self.strata
-        val = (part_a + part_b + penalty(total_a + part_a, k) - penalty(total_a, k)
-               + penalty(total_b + part_b, k) - penalty(total_b, k))
-        moved = W != A[:, None]
-        return np.where(moved, val, 0.0).sum(axis=0), moved.any(axis=0)
+        return part_a, part_b, TC[ta][:, None], TC[tb], W != A[:, None]
 
     def mix_all(self, r: int, a: int) -> np.ndarray:
         """The change in round r's mix cost if a swapped with each member (0 for a's own table)."""
@@ -288,4 +294,5 @@ def search(n: int, tables: int, rounds: int, features: Sequence[Sequence[int]], 
         moves = int(moves * SHORT_ANNEALING)
     improve_fast(state, rng, moves, *ts.TEMPERATURE, ts.EVERYWHERE)
     exchange(state, rng)
+    polish(state)
     return [[list(t) for t in tables_] for tables_ in state.seats]

@@ -108,6 +108,7 @@ class Seating:
         for f in self.F:
             for k in f:
                 shares[k] += 1 / n
+        self.shares = shares  # the panel's share of each feature (the members seated)
         # cost[s][k][c]: what c members with feature k at a table of s cost (L1 term + small square)
         self.cost = {s: [[abs(c / s - p) + W_SQUARE * (c / s - p) ** 2 * s for c in range(s + 2)] for p in shares]
                      for s in {n // tables, math.ceil(n / tables)} if s > 0}
