@@ -3,6 +3,7 @@
 Panels of 99-200 members over 4-5 rounds, each method given the same number of tables:
 
   ours          services/sessions/domain/tables.py (design start + swaps; docs/tables.md)
+  ours, mix first   the same with priority="mix": repeat meetings let in at a price
   random        a fresh shuffle per round, dealt into the tables
   round-robin   members sorted by their strata, dealt into a grid; round r shifts row i by r*i tables
   GroupSelect   the Sortition Foundation's groupselect-lib (MIT): Legacy, DREAM and HERMES (every
@@ -134,8 +135,9 @@ def groupselect_plan(gs, algorithm, members, tables, rounds, seed, asked):
     return [[[int(p) for p in group] for group in allocation] for allocation in result.ensemble]
 
 
-def ours_plan(members, tables, rounds, seed, asked):
-    plan = plan_tables(members, TableRules(rounds=rounds, tables=tables, group_languages=asked, seed=seed))
+def ours_plan(members, tables, rounds, seed, asked, priority="no_repeats"):
+    plan = plan_tables(members, TableRules(rounds=rounds, tables=tables, group_languages=asked, seed=seed,
+                                           priority=priority))
     index = {m.id: i for i, m in enumerate(members)}
     return [[[index[i] for i in table] for table in round_tables] for round_tables in plan.rounds]
 
@@ -163,6 +165,7 @@ def main() -> None:
     if sf_e:
         shapes.insert(1, ("sf_e-110", panel(110, sf_e, 110), 4, 11))
     methods = [("ours", lambda m, t, r, asked: ours_plan(m, t, r, args.seed, asked)),
+               ("ours, mix first", lambda m, t, r, asked: ours_plan(m, t, r, args.seed, asked, "mix")),
                ("random", lambda m, t, r, asked: random_plan(m, t, r, args.seed)),
                ("round-robin", lambda m, t, r, asked: round_robin_plan(m, t, r, args.seed))]
     if gs is not None:

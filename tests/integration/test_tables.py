@@ -62,9 +62,12 @@ async def test_plan_replan_at_check_in_publish_and_each_role_sees_its_part(setti
         # at the door: 24 checked in, the plan is made again for them
         marks = [{"member_id": str(m), "present": i < 24} for i, m in enumerate(members)]
         assert (await api.post(f"/sessions/{sid}/attendance", json={"records": marks})).status_code == 200
-        r = await api.post(f"/sessions/{sid}/table-plan", json={"rounds": 3, "facilitators": 3})
+        r = await api.post(f"/sessions/{sid}/table-plan", json={"rounds": 3, "facilitators": 3, "priority": "best"})
+        assert r.status_code == 422, r.text
+        r = await api.post(f"/sessions/{sid}/table-plan", json={"rounds": 3, "facilitators": 3, "priority": "mix"})
         assert r.status_code == 201 and r.json()["version"] == 2 and r.json()["members"] == 24
         assert r.json()["tables"] == 3
+        assert (await api.get(f"/sessions/{sid}/table-plan")).json()["settings"]["priority"] == "mix"
         r = await api.post(f"/sessions/{sid}/table-plan", json={"rounds": 3, "facilitators": 2})
         assert r.status_code == 422 and r.json()["error"]["code"] == "too_few_facilitators"
         r = await api.post(f"/sessions/{sid}/table-plan/publish")
@@ -111,16 +114,19 @@ async def test_the_secretariat_plans_and_publishes_in_the_browser(settings, auth
         assert form.status_code == 200 and "Make the plan" in form.text
         token = csrf(form)
         bad = await web.post(f"/sessions/{sid}/tables/plan?lang=en", data={
-            "csrf_token": token, "seat": "roster", "rounds": "40", "languages": "99 en", "keep_apart": "1 1"})
+            "csrf_token": token, "seat": "roster", "rounds": "40", "languages": "99 en", "keep_apart": "1 1",
+            "priority": "best"})
         assert bad.status_code == 422
-        for words in ("Enter a whole number", "Write one member per line", "Write one pair per line"):
+        for words in ("Enter a whole number", "Write one member per line", "Write one pair per line",
+                      "Choose what comes first"):
             assert words in bad.text, words
         r = await web.post(f"/sessions/{sid}/tables/plan?lang=en", data={
             "csrf_token": token, "seat": "roster", "rounds": "2", "table_size": "7", "languages": "1 en\n2 en",
-            "accessible": "3", "accessible_tables": "1", "keep_apart": "4 5"})
+            "accessible": "3", "accessible_tables": "1", "keep_apart": "4 5", "priority": "mix"})
         assert r.status_code == 303, r.text
         page = await web.get(r.headers["location"] + "&lang=en")
         assert "The table plan is made" in page.text and "Publish version 1" in page.text
+        assert 'value="mix" checked' in page.text  # the priority as chosen, kept for the next plan
         assert "1 en\n2 en" in page.text  # the needs as set, kept for the next plan
         r = await web.post(f"/sessions/{sid}/tables/publish?lang=en", data={"csrf_token": csrf(page)})
         assert r.status_code == 303

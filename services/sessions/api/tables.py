@@ -43,6 +43,11 @@ class PlanIn(BaseModel):
         "checked_in", description="checked_in: only members checked in so far (re-plan at live check-in)")
     seed: int = Field(0, ge=0, le=2**31 - 1)
     keep_apart: list[tuple[uuid.UUID, uuid.UUID]] = Field([], max_length=500)
+    priority: Literal["no_repeats", "mix"] = Field(
+        "no_repeats", description="no_repeats: as few repeat meetings across rounds as possible, then each "
+                                  "table's mix; mix: each table as close to the panel's mix as possible first, "
+                                  "repeat meetings allowed at a price (on small panels with many rounds: more "
+                                  "diverse tables, some members meeting twice)")
 
 
 @router.get("/assemblies/{assembly_id}/table-needs", summary="Seating needs per member (language, accessible place)")

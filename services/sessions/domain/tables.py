@@ -5,7 +5,8 @@ rules: everyone present sits at exactly one table per round, the absent are left
 tables than facilitators, keep-apart pairs never share a table, members who need the same
 language sit at that language's tables (as few as hold them), members who need an accessible
 place sit at the accessible tables. Soft goals, in this order: as few repeat meetings across
-rounds as possible, then every table as close to the panel's mix on the strata as possible.
+rounds as possible, then every table as close to the panel's mix on the strata as possible (with
+`priority="mix"` the mix comes first and repeat meetings are let in at a price).
 The search itself is in `tables_search.py`; docs/tables.md explains the objective.
 """
 
@@ -16,8 +17,10 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from services.sessions.domain.tables_fast import search
+from services.sessions.domain.tables_search import W_REPEAT, W_REPEAT_MIX
 from shared.problems import InvalidInput
 
 MAX_ROUNDS = 12
@@ -46,6 +49,12 @@ class TableRules:
     group_languages: bool = True
     keep_apart: tuple[tuple[str, str], ...] = ()
     seed: int = 0
+    # "no_repeats": as few repeat meetings as possible, then the mix; "mix": the tables' mix first,
+    # repeat meetings allowed at a price (on small dense panels: more diverse tables, some repeats)
+    priority: Literal["no_repeats", "mix"] = "no_repeats"
+
+
+PRIORITIES = ("no_repeats", "mix")
 
 
 @dataclass(frozen=True)
@@ -180,11 +189,15 @@ def layout(members: Iterable[TableMember], rules: TableRules, present: Iterable[
 
 def plan_tables(members: Iterable[TableMember], rules: TableRules, present: Iterable[str] | None = None) -> TablePlan:
     """The plan for the members present (all members if `present` is None); deterministic for a seed."""
+    if rules.priority not in PRIORITIES:
+        raise _invalid(f"The priority is one of {', '.join(PRIORITIES)}.", "priority_invalid", "priority")
     lay = layout(members, rules, present)
     categories = sorted({c for m in lay.members for c in m.strata})
     index: dict[tuple[str, str | None], int] = {}
     features = [[index.setdefault((c, m.strata.get(c)), len(index)) for c in categories] for m in lay.members]
-    seats = search(len(lay.members), lay.tables, lay.rounds, features, len(index), lay.allowed, lay.keep_apart, lay.seed)
+    price = W_REPEAT_MIX if rules.priority == "mix" else W_REPEAT
+    seats = search(len(lay.members), lay.tables, lay.rounds, features, len(index), lay.allowed, lay.keep_apart,
+                   lay.seed, price)
     ids = [m.id for m in lay.members]
     return TablePlan(tuple(tuple(tuple(sorted(ids[i] for i in table)) for table in tables) for tables in seats))
 

@@ -243,8 +243,10 @@ def reseat_rows(state: FastSeating, rows: Sequence[Sequence[int]], passes: int, 
 def improve_fast(state: FastSeating, rng: random.Random, moves: int, hot: float, cold: float,
                  everywhere: float) -> None:
     """Annealing with heat-bath steps: a member's best partner by a noisy minimum of the exact scores,
-    made if it passes the Metropolis test (and never if it adds a repeat meeting or a breach)."""
+    made if it passes the Metropolis test (and never if it adds a keep-apart breach, nor a repeat
+    meeting at the default price)."""
     n, R = state.n, state.R
+    never = ts.W_REPEAT / 2 if state.w_repeat >= ts.W_REPEAT else ts.W_APART / 2
     noise = np.random.default_rng(rng.randrange(2**32))
     cooling = (cold / hot) ** (1 / max(1, moves))
     temp = hot
@@ -261,7 +263,7 @@ def improve_fast(state: FastSeating, rng: random.Random, moves: int, hot: float,
         else:
             r = rng.randrange(R)
             d, ok = state.mix_rounds(state.round_ids[r], a)
-            d += ts.W_REPEAT * state.repeats_all(r, a)
+            d += state.w_repeat * state.repeats_all(r, a)
             fits = state.fits_rounds(state.round_ids[r], a)
         if fits is not None:
             ok &= fits
@@ -270,8 +272,8 @@ def improve_fast(state: FastSeating, rng: random.Random, moves: int, hot: float,
             continue
         b = int(np.argmin(np.where(ok, d - temp * gumbel[step % NOISE_CHUNK], np.inf)))
         exact = float(d[b]) + ts.W_APART * state.breaches(r, a, b)
-        if exact >= ts.W_REPEAT / 2:
-            continue  # never a repeat meeting more, nor a keep-apart breach
+        if exact >= never:
+            continue  # never a keep-apart breach, nor (at the default price) a repeat meeting more
         if exact <= 0 or rng.random() < math.exp(-exact / temp):
             if r is None:
                 state.swap_everywhere(a, b)
@@ -280,10 +282,12 @@ def improve_fast(state: FastSeating, rng: random.Random, moves: int, hot: float,
 
 
 def search(n: int, tables: int, rounds: int, features: Sequence[Sequence[int]], n_features: int,
-           allowed: Sequence[frozenset[int] | None], keep_apart: Sequence[tuple[int, int]], seed: int) -> list[list[list[int]]]:
-    """Seats per round and table (member indices); the same for the same inputs and seed."""
+           allowed: Sequence[frozenset[int] | None], keep_apart: Sequence[tuple[int, int]], seed: int,
+           w_repeat: float = ts.W_REPEAT) -> list[list[list[int]]]:
+    """Seats per round and table (member indices); the same for the same inputs and seed. `w_repeat`:
+    the price of a repeat meeting (the default: more than any gain in the mix)."""
     rng = random.Random(seed)
-    state = FastSeating(n, tables, rounds, features, n_features, allowed, keep_apart)
+    state = FastSeating(n, tables, rounds, features, n_features, allowed, keep_apart, w_repeat)
     seats = ts.start(n, tables, rounds, features, rng)
     rows = [[table[i] for table in seats[0] if i < len(table)] for i in range(max(len(t) for t in seats[0]))]
     state.load(seats)

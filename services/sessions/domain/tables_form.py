@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")  # a BCP 47-ish tag: en, ar, de-ch
 SEATS = ("checked_in", "roster")
+PRIORITIES = ("no_repeats", "mix")
 
 # field -> (smallest, largest, default; None = may be empty)
 NUMBERS = {"rounds": (1, 12, 3), "table_size": (2, 30, 8), "min_size": (2, 30, 6), "max_size": (2, 30, 10),
@@ -53,6 +54,10 @@ def read_plan_form(form: Mapping[str, str], roster: Sequence[Mapping]) -> tuple[
     if seat not in SEATS:
         problems.append(("seat", "seat"))
     values["seat"] = seat
+    priority = form.get("priority") or "no_repeats"
+    if priority not in PRIORITIES:
+        problems.append(("priority", "priority"))
+    values["priority"] = priority
     who = member_lookup(roster)
     needs: dict[uuid.UUID, list] = {}
     for line in (form.get("languages") or "").splitlines():

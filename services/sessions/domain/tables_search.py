@@ -15,6 +15,7 @@ from shared.problems import InvalidInput
 
 W_APART = 1_000_000.0  # a keep-apart pair at one table
 W_REPEAT = 1_000.0  # one repeat meeting: worth more than any gain in diversity (at most 2 per stratum and table)
+W_REPEAT_MIX = 0.1  # ... with priority "mix": a price the tables' mix can outweigh (docs/tables.md)
 W_SQUARE = 0.02  # a small squared-count term that breaks the L1 distance's ties towards even tables
 EVERYWHERE = 0.5  # the share of swaps made in every round at once
 ROW_MOVES_PER_SEAT = 100
@@ -95,8 +96,10 @@ class Seating:
     """The state of a plan under search with the counts its cost needs, updated per swap."""
 
     def __init__(self, n: int, tables: int, rounds: int, features: Sequence[Sequence[int]], n_features: int,
-                 allowed: Sequence[frozenset[int] | None], keep_apart: Sequence[tuple[int, int]]):
+                 allowed: Sequence[frozenset[int] | None], keep_apart: Sequence[tuple[int, int]],
+                 w_repeat: float = W_REPEAT):
         self.n, self.T, self.R = n, tables, rounds
+        self.w_repeat = w_repeat  # the price of one repeat meeting
         self.F = [list(f) for f in features]
         self.strata = max(1, max((len(f) for f in self.F), default=1))
         self.allowed = list(allowed)
@@ -164,7 +167,7 @@ class Seating:
         for m in tb:
             if m != b:
                 rep += int(ma[m] >= 1) - int(mb[m] >= 2)
-        d = W_REPEAT * rep
+        d = self.w_repeat * rep
         pa, pb = self.apart[a], self.apart[b]
         if pa or pb:
             breach = 0

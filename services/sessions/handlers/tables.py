@@ -51,9 +51,10 @@ async def set_needs(tx: Tx, assembly_id: uuid.UUID, needs: dict[uuid.UUID, tuple
 
 async def make_plan(tx: Tx, session_id: uuid.UUID, *, rounds: int, table_size: int, min_size: int, max_size: int,
                     facilitators: int | None, accessible_tables: int | None, seat: str, seed: int,
-                    keep_apart: list[tuple[uuid.UUID, uuid.UUID]]) -> dict:
+                    keep_apart: list[tuple[uuid.UUID, uuid.UUID]], priority: str = "no_repeats") -> dict:
     """Plan (or re-plan) a session's tables for the members checked in (`seat="checked_in"`, the
-    attendance marks so far) or the whole roster; the plan is stored, not yet published."""
+    attendance marks so far) or the whole roster; the plan is stored, not yet published.
+    `priority`: "no_repeats" (as few repeat meetings as possible) or "mix" (the tables' mix first)."""
     s = await load_session(tx, session_id, lock=True)
     if s.held_at is not None:
         raise conflict("this session is closed; its table plan can no longer change", code="session_held")
@@ -75,14 +76,14 @@ async def make_plan(tx: Tx, session_id: uuid.UUID, *, rounds: int, table_size: i
                            accessible=needs.get(mid, (None, False))[1]) for mid in present]
     rules = TableRules(rounds=rounds, table_size=table_size, min_size=min_size, max_size=max_size,
                        facilitators=facilitators, accessible_tables=accessible_tables, seed=seed,
-                       keep_apart=tuple((str(a), str(b)) for a, b in keep_apart))
+                       keep_apart=tuple((str(a), str(b)) for a, b in keep_apart), priority=priority)
     # The search takes up to ~2 s of CPU: off the event loop, so other requests go on meanwhile.
     plan = await asyncio.to_thread(plan_tables, members, rules)
     rounds_ = [[list(t) for t in tables] for tables in plan.rounds]
     figures = asdict(plan_figures(rounds_, {m.id: m.strata for m in members}, {m.id: m.language for m in members}))
     settings = {"rounds": rounds, "table_size": table_size, "min_size": min_size, "max_size": max_size,
                 "facilitators": facilitators, "accessible_tables": accessible_tables, "seat": seat, "seed": seed,
-                "keep_apart": [[str(a), str(b)] for a, b in keep_apart]}
+                "priority": priority, "keep_apart": [[str(a), str(b)] for a, b in keep_apart]}
     old = await load_plan(tx, session_id, lock=True)
     version = (old.version + 1) if old else 1
     values = {"version": version, "settings": settings, "rounds": rounds_, "figures": figures,

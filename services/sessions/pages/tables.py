@@ -28,6 +28,7 @@ PLAN_PROBLEMS = {
     "number": N_("Enter a whole number in the range shown"),
     "sizes": N_("The smallest table cannot be larger than the largest"),
     "seat": N_("Choose whom to seat"),
+    "priority": N_("Choose what comes first"),
     "language_line": N_("Write one member per line: their number and a language code, for example 12 en"),
     "member": N_("Write the members' numbers from the attendance sheet, for example 3, 17"),
     "pair": N_("Write one pair per line: two different members' numbers, for example 3 17"),
@@ -43,6 +44,7 @@ def _form_defaults(plan, needs, roster) -> dict:
     if not plan:
         form.update(rounds="3", table_size="8", min_size="6", max_size="10", seed="0")
     form["seat"] = s.get("seat", "roster")
+    form["priority"] = s.get("priority", "no_repeats")
     form["languages"] = "\n".join(f"{number[m]} {lang}" for m, (lang, _) in needs.items() if lang and m in number)
     form["accessible"] = ", ".join(str(number[m]) for m, (_, acc) in needs.items() if acc and m in number)
     by_id = {str(r["id"]): r["n"] for r in roster}
@@ -72,6 +74,8 @@ async def _plan_page(rt, request: Request, who: Principal, session_id: uuid.UUID
         "form": form or _form_defaults(plan, needs, roster), "by_field": by_field,
         "errors": [{"field": f, "message": m} for f, m in by_field.items()], "refused": refused,
         "seat_options": [("checked_in", _("The members checked in so far")), ("roster", _("The whole panel"))],
+        "priority_options": [("no_repeats", _("Nobody meets anyone twice, where that can be done")),
+                             ("mix", _("Each table as mixed as possible, some members may meet twice"))],
         "done": request.query_params.get("done")}, who=who, status=status)
 
 
